@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// onnxgan command line: train -> export -> serve / eval.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { MODEL_KINDS, type ModelKind } from './common/metadata.js';
+import { BACKENDS, type BackendChoice } from './train/backend.js';
+
+const int = (min: number) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+  return n;
+};
+const fraction = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('expected a number between 0 and 1');
+  return n;
+};
+
+/** Print the error's message (not a stack) and exit 1: users see what to fix. */
+async function run(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    console.error(`onnxgan: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}
+
+const program = new Command('onnxgan').description('Train GAN image generators with TensorFlow.js, export them to ONNX, serve them.');
+
+program
+  .command('train')
+  .description('train a generator (checkpoints, metrics, samples and loss curve in --out)')
+  .addOption(new Option('--model <kind>', 'generator to train').choices(MODEL_KINDS).makeOptionMandatory())
+  .option('--data <source>', 'mnist (embedded), fashion (Debian dataset-fashion-mnist) or a folder of IDX files', 'mnist')
+  .option('--epochs <n>', 'total epochs (a resumed run continues up to this count)', int(1), 20)
+  .option('--batch <n>', 'batch size', int(1), 300)
+  .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
+  .option('--seed <n>', 'seed of weights, noise, shuffling and dropout', int(0), 0)
+  .option('--limit <n>', 'train on a class-balanced subset of n images', int(1))
+  .option('--out <dir>', 'run folder (default runs/<model>)')
+  .option('--resume', 'continue the run in --out from its checkpoint', false)
+  .option('--sample-every <k>', 'write a sample grid every k epochs', int(1), 5)
+  .option('--ema <decay>', 'also keep an exponential moving average of the generator weights (e.g. 0.999); export uses it')
+  .action((o) =>
+    run(async () => {
+      const { train } = await import('./train/run.js');
+      const stop = { requested: false };
+      process.on('SIGINT', () => {
+        if (stop.requested) process.exit(130); // second Ctrl-C: leave now
+        stop.requested = true;
+        console.error('\nstopping after this step (Ctrl-C again to quit without a checkpoint)...');
+      });
+      process.on('SIGTERM', () => (stop.requested = true));
+      const result = await train({
+        model: o.model as ModelKind,
+        data: o.data,
+        epochs: o.epochs,
+        batch: o.batch,
+        backend: o.backend as BackendChoice,
+        seed: o.seed,
+        limit: o.limit,
+        out: o.out ?? `runs/${o.model}`,
+        resume: o.resume,
+        sampleEvery: o.sampleEvery,
+        ema: o.ema === undefined ? undefined : fraction(o.ema),
+        stop,
+      });
+      process.exit(0 * result.epoch); // wasm keeps handles open; exit explicitly
+    }),
+  );
+
+export { program };
+
+// Later stages register their commands here.
+const stages = ['./export/command.js', './serve/command.js', './eval/command.js'];
+for (const stage of stages) {
+  try {
+    const mod = (await import(stage)) as { register: (p: Command) => void };
+    mod.register(program);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  }
+}
+
+await program.parseAsync(process.argv);

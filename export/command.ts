@@ -1,0 +1,52 @@
+// `onnxgan export` and `onnxgan info`.
+import { Option, type Command } from 'commander';
+import type { ModelFileInfo } from './onnx-read.js';
+
+export function formatInfo(info: ModelFileInfo): string {
+  const m = info.metadata;
+  const rows: [string, string][] = [
+    ['file', `${info.file} (${(info.bytes / 1024).toFixed(1)} KiB)`],
+    ['format', `ONNX IR ${info.irVersion}, opset ${info.opset}, producer ${info.producer}`],
+    ['inputs', info.inputs.join(', ')],
+    ['outputs', info.outputs.join(', ')],
+    ...Object.entries(info.props).map(([k, v]): [string, string] => [k, v]),
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description('export a run\'s generator to ONNX (opset 17), verified against tfjs with onnxruntime')
+    .argument('<run>', 'run folder or checkpoint.json')
+    .requiredOption('--out <file>', 'output .onnx file')
+    .addOption(new Option('--precision <p>', 'weight precision').choices(['fp32', 'fp16']).default('fp32'))
+    .option('--no-ema', 'export the raw generator weights even when the run kept an EMA')
+    .action(async (run: string, o: { out: string; precision: 'fp32' | 'fp16'; ema: boolean }) => {
+      try {
+        const { exportCheckpoint } = await import('./export.js');
+        const { readModelInfo } = await import('./onnx-read.js');
+        const r = await exportCheckpoint(run, o.out, { precision: o.precision, useEma: o.ema });
+        console.log(`wrote ${r.file}: max |tfjs - onnxruntime| = ${r.maxAbsDiff.toExponential(2)} over 256 samples (${o.precision})`);
+        console.log(formatInfo(readModelInfo(r.file)));
+        process.exit(0);
+      } catch (e) {
+        console.error(`onnxgan export: ${(e as Error).message}`);
+        process.exit(1);
+      }
+    });
+  program
+    .command('info')
+    .description('print an exported generator\'s interface and metadata')
+    .argument('<file>', '.onnx file')
+    .action(async (file: string) => {
+      try {
+        const { readModelInfo } = await import('./onnx-read.js');
+        console.log(formatInfo(readModelInfo(file)));
+      } catch (e) {
+        console.error(`onnxgan info: ${(e as Error).message}`);
+        process.exit(1);
+      }
+    });
+}

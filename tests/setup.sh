@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a bare Debian/Ubuntu machine, then the npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+/usr/bin/python3 -c "import onnx" 2>/dev/null || need+=(python3-onnx)
+[ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+if [ ${#need[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    echo "tests/setup.sh: missing ${need[*]} and no apt-get here: install Chromium (/usr/bin/chromium or set CHROMIUM_PATH), python3 with the onnx package, and Fashion-MNIST IDX files" >&2
+    exit 1
+  fi
+  echo "installing ${need[*]} with apt-get"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# onnxruntime-node's install script would download CUDA libraries; its CPU library ships in the package.
+ONNXRUNTIME_NODE_INSTALL=skip npm ci

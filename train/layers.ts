@@ -1,0 +1,239 @@
+// Minimal layer stack for the reference MLPs. Own layers rather than tf.layers because the gradient
+// penalty needs second derivatives (tf.leakyRelu has none) and the wasm backend lacks gather's
+// gradient. Every layer is serialisable (config + named weights) so export can walk it.
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../common/rng.js';
+
+export interface ForwardContext {
+  training: boolean;
+  /** Integer class labels [N] for conditional layers. */
+  labels?: tf.Tensor1D;
+  /** Source of dropout masks (training only). */
+  rng?: Rng;
+  /** BatchNorm running statistics are updated only when true (default: training). */
+  updateStats?: boolean;
+}
+
+export type LayerConfig =
+  | { type: 'Dense'; inputDim: number; units: number }
+  | { type: 'LeakyReLU'; alpha: number }
+  | { type: 'ReLU' }
+  | { type: 'Tanh' }
+  | { type: 'Sigmoid' }
+  | { type: 'Dropout'; rate: number }
+  | { type: 'BatchNorm'; units: number; momentum: number; epsilon: number }
+  | { type: 'LabelEmbedding'; numClasses: number; dim: number };
+
+export interface Layer {
+  readonly name: string;
+  readonly config: LayerConfig;
+  apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D;
+  /** Weights the optimiser updates. */
+  readonly trainable: tf.Variable[];
+  /** Weights updated by the forward pass (BatchNorm running statistics). */
+  readonly state: tf.Variable[];
+  /** Output width for a given input width. */
+  outputDim(inputDim: number): number;
+}
+
+let instance = 0;
+/** tf variable names are global; a suffix keeps two networks in one process apart. */
+const vname = (name: string): string => `${name}#${instance++}`;
+/** The stable key of a variable (its name without the process-unique suffix). */
+export const weightKey = (v: tf.Variable): string => v.name.replace(/#\d+$/, '');
+
+const pytorchUniform = (rng: Rng, n: number, bound: number): Float32Array => {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (rng.uniform() * 2 - 1) * bound;
+  return out;
+};
+
+/** Linear layer, initialised like torch.nn.Linear: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias. */
+export class Dense implements Layer {
+  readonly kernel: tf.Variable; // [inputDim, units]
+  readonly bias: tf.Variable;
+  readonly trainable: tf.Variable[];
+  readonly state: tf.Variable[] = [];
+  constructor(readonly name: string, readonly config: Extract<LayerConfig, { type: 'Dense' }>, rng: Rng) {
+    const { inputDim, units } = config;
+    const bound = 1 / Math.sqrt(inputDim);
+    this.kernel = tf.variable(tf.tensor2d(pytorchUniform(rng, inputDim * units, bound), [inputDim, units]), true, vname(`${name}/kernel`));
+    this.bias = tf.variable(tf.tensor1d(pytorchUniform(rng, units, bound)), true, vname(`${name}/bias`));
+    this.trainable = [this.kernel, this.bias];
+  }
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(tf.matMul(x, this.kernel as tf.Tensor2D), this.bias);
+  }
+  outputDim(): number {
+    return this.config.units;
+  }
+}
+
+/** alpha*x + (1-alpha)*relu(x): LeakyReLU with a second derivative in tfjs (Greater/Less have none). */
+export class LeakyReLU implements Layer {
+  readonly trainable: tf.Variable[] = [];
+  readonly state: tf.Variable[] = [];
+  constructor(readonly name: string, readonly config: Extract<LayerConfig, { type: 'LeakyReLU' }>) {}
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    const a = this.config.alpha;
+    return tf.add(tf.mul(x, a), tf.mul(tf.relu(x), 1 - a));
+  }
+  outputDim(d: number): number {
+    return d;
+  }
+}
+
+class Activation implements Layer {
+  readonly trainable: tf.Variable[] = [];
+  readonly state: tf.Variable[] = [];
+  constructor(readonly name: string, readonly config: { type: 'ReLU' | 'Tanh' | 'Sigmoid' }) {}
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    if (this.config.type === 'ReLU') return tf.relu(x);
+    if (this.config.type === 'Tanh') return tf.tanh(x);
+    return tf.sigmoid(x);
+  }
+  outputDim(d: number): number {
+    return d;
+  }
+}
+export class ReLU extends Activation {}
+export class Tanh extends Activation {}
+export class Sigmoid extends Activation {}
+
+/** Inverted dropout with masks from the run's seeded RNG, so resumed runs replay exactly. */
+export class Dropout implements Layer {
+  readonly trainable: tf.Variable[] = [];
+  readonly state: tf.Variable[] = [];
+  constructor(readonly name: string, readonly config: Extract<LayerConfig, { type: 'Dropout' }>) {}
+  apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+    if (!ctx.training || this.config.rate === 0) return x;
+    if (!ctx.rng) throw new Error(`${this.name}: dropout in training needs an rng`);
+    const keep = 1 - this.config.rate;
+    const mask = new Float32Array(x.size);
+    for (let i = 0; i < mask.length; i++) mask[i] = ctx.rng.uniform() < keep ? 1 / keep : 0;
+    return tf.mul(x, tf.tensor2d(mask, x.shape));
+  }
+  outputDim(d: number): number {
+    return d;
+  }
+}
+
+/** torch.nn.BatchNorm1d: batch statistics (biased variance) in training, running ones otherwise. */
+export class BatchNorm implements Layer {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  readonly movingMean: tf.Variable;
+  readonly movingVariance: tf.Variable;
+  readonly trainable: tf.Variable[];
+  readonly state: tf.Variable[];
+  constructor(readonly name: string, readonly config: Extract<LayerConfig, { type: 'BatchNorm' }>) {
+    const n = config.units;
+    this.gamma = tf.variable(tf.ones([n]), true, vname(`${name}/gamma`));
+    this.beta = tf.variable(tf.zeros([n]), true, vname(`${name}/beta`));
+    this.movingMean = tf.variable(tf.zeros([n]), false, vname(`${name}/moving_mean`));
+    this.movingVariance = tf.variable(tf.ones([n]), false, vname(`${name}/moving_variance`));
+    this.trainable = [this.gamma, this.beta];
+    this.state = [this.movingMean, this.movingVariance];
+  }
+  apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+    const { epsilon, momentum } = this.config;
+    if (!ctx.training) {
+      return tf.batchNorm2d(x, this.movingMean as tf.Tensor1D, this.movingVariance as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, epsilon);
+    }
+    const { mean, variance } = tf.moments(x, 0);
+    if (ctx.updateStats ?? true) {
+      const n = x.shape[0];
+      tf.tidy(() => {
+        const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
+        this.movingMean.assign(tf.add(tf.mul(this.movingMean, 1 - momentum), tf.mul(mean, momentum)));
+        this.movingVariance.assign(tf.add(tf.mul(this.movingVariance, 1 - momentum), tf.mul(unbiased, momentum)));
+      });
+    }
+    const normed = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, epsilon)));
+    return tf.add(tf.mul(normed, this.gamma), this.beta);
+  }
+  outputDim(d: number): number {
+    return d;
+  }
+}
+
+/**
+ * Embedding(numClasses, dim) of ctx.labels concatenated after the input, as in the reference CGAN
+ * (`torch.cat((x, embedding(c)), 1)`). A one-hot matmul instead of gather: gather's gradient kernel
+ * is missing on wasm. Initialised N(0, 1) like torch.nn.Embedding.
+ */
+export class LabelEmbedding implements Layer {
+  readonly table: tf.Variable; // [numClasses, dim]
+  readonly trainable: tf.Variable[];
+  readonly state: tf.Variable[] = [];
+  constructor(readonly name: string, readonly config: Extract<LayerConfig, { type: 'LabelEmbedding' }>, rng: Rng) {
+    const { numClasses, dim } = config;
+    const init = new Float32Array(numClasses * dim);
+    for (let i = 0; i < init.length; i++) init[i] = rng.normal();
+    this.table = tf.variable(tf.tensor2d(init, [numClasses, dim]), true, vname(`${name}/embeddings`));
+    this.trainable = [this.table];
+  }
+  apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+    if (!ctx.labels) throw new Error(`${this.name}: a conditional layer needs labels`);
+    const oneHot = tf.cast(tf.oneHot(ctx.labels, this.config.numClasses), 'float32') as tf.Tensor2D;
+    return tf.concat2d([x, tf.matMul(oneHot, this.table as tf.Tensor2D) as tf.Tensor2D], 1);
+  }
+  outputDim(d: number): number {
+    return d + this.config.dim;
+  }
+}
+
+export function createLayer(name: string, config: LayerConfig, rng: Rng): Layer {
+  switch (config.type) {
+    case 'Dense':
+      return new Dense(name, config, rng);
+    case 'LeakyReLU':
+      return new LeakyReLU(name, config);
+    case 'ReLU':
+      return new ReLU(name, config);
+    case 'Tanh':
+      return new Tanh(name, config);
+    case 'Sigmoid':
+      return new Sigmoid(name, config);
+    case 'Dropout':
+      return new Dropout(name, config);
+    case 'BatchNorm':
+      return new BatchNorm(name, config);
+    case 'LabelEmbedding':
+      return new LabelEmbedding(name, config, rng);
+  }
+}
+
+export interface NetworkConfig {
+  inputDim: number;
+  layers: LayerConfig[];
+}
+
+/** A named stack of layers with serialisable config and weights. */
+export class Sequential {
+  readonly layers: Layer[];
+  constructor(readonly name: string, readonly config: NetworkConfig, rng: Rng) {
+    this.layers = config.layers.map((c, i) => createLayer(`${name}/${i}_${c.type.toLowerCase()}`, c, rng));
+  }
+  apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+    let h = x;
+    for (const layer of this.layers) h = layer.apply(h, ctx);
+    return h;
+  }
+  get trainable(): tf.Variable[] {
+    return this.layers.flatMap((l) => l.trainable);
+  }
+  /** Every weight, trainable and running statistics, in a stable order. */
+  get weights(): tf.Variable[] {
+    return this.layers.flatMap((l) => [...l.trainable, ...l.state]);
+  }
+  get outputDim(): number {
+    return this.layers.reduce((d, l) => l.outputDim(d), this.config.inputDim);
+  }
+  get conditional(): boolean {
+    return this.layers.some((l) => l instanceof LabelEmbedding);
+  }
+  dispose(): void {
+    for (const w of this.weights) w.dispose();
+  }
+}

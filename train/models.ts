@@ -1,0 +1,93 @@
+// The reference chapter's three generators and their adversaries (../shared/reference).
+import type { LayerConfig, NetworkConfig } from './layers.js';
+import { IMAGE_PIXELS, NOISE_DIM, type ModelKind } from '../common/metadata.js';
+
+export interface AdamConfig {
+  lr: number;
+  beta1: number;
+  beta2: number;
+}
+
+export interface ModelSpec {
+  kind: ModelKind;
+  noiseDim: number;
+  numClasses: number;
+  generator: NetworkConfig;
+  critic: NetworkConfig;
+  generatorOptimizer: AdamConfig;
+  criticOptimizer: AdamConfig;
+  /** Critic (discriminator) updates per generator update. */
+  criticSteps: number;
+  /** Gradient-penalty coefficient (WGAN-GP); 0 for the cross-entropy GAN. */
+  gpLambda: number;
+}
+
+const dense = (inputDim: number, units: number): LayerConfig => ({ type: 'Dense', inputDim, units });
+const leaky: LayerConfig = { type: 'LeakyReLU', alpha: 0.3 };
+const dropout: LayerConfig = { type: 'Dropout', rate: 0.5 };
+// torch.nn.BatchNorm1d defaults.
+const bn = (units: number): LayerConfig => ({ type: 'BatchNorm', units, momentum: 0.1, epsilon: 1e-5 });
+
+/** Linear -> LeakyReLU(0.3) -> BatchNorm blocks, then Linear -> Tanh (reference generators). */
+function generator(inputDim: number, hidden: number[], embed?: LayerConfig): NetworkConfig {
+  const layers: LayerConfig[] = embed ? [embed] : [];
+  let d = inputDim + (embed?.type === 'LabelEmbedding' ? embed.dim : 0);
+  for (const h of hidden) {
+    layers.push(dense(d, h), leaky, bn(h));
+    d = h;
+  }
+  layers.push(dense(d, IMAGE_PIXELS), { type: 'Tanh' });
+  return { inputDim, layers };
+}
+
+/** Linear -> LeakyReLU(0.3) -> Dropout(0.5) blocks, then Linear (reference critics). */
+function critic(outputs: number, embed?: LayerConfig): NetworkConfig {
+  const layers: LayerConfig[] = embed ? [embed] : [];
+  let d = IMAGE_PIXELS + (embed?.type === 'LabelEmbedding' ? embed.dim : 0);
+  for (const h of [128, 128, 128]) {
+    layers.push(dense(d, h), leaky, dropout);
+    d = h;
+  }
+  layers.push(dense(d, outputs));
+  return { inputDim: IMAGE_PIXELS, layers };
+}
+
+const wganAdam: AdamConfig = { lr: 1e-4, beta1: 0, beta2: 0.9 };
+
+export function modelSpec(kind: ModelKind, numClasses = 10): ModelSpec {
+  switch (kind) {
+    case 'gan':
+      return {
+        kind,
+        noiseDim: NOISE_DIM,
+        numClasses,
+        generator: generator(NOISE_DIM, [256, 256]),
+        critic: critic(2), // two logits, cross-entropy against real=1 / fake=0
+        generatorOptimizer: { lr: 1e-4, beta1: 0.9, beta2: 0.999 },
+        criticOptimizer: { lr: 4e-5, beta1: 0.9, beta2: 0.999 },
+        criticSteps: 1,
+        gpLambda: 0,
+      };
+    case 'wgan-gp':
+      return {
+        kind,
+        noiseDim: NOISE_DIM,
+        numClasses,
+        generator: generator(NOISE_DIM, [128, 128, 128]),
+        critic: critic(1),
+        generatorOptimizer: wganAdam,
+        criticOptimizer: wganAdam,
+        criticSteps: 5,
+        gpLambda: 10,
+      };
+    case 'cgan': {
+      const embed: LayerConfig = { type: 'LabelEmbedding', numClasses, dim: 64 };
+      return {
+        ...modelSpec('wgan-gp', numClasses),
+        kind,
+        generator: generator(NOISE_DIM, [128, 128, 128], embed),
+        critic: critic(1, embed),
+      };
+    }
+  }
+}

@@ -1,0 +1,224 @@
+// A training run: data -> steps -> metrics, samples, loss curve and atomic checkpoints in runs/NAME/.
+import * as tf from '@tensorflow/tfjs-core';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import { IMAGE_PIXELS, type ModelKind } from '../common/metadata.js';
+import { Rng, generatorNoise } from '../common/rng.js';
+import { gridPng } from '../common/png.js';
+import { writeFileAtomic } from '../common/atomic.js';
+import { selectBackend, type BackendChoice } from './backend.js';
+import { balancedSubset, loadData, shuffle, type Dataset } from './data.js';
+import { modelSpec } from './models.js';
+import { GanTrainer, type StepMetrics } from './trainer.js';
+import { captureCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.js';
+import { lossCurveSvg } from './loss-plot.js';
+
+export interface TrainOptions {
+  model: ModelKind;
+  data: string;
+  epochs: number;
+  batch: number;
+  backend: BackendChoice;
+  seed: number;
+  limit?: number;
+  out: string;
+  resume: boolean;
+  /** Write a sample grid every K epochs (and after the last). */
+  sampleEvery: number;
+  /** Exponential moving average of the generator's weights (e.g. 0.999); off when undefined. */
+  ema?: number;
+  /** Set by a signal handler: finish the step, checkpoint, return. */
+  stop?: { requested: boolean };
+  log?: (line: string) => void;
+}
+
+export interface TrainResult {
+  status: 'done' | 'interrupted';
+  epoch: number;
+  step: number;
+  checkpoint: string;
+}
+
+export class NonFiniteLossError extends Error {}
+
+export const CHECKPOINT_FILE = 'checkpoint.json';
+export const METRICS_FILE = 'metrics.jsonl';
+
+/** Fixed noise (and one row per class for conditional models) so sample grids are comparable. */
+function sampleGrid(trainer: GanTrainer, seed: number, classes: string[]): Buffer {
+  const cols = 10;
+  const rows = trainer.conditional ? classes.length : 10;
+  const n = rows * cols;
+  const images = tf.tidy(() => {
+    const noise = tf.tensor2d(generatorNoise(seed ^ 0x5eed, n, trainer.spec.noiseDim), [n, trainer.spec.noiseDim]);
+    const labels = trainer.conditional ? tf.tensor1d(Int32Array.from({ length: n }, (_, i) => Math.floor(i / cols)), 'int32') : undefined;
+    return trainer.generate(noise, labels).dataSync() as Float32Array;
+  });
+  return gridPng(images, n, cols, 2, 2);
+}
+
+function batchTensors(ds: Dataset, order: number[], from: number, to: number): { x: tf.Tensor2D; y: tf.Tensor1D } {
+  const n = to - from;
+  const x = new Float32Array(n * IMAGE_PIXELS);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const src = order[from + i]!;
+    x.set(ds.images.subarray(src * IMAGE_PIXELS, (src + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS);
+    y[i] = ds.labels[src]!;
+  }
+  return { x: tf.tensor2d(x, [n, IMAGE_PIXELS]), y: tf.tensor1d(y, 'int32') };
+}
+
+/** Keep only metrics of epochs the checkpoint contains, so a resumed log is one continuous series. */
+function reconcileMetrics(file: string, upToEpoch: number): Record<string, number>[] {
+  if (!existsSync(file)) return [];
+  const rows = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, number>];
+      } catch {
+        return []; // a torn last line from a killed process
+      }
+    })
+    .filter((r) => r.epoch! <= upToEpoch);
+  writeFileAtomic(file, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+  return rows;
+}
+
+const fmt = (m: Partial<StepMetrics>): string =>
+  Object.entries(m)
+    .map(([k, v]) => `${k} ${(v as number).toFixed(3)}`)
+    .join(' ');
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const backend = await selectBackend(opts.backend);
+  log(`backend: ${backend.name} (${backend.reason})`);
+
+  const splits = loadData(opts.data);
+  const data = opts.limit ? balancedSubset(splits.train, opts.limit, opts.seed) : splits.train;
+  mkdirSync(opts.out, { recursive: true });
+  const ckptFile = path.join(opts.out, CHECKPOINT_FILE);
+  const metricsFile = path.join(opts.out, METRICS_FILE);
+
+  let ckpt: Checkpoint | null = null;
+  if (existsSync(ckptFile)) {
+    if (!opts.resume) throw new Error(`${opts.out} already holds a run: pass --resume to continue it or choose another --out`);
+    ckpt = readCheckpoint(ckptFile);
+    if (ckpt.spec.kind !== opts.model) throw new Error(`${ckptFile} is a ${ckpt.spec.kind} run, not ${opts.model}`);
+    if (ckpt.dataset.name !== data.name || ckpt.dataset.count !== data.count) {
+      throw new Error(`${ckptFile} was trained on ${ckpt.dataset.name} (${ckpt.dataset.count} images), not ${data.name} (${data.count})`);
+    }
+  } else if (opts.resume) {
+    log(`no checkpoint in ${opts.out}: starting a new run`);
+  }
+
+  const seed = ckpt?.seed ?? opts.seed;
+  const rng = new Rng(seed);
+  const trainer = new GanTrainer(ckpt?.spec ?? modelSpec(opts.model, data.classes.length), rng);
+  if (ckpt) {
+    await restoreCheckpoint(trainer, ckpt, ckptFile);
+    rng.setState(ckpt.rngState);
+  } else if (opts.ema) {
+    trainer.enableEma(opts.ema);
+  }
+  const pos: RunPosition = ckpt?.position ?? { epoch: 0, step: 0, batchInEpoch: 0, epochOrder: null, epochSums: {}, wallTimeMs: 0 };
+  if (ckpt) log(`resuming ${opts.out} at epoch ${pos.epoch + 1}${pos.batchInEpoch ? `, batch ${pos.batchInEpoch + 1}` : ''} (step ${pos.step})`);
+  const history = reconcileMetrics(metricsFile, pos.epoch);
+
+  const nBatches = Math.ceil(data.count / opts.batch);
+  const datasetInfo = { name: data.name, classes: data.classes, count: data.count };
+  const checkpoint = async (): Promise<void> =>
+    saveCheckpoint(ckptFile, await captureCheckpoint(trainer, { dataset: datasetInfo, seed, backend: backend.name, position: pos }));
+
+  const bar = new cliProgress.SingleBar(
+    {
+      format: '{kind} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | {speed} steps/s | ETA {eta_formatted} | {losses}',
+      stream: process.stderr,
+      noTTYOutput: !process.stderr.isTTY,
+      notTTYSchedule: 10_000,
+      etaBuffer: 30,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const totalSteps = opts.epochs * nBatches;
+  bar.start(totalSteps, pos.step, { kind: opts.model, epoch: pos.epoch + 1, epochs: opts.epochs, speed: '-', losses: '' });
+  const started = performance.now() - pos.wallTimeMs;
+  let sessionSteps = 0;
+  const sessionStart = performance.now();
+
+  try {
+    while (pos.epoch < opts.epochs) {
+      const epochStart = performance.now();
+      if (!pos.epochOrder) {
+        pos.epochOrder = Array.from({ length: data.count }, (_, i) => i);
+        shuffle(pos.epochOrder, rng);
+        pos.batchInEpoch = 0;
+        pos.epochSums = {};
+      }
+      for (; pos.batchInEpoch < nBatches; ) {
+        if (opts.stop?.requested) {
+          pos.wallTimeMs = performance.now() - started;
+          await checkpoint();
+          bar.stop();
+          log(`interrupted: checkpoint at epoch ${pos.epoch + 1}, batch ${pos.batchInEpoch}/${nBatches} in ${ckptFile}; continue with --resume`);
+          return { status: 'interrupted', epoch: pos.epoch, step: pos.step, checkpoint: ckptFile };
+        }
+        const from = pos.batchInEpoch * opts.batch;
+        const { x, y } = batchTensors(data, pos.epochOrder, from, Math.min(from + opts.batch, data.count));
+        const m = trainer.step(x, y);
+        tf.dispose([x, y]);
+        const bad = Object.entries(m).find(([, v]) => !Number.isFinite(v));
+        if (bad) {
+          throw new NonFiniteLossError(
+            `${bad[0]} became ${bad[1]} at epoch ${pos.epoch + 1}, step ${pos.step + 1}: training diverged. ` +
+              `The last good checkpoint (epoch ${pos.epoch}) is kept in ${ckptFile}.`,
+          );
+        }
+        for (const [k, v] of Object.entries(m)) pos.epochSums[k] = (pos.epochSums[k] ?? 0) + v;
+        pos.batchInEpoch++;
+        pos.step++;
+        sessionSteps++;
+        const speed = sessionSteps / ((performance.now() - sessionStart) / 1000);
+        bar.update(pos.step, { epoch: pos.epoch + 1, speed: speed.toFixed(2), losses: fmt(m) });
+        await new Promise((r) => setImmediate(r)); // let signal handlers run between steps
+      }
+      const avg = Object.fromEntries(Object.entries(pos.epochSums).map(([k, v]) => [k, v / nBatches]));
+      pos.epoch++;
+      pos.epochOrder = null;
+      pos.batchInEpoch = 0;
+      pos.epochSums = {};
+      pos.wallTimeMs = performance.now() - started;
+      const row = {
+        epoch: pos.epoch,
+        step: pos.step,
+        ...avg,
+        epochSeconds: (performance.now() - epochStart) / 1000,
+        wallSeconds: pos.wallTimeMs / 1000,
+        numTensors: tf.memory().numTensors,
+      };
+      history.push(row);
+      // Metrics before the checkpoint: a crash in between leaves a row that resume drops.
+      appendFileSync(metricsFile, JSON.stringify(row) + '\n');
+      const curveKeys = opts.model === 'gan' ? ['dLoss', 'gLoss', 'dAcc'] : ['dLoss', 'gLoss', 'wasserstein', 'gp'];
+      writeFileSync(path.join(opts.out, 'loss.svg'), lossCurveSvg(history, curveKeys));
+      if (pos.epoch % opts.sampleEvery === 0 || pos.epoch === opts.epochs) {
+        const png = sampleGrid(trainer, seed, data.classes);
+        mkdirSync(path.join(opts.out, 'samples'), { recursive: true });
+        writeFileSync(path.join(opts.out, 'samples', `epoch-${String(pos.epoch).padStart(4, '0')}.png`), png);
+        writeFileAtomic(path.join(opts.out, 'samples.png'), png);
+      }
+      await checkpoint();
+    }
+    bar.stop();
+    log(`done: ${pos.epoch} epochs, ${pos.step} generator steps, ${(pos.wallTimeMs / 1000).toFixed(0)} s; checkpoint ${ckptFile}`);
+    return { status: 'done', epoch: pos.epoch, step: pos.step, checkpoint: ckptFile };
+  } finally {
+    bar.stop();
+    trainer.dispose();
+  }
+}

@@ -1,0 +1,183 @@
+// One generator step of the reference algorithms: GAN (cross-entropy) and WGAN-GP / CGAN.
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng, fillUniform } from '../common/rng.js';
+import { Sequential, weightKey, type ForwardContext } from './layers.js';
+import type { AdamConfig, ModelSpec } from './models.js';
+import { gradientPenalty } from './gradient-penalty.js';
+
+export interface StepMetrics {
+  /** Discriminator / critic loss (last critic step). */
+  dLoss: number;
+  gLoss: number;
+  /** gan: discriminator accuracy on real+fake; generator "accuracy" (fakes judged real). */
+  dAcc?: number;
+  gAcc?: number;
+  /** wgan-gp/cgan: critic's Wasserstein estimate E[C(real)] - E[C(fake)] and the penalty. */
+  wasserstein?: number;
+  gp?: number;
+}
+
+const adam = (c: AdamConfig): tf.AdamOptimizer => tf.train.adam(c.lr, c.beta1, c.beta2, 1e-8); // torch's eps
+
+export class GanTrainer {
+  readonly generator: Sequential;
+  readonly critic: Sequential;
+  readonly gOpt: tf.AdamOptimizer;
+  readonly dOpt: tf.AdamOptimizer;
+  /** Exponential moving average of the generator's weights (opt-in quality lever). */
+  ema: { decay: number; weights: tf.Variable[] } | null = null;
+
+  constructor(readonly spec: ModelSpec, readonly rng: Rng) {
+    this.generator = new Sequential('generator', spec.generator, rng);
+    this.critic = new Sequential('critic', spec.critic, rng);
+    this.gOpt = adam(spec.generatorOptimizer);
+    this.dOpt = adam(spec.criticOptimizer);
+  }
+
+  get conditional(): boolean {
+    return this.generator.conditional;
+  }
+
+  enableEma(decay: number): void {
+    if (this.ema) return;
+    this.ema = { decay, weights: this.generator.weights.map((w) => tf.variable(w.clone(), false)) };
+  }
+
+  private noise(n: number): tf.Tensor2D {
+    return tf.tensor2d(fillUniform(this.rng, new Float32Array(n * this.spec.noiseDim)), [n, this.spec.noiseDim]);
+  }
+
+  private randomLabels(n: number): tf.Tensor1D {
+    return tf.tensor1d(Int32Array.from({ length: n }, () => this.rng.int(this.spec.numClasses)), 'int32');
+  }
+
+  /** One generator update preceded by spec.criticSteps critic updates on the same real batch. */
+  step(real: tf.Tensor2D, labels: tf.Tensor1D): StepMetrics {
+    const m = this.spec.gpLambda > 0 ? this.wganStep(real, labels) : this.ganStep(real);
+    this.updateEma();
+    return m;
+  }
+
+  private ganStep(real: tf.Tensor2D): StepMetrics {
+    const n = real.shape[0];
+    const G = this.generator;
+    const D = this.critic;
+    return tf.tidy(() => {
+      const noise = this.noise(n);
+      // The reference computes fake once and reuses it for both updates; here the G update recomputes
+      // it (same noise, same batch statistics) so BatchNorm's running stats are updated once, there.
+      const fake = G.apply(noise, { training: true, updateStats: false });
+      const realOneHot = tf.oneHot(tf.fill([n], 1, 'int32') as tf.Tensor1D, 2);
+      const fakeOneHot = tf.oneHot(tf.fill([n], 0, 'int32') as tf.Tensor1D, 2);
+      const dCtx: ForwardContext = { training: true, rng: this.rng };
+      let acc = [0, 0];
+      const d = this.dOpt.minimize(() => {
+        const logits = D.apply(tf.concat2d([real, fake], 0), dCtx);
+        const [lr, lf] = tf.split(logits, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
+        acc = [accuracy(lr, 1), accuracy(lf, 0)];
+        return tf.add(tf.losses.softmaxCrossEntropy(realOneHot, lr), tf.losses.softmaxCrossEntropy(fakeOneHot, lf)) as tf.Scalar;
+      }, true, D.trainable)!;
+      let gAcc = 0;
+      const g = this.gOpt.minimize(() => {
+        const logits = D.apply(G.apply(noise, { training: true }), dCtx);
+        gAcc = accuracy(logits, 1);
+        return tf.losses.softmaxCrossEntropy(realOneHot, logits) as tf.Scalar;
+      }, true, G.trainable)!;
+      // Accuracy per batch (the reference divided each batch's count by the data set's size).
+      return { dLoss: d.dataSync()[0]!, gLoss: g.dataSync()[0]!, dAcc: (acc[0]! + acc[1]!) / 2, gAcc };
+    });
+  }
+
+  private wganStep(real: tf.Tensor2D, labels: tf.Tensor1D): StepMetrics {
+    const n = real.shape[0];
+    const G = this.generator;
+    const D = this.critic;
+    // The reference's WGAN-GP takes MiniBatchSize from an undefined `real_labels`; we use the real batch.
+    const dCtx: ForwardContext = { training: true, rng: this.rng, labels };
+    let last = { dLoss: 0, wasserstein: 0, gp: 0 };
+    for (let k = 0; k < this.spec.criticSteps; k++) {
+      last = tf.tidy(() => {
+        const fake = G.apply(this.noise(n), { training: true, labels }); // detached: no tape here
+        const eps = tf.tensor2d(fillUniform(this.rng, new Float32Array(n), 0, 1), [n, 1]);
+        let parts: tf.Tensor[] = [];
+        const loss = this.dOpt.minimize(() => {
+          // Real and fake in one pass: same result as two (no batch-dependent layers), one matmul each.
+          const out = D.apply(tf.concat2d([real, fake], 0), { ...dCtx, labels: tf.concat1d([labels, labels]) });
+          const [cReal, cFake] = tf.split(out, 2, 0).map((t) => tf.mean(t));
+          const gp = gradientPenalty((x) => D.apply(x, dCtx), real, fake, eps, this.spec.gpLambda);
+          parts = [tf.keep(tf.sub(cReal!, cFake!)), tf.keep(gp)];
+          return tf.add(tf.sub(cFake!, cReal!), gp) as tf.Scalar;
+        }, true, D.trainable)!;
+        const [w, gp] = parts.map((t) => t.dataSync()[0]!);
+        tf.dispose(parts); // kept past variableGrads' own tidy
+        return { dLoss: loss.dataSync()[0]!, wasserstein: w!, gp: gp! };
+      });
+    }
+    const gLoss = tf.tidy(() => {
+      const gLabels = this.conditional ? this.randomLabels(n) : labels;
+      const noise = this.noise(n);
+      const loss = this.gOpt.minimize(() => {
+        const fake = G.apply(noise, { training: true, labels: gLabels });
+        return tf.neg(tf.mean(D.apply(fake, { training: true, rng: this.rng, labels: gLabels }))) as tf.Scalar;
+      }, true, G.trainable)!;
+      return loss.dataSync()[0]!;
+    });
+    return { ...last, gLoss };
+  }
+
+  private updateEma(): void {
+    if (!this.ema) return;
+    const { weights } = this.ema;
+    // Warm-up (as in TF's ExponentialMovingAverage with num_updates): early averages are not
+    // dominated by the random initial weights.
+    const t = this.gOpt.iterations;
+    const decay = Math.min(this.ema.decay, (1 + t) / (10 + t));
+    const live = this.generator.weights;
+    tf.tidy(() => {
+      weights.forEach((e, i) => {
+        const w = live[i]!;
+        // Running statistics are copied; trainable weights are averaged.
+        e.assign(w.trainable ? tf.add(tf.mul(e, decay), tf.mul(w, 1 - decay)) : w);
+      });
+    });
+  }
+
+  /** Generate images in inference mode; with `useEma`, from the averaged weights. */
+  generate(noise: tf.Tensor2D, labels?: tf.Tensor1D, useEma = true): tf.Tensor2D {
+    return tf.tidy(() => {
+      if (!useEma || !this.ema) return this.generator.apply(noise, { training: false, labels });
+      const restore = swapWeights(this.generator, this.ema.weights);
+      try {
+        return this.generator.apply(noise, { training: false, labels });
+      } finally {
+        restore();
+      }
+    });
+  }
+
+  dispose(): void {
+    this.generator.dispose();
+    this.critic.dispose();
+    this.gOpt.dispose();
+    this.dOpt.dispose();
+    this.ema?.weights.forEach((w) => w.dispose());
+  }
+
+  keyedWeights(): Map<string, tf.Variable> {
+    return new Map([...this.generator.weights, ...this.critic.weights].map((w) => [weightKey(w), w]));
+  }
+}
+
+function accuracy(logits: tf.Tensor2D, label: number): number {
+  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), label), 'float32')).dataSync()[0]!);
+}
+
+/** Put `values` (same order as net.weights) into the network; returns the function that restores it. */
+export function swapWeights(net: Sequential, values: tf.Tensor[]): () => void {
+  const saved = net.weights.map((w) => w.clone());
+  net.weights.forEach((w, i) => w.assign(values[i]!));
+  return () => {
+    net.weights.forEach((w, i) => w.assign(saved[i]!));
+    tf.dispose(saved);
+  };
+}
