@@ -1,9 +1,8 @@
 // onnxgan export: checkpoint -> verified ONNX file.
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageInfo } from '../common/package-info.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { IO, IMAGE_PIXELS, metadataToProps, type ModelMetadata } from '../common/metadata.js';
 import { Rng, generatorNoise } from '../common/rng.js';
@@ -17,8 +16,7 @@ export type Precision = 'fp32' | 'fp16';
 export const TOLERANCE: Record<Precision, number> = { fp32: 1e-4, fp16: 2e-2 };
 export const VERIFY_SAMPLES = 256;
 
-const pkg = JSON.parse(readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version: string };
-export const PRODUCER = { name: 'onnxgan', version: pkg.version };
+export const PRODUCER = { name: 'onnxgan', version: packageInfo().version };
 
 export class ParityError extends Error {}
 

@@ -12,7 +12,9 @@ export const CHECKPOINT_FORMAT = 'onnxgan-checkpoint/1';
 
 interface EncodedTensor {
   shape: number[];
-  /** base64 of little-endian float32 */
+  /** float32 (weights) or int32 (the optimisers' iteration count) */
+  dtype?: 'float32' | 'int32';
+  /** base64 of the little-endian values */
   data: string;
 }
 
@@ -51,17 +53,18 @@ export interface Checkpoint {
 export class CheckpointError extends Error {}
 
 function encode(t: tf.Tensor): EncodedTensor {
-  const data = t.dataSync() as Float32Array;
-  return { shape: t.shape, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') };
+  if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new CheckpointError(`cannot store a ${t.dtype} tensor`);
+  const data = t.dataSync() as Float32Array | Int32Array;
+  return { shape: t.shape, dtype: t.dtype, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') };
 }
 
 function decode(e: EncodedTensor, what: string): tf.Tensor {
   const bytes = Buffer.from(e.data, 'base64');
   const size = e.shape.reduce((a, b) => a * b, 1);
   if (bytes.length !== size * 4) throw new CheckpointError(`${what}: ${bytes.length} bytes for shape [${e.shape}]`);
-  const copy = new Float32Array(size);
+  const copy = e.dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
   new Uint8Array(copy.buffer).set(bytes);
-  return tf.tensor(copy, e.shape);
+  return tf.tensor(copy, e.shape, e.dtype ?? 'float32');
 }
 
 export async function captureCheckpoint(

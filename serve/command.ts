@@ -1,0 +1,59 @@
+// `onnxgan serve`: the HTTP inference server (registered by cli.ts).
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { SERVE_DEFAULTS } from './server.js';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
+  return n;
+};
+const nonNegative = (v: string): number => {
+  const n = Number(v);
+  if (!(n >= 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a number >= 0');
+  return n;
+};
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the generators of a folder over HTTP (REST API, metrics, the web demo)')
+    .option('--models <dir>', 'folder of .onnx generators (watched for new and replaced files)', SERVE_DEFAULTS.models)
+    .option('--port <n>', 'TCP port (0 = any free port)', int(0, 65535), SERVE_DEFAULTS.port)
+    .option('--host <addr>', 'address to listen on', SERVE_DEFAULTS.host)
+    .option('--max-batch <n>', 'rows per onnxruntime run (1 = no dynamic batching)', int(1, 4096), SERVE_DEFAULTS.maxBatch)
+    .option('--max-wait-ms <ms>', 'under concurrent load, how long a request may wait for others to batch with', nonNegative, SERVE_DEFAULTS.maxWaitMs)
+    .option('--cors <origins>', 'comma-separated origins allowed cross-origin access, or * (default: off)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .option('--no-access-log', 'do not log every request')
+    .action(async (o: { models: string; port: number; host: string; maxBatch: number; maxWaitMs: number; cors?: string; logLevel: string; accessLog: boolean }) => {
+      const { startServer } = await import('./server.js');
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer({
+          models: o.models,
+          port: o.port,
+          host: o.host,
+          maxBatch: o.maxBatch,
+          maxWaitMs: o.maxWaitMs,
+          cors: o.cors?.split(',').map((s) => s.trim()),
+          logLevel: o.logLevel as 'info',
+          accessLog: o.accessLog,
+        });
+      } catch (e) {
+        console.error(`onnxgan serve: ${(e as Error).message}`);
+        process.exit(1);
+      }
+      const stop = (signal: string): void => {
+        server.logger.info({ signal }, 'signal received');
+        server.close().then(
+          () => process.exit(0),
+          (e: unknown) => {
+            server.logger.error({ err: e }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,199 @@
+// The set of served models mirrors the *.onnx files of one folder: loaded at start, reloaded when a
+// file is added or replaced, dropped when it is removed. A file that fails to load is recorded (with
+// its error) instead of being served, and never affects the other models.
+import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { Logger } from 'pino';
+import { IMAGE_PIXELS, IO, isConditional, type ModelMetadata } from '../common/metadata.js';
+import { readModelInfo } from '../export/onnx-read.js';
+import { Batcher, type BatchInput } from './batcher.js';
+import type { ServeMetrics } from './metrics.js';
+import { generateSchemaFor, type GenerateSchema } from './schemas.js';
+
+/** Model names come from file names and end up in URLs and metric labels. */
+export const MODEL_NAME = /^[A-Za-z0-9._-]+$/;
+export const isValidModelName = (name: string): boolean => MODEL_NAME.test(name) && !/^\.+$/.test(name);
+
+export interface LoadedModel {
+  name: string;
+  file: string;
+  bytes: Uint8Array; // served to the browser as-is, so it always matches the session
+  size: number;
+  metadata: ModelMetadata;
+  loadedAt: Date;
+  schema: GenerateSchema;
+  batcher: Batcher;
+  session: ort.InferenceSession;
+}
+
+export interface FailedModel {
+  name: string;
+  file: string;
+  error: string;
+  failedAt: Date;
+}
+
+export interface RegistryOptions {
+  dir: string;
+  maxBatch: number;
+  maxWaitMs: number;
+  logger: Logger;
+  metrics: ServeMetrics;
+  /** Quiet period after the last change event before a file is (re)loaded. */
+  debounceMs?: number;
+}
+
+export class ModelRegistry {
+  readonly models = new Map<string, LoadedModel>();
+  readonly failed = new Map<string, FailedModel>();
+  private pending = new Set<string>();
+  private timers = new Map<string, NodeJS.Timeout>();
+  /** Serialises loads per name so a quick replace cannot finish before the previous load. */
+  private chains = new Map<string, Promise<void>>();
+  private watcher: FSWatcher | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: RegistryOptions) {}
+
+  get pendingLoads(): number {
+    return this.pending.size + this.timers.size;
+  }
+
+  /** Loads every model in the folder, then watches it. */
+  async start(): Promise<void> {
+    const { dir, logger } = this.opts;
+    const stat = statSync(dir, { throwIfNoEntry: false });
+    if (!stat?.isDirectory()) throw new Error(`models folder ${dir} does not exist`);
+    this.watcher = watch(dir, { persistent: false }, (_event, file) => {
+      if (file && file.endsWith('.onnx')) this.scheduleReload(file.toString());
+    });
+    this.watcher.on('error', (e) => logger.error({ err: e }, 'models folder watcher failed'));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.onnx'));
+    await Promise.all(files.map((f) => this.enqueue(f)));
+    logger.info({ dir, loaded: [...this.models.keys()], failed: [...this.failed.keys()] }, 'models folder scanned');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watcher?.close();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await Promise.all(this.chains.values());
+    await Promise.all([...this.models.values()].map((m) => this.retire(m)));
+    this.models.clear();
+  }
+
+  private scheduleReload(file: string): void {
+    if (this.closed) return;
+    // Writers emit several events per file (open, write chunks, rename): wait for a quiet period.
+    clearTimeout(this.timers.get(file));
+    this.timers.set(
+      file,
+      setTimeout(() => {
+        this.timers.delete(file);
+        void this.enqueue(file);
+      }, this.opts.debounceMs ?? 150),
+    );
+  }
+
+  private enqueue(file: string): Promise<void> {
+    const prev = this.chains.get(file) ?? Promise.resolve();
+    const next = prev.then(() => this.sync(file));
+    this.chains.set(file, next);
+    void next.finally(() => {
+      if (this.chains.get(file) === next) this.chains.delete(file);
+    });
+    return next;
+  }
+
+  /** Brings one file's entry in line with the disk: load, replace, or remove. */
+  private async sync(file: string): Promise<void> {
+    if (this.closed) return;
+    const { dir, logger, metrics } = this.opts;
+    const name = file.slice(0, -'.onnx'.length);
+    const full = path.join(dir, file);
+    const stat = statSync(full, { throwIfNoEntry: false });
+    if (!stat) {
+      const old = this.models.get(name);
+      this.models.delete(name);
+      this.failed.delete(name);
+      metrics.modelsLoaded.set(this.models.size);
+      if (old) {
+        logger.info({ model: name }, 'model file removed: unloaded');
+        await this.retire(old);
+      }
+      return;
+    }
+    this.pending.add(name);
+    try {
+      const model = await this.load(name, full);
+      const old = this.models.get(name);
+      this.models.set(name, model);
+      this.failed.delete(name);
+      logger.info({ model: name, kind: model.metadata.kind, bytes: model.size, replaced: Boolean(old) }, 'model loaded');
+      if (old) await this.retire(old);
+    } catch (e) {
+      // Report the file by name only: the server's directory layout is none of the clients' business.
+      const error = (e as Error).message.replaceAll(full, file);
+      // The folder is the truth: a corrupt replacement stops the old version from being served too
+      // (the browser would otherwise download a different file than the server runs).
+      const old = this.models.get(name);
+      this.models.delete(name);
+      this.failed.set(name, { name, file, error, failedAt: new Date() });
+      metrics.loadErrors.inc({ model: isValidModelName(name) ? name : '(invalid name)' });
+      logger.error({ model: name, file: full, error }, 'model failed to load');
+      if (old) await this.retire(old);
+    } finally {
+      this.pending.delete(name);
+      metrics.modelsLoaded.set(this.models.size);
+    }
+  }
+
+  private async load(name: string, file: string): Promise<LoadedModel> {
+    if (!isValidModelName(name)) throw new Error(`invalid model name "${name}": file names must match ${MODEL_NAME.source}`);
+    const bytes = readFileSync(file);
+    const info = readModelInfo(file, bytes);
+    const meta = info.metadata;
+    const conditional = isConditional(meta.kind);
+    const expected = conditional ? [IO.noise, IO.label] : [IO.noise];
+    if (info.inputs.slice().sort().join() !== expected.slice().sort().join())
+      throw new Error(`${file}: inputs [${info.inputs}] do not match a ${meta.kind} generator ([${expected}])`);
+    if (!info.outputs.includes(IO.image)) throw new Error(`${file}: no "${IO.image}" output`);
+    // One onnxruntime thread: these generators run in ~50 us per image, where a thread pool's
+    // hand-off and spinning cost more CPU than they save and steal the core that HTTP and PNG
+    // encoding need. Throughput comes from dynamic batching instead.
+    const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+    const run = async ({ noise, labels, rows }: BatchInput): Promise<Float32Array> => {
+      const feeds: Record<string, ort.Tensor> = { [IO.noise]: new ort.Tensor('float32', noise, [rows, meta.noiseDim]) };
+      if (labels) feeds[IO.label] = new ort.Tensor('int64', labels, [rows]);
+      const out = await session.run(feeds);
+      return out[IO.image]!.data as Float32Array;
+    };
+    // A smoke run catches files that parse but cannot execute (wrong shapes, unsupported ops).
+    const probe = await run({ noise: new Float32Array(meta.noiseDim), labels: conditional ? new BigInt64Array(1) : null, rows: 1 });
+    if (probe.length !== IMAGE_PIXELS) {
+      await session.release();
+      throw new Error(`${file}: output has ${probe.length} values per image, expected ${IMAGE_PIXELS}`);
+    }
+    const { metrics } = this.opts;
+    const batcher = new Batcher(run, {
+      maxBatch: this.opts.maxBatch,
+      maxWaitMs: this.opts.maxWaitMs,
+      noiseDim: meta.noiseDim,
+      conditional,
+      onBatch: (rows, requests, seconds) => {
+        metrics.batchRows.observe({ model: name }, rows);
+        metrics.batchRequests.observe({ model: name }, requests);
+        metrics.inferenceSeconds.observe({ model: name }, seconds);
+      },
+    });
+    return { name, file, bytes, size: bytes.length, metadata: meta, loadedAt: new Date(), schema: generateSchemaFor(meta), batcher, session };
+  }
+
+  /** Lets queued requests finish on the old session before releasing it. */
+  private async retire(model: LoadedModel): Promise<void> {
+    await model.batcher.drain();
+    await model.session.release();
+  }
+}

@@ -1,0 +1,53 @@
+// Request validation. The generate body's `label` rule depends on the model (conditional or not,
+// its class names), so each loaded model gets its own schema, built once at load time.
+import { z } from 'zod';
+import { isConditional, type ModelMetadata } from '../common/metadata.js';
+
+export const MAX_COUNT = 64;
+export const FORMATS = ['png', 'grid', 'json', 'tensor'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export function generateSchemaFor(meta: ModelMetadata) {
+  const classes = meta.classes ?? [];
+  const label = isConditional(meta.kind)
+    ? z.union([z.int().min(0).max(classes.length - 1), z.enum(classes as [string, ...string[]])], {
+        error: (iss) =>
+          iss.input === undefined
+            ? `required: this ${meta.kind} model is conditional (a class index 0..${classes.length - 1} or one of ${JSON.stringify(classes)})`
+            : `expected a class index 0..${classes.length - 1} or one of ${JSON.stringify(classes)}`,
+      })
+    : z.never({ error: `not allowed: this ${meta.kind} model is unconditional` }).optional();
+  return z
+    .strictObject({
+      count: z.int().min(1).max(MAX_COUNT).default(1),
+      label,
+      seed: z.int().min(0).max(0xffffffff).optional(),
+      format: z.enum(FORMATS).default('json'),
+    })
+    .refine((b) => b.format !== 'png' || b.count === 1, { path: ['count'], message: 'format "png" returns one image: count must be 1 (use "grid" or "json")' })
+    .transform((b) => ({
+      count: b.count,
+      seed: b.seed,
+      format: b.format,
+      /** Class index, or null for unconditional models. */
+      label: b.label === undefined ? null : typeof b.label === 'number' ? b.label : classes.indexOf(b.label),
+    }));
+}
+
+export type GenerateSchema = ReturnType<typeof generateSchemaFor>;
+export type GenerateRequest = z.output<GenerateSchema>;
+
+/** URL parameter of /v1/models/:name/... and /models/:file. */
+export const modelNameSchema = z.string().regex(/^[A-Za-z0-9._-]+$/, 'model names match ^[A-Za-z0-9._-]+$');
+
+/** Turns a zod error into the `{ error, detail, field }` body every 400 uses. */
+export function validationError(err: z.ZodError): { error: string; detail: string; field: string } {
+  const issue = err.issues[0]!;
+  let field = issue.path.join('.');
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    field = issue.keys.join(', ');
+    message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (allowed: count, label, seed, format)`;
+  }
+  return { error: 'invalid_request', detail: field ? `${field}: ${message}` : message, field: field || '(body)' };
+}

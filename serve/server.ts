@@ -1,0 +1,196 @@
+// Assembles the Express app (security headers, CORS, logging, metrics, API, static files) and runs it.
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cors from 'cors';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { createMetrics, type ServeMetrics } from './metrics.js';
+import { ModelRegistry } from './model-registry.js';
+import { apiRoutes, sendError } from './routes.js';
+
+export interface ServerOptions {
+  /** Folder of *.onnx generators (watched). */
+  models: string;
+  /** 0 = an ephemeral port (see the returned url). */
+  port?: number;
+  host?: string;
+  /** Rows per onnxruntime run; 1 disables batching. */
+  maxBatch?: number;
+  /** How long a lone request waits for others to batch with. */
+  maxWaitMs?: number;
+  /** Allowed cross-origin origins ('*' for any); CORS is off when empty. */
+  cors?: string[];
+  /** Folder served at / (defaults to the package's web-demo/). */
+  webRoot?: string;
+  logger?: Logger;
+  logLevel?: LevelWithSilent;
+  /** Per-request access logs (on by default). */
+  accessLog?: boolean;
+  /** Body size limit of POST requests. */
+  bodyLimit?: string;
+  /** Longest wait for in-flight requests on close() before connections are cut. */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  registry: ModelRegistry;
+  metrics: ServeMetrics;
+  logger: Logger;
+  /** Stop accepting connections, finish in-flight requests, release the models. */
+  close(): Promise<void>;
+}
+
+export const SERVE_DEFAULTS = { models: 'models', port: 8080, host: '127.0.0.1', maxBatch: 64, maxWaitMs: 2 } as const;
+
+/** The package root (holds package.json), whether running from serve/ (tsx) or dist/serve/. */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'onnxgan') return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find the onnxgan package root');
+    dir = up;
+  }
+}
+
+/** onnxruntime-web's dist/ folder (wasm + mjs), served locally at /ort/: no CDN. */
+export function ortWebDist(): string {
+  return path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+}
+
+function securityHeaders(corsEnabled: boolean): RequestHandler {
+  return helmet({
+    contentSecurityPolicy: {
+      directives: {
+        // onnxruntime-web compiles wasm, may start its threads from blob: workers, and the page draws
+        // the images into a canvas / <img src="data:...">.
+        'script-src': ["'self'", "'wasm-unsafe-eval'", 'blob:'],
+        'worker-src': ["'self'", 'blob:'],
+        'img-src': ["'self'", 'data:', 'blob:'],
+        'connect-src': ["'self'", 'blob:', 'data:'],
+        // helmet would force https for every subresource: breaks the plain-http local server.
+        'upgrade-insecure-requests': null,
+      },
+    },
+    // SharedArrayBuffer (onnxruntime-web threads) needs cross-origin isolation: COOP + COEP.
+    crossOriginOpenerPolicy: { policy: 'same-origin' },
+    crossOriginEmbedderPolicy: { policy: 'require-corp' },
+    crossOriginResourcePolicy: { policy: corsEnabled ? 'cross-origin' : 'same-origin' },
+  });
+}
+
+const routeLabel =
+  (name: string): RequestHandler =>
+  (_req, res, next) => {
+    res.locals.route = name;
+    next();
+  };
+
+const errorHandler =
+  (logger: Logger): ErrorRequestHandler =>
+  (err: { type?: string; status?: number; statusCode?: number; message?: string; limit?: number }, _req, res, next) => {
+    if (res.headersSent) return next(err);
+    const status = err.status ?? err.statusCode ?? 500;
+    if (err.type === 'entity.parse.failed') return sendError(res, 400, 'malformed_json', `body: ${err.message}`, '(body)');
+    if (err.type === 'entity.too.large') return sendError(res, 413, 'body_too_large', `body: larger than the ${err.limit} byte limit`, '(body)');
+    if (status >= 400 && status < 500) return sendError(res, status, 'bad_request', `body: ${err.message}`, '(body)');
+    logger.error({ err }, 'unhandled error');
+    sendError(res, 500, 'internal_error', 'the server failed to handle this request (see its logs)');
+  };
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const opts = { ...SERVE_DEFAULTS, ...options };
+  const logger = opts.logger ?? pino({ name: 'onnxgan-serve', level: opts.logLevel ?? 'info' });
+  const metrics = createMetrics();
+  const registry = new ModelRegistry({ dir: path.resolve(opts.models), maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, logger, metrics });
+  const webRoot = opts.webRoot ?? path.join(packageRoot(), 'web-demo');
+  const corsOrigins = opts.cors?.filter(Boolean) ?? [];
+  let shuttingDown = false;
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    metrics.inFlight.inc();
+    res.on('close', () => {
+      metrics.inFlight.dec();
+      const labels = { route: (res.locals.route as string | undefined) ?? 'unmatched', method: req.method };
+      // A response closed before it finished means the client went away: counted as status 499.
+      metrics.requests.inc({ ...labels, status: res.writableFinished ? String(res.statusCode) : '499' });
+      metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    // While draining, every response closes its keep-alive connection so the server can exit.
+    if (shuttingDown) res.setHeader('Connection', 'close');
+    next();
+  });
+  if (opts.accessLog !== false) {
+    app.use(
+      pinoHttp({
+        logger,
+        autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+        customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+        serializers: {
+          req: (req: IncomingMessage & { id?: unknown }) => ({ id: req.id, method: req.method, url: req.url }),
+          res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
+        },
+      }),
+    );
+  }
+  app.use(securityHeaders(corsOrigins.length > 0));
+  if (corsOrigins.length) app.use(cors({ origin: corsOrigins.includes('*') ? '*' : corsOrigins, exposedHeaders: ['X-Seed', 'X-Label', 'X-Model'] }));
+  app.use(apiRoutes({ registry, metrics, isShuttingDown: () => shuttingDown, bodyLimit: opts.bodyLimit ?? '1kb' }));
+  // express.static's mime table maps .mjs -> text/javascript and .wasm -> application/wasm.
+  app.use('/ort', routeLabel('/ort/*'), express.static(ortWebDist(), { index: false }));
+  app.use('/', routeLabel('/ (web-demo)'), express.static(webRoot));
+  app.use(routeLabel('unmatched'), (req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.path}`));
+  app.use(errorHandler(logger));
+
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  try {
+    await registry.start(); // /healthz answers meanwhile; /readyz says 503 until a model is loaded
+  } catch (e) {
+    server.close();
+    throw e;
+  }
+  logger.info({ url, models: opts.models, maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, cors: corsOrigins }, 'listening');
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      shuttingDown = true;
+      logger.info('shutting down: finishing in-flight requests');
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Sockets that became idle after their last response would otherwise wait for keep-alive expiry.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const force = setTimeout(() => {
+        logger.warn('shutdown grace period over: closing remaining connections');
+        server.closeAllConnections();
+      }, opts.shutdownGraceMs ?? 10_000);
+      await done;
+      clearInterval(sweep);
+      clearTimeout(force);
+      await registry.close();
+      logger.info('stopped');
+    })());
+
+  return { url, port, registry, metrics, logger, close };
+}

@@ -1,0 +1,98 @@
+// The gradient penalty's parameter gradients (a gradient of a gradient) on the backend CI uses.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../train/backend.js';
+import { Sequential, type LayerConfig } from '../train/layers.js';
+import { gradientPenalty } from '../train/gradient-penalty.js';
+import { Rng } from '../common/rng.js';
+import { modelSpec } from '../train/models.js';
+import { GanTrainer } from '../train/trainer.js';
+
+beforeAll(async () => {
+  expect((await selectBackend('auto')).name).toBe('wasm');
+});
+
+const penalty = (net: Sequential, real: tf.Tensor2D, fake: tf.Tensor2D, eps: tf.Tensor2D): tf.Scalar =>
+  gradientPenalty((x) => net.apply(x, { training: false }), real, fake, eps, 10);
+
+function setup(layers: LayerConfig[], inputDim: number, n = 5) {
+  const rng = new Rng(7);
+  const net = new Sequential('critic', { inputDim, layers }, rng);
+  const rand = (rows: number, cols: number) => tf.tensor2d(Float32Array.from({ length: rows * cols }, () => rng.normal()), [rows, cols]);
+  return { net, real: rand(n, inputDim), fake: rand(n, inputDim), eps: tf.tensor2d(Float32Array.from({ length: n }, () => rng.uniform()), [n, 1]) };
+}
+
+describe('gradient penalty', () => {
+  it('matches the analytic gradient for a linear critic', () => {
+    const { net, real, fake, eps } = setup([{ type: 'Dense', inputDim: 6, units: 1 }], 6);
+    const { value, grads } = tf.variableGrads(() => penalty(net, real, fake, eps), net.trainable);
+    // C(x) = x.w + b: dC/dx = w for every sample, GP = 10 (|w| - 1)^2, dGP/dw = 20 (|w| - 1) w / |w|.
+    const w = net.trainable[0]!.dataSync();
+    const norm = Math.hypot(...w);
+    expect(value.dataSync()[0]).toBeCloseTo(10 * (norm - 1) ** 2, 4);
+    const gw = grads[net.trainable[0]!.name]!.dataSync();
+    w.forEach((wi, i) => expect(gw[i]).toBeCloseTo((20 * (norm - 1) * wi) / norm, 4));
+    expect(grads[net.trainable[1]!.name]).toBeUndefined(); // the bias does not move dC/dx
+  });
+
+  it('matches central finite differences on a small LeakyReLU critic (away from kinks)', () => {
+    const layers: LayerConfig[] = [
+      { type: 'Dense', inputDim: 4, units: 6 },
+      { type: 'LeakyReLU', alpha: 0.3 },
+      { type: 'Dense', inputDim: 6, units: 5 },
+      { type: 'LeakyReLU', alpha: 0.3 },
+      { type: 'Dense', inputDim: 5, units: 1 },
+    ];
+    const { net, real, fake, eps } = setup(layers, 4);
+    const { grads } = tf.variableGrads(() => penalty(net, real, fake, eps), net.trainable);
+    const h = 1e-2;
+    let checked = 0;
+    for (const v of net.trainable) {
+      const base = v.dataSync().slice();
+      const analytic = grads[v.name]?.dataSync() ?? new Float32Array(base.length); // absent = no effect
+      for (let i = 0; i < base.length; i++) {
+        const at = (d: number): number => {
+          const p = base.slice();
+          p[i]! += d;
+          v.assign(tf.tensor(p, v.shape));
+          return penalty(net, real, fake, eps).dataSync()[0]!;
+        };
+        const numeric = (at(h) - at(-h)) / (2 * h);
+        v.assign(tf.tensor(base, v.shape));
+        // A kink crossed within +-h shows as a jump between the one-sided differences: skip those.
+        const left = (penalty(net, real, fake, eps).dataSync()[0]! - at(-h)) / h;
+        v.assign(tf.tensor(base, v.shape));
+        if (Math.abs(left - numeric) > 0.05 * (Math.abs(numeric) + 1e-2)) continue;
+        expect(analytic[i]!).toBeCloseTo(numeric, 1);
+        expect(Math.abs(analytic[i]! - numeric)).toBeLessThan(2e-2 * Math.max(1, Math.abs(numeric)));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(40); // of 67 parameters
+  });
+
+  it('the stock tf.leakyRelu has no second derivative here (why LeakyReLU is written with relu)', () => {
+    const x = tf.tensor2d([[0.5, -0.2]]);
+    const w = tf.variable(tf.tensor2d([[1, -1], [2, 0.5]]));
+    const inner = (xx: tf.Tensor) => tf.sum(tf.leakyRelu(tf.matMul(xx as tf.Tensor2D, w), 0.3));
+    const f = () => tf.sum(tf.square(tf.grad(inner)(x))) as tf.Scalar;
+    expect(() => tf.variableGrads(f, [w])).toThrow(/gradient function not found|Cannot compute gradient/);
+  });
+});
+
+describe('training step', () => {
+  it('leaks no tensors across steps, for every model', () => {
+    for (const kind of ['gan', 'wgan-gp', 'cgan'] as const) {
+      const trainer = new GanTrainer(modelSpec(kind), new Rng(1));
+      trainer.enableEma(0.99);
+      const real = tf.randomUniform([32, 784], -1, 1) as tf.Tensor2D;
+      const labels = tf.tensor1d(Int32Array.from({ length: 32 }, (_, i) => i % 10), 'int32');
+      trainer.step(real, labels); // optimiser slots are created on the first step
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 3; i++) trainer.step(real, labels);
+      expect(tf.memory().numTensors, kind).toBe(before);
+      trainer.dispose();
+      tf.dispose([real, labels]);
+    }
+  });
+});

@@ -1,0 +1,96 @@
+// Real short training runs of each model through the CLI: outputs, resume after SIGINT / SIGKILL.
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+import { runCli, startCli } from './helpers/cli.js';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'onnxgan-train-'));
+const metrics = (dir: string): Record<string, number>[] =>
+  readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+async function waitFor(cond: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('onnxgan train', () => {
+  for (const model of ['gan', 'wgan-gp', 'cgan']) {
+    it(`${model}: a short real run writes checkpoint, metrics, samples and loss curve`, async () => {
+      const out = path.join(tmp, model);
+      const r = await runCli(['train', '--model', model, '--limit', '600', '--epochs', '2', '--sample-every', '1', '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/backend: wasm/);
+      const rows = metrics(out);
+      expect(rows.map((m) => m.epoch)).toEqual([1, 2]);
+      expect(rows[1]!.step).toBe(4); // 600 images / batch 300 = 2 generator steps per epoch
+      for (const row of rows) {
+        for (const k of model === 'gan' ? ['dLoss', 'gLoss', 'dAcc', 'gAcc'] : ['dLoss', 'gLoss', 'wasserstein', 'gp']) {
+          expect(Number.isFinite(row[k]), `${k} in ${JSON.stringify(row)}`).toBe(true);
+        }
+      }
+      expect(rows[0]!.numTensors).toBe(rows[1]!.numTensors); // no tensor leak across epochs
+      const png = PNG.sync.read(readFileSync(path.join(out, 'samples.png')));
+      expect(png.width).toBeGreaterThan(280);
+      expect(existsSync(path.join(out, 'samples', 'epoch-0002.png'))).toBe(true);
+      expect(readFileSync(path.join(out, 'loss.svg'), 'utf8')).toMatch(/<polyline/);
+      const ckpt = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
+      expect(ckpt.position.epoch).toBe(2);
+      expect(ckpt.spec.kind).toBe(model);
+    });
+  }
+
+  it('refuses to overwrite a run without --resume, and reports bad data sources clearly', async () => {
+    const r = await runCli(['train', '--model', 'gan', '--limit', '600', '--epochs', '1', '--out', path.join(tmp, 'gan')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/already holds a run: pass --resume/);
+    const bad = await runCli(['train', '--model', 'gan', '--data', path.join(tmp, 'nope'), '--out', path.join(tmp, 'x')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/nope: no such folder/);
+    expect(bad.stderr).not.toMatch(/at .*\.js:\d+/); // a message, not a stack trace
+  });
+
+  // 600 images, batch 100: 6 steps per epoch, 3 epochs. Small and exact.
+  const args = (out: string, extra: string[] = []): string[] =>
+    ['train', '--model', 'cgan', '--limit', '600', '--batch', '100', '--epochs', '3', '--sample-every', '10', '--out', out, ...extra];
+
+  it('an uninterrupted reference run', async () => {
+    const r = await runCli(args(path.join(tmp, 'ref')));
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    it(`resume after ${signal} during epoch 2 continues the same run`, async () => {
+      const out = path.join(tmp, `resume-${signal}`);
+      const { child, done } = startCli(args(out));
+      // Interrupt once epoch 1 is logged and checkpointed, i.e. during epoch 2.
+      await waitFor(() => existsSync(path.join(out, 'metrics.jsonl')) && existsSync(path.join(out, 'checkpoint.json')));
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill(signal);
+      const first = await done;
+      if (signal === 'SIGINT') {
+        expect(first.code, first.stderr).toBe(0);
+        expect(first.stderr).toMatch(/interrupted: checkpoint at epoch 2, batch \d\/6/);
+      } else {
+        expect(first.signal).toBe('SIGKILL');
+      }
+      const ckpt = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8')); // never torn
+      expect(ckpt.position.epoch).toBe(1);
+
+      const second = await runCli(args(out, ['--resume']));
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stderr).toMatch(/resuming .* at epoch 2/); // at most the interrupted epoch is redone
+      const rows = metrics(out);
+      expect(rows.map((m) => m.epoch)).toEqual([1, 2, 3]); // one continuous log
+      expect(rows[2]!.step).toBe(18);
+      // The checkpoint carries RNG state and position, so the resumed run is the same run.
+      const ref = metrics(path.join(tmp, 'ref'));
+      for (const k of ['dLoss', 'gLoss', 'wasserstein', 'gp']) expect(rows[2]![k]).toBeCloseTo(ref[2]![k]!, 4);
+      expect(statSync(path.join(out, 'checkpoint.json')).size).toBeGreaterThan(1000);
+    });
+  }
+});
