@@ -2,8 +2,9 @@
 import { PNG } from 'pngjs';
 import { IMAGE_PIXELS, IMAGE_SIZE } from './metadata.js';
 
-/** [-1, 1] -> 0..255 grey, the one quantisation every output path uses. */
-export const toByte = (v: number): number => Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)));
+import { toByte } from './pixels.js';
+
+export { toByte };
 
 /**
  * Tile `count` 28x28 images (row-major [count, 784], values in [-1, 1]) into a grid PNG with `cols`

@@ -1,0 +1,123 @@
+// Benchmark: median ms per generator step (batch 300) of gan and cgan on each tfjs backend present,
+// side by side with the reference PyTorch programs, plus the peak RSS of a cgan training run.
+//   npm run build && node dist/bench/train-step.js [--rounds 3] [--steps 10] [--out bench/RESULTS.train-step.md]
+// Each measurement runs in its own process; rounds alternate tfjs and PyTorch so both see the same
+// machine load, and ratios are taken within a round.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const MODELS = ['gan', 'cgan'] as const;
+
+async function worker(backend: string, model: string, steps: number): Promise<void> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const { selectBackend } = await import('../train/backend.js');
+  const { modelSpec } = await import('../train/models.js');
+  const { GanTrainer } = await import('../train/trainer.js');
+  const { loadEmbeddedMnist } = await import('../train/data.js');
+  const { Rng } = await import('../common/rng.js');
+  const info = await selectBackend(backend as 'wasm');
+  const { train } = loadEmbeddedMnist();
+  const trainer = new GanTrainer(modelSpec(model as 'cgan'), new Rng(1));
+  const x = tf.tensor2d(train.images.subarray(0, 300 * 784), [300, 784]);
+  const y = tf.tensor1d(train.labels.subarray(0, 300), 'int32');
+  trainer.step(x, y); // warm-up: optimiser slots, kernel setup
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    trainer.step(x, y);
+    times.push(performance.now() - t0);
+  }
+  console.log(JSON.stringify({ backend: info.name, model, ms_median: median(times), steps }));
+  process.exit(0);
+}
+
+const median = (a: number[]): number => {
+  const s = [...a].sort((p, q) => p - q);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function runJsonLines(cmd: string, args: string[]): Record<string, unknown>[] {
+  const out = execFileSync(cmd, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
+  return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+}
+
+/** Peak RSS (VmHWM) of a cgan training run, polled from /proc. */
+async function peakRss(): Promise<{ mib: number; args: string }> {
+  const out = mkdtempSync(path.join(tmpdir(), 'bench-rss-'));
+  const args = ['train', '--model', 'cgan', '--limit', '3000', '--epochs', '2', '--out', out];
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], { cwd: root, stdio: 'ignore' });
+  let peak = 0;
+  const poll = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]));
+    } catch {
+      /* exited */
+    }
+  }, 100);
+  await new Promise((r) => child.on('close', r));
+  clearInterval(poll);
+  return { mib: peak / 1024, args: `onnxgan ${args.slice(0, -2).join(' ')}` };
+}
+
+async function main(): Promise<void> {
+  const o = new Command()
+    .option('--worker <backend>')
+    .option('--model <m>')
+    .option('--rounds <n>', 'rounds', '3')
+    .option('--steps <n>', 'measured steps per wasm run', '10')
+    .option('--backends <list>', 'tfjs backends to try', 'tensorflow,wasm,cpu')
+    .option('--out <file>', 'markdown output', path.join(root, 'bench', 'RESULTS.train-step.md'))
+    .parse()
+    .opts();
+  if (o.worker) return worker(o.worker, o.model, Number(o.steps));
+
+  const python = '/usr/bin/python3';
+  const hasTorch = existsSync(python) && (() => { try { execFileSync(python, ['-c', 'import torch']); return true; } catch { return false; } })();
+  const rows: Record<string, number[]> = {};
+  const add = (k: string, v: number): void => void (rows[k] ??= []).push(v);
+  const ratios: Record<string, number[]> = {};
+  const backends = (o.backends as string).split(',');
+  for (let round = 0; round < Number(o.rounds); round++) {
+    const torch: Record<string, number> = {};
+    if (hasTorch) {
+      for (const r of runJsonLines(python, ['bench/reference_step.py', '--steps', String(o.steps), '--threads', '1', '--models', MODELS.join(',')])) {
+        torch[r.model as string] = r.ms_median as number;
+        add(`pytorch ${r.model}`, r.ms_median as number);
+      }
+    }
+    for (const backend of backends) {
+      if (backend === 'tensorflow' && !existsSync(path.join(root, 'node_modules', '@tensorflow', 'tfjs-node'))) continue;
+      // The cpu backend needs ~24 s per cgan step: measure it with one step, in the first round only.
+      if (backend === 'cpu' && round > 0) continue;
+      const steps = backend === 'cpu' ? 1 : Number(o.steps);
+      for (const model of MODELS) {
+        const [r] = runJsonLines(process.execPath, [fileURLToPath(import.meta.url), '--worker', backend, '--model', model, '--steps', String(steps)]);
+        add(`tfjs-${backend} ${model}`, r!.ms_median as number);
+        if (torch[model]) (ratios[`tfjs-${backend} ${model}`] ??= []).push((r!.ms_median as number) / torch[model]!);
+      }
+    }
+    console.error(`round ${round + 1} done`);
+  }
+  const rss = await peakRss();
+  const lines = [
+    `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ${o.steps}\` (${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ${hasTorch ? 'via /usr/bin/python3, torch.set_num_threads(1)' : 'not available'})`,
+    '',
+    '| run | median ms per generator step (batch 300), per round | vs PyTorch (same round) |',
+    '|---|---|---|',
+    ...Object.entries(rows).map(([k, v]) => `| ${k} | ${v.map((x) => x.toFixed(0)).join(' / ')} | ${ratios[k] ? ratios[k]!.map((x) => `${x.toFixed(2)}x`).join(' / ') + ` (median ${median(ratios[k]!).toFixed(2)}x)` : ''} |`),
+    '',
+    `Peak RSS of \`${rss.args}\`: ${rss.mib.toFixed(0)} MiB.`,
+    '',
+  ];
+  writeFileSync(o.out, lines.join('\n'));
+  console.log(lines.join('\n'));
+}
+
+await main();
