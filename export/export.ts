@@ -8,7 +8,7 @@ import { IO, IMAGE_PIXELS, metadataToProps, type ModelMetadata } from '../common
 import { Rng, generatorNoise } from '../common/rng.js';
 import { Sequential } from '../train/layers.js';
 import { readCheckpoint, restoreCheckpoint, type Checkpoint } from '../train/checkpoint.js';
-import { GanTrainer, swapWeights } from '../train/trainer.js';
+import { GanTrainer } from '../train/trainer.js';
 import { selectBackend } from '../train/backend.js';
 import { generatorGraph } from './layer-mapping.js';
 
@@ -89,7 +89,7 @@ export async function exportCheckpoint(source: string, out: string, opts: { prec
   try {
     await restoreCheckpoint(trainer, ckpt, file);
     const useEma = (opts.useEma ?? true) && trainer.ema !== null;
-    const restore = useEma ? swapWeights(trainer.generator, trainer.ema!.weights) : () => undefined;
+    const restore = useEma ? trainer.useEmaWeights() : () => undefined;
     try {
       return await exportGenerator(trainer.generator, checkpointMetadata(ckpt, useEma), out, opts.precision ?? 'fp32');
     } finally {

@@ -223,6 +223,21 @@ export class Sequential {
   get trainable(): tf.Variable[] {
     return this.layers.flatMap((l) => l.trainable);
   }
+  /** Set every BatchNorm's running statistics to those of this batch flowing through the stack. */
+  recalibrateBatchNorm(x: tf.Tensor2D, ctx: ForwardContext): void {
+    tf.tidy(() => {
+      let h = x;
+      for (const layer of this.layers) {
+        if (layer instanceof BatchNorm) {
+          const { mean, variance } = tf.moments(h, 0);
+          const n = h.shape[0];
+          layer.movingMean.assign(mean);
+          layer.movingVariance.assign(tf.mul(variance, n / Math.max(n - 1, 1)));
+        }
+        h = layer.apply(h, { ...ctx, training: false });
+      }
+    });
+  }
   /** Every weight, trainable and running statistics, in a stable order. */
   get weights(): tf.Variable[] {
     return this.layers.flatMap((l) => [...l.trainable, ...l.state]);

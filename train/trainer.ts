@@ -142,17 +142,32 @@ export class GanTrainer {
     });
   }
 
+  /**
+   * Put the EMA weights into the generator (until the returned function is called). BatchNorm's
+   * running statistics belong to the live weights, not to their average, so they are recomputed
+   * for the averaged weights on a fixed batch of noise ("standing statistics").
+   */
+  useEmaWeights(): () => void {
+    if (!this.ema) return () => undefined;
+    const restore = swapWeights(this.generator, this.ema.weights);
+    const n = 2000;
+    const calibration = new Rng(0x5eed);
+    tf.tidy(() => {
+      const noise = tf.tensor2d(fillUniform(calibration, new Float32Array(n * this.spec.noiseDim)), [n, this.spec.noiseDim]);
+      const labels = tf.tensor1d(Int32Array.from({ length: n }, (_, i) => i % this.spec.numClasses), 'int32');
+      this.generator.recalibrateBatchNorm(noise, { training: false, labels });
+    });
+    return restore;
+  }
+
   /** Generate images in inference mode; with `useEma`, from the averaged weights. */
   generate(noise: tf.Tensor2D, labels?: tf.Tensor1D, useEma = true): tf.Tensor2D {
-    return tf.tidy(() => {
-      if (!useEma || !this.ema) return this.generator.apply(noise, { training: false, labels });
-      const restore = swapWeights(this.generator, this.ema.weights);
-      try {
-        return this.generator.apply(noise, { training: false, labels });
-      } finally {
-        restore();
-      }
-    });
+    const restore = useEma ? this.useEmaWeights() : () => undefined;
+    try {
+      return tf.tidy(() => this.generator.apply(noise, { training: false, labels }));
+    } finally {
+      restore();
+    }
   }
 
   dispose(): void {
