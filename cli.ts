@@ -41,6 +41,7 @@ program
   .option('--resume', 'continue the run in --out from its checkpoint', false)
   .option('--sample-every <k>', 'write a sample grid every k epochs', int(1), 5)
   .option('--ema <decay>', 'also keep an exponential moving average of the generator weights (e.g. 0.999); export uses it')
+  .option('--critic-warmup <steps>', 'wgan-gp/cgan: give the first <steps> generator steps 100 critic steps each (WGAN\'s warm-up)', int(0), 0)
   .action((o) =>
     run(async () => {
       const { train } = await import('./train/run.js');
@@ -63,6 +64,7 @@ program
         resume: o.resume,
         sampleEvery: o.sampleEvery,
         ema: o.ema === undefined ? undefined : fraction(o.ema),
+        criticWarmup: o.criticWarmup,
         stop,
       });
       process.exit(0 * result.epoch); // wasm keeps handles open; exit explicitly

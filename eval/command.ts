@@ -84,4 +84,21 @@ export function register(program: Command): void {
         process.exit(1);
       }
     });
+  program
+    .command('card')
+    .description('write a model card (MODEL.md + MODEL.png sample grid) next to an exported generator, with its eval table')
+    .argument('<model>', 'exported generator (.onnx)')
+    .option('--run <dir>', 'the run it was exported from (adds wall time, backend, loss curve)')
+    .option('--n <count>', 'samples for the evaluation', int(2), 5000)
+    .action(async (model: string, o: { run?: string; n: number }) => {
+      try {
+        const { writeModelCard } = await import('./model-card.js');
+        const r = await writeModelCard({ model, run: o.run, n: o.n });
+        console.log(`wrote ${r.card}`);
+        process.exit(0);
+      } catch (e) {
+        console.error(`onnxgan card: ${(e as Error).message}`);
+        process.exit(1);
+      }
+    });
 }

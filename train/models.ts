@@ -20,6 +20,13 @@ export interface ModelSpec {
   criticSteps: number;
   /** Gradient-penalty coefficient (WGAN-GP); 0 for the cross-entropy GAN. */
   gpLambda: number;
+  /**
+   * Critic warm-up (opt-in, WGAN-GP/CGAN): the first `generatorSteps` generator updates get
+   * `criticSteps` critic updates each, as in the original WGAN code (100 for the first 25), so the
+   * generator does not follow a still-random critic; seen here: without it one class of the CGAN
+   * can be pushed into tanh saturation (an inverted image) early and never recover.
+   */
+  criticWarmup?: { generatorSteps: number; criticSteps: number };
 }
 
 const dense = (inputDim: number, units: number): LayerConfig => ({ type: 'Dense', inputDim, units });

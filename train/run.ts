@@ -28,6 +28,8 @@ export interface TrainOptions {
   sampleEvery: number;
   /** Exponential moving average of the generator's weights (e.g. 0.999); off when undefined. */
   ema?: number;
+  /** WGAN-GP/CGAN: generator steps at the start that get 100 critic steps each. */
+  criticWarmup?: number;
   /** Set by a signal handler: finish the step, checkpoint, return. */
   stop?: { requested: boolean };
   log?: (line: string) => void;
@@ -118,13 +120,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const seed = ckpt?.seed ?? opts.seed;
   const rng = new Rng(seed);
-  const trainer = new GanTrainer(ckpt?.spec ?? modelSpec(opts.model, data.classes.length), rng);
+  // The spec (kept in the checkpoint) carries the run's training options, so a resume keeps them.
+  const spec = ckpt?.spec ?? { ...modelSpec(opts.model, data.classes.length), criticWarmup: { generatorSteps: opts.criticWarmup ?? 0, criticSteps: 100 } };
+  const trainer = new GanTrainer(spec, rng);
   if (ckpt) {
     await restoreCheckpoint(trainer, ckpt, ckptFile);
     rng.setState(ckpt.rngState);
   } else if (opts.ema) {
     trainer.enableEma(opts.ema);
   }
+
   const pos: RunPosition = ckpt?.position ?? { epoch: 0, step: 0, batchInEpoch: 0, epochOrder: null, epochSums: {}, wallTimeMs: 0 };
   if (ckpt) log(`resuming ${opts.out} at epoch ${pos.epoch + 1}${pos.batchInEpoch ? `, batch ${pos.batchInEpoch + 1}` : ''} (step ${pos.step})`);
   const history = reconcileMetrics(metricsFile, pos.epoch);

@@ -95,7 +95,9 @@ export class GanTrainer {
     // The reference's WGAN-GP takes MiniBatchSize from an undefined `real_labels`; we use the real batch.
     const dCtx: ForwardContext = { training: true, rng: this.rng, labels };
     let last = { dLoss: 0, wasserstein: 0, gp: 0 };
-    for (let k = 0; k < this.spec.criticSteps; k++) {
+    const warmup = this.spec.criticWarmup;
+    const steps = warmup && this.gOpt.iterations < warmup.generatorSteps ? warmup.criticSteps : this.spec.criticSteps;
+    for (let k = 0; k < steps; k++) {
       last = tf.tidy(() => {
         const fake = G.apply(this.noise(n), { training: true, labels }); // detached: no tape here
         const eps = tf.tensor2d(fillUniform(this.rng, new Float32Array(n), 0, 1), [n, 1]);

@@ -1,0 +1,69 @@
+// Model cards: models/NAME.md with the training facts, the eval table and a sample grid.
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { gridPng } from '../common/png.js';
+import { readModelInfo } from '../export/onnx-read.js';
+import { readCheckpoint } from '../train/checkpoint.js';
+import { evaluate, type EvalReport } from './evaluate.js';
+import { formatReport } from './command.js';
+import { generateOnnxSamples } from './samples.js';
+
+export interface CardOptions {
+  model: string;
+  /** The run the model was exported from: adds wall time, backend, seed, loss curve. */
+  run?: string;
+  n: number;
+  extra?: string;
+}
+
+export async function writeModelCard(o: CardOptions): Promise<{ card: string; report: EvalReport }> {
+  const info = readModelInfo(o.model);
+  const m = info.metadata;
+  const base = o.model.replace(/\.onnx$/i, '');
+  const name = path.basename(base);
+  const samples = await generateOnnxSamples(o.model, { n: 100, seed: 0 });
+  writeFileSync(`${base}.png`, gridPng(samples.images, 100, 10, 2, 2));
+  const report = await evaluate({ input: o.model, n: o.n });
+  const facts: [string, string][] = [
+    ['kind', m.kind],
+    ['data', `${m.dataset}${m.classes ? ` (classes: ${m.classes.join(', ')})` : ''}`],
+    ['epochs / generator steps', `${m.epochs} / ${m.steps}`],
+    ['weights', m.ema !== undefined ? `exponential moving average (decay ${m.ema}), BatchNorm statistics recomputed for it` : 'last step'],
+    ['file', `${path.basename(o.model)}, ${(info.bytes / 1024).toFixed(0)} KiB, ONNX IR ${info.irVersion} opset ${info.opset}`],
+  ];
+  if (o.run) {
+    const ckpt = readCheckpoint(path.join(o.run, 'checkpoint.json'));
+    facts.push(['training wall time', `${(ckpt.position.wallTimeMs / 60000).toFixed(0)} min on the tfjs ${ckpt.backend} backend (2-core CPU, shared with other runs)`]);
+    facts.push(['seed, batch', `${ckpt.seed}, 300`]);
+    const curve = path.join(o.run, 'loss.svg');
+    if (existsSync(curve)) {
+      copyFileSync(curve, `${base}-loss.svg`);
+    }
+  }
+  const card = [
+    `# ${name}`,
+    '',
+    `An onnxgan ${m.kind} generator. Inputs \`noise\` float32 [N, ${m.noiseDim}] (U(-1, 1))${m.classes ? ', `label` int64 [N]' : ''}; output \`image\` float32 [N, 1, 28, 28] in [-1, 1].`,
+    '',
+    '| | |',
+    '|---|---|',
+    ...facts.map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    `![samples](${name}.png)`,
+    '',
+    m.classes ? 'Samples with seed 0: column k asks for class k.' : 'Samples with seed 0.',
+    '',
+    '## Evaluation',
+    '',
+    `\`onnxgan eval ${o.model} --n ${o.n}\`:`,
+    '',
+    '```',
+    formatReport(report),
+    '```',
+    '',
+    ...(o.run && existsSync(`${base}-loss.svg`) ? ['## Training curves', '', `![losses](${name}-loss.svg)`, ''] : []),
+    ...(o.extra ? [o.extra, ''] : []),
+  ].join('\n');
+  writeFileSync(`${base}.md`, card);
+  return { card: `${base}.md`, report };
+}
