@@ -89,7 +89,8 @@ class Activation implements Layer {
   constructor(readonly name: string, readonly config: { type: 'ReLU' | 'Tanh' | 'Sigmoid' }) {}
   apply(x: tf.Tensor2D): tf.Tensor2D {
     if (this.config.type === 'ReLU') return tf.relu(x);
-    if (this.config.type === 'Tanh') return tf.tanh(x);
+    // 2*sigmoid(2x) - 1 = tanh(x): wasm's Sigmoid is XNNPACK-vectorised, its Tanh is not (2x faster).
+    if (this.config.type === 'Tanh') return tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
     return tf.sigmoid(x);
   }
   outputDim(d: number): number {
@@ -109,8 +110,14 @@ export class Dropout implements Layer {
     if (!ctx.training || this.config.rate === 0) return x;
     if (!ctx.rng) throw new Error(`${this.name}: dropout in training needs an rng`);
     const keep = 1 - this.config.rate;
+    // Two 16-bit draws per random word: keep-probability resolution 2^-16 (0.5 is exact).
+    const threshold = Math.round(keep * 65536);
+    const bits = ctx.rng.fillUint32(new Uint32Array(Math.ceil(x.size / 2)));
     const mask = new Float32Array(x.size);
-    for (let i = 0; i < mask.length; i++) mask[i] = ctx.rng.uniform() < keep ? 1 / keep : 0;
+    for (let i = 0; i < mask.length; i++) {
+      const half = i & 1 ? bits[i >> 1]! >>> 16 : bits[i >> 1]! & 0xffff;
+      mask[i] = half < threshold ? 1 / keep : 0;
+    }
     return tf.mul(x, tf.tensor2d(mask, x.shape));
   }
   outputDim(d: number): number {
