@@ -41,6 +41,7 @@ program
   .option('--resume', 'continue the run in --out from its checkpoint', false)
   .option('--sample-every <k>', 'write a sample grid every k epochs', int(1), 5)
   .option('--ema <decay>', 'also keep an exponential moving average of the generator weights (e.g. 0.999); export uses it')
+  .addOption(new Option('--output-bias-init <how>', 'generator output bias at the start: zero-mean init as the reference, or atanh of the data\'s mean image').choices(['reference', 'mean']).default('reference'))
   .option('--critic-warmup <steps>', 'wgan-gp/cgan: give the first <steps> generator steps 100 critic steps each (WGAN\'s warm-up)', int(0), 0)
   .action((o) =>
     run(async () => {
@@ -65,6 +66,7 @@ program
         sampleEvery: o.sampleEvery,
         ema: o.ema === undefined ? undefined : fraction(o.ema),
         criticWarmup: o.criticWarmup,
+        outputBiasInit: o.outputBiasInit as 'reference' | 'mean',
         stop,
       });
       process.exit(0 * result.epoch); // wasm keeps handles open; exit explicitly

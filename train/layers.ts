@@ -259,3 +259,18 @@ export class Sequential {
     for (const w of this.weights) w.dispose();
   }
 }
+
+/**
+ * Start the generator at the data's mean image: the bias of the Dense feeding the final Tanh becomes
+ * atanh(mean pixel). Why: the features before that Dense are BatchNorm-ed over batches that mix all
+ * classes, so their class-dependent part sums to zero over the classes; a generator that must darken
+ * every background through them pushes one class the other way, into tanh saturation (an inverted
+ * image whose gradient vanishes). Seen here in every CGAN run without it; the bias takes the mean.
+ */
+export function initOutputBiasToMean(net: Sequential, meanImage: Float32Array): void {
+  const i = net.layers.findIndex((l, k) => l instanceof Tanh && net.layers[k - 1] instanceof Dense);
+  if (i < 1) throw new Error(`${net.name}: no Dense -> Tanh output to initialise`);
+  const dense = net.layers[i - 1] as Dense;
+  if (dense.config.units !== meanImage.length) throw new Error(`${dense.name}: ${dense.config.units} outputs, mean image has ${meanImage.length}`);
+  dense.bias.assign(tf.tensor1d(meanImage.map((m) => Math.atanh(Math.max(-0.99, Math.min(0.99, m))))));
+}

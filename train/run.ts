@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../common/atomic.js';
 import { selectBackend, type BackendChoice } from './backend.js';
 import { balancedSubset, loadData, shuffle, type Dataset } from './data.js';
 import { modelSpec } from './models.js';
+import { initOutputBiasToMean } from './layers.js';
 import { GanTrainer, type StepMetrics } from './trainer.js';
 import { captureCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.js';
 import { lossCurveSvg } from './loss-plot.js';
@@ -28,6 +29,8 @@ export interface TrainOptions {
   sampleEvery: number;
   /** Exponential moving average of the generator's weights (e.g. 0.999); off when undefined. */
   ema?: number;
+  /** `mean`: start the generator's output bias at the data's mean image (see initOutputBiasToMean). */
+  outputBiasInit?: 'reference' | 'mean';
   /** WGAN-GP/CGAN: generator steps at the start that get 100 critic steps each. */
   criticWarmup?: number;
   /** Set by a signal handler: finish the step, checkpoint, return. */
@@ -70,6 +73,12 @@ function batchTensors(ds: Dataset, order: number[], from: number, to: number): {
     y[i] = ds.labels[src]!;
   }
   return { x: tf.tensor2d(x, [n, IMAGE_PIXELS]), y: tf.tensor1d(y, 'int32') };
+}
+
+function meanImage(ds: Dataset): Float32Array {
+  const mean = new Float32Array(IMAGE_PIXELS);
+  for (let i = 0; i < ds.count; i++) for (let p = 0; p < IMAGE_PIXELS; p++) mean[p] += ds.images[i * IMAGE_PIXELS + p]! / ds.count;
+  return mean;
 }
 
 /** Keep only metrics of epochs the checkpoint contains, so a resumed log is one continuous series. */
@@ -126,8 +135,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (ckpt) {
     await restoreCheckpoint(trainer, ckpt, ckptFile);
     rng.setState(ckpt.rngState);
-  } else if (opts.ema) {
-    trainer.enableEma(opts.ema);
+  } else {
+    if (opts.outputBiasInit === 'mean') initOutputBiasToMean(trainer.generator, meanImage(data));
+    if (opts.ema) trainer.enableEma(opts.ema);
   }
 
   const pos: RunPosition = ckpt?.position ?? { epoch: 0, step: 0, batchInEpoch: 0, epochOrder: null, epochSums: {}, wallTimeMs: 0 };
