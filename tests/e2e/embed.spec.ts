@@ -32,7 +32,7 @@ test('the example page renders the element', async ({ page }, testInfo) => {
 
   const unconditional = page.locator('#unconditional');
   await expect(unconditional).toHaveAttribute('data-state', 'ready');
-  expectDigitLike(await gridStats(canvasOf(unconditional), 12, 6, 3), 'gan');
+  expectDigitLike(await gridStats(canvasOf(unconditional), 12, 6, 3), 'wgan-gp');
   await page.screenshot({ path: testInfo.outputPath('embed-example.png'), fullPage: true });
 });
 
