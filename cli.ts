@@ -1,19 +1,9 @@
 #!/usr/bin/env node
 // onnxgan command line: train -> export -> serve / eval.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { int, fraction } from './common/cli-args.js';
 import { MODEL_KINDS, type ModelKind } from './common/metadata.js';
 import { BACKENDS, type BackendChoice } from './train/backend.js';
-
-const int = (min: number) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return n;
-};
-const fraction = (v: string): number => {
-  const n = Number(v);
-  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('expected a number between 0 and 1');
-  return n;
-};
 
 /** Print the error's message (not a stack) and exit 1: users see what to fix. */
 async function run(fn: () => Promise<unknown>): Promise<void> {
@@ -40,7 +30,7 @@ program
   .option('--out <dir>', 'run folder (default runs/<model>)')
   .option('--resume', 'continue the run in --out from its checkpoint', false)
   .option('--sample-every <k>', 'write a sample grid every k epochs', int(1), 5)
-  .option('--ema <decay>', 'also keep an exponential moving average of the generator weights (e.g. 0.999); export uses it')
+  .option('--ema <decay>', 'also keep an exponential moving average of the generator weights (e.g. 0.999); export uses it', fraction)
   .addOption(new Option('--output-bias-init <how>', 'generator output bias at the start: zero-mean init as the reference, or atanh of the data\'s mean image').choices(['reference', 'mean']).default('reference'))
   .option('--critic-warmup <steps>', 'wgan-gp/cgan: give the first <steps> generator steps 100 critic steps each (WGAN\'s warm-up)', int(0), 0)
   .action((o) =>
@@ -64,7 +54,7 @@ program
         out: o.out ?? `runs/${o.model}`,
         resume: o.resume,
         sampleEvery: o.sampleEvery,
-        ema: o.ema === undefined ? undefined : fraction(o.ema),
+        ema: o.ema,
         criticWarmup: o.criticWarmup,
         outputBiasInit: o.outputBiasInit as 'reference' | 'mean',
         stop,

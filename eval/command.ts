@@ -1,14 +1,10 @@
 // `onnxgan eval`: score a generator with the shipped judge classifier.
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { int } from '../common/cli-args.js';
 import { BACKENDS, type BackendChoice } from '../train/backend.js';
 import type { EvalReport } from './evaluate.js';
 import type { Metrics } from './metrics.js';
 
-const int = (min: number) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return n;
-};
 
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 

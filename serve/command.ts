@@ -1,12 +1,8 @@
 // `onnxgan serve`: the HTTP inference server (registered by cli.ts).
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { int } from '../common/cli-args.js';
 import { SERVE_DEFAULTS } from './server.js';
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
-  return n;
-};
 const nonNegative = (v: string): number => {
   const n = Number(v);
   if (!(n >= 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a number >= 0');

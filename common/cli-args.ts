@@ -1,0 +1,18 @@
+// Argument parsers for commander options, shared by every command.
+import { InvalidArgumentError } from 'commander';
+
+/** An integer in min..max. */
+export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected an integer >= ${min}` : `expected an integer in ${min}..${max}`);
+  }
+  return n;
+};
+
+/** A number strictly between 0 and 1. */
+export const fraction = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('expected a number between 0 and 1');
+  return n;
+};
