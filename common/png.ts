@@ -27,7 +27,8 @@ export function gridPng(images: Float32Array, count: number, cols = Math.ceil(Ma
       for (let dy = 0; dy < scale; dy++) png.data.fill(v, (y0 + dy) * width + x0, (y0 + dy) * width + x0 + scale);
     }
   }
-  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false });
+  // One fixed filter (Paeth): pngjs's default tries all five per row, 3x slower for ~the same size.
+  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, filterType: 4 });
 }
 
 /** One 28x28 greyscale PNG. */
