@@ -1,5 +1,6 @@
 // `onnxgan eval`: score a generator with the shipped judge classifier.
 import { Option, type Command } from 'commander';
+import path from 'node:path';
 import { int } from '../common/cli-args.js';
 import { BACKENDS, type BackendChoice } from '../train/backend.js';
 import type { EvalReport } from './evaluate.js';
@@ -32,7 +33,7 @@ export function formatReport(r: EvalReport): string {
   const classes = r.judge.classes.length <= 10 && r.judge.classes.every((s) => s.length <= 2) ? r.judge.classes : r.judge.classes.map((_, i) => String(i));
   const out = [
     `input:  ${r.input} (${r.source}${r.kind === null ? '' : `, seed ${r.seed}`})`,
-    `judge:  ${r.judge.file} (${r.data}, held-out accuracy ${r.judge.heldOutAccuracy.toFixed(4)} on ${r.judge.heldOutCount} images)`,
+    `judge:  ${path.relative(process.cwd(), r.judge.file)} (${r.data}, held-out accuracy ${r.judge.heldOutAccuracy.toFixed(4)} on ${r.judge.heldOutCount} images)`,
     c ? `ceiling: ${c.n} real training images scored the same way against the held-out images` : '',
     '',
     line(table[0]!),
