@@ -1,6 +1,6 @@
 // Load test of `onnxgan serve` (not a unit test): single-image PNG requests at several concurrencies,
 // dynamic batching on and off, against a bare Express "hello" route as the ceiling.
-//   npm run build && node dist/bench/serve.js [--models DIR] [--model gan] [--duration 20] [--connections 1,16,64] [--out bench/RESULTS.serve.md]
+//   npm run build && node dist/bench/serve.js [--models DIR] [--model gan] [--duration 20] [--connections 1,16,64] [--out FILE.md] (paste the table into bench/RESULTS.md)
 // The server runs in a child process, so the load generator (autocannon, in this process) and the
 // server each have their own event loop.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -37,7 +37,7 @@ const { values: args } = parseArgs({
     model: { type: 'string', default: 'gan' },
     duration: { type: 'string', default: '20' },
     connections: { type: 'string', default: '1,16,64' },
-    out: { type: 'string', default: 'bench/RESULTS.serve.md' },
+    out: { type: 'string', default: '/tmp/onnxgan-serve-bench.md' },
     'access-log': { type: 'boolean', default: false },
   },
 });
