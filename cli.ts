@@ -4,6 +4,9 @@ import { Command, Option } from 'commander';
 import { int, fraction } from './common/cli-args.js';
 import { MODEL_KINDS, type ModelKind } from './common/metadata.js';
 import { BACKENDS, type BackendChoice } from './train/backend.js';
+import { register as registerExport } from './export/command.js';
+import { register as registerServe } from './serve/command.js';
+import { register as registerEval } from './eval/command.js';
 
 /** Print the error's message (not a stack) and exit 1: users see what to fix. */
 async function run(fn: () => Promise<unknown>): Promise<void> {
@@ -63,17 +66,9 @@ program
     }),
   );
 
-export { program };
-
-// Later stages register their commands here.
-const stages = ['./export/command.js', './serve/command.js', './eval/command.js'];
-for (const stage of stages) {
-  try {
-    const mod = (await import(stage)) as { register: (p: Command) => void };
-    mod.register(program);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-  }
-}
+// Each stage registers its commands; their heavy modules load only when a command runs.
+registerExport(program);
+registerServe(program);
+registerEval(program);
 
 await program.parseAsync(process.argv);

@@ -6,7 +6,6 @@ import { writeFileAtomic } from '../common/atomic.js';
 import type { RngState } from '../common/rng.js';
 import type { ModelSpec } from './models.js';
 import type { GanTrainer } from './trainer.js';
-import { weightKey } from './layers.js';
 
 export const CHECKPOINT_FORMAT = 'onnxgan-checkpoint/1';
 
@@ -140,4 +139,3 @@ export async function restoreCheckpoint(trainer: GanTrainer, ckpt: Checkpoint, f
   }
 }
 
-export { weightKey };
