@@ -1,6 +1,6 @@
 // Benchmark: median ms per generator step (batch 300) of gan and cgan on each tfjs backend present,
 // side by side with the reference PyTorch programs, plus the peak RSS of a cgan training run.
-//   npm run build && node dist/bench/train-step.js [--rounds 3] [--steps 10] [--out bench/RESULTS.train-step.md]
+//   npm run build && node dist/bench/train-step.js [--rounds 3] [--steps 10] [--out FILE.md] (paste the table into bench/RESULTS.md)
 // Each measurement runs in its own process; rounds alternate tfjs and PyTorch so both see the same
 // machine load, and ratios are taken within a round.
 import { execFileSync, spawn } from 'node:child_process';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     .option('--rounds <n>', 'rounds', '3')
     .option('--steps <n>', 'measured steps per wasm run', '10')
     .option('--backends <list>', 'tfjs backends to try', 'tensorflow,wasm,cpu')
-    .option('--out <file>', 'markdown output', path.join(root, 'bench', 'RESULTS.train-step.md'))
+    .option('--out <file>', 'markdown output', '/tmp/onnxgan-train-step.md')
     .parse()
     .opts();
   if (o.worker) return worker(o.worker, o.model, Number(o.steps));
