@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // onnxgan command line: train -> export -> serve / eval.
 import { Command, Option } from 'commander';
-import { int, fraction } from './common/cli-args.js';
+import { int, fraction, positive } from './common/cli-args.js';
 import { MODEL_KINDS, type ModelKind } from './common/metadata.js';
 import { BACKENDS, type BackendChoice } from './train/backend.js';
 import { register as registerExport } from './export/command.js';
@@ -36,6 +36,9 @@ program
   .option('--ema <decay>', 'also keep an exponential moving average of the generator weights (e.g. 0.999); export uses it', fraction)
   .addOption(new Option('--output-bias-init <how>', 'generator output bias at the start: zero-mean init as the reference, or atanh of the data\'s mean image').choices(['reference', 'mean']).default('reference'))
   .option('--critic-warmup <steps>', 'wgan-gp/cgan: give the first <steps> generator steps 100 critic steps each (WGAN\'s warm-up)', int(0), 0)
+  .option('--g-lr <rate>', 'generator learning rate (default: the reference\'s)', positive)
+  .option('--d-lr <rate>', 'discriminator/critic learning rate (default: the reference\'s)', positive)
+  .option('--label-smoothing <s>', 'gan: train the discriminator on real targets 1 - s/2 (one-sided label smoothing)', fraction)
   .action((o) =>
     run(async () => {
       const { train } = await import('./train/run.js');
@@ -59,6 +62,9 @@ program
         sampleEvery: o.sampleEvery,
         ema: o.ema,
         criticWarmup: o.criticWarmup,
+        generatorLr: o.gLr,
+        criticLr: o.dLr,
+        labelSmoothing: o.labelSmoothing,
         outputBiasInit: o.outputBiasInit as 'reference' | 'mean',
         stop,
       });

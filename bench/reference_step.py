@@ -27,6 +27,8 @@ def main():
     ap.add_argument('--models', default='gan,cgan')
     a = ap.parse_args()
     stub_modules()
+    # OpenBLAS (Debian's libopenblas0-pthread) starts its own threads regardless of torch's setting.
+    os.environ['OPENBLAS_NUM_THREADS'] = os.environ['OMP_NUM_THREADS'] = str(a.threads)
     import torch
     import torch.nn as nn
     import torch.optim as optim

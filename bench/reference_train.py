@@ -32,6 +32,8 @@ def main():
     ap.add_argument('--reference', default=os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'reference'))
     a = ap.parse_args()
     stub_modules()
+    # OpenBLAS (Debian's libopenblas0-pthread) starts its own threads regardless of torch's setting.
+    os.environ['OPENBLAS_NUM_THREADS'] = os.environ['OMP_NUM_THREADS'] = str(a.threads)
     import numpy as np, torch, torch.nn as nn, torch.optim as optim
     torch.set_num_threads(a.threads); torch.manual_seed(a.seed)
     X, Y = mnist_train(os.path.join(os.path.dirname(__file__), '..'))

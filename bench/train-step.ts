@@ -21,7 +21,8 @@ async function worker(backend: string, model: string, steps: number): Promise<vo
   const { GanTrainer } = await import('../train/trainer.js');
   const { loadEmbeddedMnist } = await import('../train/data.js');
   const { Rng } = await import('../common/rng.js');
-  const info = await selectBackend(backend as 'wasm');
+  // wasm-xnnpack: the wasm backend with its own matmuls (XNNPACK), for comparison with onnxruntime's.
+  const info = await selectBackend((backend === 'wasm-xnnpack' ? 'wasm' : backend) as 'wasm', { matmul: backend === 'wasm-xnnpack' ? 'xnnpack' : 'onnxruntime' });
   const { train } = loadEmbeddedMnist();
   const trainer = new GanTrainer(modelSpec(model as 'cgan'), new Rng(1));
   const x = tf.tensor2d(train.images.subarray(0, 300 * 784), [300, 784]);
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
     .option('--model <m>')
     .option('--rounds <n>', 'rounds', '3')
     .option('--steps <n>', 'measured steps per wasm run', '10')
-    .option('--backends <list>', 'tfjs backends to try', 'tensorflow,wasm,cpu')
+    .option('--backends <list>', 'tfjs backends to try', 'tensorflow,wasm,wasm-xnnpack,cpu')
     .option('--out <file>', 'markdown output', '/tmp/onnxgan-train-step.md')
     .parse()
     .opts();
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
   }
   const rss = await peakRss();
   const lines = [
-    `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ${o.steps}\` (${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ${hasTorch ? 'via /usr/bin/python3, torch.set_num_threads(1)' : 'not available'})`,
+    `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ${o.steps} --backends ${o.backends}\` (${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ${hasTorch ? 'via /usr/bin/python3, torch.set_num_threads(1)' : 'not available'})`,
     '',
     '| run | median ms per generator step (batch 300), per round | vs PyTorch (same round) |',
     '|---|---|---|',

@@ -16,3 +16,10 @@ export const fraction = (v: string): number => {
   if (!(n > 0 && n < 1)) throw new InvalidArgumentError('expected a number between 0 and 1');
   return n;
 };
+
+/** A positive finite number (learning rates). */
+export const positive = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};

@@ -2,7 +2,7 @@
 // known layers exports; an unknown layer stops the export with its name and class.
 import type * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm, Dense, Dropout, LabelEmbedding, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh, type Layer } from '../train/layers.js';
-import { ELEM, GraphBuilder } from './onnx-graph.js';
+import { ELEM, GraphBuilder } from '../common/onnx-graph.js';
 import { IMAGE_SIZE, IO } from '../common/metadata.js';
 
 export class UnsupportedLayerError extends Error {}

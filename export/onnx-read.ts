@@ -1,6 +1,6 @@
 // Reads an exported generator's interface and metadata (used by info, serve and eval).
 import { readFileSync, statSync } from 'node:fs';
-import { onnx } from './onnx-graph.js';
+import { onnx } from '../common/onnx-graph.js';
 import { metadataFromProps, type ModelMetadata } from '../common/metadata.js';
 
 export interface ModelFileInfo {

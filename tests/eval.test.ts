@@ -20,7 +20,7 @@ import {
   type Gaussian,
 } from '../eval/metrics.js';
 import { encodeNpy, parseNpy, readNpySamples } from '../eval/samples.js';
-import { ELEM, GraphBuilder } from '../export/onnx-graph.js';
+import { ELEM, GraphBuilder } from '../common/onnx-graph.js';
 import { IO, metadataToProps, IMAGE_PIXELS, DIGIT_CLASSES } from '../common/metadata.js';
 import { FASHION_DIR, loadData } from '../train/data.js';
 import { Rng } from '../common/rng.js';

@@ -5,6 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { useOrtMatMul } from './ort-matmul.js';
+import { patchWasmMatMulTranspose, shareWasmIdentity } from './wasm-kernels.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -25,38 +27,11 @@ function cudaGpuPresent(): boolean {
   return existsSync('/dev/nvidia0') || existsSync('/proc/driver/nvidia/version');
 }
 
-/**
- * The wasm BatchMatMul only takes XNNPACK's fast path when neither operand is transposed; with a
- * transposed operand it falls to a scalar loop. Every matmul gradient is transposed, so we transpose
- * explicitly (cheap, O(n^2)) and call the fast path (O(n^3)). Measured ~4x per training step.
- * Done at the kernel level so forward, first and second derivatives all benefit.
- */
-function patchWasmMatMul(): void {
-  const orig = tf.getKernel('BatchMatMul', 'wasm');
-  const transpose = tf.getKernel('Transpose', 'wasm');
-  if (!orig || !transpose) return;
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({
-    ...orig,
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      if (!transposeA && !transposeB) return orig.kernelFunc({ inputs, backend, attrs });
-      const temps: tf.TensorInfo[] = [];
-      const explicit = (t: tf.TensorInfo): tf.TensorInfo => {
-        const perm = t.shape.map((_, i) => i);
-        const n = perm.length;
-        [perm[n - 2], perm[n - 1]] = [perm[n - 1]!, perm[n - 2]!];
-        const out = transpose.kernelFunc({ inputs: { x: t }, backend, attrs: { perm } }) as tf.TensorInfo;
-        temps.push(out);
-        return out;
-      };
-      const a = transposeA ? explicit(inputs.a!) : inputs.a!;
-      const b = transposeB ? explicit(inputs.b!) : inputs.b!;
-      const out = orig.kernelFunc({ inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
-      for (const t of temps) (backend as tf.KernelBackend).disposeData(t.dataId);
-      return out;
-    },
-  });
+export interface WasmOptions {
+  /** Where the wasm backend's matrix products run: onnxruntime-node's GEMM (default) or XNNPACK. */
+  matmul?: 'onnxruntime' | 'xnnpack';
+  /** onnxruntime's threads for them (default 1). */
+  matmulThreads?: number;
 }
 
 export interface BackendInfo {
@@ -69,7 +44,7 @@ export interface BackendInfo {
  * The native packages are optional: they download libtensorflow at install time, so they are never
  * dependencies of onnxgan. Users with internet add them with `npm install @tensorflow/tfjs-node`.
  */
-export async function selectBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+export async function selectBackend(choice: BackendChoice = 'auto', opts: WasmOptions = {}): Promise<BackendInfo> {
   const tryNative = async (pkg: string): Promise<boolean> => {
     if (!installed(pkg)) return false;
     try {
@@ -81,9 +56,12 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
   };
   const useWasm = async (reason: string): Promise<BackendInfo> => {
     await import('@tensorflow/tfjs-backend-wasm');
-    patchWasmMatMul();
+    const ort = opts.matmul === 'xnnpack' ? { ok: false as const, why: 'requested' } : useOrtMatMul(opts.matmulThreads ?? 1);
+    if (!ort.ok) patchWasmMatMulTranspose();
+    shareWasmIdentity();
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
-    return { name: 'wasm', reason };
+    const matmul = ort.ok ? 'matmuls on onnxruntime (MLAS)' : `matmuls on XNNPACK (onnxruntime: ${ort.why})`;
+    return { name: 'wasm', reason: `${reason}; ${matmul}` };
   };
   const useCpu = async (reason: string): Promise<BackendInfo> => {
     await import('@tensorflow/tfjs-backend-cpu');

@@ -27,6 +27,8 @@ export interface ModelSpec {
    * can be pushed into tanh saturation (an inverted image) early and never recover.
    */
   criticWarmup?: { generatorSteps: number; criticSteps: number };
+  /** gan (opt-in): the discriminator's real targets become 1 - s/2 (one-sided label smoothing). */
+  labelSmoothing?: number;
 }
 
 const dense = (inputDim: number, units: number): LayerConfig => ({ type: 'Dense', inputDim, units });

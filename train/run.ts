@@ -9,7 +9,7 @@ import { gridPng } from '../common/png.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { selectBackend, type BackendChoice } from './backend.js';
 import { balancedSubset, loadData, shuffle, type Dataset } from './data.js';
-import { modelSpec } from './models.js';
+import { modelSpec, type ModelSpec } from './models.js';
 import { initOutputBiasToMean } from './layers.js';
 import { GanTrainer, type StepMetrics } from './trainer.js';
 import { captureCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.js';
@@ -33,6 +33,11 @@ export interface TrainOptions {
   outputBiasInit?: 'reference' | 'mean';
   /** WGAN-GP/CGAN: generator steps at the start that get 100 critic steps each. */
   criticWarmup?: number;
+  /** Learning rates replacing the reference's (opt-in quality levers). */
+  generatorLr?: number;
+  criticLr?: number;
+  /** gan: one-sided label smoothing of the discriminator's real targets. */
+  labelSmoothing?: number;
   /** Set by a signal handler: finish the step, checkpoint, return. */
   stop?: { requested: boolean };
   log?: (line: string) => void;
@@ -104,6 +109,17 @@ const fmt = (m: Partial<StepMetrics>): string =>
     .map(([k, v]) => `${k} ${(v as number).toFixed(3)}`)
     .join(' ');
 
+/** The reference spec with the run's opt-in training options. */
+function withOptions(spec: ModelSpec, opts: TrainOptions): ModelSpec {
+  return {
+    ...spec,
+    generatorOptimizer: { ...spec.generatorOptimizer, lr: opts.generatorLr ?? spec.generatorOptimizer.lr },
+    criticOptimizer: { ...spec.criticOptimizer, lr: opts.criticLr ?? spec.criticOptimizer.lr },
+    criticWarmup: { generatorSteps: opts.criticWarmup ?? 0, criticSteps: 100 },
+    ...(opts.labelSmoothing ? { labelSmoothing: opts.labelSmoothing } : {}),
+  };
+}
+
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((l: string) => console.error(l));
   const backend = await selectBackend(opts.backend);
@@ -130,7 +146,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const seed = ckpt?.seed ?? opts.seed;
   const rng = new Rng(seed);
   // The spec (kept in the checkpoint) carries the run's training options, so a resume keeps them.
-  const spec = ckpt?.spec ?? { ...modelSpec(opts.model, data.classes.length), criticWarmup: { generatorSteps: opts.criticWarmup ?? 0, criticSteps: 100 } };
+  const spec = ckpt?.spec ?? withOptions(modelSpec(opts.model, data.classes.length), opts);
   const trainer = new GanTrainer(spec, rng);
   if (ckpt) {
     await restoreCheckpoint(trainer, ckpt, ckptFile);

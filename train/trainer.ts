@@ -75,7 +75,8 @@ export class GanTrainer {
         const logits = D.apply(tf.concat2d([real, fake], 0), dCtx);
         const [lr, lf] = tf.split(logits, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
         acc = [accuracy(lr, 1), accuracy(lf, 0)];
-        return tf.add(tf.losses.softmaxCrossEntropy(realOneHot, lr), tf.losses.softmaxCrossEntropy(fakeOneHot, lf)) as tf.Scalar;
+        const smoothing = this.spec.labelSmoothing ?? 0;
+        return tf.add(tf.losses.softmaxCrossEntropy(realOneHot, lr, undefined, smoothing), tf.losses.softmaxCrossEntropy(fakeOneHot, lf)) as tf.Scalar;
       }, true, D.trainable)!;
       let gAcc = 0;
       const g = this.gOpt.minimize(() => {

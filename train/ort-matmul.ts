@@ -1,0 +1,101 @@
+// The wasm backend's matrix products on onnxruntime-node's CPU GEMM (MLAS, AVX2/AVX-512).
+// Why: matmuls are ~2/3 of a training step, and XNNPACK in wasm (128-bit SIMD, no FMA) runs them
+// 2.5-4.5x slower than MLAS on this CPU (measured per shape, bench/RESULTS.md). onnxruntime-node is
+// already a dependency (the server), so this costs no install. Gemm takes transA/transB itself, so
+// the gradients' transposed products need no explicit transpose.
+import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+import { ELEM, GraphBuilder } from '../common/onnx-graph.js';
+
+const require = createRequire(import.meta.url);
+
+/** The synchronous native session of onnxruntime-node (its public `run` wraps this in a Promise). */
+interface NativeSession {
+  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: object): void;
+  run(feeds: Record<string, unknown>, fetches: Record<string, unknown>, options: object): Record<string, unknown>;
+}
+interface OrtBinding {
+  binding: { InferenceSession: new () => NativeSession };
+  initOrt(): void;
+}
+type OrtTensor = new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
+
+/** The parts of tfjs-backend-wasm's backend that kernels use. */
+interface WasmBackend extends tf.KernelBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+function gemmModel(transA: boolean, transB: boolean): Uint8Array {
+  const g = new GraphBuilder();
+  g.input('A', ELEM.float, ['a0', 'a1']);
+  g.input('B', ELEM.float, ['b0', 'b1']);
+  g.node('Gemm', ['A', 'B'], { transA: { i: Number(transA) }, transB: { i: Number(transB) } }, 'Y');
+  g.output('Y', ELEM.float, ['m', 'n']);
+  return g.model('gemm', {}, { name: 'onnxgan', version: '0' });
+}
+
+/**
+ * Replace the wasm BatchMatMul kernel by one that runs single (batch 1) float32 products on
+ * onnxruntime and leaves everything else to the original. Reads and writes the wasm heap in place
+ * (no copies). Returns why it could not when onnxruntime-node's native binding is unusable.
+ */
+export function useOrtMatMul(threads: number): { ok: true } | { ok: false; why: string } {
+  let Tensor: OrtTensor;
+  const sessions = new Map<string, NativeSession>();
+  try {
+    const ort = require('onnxruntime-node') as { Tensor: OrtTensor };
+    const b = require('onnxruntime-node/dist/binding') as OrtBinding;
+    b.initOrt();
+    Tensor = ort.Tensor;
+    for (const tA of [false, true]) {
+      for (const tB of [false, true]) {
+        const s = new b.binding.InferenceSession();
+        const m = gemmModel(tA, tB);
+        s.loadModel(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength, {
+          intraOpNumThreads: threads,
+          interOpNumThreads: 1,
+          executionMode: 'sequential',
+        });
+        if (typeof s.run !== 'function') throw new Error('onnxruntime-node has no synchronous run');
+        sessions.set(`${tA}${tB}`, s);
+      }
+    }
+  } catch (e) {
+    return { ok: false, why: (e as Error).message.split('\n')[0]! };
+  }
+  const orig = tf.getKernel('BatchMatMul', 'wasm');
+  if (!orig) return { ok: false, why: 'the wasm backend is not registered' };
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.registerKernel({
+    ...orig,
+    kernelFunc: (args) => {
+      const { inputs, attrs } = args;
+      const backend = args.backend as WasmBackend;
+      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      const batchA = a.shape.slice(0, -2);
+      const batchB = b.shape.slice(0, -2);
+      const single = (s: number[]): boolean => s.every((d) => d === 1);
+      if (a.dtype !== 'float32' || b.dtype !== 'float32' || !single(batchA) || !single(batchB) || a.shape.length < 2 || b.shape.length < 2) {
+        return orig.kernelFunc(args);
+      }
+      const [ra, ca] = a.shape.slice(-2) as [number, number];
+      const [rb, cb] = b.shape.slice(-2) as [number, number];
+      const m = transposeA ? ca : ra;
+      const k = transposeA ? ra : ca;
+      const n = transposeB ? rb : cb;
+      // Mismatched or empty shapes: the original kernel raises tfjs's own error or handles them.
+      if (k !== (transposeB ? cb : rb) || m * n * k === 0) return orig.kernelFunc(args);
+      const outShape = [...(batchA.length >= batchB.length ? batchA : batchB), m, n];
+      const out = backend.makeOutput(outShape, 'float32');
+      // Views after makeOutput: an allocation may grow (and so replace) the wasm heap.
+      const A = new Tensor('float32', backend.typedArrayFromHeap(a), [ra, ca]);
+      const B = new Tensor('float32', backend.typedArrayFromHeap(b), [rb, cb]);
+      const Y = new Tensor('float32', backend.typedArrayFromHeap(out), [m, n]);
+      sessions.get(`${transposeA}${transposeB}`)!.run({ A, B }, { Y }, {});
+      return out;
+    },
+  });
+  return { ok: true };
+}
