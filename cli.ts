@@ -38,6 +38,7 @@ program
   .option('--critic-warmup <steps>', 'wgan-gp/cgan: give the first <steps> generator steps 100 critic steps each (WGAN\'s warm-up)', int(0), 0)
   .option('--g-lr <rate>', 'generator learning rate (default: the reference\'s)', positive)
   .option('--d-lr <rate>', 'discriminator/critic learning rate (default: the reference\'s)', positive)
+  .option('--mismatch <w>', 'cgan: make a share w of the critic\'s negatives real images under a wrong label (matching-aware critic)', fraction)
   .option('--label-smoothing <s>', 'gan: train the discriminator on real targets 1 - s/2 (one-sided label smoothing)', fraction)
   .action((o) =>
     run(async () => {
@@ -65,6 +66,7 @@ program
         generatorLr: o.gLr,
         criticLr: o.dLr,
         labelSmoothing: o.labelSmoothing,
+        mismatch: o.mismatch,
         outputBiasInit: o.outputBiasInit as 'reference' | 'mean',
         stop,
       });

@@ -38,6 +38,8 @@ export interface TrainOptions {
   criticLr?: number;
   /** gan: one-sided label smoothing of the discriminator's real targets. */
   labelSmoothing?: number;
+  /** cgan: share of the critic's negatives that are real images with a wrong label. */
+  mismatch?: number;
   /** Set by a signal handler: finish the step, checkpoint, return. */
   stop?: { requested: boolean };
   log?: (line: string) => void;
@@ -117,6 +119,7 @@ function withOptions(spec: ModelSpec, opts: TrainOptions): ModelSpec {
     criticOptimizer: { ...spec.criticOptimizer, lr: opts.criticLr ?? spec.criticOptimizer.lr },
     criticWarmup: { generatorSteps: opts.criticWarmup ?? 0, criticSteps: 100 },
     ...(opts.labelSmoothing ? { labelSmoothing: opts.labelSmoothing } : {}),
+    ...(opts.mismatch ? { mismatchWeight: opts.mismatch } : {}),
   };
 }
 
