@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../train/backend.js';
 import { Sequential, type LayerConfig } from '../train/layers.js';
-import { gradientPenalty } from '../train/gradient-penalty.js';
+import { gradientPenalty, r1Penalty } from '../train/gradient-penalty.js';
 import { Rng } from '../common/rng.js';
 import { modelSpec } from '../train/models.js';
 import { GanTrainer } from '../train/trainer.js';
@@ -33,6 +33,25 @@ describe('gradient penalty', () => {
     const gw = grads[net.trainable[0]!.name]!.dataSync();
     w.forEach((wi, i) => expect(gw[i]).toBeCloseTo((20 * (norm - 1) * wi) / norm, 4));
     expect(grads[net.trainable[1]!.name]).toBeUndefined(); // the bias does not move dC/dx
+  });
+
+  it('R1: matches the analytic gradient for a linear two-logit discriminator', () => {
+    const { net, real } = setup([{ type: 'Dense', inputDim: 6, units: 2 }], 6);
+    const diff = (x: tf.Tensor2D): tf.Tensor1D => {
+      const [l0, l1] = tf.split(net.apply(x, { training: false }), 2, 1);
+      return tf.reshape(tf.sub(l1!, l0!), [-1]) as tf.Tensor1D;
+    };
+    const { value, grads } = tf.variableGrads(() => r1Penalty(diff, real, 10), net.trainable);
+    // D(x) = x.(w1 - w0) + c: dD/dx = d = w1 - w0 for every sample, R1 = 5 |d|^2,
+    // dR1/dw1 = 10 d and dR1/dw0 = -10 d (kernel [6, 2], row-major: column 0 is w0).
+    const k = net.trainable[0]!.dataSync();
+    const d = Array.from({ length: 6 }, (_, i) => k[i * 2 + 1]! - k[i * 2]!);
+    expect(value.dataSync()[0]).toBeCloseTo(5 * d.reduce((a, x) => a + x * x, 0), 4);
+    const gk = grads[net.trainable[0]!.name]!.dataSync();
+    d.forEach((di, i) => {
+      expect(gk[i * 2 + 1]).toBeCloseTo(10 * di, 4);
+      expect(gk[i * 2]).toBeCloseTo(-10 * di, 4);
+    });
   });
 
   it('matches central finite differences on a small LeakyReLU critic (away from kinks)', () => {

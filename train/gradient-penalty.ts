@@ -19,3 +19,13 @@ export function gradientPenalty(
   const norm = tf.sqrt(tf.add(tf.sum(tf.square(grad), 1), 1e-12));
   return tf.mul(tf.mean(tf.square(tf.sub(norm, 1))), lambda) as tf.Scalar;
 }
+
+/**
+ * R1 penalty (Mescheder et al. 2018) gamma/2 * mean(||dD/dx(real)||^2) for the cross-entropy GAN,
+ * where D is the discriminator's real-vs-fake logit difference. Like the WGAN-GP penalty it is a
+ * gradient of a gradient, called inside the discriminator's variableGrads.
+ */
+export function r1Penalty(logitDiff: (x: tf.Tensor2D) => tf.Tensor1D, real: tf.Tensor2D, gamma: number): tf.Scalar {
+  const grad = tf.grad((x: tf.Tensor) => tf.sum(logitDiff(x as tf.Tensor2D)))(real) as tf.Tensor2D;
+  return tf.mul(tf.mean(tf.sum(tf.square(grad), 1)), gamma / 2) as tf.Scalar;
+}

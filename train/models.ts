@@ -34,6 +34,8 @@ export interface ModelSpec {
    * matching-aware discriminator of GAN-CLS, Reed et al. 2016), so the critic must use the label.
    */
   mismatchWeight?: number;
+  /** gan (opt-in): R1 gradient penalty weight on real images (Mescheder et al. 2018). */
+  r1Gamma?: number;
 }
 
 const dense = (inputDim: number, units: number): LayerConfig => ({ type: 'Dense', inputDim, units });

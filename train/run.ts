@@ -40,6 +40,8 @@ export interface TrainOptions {
   labelSmoothing?: number;
   /** cgan: share of the critic's negatives that are real images with a wrong label. */
   mismatch?: number;
+  /** gan: R1 gradient penalty weight on real images. */
+  r1?: number;
   /** Set by a signal handler: finish the step, checkpoint, return. */
   stop?: { requested: boolean };
   log?: (line: string) => void;
@@ -120,6 +122,7 @@ function withOptions(spec: ModelSpec, opts: TrainOptions): ModelSpec {
     criticWarmup: { generatorSteps: opts.criticWarmup ?? 0, criticSteps: 100 },
     ...(opts.labelSmoothing ? { labelSmoothing: opts.labelSmoothing } : {}),
     ...(opts.mismatch ? { mismatchWeight: opts.mismatch } : {}),
+    ...(opts.r1 ? { r1Gamma: opts.r1 } : {}),
   };
 }
 

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, fillUniform } from '../common/rng.js';
 import { Sequential, weightKey, type ForwardContext } from './layers.js';
 import type { AdamConfig, ModelSpec } from './models.js';
-import { gradientPenalty } from './gradient-penalty.js';
+import { gradientPenalty, r1Penalty } from './gradient-penalty.js';
 
 export interface StepMetrics {
   /** Discriminator / critic loss (last critic step). */
@@ -83,7 +83,15 @@ export class GanTrainer {
         const [lr, lf] = tf.split(logits, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
         acc = [accuracy(lr, 1), accuracy(lf, 0)];
         const smoothing = this.spec.labelSmoothing ?? 0;
-        return tf.add(tf.losses.softmaxCrossEntropy(realOneHot, lr, undefined, smoothing), tf.losses.softmaxCrossEntropy(fakeOneHot, lf)) as tf.Scalar;
+        const ce = tf.add(tf.losses.softmaxCrossEntropy(realOneHot, lr, undefined, smoothing), tf.losses.softmaxCrossEntropy(fakeOneHot, lf)) as tf.Scalar;
+        const gamma = this.spec.r1Gamma ?? 0;
+        if (!gamma) return ce;
+        // The real-vs-fake logit difference: the softmax discriminator's logit of "real".
+        const logitDiff = (x: tf.Tensor2D): tf.Tensor1D => {
+          const [l0, l1] = tf.split(D.apply(x, dCtx), 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+          return tf.reshape(tf.sub(l1, l0), [-1]) as tf.Tensor1D;
+        };
+        return tf.add(ce, r1Penalty(logitDiff, real, gamma)) as tf.Scalar;
       }, true, D.trainable)!;
       let gAcc = 0;
       const g = this.gOpt.minimize(() => {
