@@ -27,6 +27,9 @@ function cudaGpuPresent(): boolean {
   return existsSync('/dev/nvidia0') || existsSync('/proc/driver/nvidia/version');
 }
 
+/** How the wasm kernels were patched in this process (undefined: not yet). */
+let wasmMatmul: string | undefined;
+
 export interface WasmOptions {
   /** Where the wasm backend's matrix products run: onnxruntime-node's GEMM (default) or XNNPACK. */
   matmul?: 'onnxruntime' | 'xnnpack';
@@ -56,11 +59,15 @@ export async function selectBackend(choice: BackendChoice = 'auto', opts: WasmOp
   };
   const useWasm = async (reason: string): Promise<BackendInfo> => {
     await import('@tensorflow/tfjs-backend-wasm');
-    const ort = opts.matmul === 'xnnpack' ? { ok: false as const, why: 'requested' } : useOrtMatMul(opts.matmulThreads ?? 1);
-    if (!ort.ok) patchWasmMatMulTranspose();
-    shareWasmIdentity();
+    // Kernels are patched once per process (a second call would wrap the wrappers).
+    wasmMatmul ??= (() => {
+      const ort = opts.matmul === 'xnnpack' ? { ok: false as const, why: 'requested' } : useOrtMatMul(opts.matmulThreads ?? 1);
+      if (!ort.ok) patchWasmMatMulTranspose();
+      shareWasmIdentity();
+      return ort.ok ? 'matmuls on onnxruntime (MLAS)' : `matmuls on XNNPACK (onnxruntime: ${ort.why})`;
+    })();
+    const matmul = wasmMatmul;
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
-    const matmul = ort.ok ? 'matmuls on onnxruntime (MLAS)' : `matmuls on XNNPACK (onnxruntime: ${ort.why})`;
     return { name: 'wasm', reason: `${reason}; ${matmul}` };
   };
   const useCpu = async (reason: string): Promise<BackendInfo> => {
