@@ -38,7 +38,6 @@ program
   .option('--critic-warmup <steps>', 'wgan-gp/cgan: give the first <steps> generator steps 100 critic steps each (WGAN\'s warm-up)', int(0), 0)
   .option('--g-lr <rate>', 'generator learning rate (default: the reference\'s)', positive)
   .option('--d-lr <rate>', 'discriminator/critic learning rate (default: the reference\'s)', positive)
-  .option('--mismatch <w>', 'cgan: make a share w of the critic\'s negatives real images under a wrong label (matching-aware critic)', fraction)
   .option('--r1 <gamma>', 'gan: add the R1 gradient penalty gamma/2 E|dD/dx|^2 on real images to the discriminator\'s loss', positive)
   .option('--label-smoothing <s>', 'gan: train the discriminator on real targets 1 - s/2 (one-sided label smoothing)', fraction)
   .action((o) =>
@@ -67,7 +66,6 @@ program
         generatorLr: o.gLr,
         criticLr: o.dLr,
         labelSmoothing: o.labelSmoothing,
-        mismatch: o.mismatch,
         r1: o.r1,
         outputBiasInit: o.outputBiasInit as 'reference' | 'mean',
         stop,

@@ -54,6 +54,26 @@ describe('onnxgan train', () => {
     expect(bad.stderr).not.toMatch(/at .*\.js:\d+/); // a message, not a stack trace
   });
 
+  it('keeps opt-in training options (learning rates, label smoothing, R1) in the checkpoint across --resume', async () => {
+    const out = path.join(tmp, 'levers');
+    const opts = ['--g-lr', '2e-4', '--d-lr', '3e-4', '--label-smoothing', '0.2', '--r1', '5'];
+    const first = await runCli(['train', '--model', 'gan', '--limit', '600', '--epochs', '1', '--out', out, ...opts]);
+    expect(first.code, first.stderr).toBe(0);
+    // Resumed without the flags: the run keeps its own.
+    const again = await runCli(['train', '--model', 'gan', '--limit', '600', '--epochs', '2', '--out', out, '--resume']);
+    expect(again.code, again.stderr).toBe(0);
+    const { spec, position } = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
+    expect(position.epoch).toBe(2);
+    expect(spec.generatorOptimizer.lr).toBe(2e-4);
+    expect(spec.criticOptimizer.lr).toBe(3e-4);
+    expect(spec.labelSmoothing).toBe(0.2);
+    expect(spec.r1Gamma).toBe(5);
+    for (const row of metrics(out)) expect(Number.isFinite(row.dLoss)).toBe(true);
+    const bad = await runCli(['train', '--model', 'gan', '--r1', '-1', '--out', path.join(tmp, 'bad-r1')]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--r1.*expected a positive number/);
+  });
+
   // 600 images, batch 100: 6 steps per epoch, 3 epochs. Small and exact.
   const args = (out: string, extra: string[] = []): string[] =>
     ['train', '--model', 'cgan', '--limit', '600', '--batch', '100', '--epochs', '3', '--sample-every', '10', '--out', out, ...extra];

@@ -29,11 +29,6 @@ export interface ModelSpec {
   criticWarmup?: { generatorSteps: number; criticSteps: number };
   /** gan (opt-in): the discriminator's real targets become 1 - s/2 (one-sided label smoothing). */
   labelSmoothing?: number;
-  /**
-   * cgan (opt-in): share of the critic's negatives that are real images under a wrong label (the
-   * matching-aware discriminator of GAN-CLS, Reed et al. 2016), so the critic must use the label.
-   */
-  mismatchWeight?: number;
   /** gan (opt-in): R1 gradient penalty weight on real images (Mescheder et al. 2018). */
   r1Gamma?: number;
 }

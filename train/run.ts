@@ -38,8 +38,6 @@ export interface TrainOptions {
   criticLr?: number;
   /** gan: one-sided label smoothing of the discriminator's real targets. */
   labelSmoothing?: number;
-  /** cgan: share of the critic's negatives that are real images with a wrong label. */
-  mismatch?: number;
   /** gan: R1 gradient penalty weight on real images. */
   r1?: number;
   /** Set by a signal handler: finish the step, checkpoint, return. */
@@ -121,7 +119,6 @@ function withOptions(spec: ModelSpec, opts: TrainOptions): ModelSpec {
     criticOptimizer: { ...spec.criticOptimizer, lr: opts.criticLr ?? spec.criticOptimizer.lr },
     criticWarmup: { generatorSteps: opts.criticWarmup ?? 0, criticSteps: 100 },
     ...(opts.labelSmoothing ? { labelSmoothing: opts.labelSmoothing } : {}),
-    ...(opts.mismatch ? { mismatchWeight: opts.mismatch } : {}),
     ...(opts.r1 ? { r1Gamma: opts.r1 } : {}),
   };
 }

@@ -51,13 +51,6 @@ export class GanTrainer {
     return tf.tensor1d(Int32Array.from({ length: n }, () => this.rng.int(this.spec.numClasses)), 'int32');
   }
 
-  /** A label different from each given one, uniformly among the others. */
-  private wrongLabels(labels: tf.Tensor1D): tf.Tensor1D {
-    const k = this.spec.numClasses;
-    const y = labels.dataSync();
-    return tf.tensor1d(Int32Array.from(y, (c) => (c + 1 + this.rng.int(k - 1)) % k), 'int32');
-  }
-
   /** One generator update preceded by spec.criticSteps critic updates on the same real batch. */
   step(real: tf.Tensor2D, labels: tf.Tensor1D): StepMetrics {
     const m = this.spec.gpLambda > 0 ? this.wganStep(real, labels) : this.ganStep(real);
@@ -117,20 +110,14 @@ export class GanTrainer {
       last = tf.tidy(() => {
         const fake = G.apply(this.noise(n), { training: true, labels }); // detached: no tape here
         const eps = tf.tensor2d(fillUniform(this.rng, new Float32Array(n), 0, 1), [n, 1]);
-        const mismatch = this.conditional ? (this.spec.mismatchWeight ?? 0) : 0;
-        const wrong = mismatch > 0 ? this.wrongLabels(labels) : null;
         let parts: tf.Tensor[] = [];
         const loss = this.dOpt.minimize(() => {
           // Real and fake in one pass: same result as two (no batch-dependent layers), one matmul each.
-          const xs = wrong ? [real, fake, real] : [real, fake];
-          const ys = wrong ? [labels, labels, wrong] : [labels, labels];
-          const out = D.apply(tf.concat2d(xs, 0), { ...dCtx, labels: tf.concat1d(ys) });
-          const [cReal, cFake, cWrong] = tf.split(out, xs.length, 0).map((t) => tf.mean(t));
-          // With --mismatch w, real images under a wrong label are a share w of the critic's negatives.
-          const negatives = cWrong ? tf.add(tf.mul(cFake!, 1 - mismatch), tf.mul(cWrong, mismatch)) : cFake!;
+          const out = D.apply(tf.concat2d([real, fake], 0), { ...dCtx, labels: tf.concat1d([labels, labels]) });
+          const [cReal, cFake] = tf.split(out, 2, 0).map((t) => tf.mean(t));
           const gp = gradientPenalty((x) => D.apply(x, dCtx), real, fake, eps, this.spec.gpLambda);
           parts = [tf.keep(tf.sub(cReal!, cFake!)), tf.keep(gp)];
-          return tf.add(tf.sub(negatives, cReal!), gp) as tf.Scalar;
+          return tf.add(tf.sub(cFake!, cReal!), gp) as tf.Scalar;
         }, true, D.trainable)!;
         const [w, gp] = parts.map((t) => t.dataSync()[0]!);
         tf.dispose(parts); // kept past variableGrads' own tidy
