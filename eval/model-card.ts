@@ -4,6 +4,7 @@ import path from 'node:path';
 import { gridPng } from '../common/png.js';
 import { readModelInfo } from '../export/onnx-read.js';
 import { readCheckpoint } from '../train/checkpoint.js';
+import { modelSpec, type ModelSpec } from '../train/models.js';
 import { evaluate, type EvalReport } from './evaluate.js';
 import { formatReport } from './command.js';
 import { generateOnnxSamples } from './samples.js';
@@ -35,6 +36,7 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
     const ckpt = readCheckpoint(path.join(o.run, 'checkpoint.json'));
     facts.push(['training wall time', `${(ckpt.position.wallTimeMs / 60000).toFixed(0)} min on the tfjs ${ckpt.backend} backend (2-core CPU, shared with other runs)`]);
     facts.push(['seed, batch', `${ckpt.seed}, 300`]);
+    facts.push(['training options beyond the reference', trainingOptions(ckpt.spec)]);
     const curve = path.join(o.run, 'loss.svg');
     if (existsSync(curve)) {
       copyFileSync(curve, `${base}-loss.svg`);
@@ -66,4 +68,17 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
   ].join('\n');
   writeFileSync(`${base}.md`, card);
   return { card: `${base}.md`, report };
+}
+
+/** The run's opt-in levers, read off its spec against the reference's (README: Train). */
+function trainingOptions(spec: ModelSpec): string {
+  const ref = modelSpec(spec.kind, spec.numClasses);
+  const opts: string[] = [];
+  if (spec.generatorOptimizer.lr !== ref.generatorOptimizer.lr) opts.push(`--g-lr ${spec.generatorOptimizer.lr}`);
+  if (spec.criticOptimizer.lr !== ref.criticOptimizer.lr) opts.push(`--d-lr ${spec.criticOptimizer.lr}`);
+  if (spec.outputBiasInit === 'mean') opts.push('--output-bias-init mean');
+  if (spec.r1Gamma) opts.push(`--r1 ${spec.r1Gamma}`);
+  if (spec.labelSmoothing) opts.push(`--label-smoothing ${spec.labelSmoothing}`);
+  if (spec.criticWarmup?.generatorSteps) opts.push(`--critic-warmup ${spec.criticWarmup.generatorSteps}`);
+  return opts.length ? opts.map((o) => `\`${o}\``).join(', ') : 'none recorded in the checkpoint';
 }

@@ -29,6 +29,8 @@ export interface ModelSpec {
   criticWarmup?: { generatorSteps: number; criticSteps: number };
   /** gan (opt-in): the discriminator's real targets become 1 - s/2 (one-sided label smoothing). */
   labelSmoothing?: number;
+  /** How the generator's output bias started (record only; applied once at the start of a run). */
+  outputBiasInit?: 'reference' | 'mean';
   /** gan (opt-in): R1 gradient penalty weight on real images (Mescheder et al. 2018). */
   r1Gamma?: number;
 }

@@ -120,6 +120,7 @@ function withOptions(spec: ModelSpec, opts: TrainOptions): ModelSpec {
     criticWarmup: { generatorSteps: opts.criticWarmup ?? 0, criticSteps: 100 },
     ...(opts.labelSmoothing ? { labelSmoothing: opts.labelSmoothing } : {}),
     ...(opts.r1 ? { r1Gamma: opts.r1 } : {}),
+    ...(opts.outputBiasInit === 'mean' ? { outputBiasInit: 'mean' as const } : {}),
   };
 }
 
