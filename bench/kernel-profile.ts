@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { selectBackend } from '../train/backend.js';
+import { replaceKernel } from '../train/wasm-kernels.js';
 import { modelSpec } from '../train/models.js';
 import type { ModelKind } from '../common/metadata.js';
 import { GanTrainer } from '../train/trainer.js';
@@ -15,19 +16,14 @@ const o = new Command().option('--model <m>', 'model', 'cgan').option('--steps <
 const info = await selectBackend(o.backend);
 const stats = new Map<string, { ms: number; calls: number }>();
 for (const k of tf.getKernelsForBackend(info.name)) {
-  const f = k.kernelFunc;
-  tf.unregisterKernel(k.kernelName, k.backendName);
-  tf.registerKernel({
-    ...k,
-    kernelFunc: (args) => {
-      const t0 = performance.now();
-      const out = f(args);
-      const s = stats.get(k.kernelName) ?? { ms: 0, calls: 0 };
-      s.ms += performance.now() - t0;
-      s.calls++;
-      stats.set(k.kernelName, s);
-      return out;
-    },
+  replaceKernel(k.kernelName, info.name, (f) => (args) => {
+    const t0 = performance.now();
+    const out = f(args);
+    const s = stats.get(k.kernelName) ?? { ms: 0, calls: 0 };
+    s.ms += performance.now() - t0;
+    s.calls++;
+    stats.set(k.kernelName, s);
+    return out;
   });
 }
 const { train } = loadEmbeddedMnist();

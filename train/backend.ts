@@ -33,8 +33,6 @@ let wasmMatmul: string | undefined;
 export interface WasmOptions {
   /** Where the wasm backend's matrix products run: onnxruntime-node's GEMM (default) or XNNPACK. */
   matmul?: 'onnxruntime' | 'xnnpack';
-  /** onnxruntime's threads for them (default 1). */
-  matmulThreads?: number;
 }
 
 export interface BackendInfo {
@@ -61,14 +59,13 @@ export async function selectBackend(choice: BackendChoice = 'auto', opts: WasmOp
     await import('@tensorflow/tfjs-backend-wasm');
     // Kernels are patched once per process (a second call would wrap the wrappers).
     wasmMatmul ??= (() => {
-      const ort = opts.matmul === 'xnnpack' ? { ok: false as const, why: 'requested' } : useOrtMatMul(opts.matmulThreads ?? 1);
+      const ort = opts.matmul === 'xnnpack' ? { ok: false as const, why: 'requested' } : useOrtMatMul();
       if (!ort.ok) patchWasmMatMulTranspose();
       shareWasmIdentity();
       return ort.ok ? 'matmuls on onnxruntime (MLAS)' : `matmuls on XNNPACK (onnxruntime: ${ort.why})`;
     })();
-    const matmul = wasmMatmul;
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
-    return { name: 'wasm', reason: `${reason}; ${matmul}` };
+    return { name: 'wasm', reason: `${reason}; ${wasmMatmul}` };
   };
   const useCpu = async (reason: string): Promise<BackendInfo> => {
     await import('@tensorflow/tfjs-backend-cpu');

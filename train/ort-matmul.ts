@@ -1,11 +1,12 @@
 // The wasm backend's matrix products on onnxruntime-node's CPU GEMM (MLAS, AVX2/AVX-512).
 // Why: matmuls are ~2/3 of a training step, and XNNPACK in wasm (128-bit SIMD, no FMA) runs them
-// 2.5-4.5x slower than MLAS on this CPU (measured per shape, bench/RESULTS.md). onnxruntime-node is
+// ~2.8x slower than MLAS on this CPU (per step, bench/RESULTS.md). onnxruntime-node is
 // already a dependency (the server), so this costs no install. Gemm takes transA/transB itself, so
 // the gradients' transposed products need no explicit transpose.
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { ELEM, GraphBuilder } from '../common/onnx-graph.js';
+import { replaceKernel } from './wasm-kernels.js';
 
 const require = createRequire(import.meta.url);
 
@@ -40,7 +41,7 @@ function gemmModel(transA: boolean, transB: boolean): Uint8Array {
  * onnxruntime and leaves everything else to the original. Reads and writes the wasm heap in place
  * (no copies). Returns why it could not when onnxruntime-node's native binding is unusable.
  */
-export function useOrtMatMul(threads: number): { ok: true } | { ok: false; why: string } {
+export function useOrtMatMul(): { ok: true } | { ok: false; why: string } {
   let Tensor: OrtTensor;
   const sessions = new Map<string, NativeSession>();
   try {
@@ -53,7 +54,7 @@ export function useOrtMatMul(threads: number): { ok: true } | { ok: false; why: 
         const s = new b.binding.InferenceSession();
         const m = gemmModel(tA, tB);
         s.loadModel(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength, {
-          intraOpNumThreads: threads,
+          intraOpNumThreads: 1, // on the calling thread: the other core stays free (and PyTorch's peer uses one)
           interOpNumThreads: 1,
           executionMode: 'sequential',
         });
@@ -64,38 +65,32 @@ export function useOrtMatMul(threads: number): { ok: true } | { ok: false; why: 
   } catch (e) {
     return { ok: false, why: (e as Error).message.split('\n')[0]! };
   }
-  const orig = tf.getKernel('BatchMatMul', 'wasm');
-  if (!orig) return { ok: false, why: 'the wasm backend is not registered' };
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({
-    ...orig,
-    kernelFunc: (args) => {
-      const { inputs, attrs } = args;
-      const backend = args.backend as WasmBackend;
-      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const batchA = a.shape.slice(0, -2);
-      const batchB = b.shape.slice(0, -2);
-      const single = (s: number[]): boolean => s.every((d) => d === 1);
-      if (a.dtype !== 'float32' || b.dtype !== 'float32' || !single(batchA) || !single(batchB) || a.shape.length < 2 || b.shape.length < 2) {
-        return orig.kernelFunc(args);
-      }
-      const [ra, ca] = a.shape.slice(-2) as [number, number];
-      const [rb, cb] = b.shape.slice(-2) as [number, number];
-      const m = transposeA ? ca : ra;
-      const k = transposeA ? ra : ca;
-      const n = transposeB ? rb : cb;
-      // Mismatched or empty shapes: the original kernel raises tfjs's own error or handles them.
-      if (k !== (transposeB ? cb : rb) || m * n * k === 0) return orig.kernelFunc(args);
-      const outShape = [...(batchA.length >= batchB.length ? batchA : batchB), m, n];
-      const out = backend.makeOutput(outShape, 'float32');
-      // Views after makeOutput: an allocation may grow (and so replace) the wasm heap.
-      const A = new Tensor('float32', backend.typedArrayFromHeap(a), [ra, ca]);
-      const B = new Tensor('float32', backend.typedArrayFromHeap(b), [rb, cb]);
-      const Y = new Tensor('float32', backend.typedArrayFromHeap(out), [m, n]);
-      sessions.get(`${transposeA}${transposeB}`)!.run({ A, B }, { Y }, {});
-      return out;
-    },
+  const replaced = replaceKernel('BatchMatMul', 'wasm', (orig) => (args) => {
+    const { inputs, attrs } = args;
+    const backend = args.backend as WasmBackend;
+    const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const batchA = a.shape.slice(0, -2);
+    const batchB = b.shape.slice(0, -2);
+    const single = (s: number[]): boolean => s.every((d) => d === 1);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || !single(batchA) || !single(batchB) || a.shape.length < 2 || b.shape.length < 2) {
+      return orig(args);
+    }
+    const [ra, ca] = a.shape.slice(-2) as [number, number];
+    const [rb, cb] = b.shape.slice(-2) as [number, number];
+    const m = transposeA ? ca : ra;
+    const k = transposeA ? ra : ca;
+    const n = transposeB ? rb : cb;
+    // Mismatched or empty shapes: the original kernel raises tfjs's own error or handles them.
+    if (k !== (transposeB ? cb : rb) || m * n * k === 0) return orig(args);
+    const outShape = [...(batchA.length >= batchB.length ? batchA : batchB), m, n];
+    const out = backend.makeOutput(outShape, 'float32');
+    // Views after makeOutput: an allocation may grow (and so replace) the wasm heap.
+    const A = new Tensor('float32', backend.typedArrayFromHeap(a), [ra, ca]);
+    const B = new Tensor('float32', backend.typedArrayFromHeap(b), [rb, cb]);
+    const Y = new Tensor('float32', backend.typedArrayFromHeap(out), [m, n]);
+    sessions.get(`${transposeA}${transposeB}`)!.run({ A, B }, { Y }, {});
+    return out;
   });
-  return { ok: true };
+  return replaced ? { ok: true } : { ok: false, why: 'the wasm backend is not registered' };
 }

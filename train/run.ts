@@ -156,7 +156,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     await restoreCheckpoint(trainer, ckpt, ckptFile);
     rng.setState(ckpt.rngState);
   } else {
-    if (opts.outputBiasInit === 'mean') initOutputBiasToMean(trainer.generator, meanImage(data));
+    if (spec.outputBiasInit === 'mean') initOutputBiasToMean(trainer.generator, meanImage(data));
     if (opts.ema) trainer.enableEma(opts.ema);
   }
 
