@@ -31,14 +31,16 @@ program
   .option('--seed <n>', 'seed of weights, noise, shuffling and dropout', int(0), 0)
   .option('--limit <n>', 'train on a class-balanced subset of n images', int(1))
   .option('--out <dir>', 'run folder (default runs/<model>)')
-  .option('--resume', 'continue the run in --out from its checkpoint', false)
+  .option('--resume', 'continue the run in --out from its checkpoint; training options given now replace its stored ones (not --seed, --output-bias-init)', false)
   .option('--sample-every <k>', 'write a sample grid every k epochs', int(1), 5)
   .option('--ema <decay>', 'also keep an exponential moving average of the generator weights (e.g. 0.999); export uses it', fraction)
   .addOption(new Option('--output-bias-init <how>', 'generator output bias at the start: zero-mean init as the reference, or atanh of the data\'s mean image').choices(['reference', 'mean']).default('reference'))
-  .option('--critic-warmup <steps>', 'wgan-gp/cgan: give the first <steps> generator steps 100 critic steps each (WGAN\'s warm-up)', int(0), 0)
+  .option('--critic-warmup <steps>', 'wgan-gp/cgan: give the first <steps> generator steps 100 critic steps each (WGAN\'s warm-up)', int(0))
   .option('--g-lr <rate>', 'generator learning rate (default: the reference\'s)', positive)
   .option('--d-lr <rate>', 'discriminator/critic learning rate (default: the reference\'s)', positive)
   .option('--r1 <gamma>', 'gan: add the R1 gradient penalty gamma/2 E|dD/dx|^2 on real images to the discriminator\'s loss', positive)
+  .option('--lr-decay <epoch>', 'decay both learning rates linearly from this epoch to zero at --epochs', int(0))
+  .option('--mismatch <weight>', 'cgan: also train the critic to score real images with a wrong label below the right one (matching-aware critic)', positive)
   .option('--label-smoothing <s>', 'gan: train the discriminator on real targets 1 - s/2 (one-sided label smoothing)', fraction)
   .action((o) =>
     run(async () => {
@@ -67,6 +69,8 @@ program
         criticLr: o.dLr,
         labelSmoothing: o.labelSmoothing,
         r1: o.r1,
+        lrDecayFrom: o.lrDecay,
+        mismatch: o.mismatch,
         outputBiasInit: o.outputBiasInit as 'reference' | 'mean',
         stop,
       });

@@ -16,6 +16,6 @@ for flags in "$@"; do
   node dist/cli.js train --model "$model" --epochs "$epochs" --seed 1 --out "$out/$i" --sample-every 1000 $flags > "$out/$i.log" 2>&1
   node dist/cli.js export "$out/$i" --out "$out/$i.onnx" > /dev/null
   node dist/cli.js eval "$out/$i.onnx" --n 2000 --no-ceiling --json > "$out/$i.json"
-  node -e "const g=require('$out/$i.json').generator; const f=(x)=>x===null?'-':x.toFixed(3); console.log('| $model | ${flags:-reference} | $((epochs * 30)) | '+[g.fid.toFixed(1), g.inceptionScore.toFixed(2), g.coverage+'/'+g.classes, f(g.entropy), f(g.accuracy)].join(' | ')+' |')"
+  node bench/eval-row.mjs "$out/$i.json" "$model" "${flags:-reference}" "$((epochs * 30))"
 done
 echo "(runs and samples in $out)"

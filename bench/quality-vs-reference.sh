@@ -16,7 +16,7 @@ steps_ours=$(node -e "console.log(require('$out/ours/checkpoint.json').position.
 steps_ref=$(sed -n 's/.*"steps": \([0-9]*\).*/\1/p' "$out/reference.log")
 row() { # id label input steps
   node dist/cli.js eval "$3" --n 5000 --no-ceiling --json > "$out/$1.json"
-  node -e "const g=require('$out/$1.json').generator; const f=(x)=>x===null?'-':x.toFixed(3); console.log('| $model | $2 | $minutes min | $4 | '+[g.fid.toFixed(1), g.inceptionScore.toFixed(2), g.coverage+'/'+g.classes, f(g.entropy), f(g.accuracy)].join(' | ')+' |')"
+  node bench/eval-row.mjs "$out/$1.json" "$model" "$2" "$minutes min" "$4"
 }
 echo "| model | implementation | wall time | generator steps | FID-judge | IS | coverage | entropy | class accuracy |"
 echo "|---|---|---|---|---|---|---|---|---|"

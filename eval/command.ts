@@ -9,9 +9,8 @@ import type { Metrics } from './metrics.js';
 
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 
-function histogramLine(m: Metrics, classes: string[]): string {
-  return m.histogram.map((v, i) => `${classes[i]}:${pct(v)}`).join(' ');
-}
+const perClassLine = (values: (number | null)[], classes: string[]): string =>
+  values.map((v, i) => `${classes[i]}:${v === null ? '-' : pct(v)}`).join(' ');
 
 /** The human-readable report. */
 export function formatReport(r: EvalReport): string {
@@ -39,8 +38,9 @@ export function formatReport(r: EvalReport): string {
     line(table[0]!),
     ...table.slice(1).map(line),
     '',
-    `predicted classes, generator: ${histogramLine(g, classes)}`,
-    ...(c ? [`predicted classes, ceiling:   ${histogramLine(c, classes)}`] : []),
+    `predicted classes, generator: ${perClassLine(g.histogram, classes)}`,
+    ...(c ? [`predicted classes, ceiling:   ${perClassLine(c.histogram, classes)}`] : []),
+    ...(g.accuracyByClass ? [`accuracy by requested class:  ${perClassLine(g.accuracyByClass, classes)}`] : []),
   ];
   for (const note of r.notes) out.push(`note: ${note}`);
   if (g.accuracy === null) out.push('(requested-class accuracy: conditional generators, or .npy samples with a .labels.npy file, only)');

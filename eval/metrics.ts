@@ -140,6 +140,17 @@ export function accuracy(predicted: Int32Array, labels: Int32Array): number {
   return hit / predicted.length;
 }
 
+/** Accuracy among the samples that requested each class (null for a class never requested). */
+export function accuracyByClass(predicted: Int32Array, labels: Int32Array, k: number): (number | null)[] {
+  const hits = new Array<number>(k).fill(0);
+  const asked = new Array<number>(k).fill(0);
+  labels.forEach((c, i) => {
+    asked[c]! += 1;
+    if (predicted[i] === c) hits[c]! += 1;
+  });
+  return hits.map((h, c) => (asked[c] ? h / asked[c]! : null));
+}
+
 export interface Metrics {
   /** Number of samples scored. */
   n: number;
@@ -155,6 +166,8 @@ export interface Metrics {
   histogram: number[];
   /** Judge accuracy on the requested class (conditional samples only). */
   accuracy: number | null;
+  /** The same per requested class (conditional samples only). */
+  accuracyByClass: (number | null)[] | null;
 }
 
 /** All metrics of a set of samples from the judge's outputs on them and on the reference images. */
@@ -175,5 +188,6 @@ export function computeMetrics(
     entropy: normalizedEntropy(histogram),
     histogram,
     accuracy: sample.labels ? accuracy(predicted, sample.labels) : null,
+    accuracyByClass: sample.labels ? accuracyByClass(predicted, sample.labels, k) : null,
   };
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gridPng } from '../common/png.js';
 import { readModelInfo } from '../export/onnx-read.js';
 import { readCheckpoint } from '../train/checkpoint.js';
-import { modelSpec, type ModelSpec } from '../train/models.js';
+import { optionFlags, type ModelSpec } from '../train/models.js';
 import { evaluate, type EvalReport } from './evaluate.js';
 import { formatReport } from './command.js';
 import { generateOnnxSamples } from './samples.js';
@@ -70,15 +70,10 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
   return { card: `${base}.md`, report };
 }
 
-/** The run's opt-in levers, read off its spec against the reference's (README: Train). */
+/** The run's opt-in levers (README: Train), and the step from which a resume changed them. */
 function trainingOptions(spec: ModelSpec): string {
-  const ref = modelSpec(spec.kind, spec.numClasses);
-  const opts: string[] = [];
-  if (spec.generatorOptimizer.lr !== ref.generatorOptimizer.lr) opts.push(`--g-lr ${spec.generatorOptimizer.lr}`);
-  if (spec.criticOptimizer.lr !== ref.criticOptimizer.lr) opts.push(`--d-lr ${spec.criticOptimizer.lr}`);
-  if (spec.outputBiasInit === 'mean') opts.push('--output-bias-init mean');
-  if (spec.r1Gamma) opts.push(`--r1 ${spec.r1Gamma}`);
-  if (spec.labelSmoothing) opts.push(`--label-smoothing ${spec.labelSmoothing}`);
-  if (spec.criticWarmup?.generatorSteps) opts.push(`--critic-warmup ${spec.criticWarmup.generatorSteps}`);
-  return opts.length ? opts.map((o) => `\`${o}\``).join(', ') : 'none recorded in the checkpoint';
+  const code = (flags: string[]): string => (flags.length ? flags.map((f) => `\`${f}\``).join(', ') : 'none');
+  const changes = spec.optionChanges ?? [];
+  if (!changes.length) return optionFlags(spec).length ? code(optionFlags(spec)) : 'none recorded in the checkpoint';
+  return changes.map((c) => `${c.step ? `from step ${c.step.toLocaleString('en-US')}` : 'at first'}: ${code(c.flags)}`).join('; ');
 }

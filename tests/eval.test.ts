@@ -9,6 +9,7 @@ import { Matrix } from 'ml-matrix';
 import { ROOT, runCli } from './helpers/cli.js';
 import {
   accuracy,
+  accuracyByClass,
   classCoverage,
   classHistogram,
   frechetDistance,
@@ -98,6 +99,7 @@ describe('eval metrics (analytic cases)', () => {
     expect([...pred]).toEqual([1, 0, 1]);
     expect(classHistogram(pred, 2)).toEqual([1 / 3, 2 / 3]);
     expect(accuracy(pred, Int32Array.from([1, 1, 1]))).toBeCloseTo(2 / 3, 12);
+    expect(accuracyByClass(pred, Int32Array.from([1, 1, 0]), 3)).toEqual([0, 1 / 2, null]); // class 2 never asked for
   });
 });
 
@@ -190,7 +192,7 @@ describe('onnxgan eval', () => {
   it('prints every metric for a generator, with the real-image ceiling beside it', async () => {
     const r = await runCli(['eval', constGen, '--n', '500']);
     expect(r.code, r.stderr).toBe(0);
-    for (const label of ['FID-judge', 'Inception score', 'class coverage', 'class entropy', 'requested-class accuracy', 'ceiling (real)', 'held-out accuracy', 'predicted classes']) {
+    for (const label of ['FID-judge', 'Inception score', 'class coverage', 'class entropy', 'requested-class accuracy', 'ceiling (real)', 'held-out accuracy', 'predicted classes', 'accuracy by requested class']) {
       expect(r.stdout).toContain(label);
     }
   });

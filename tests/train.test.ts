@@ -74,6 +74,39 @@ describe('onnxgan train', () => {
     expect(bad.stderr).toMatch(/--r1.*expected a positive number/);
   });
 
+  it('options given on --resume replace the stored ones and the model card shows from which step', async () => {
+    const out = path.join(tmp, 'decay');
+    const base = ['train', '--model', 'wgan-gp', '--limit', '600', '--batch', '600', '--out', out];
+    expect((await runCli([...base, '--epochs', '1'])).code).toBe(0);
+    const annealed = await runCli([...base, '--epochs', '3', '--resume', '--lr-decay', '1', '--d-lr', '2e-4']);
+    expect(annealed.code, annealed.stderr).toBe(0);
+    expect(metrics(out).map((r) => r.lrScale)).toEqual([undefined, 1, 0.5]); // at each epoch's start
+    const { spec } = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
+    expect(spec.criticOptimizer.lr).toBe(2e-4);
+    expect(spec.lrDecay).toEqual({ fromEpoch: 1, toEpoch: 3 });
+    expect(spec.optionChanges).toEqual([{ step: 0, flags: [] }, { step: 1, flags: ['--d-lr 0.0002', '--lr-decay 1 --epochs 3'] }]);
+    // Past the schedule's end the rates would be zero: refused, not run.
+    const later = await runCli([...base, '--epochs', '4', '--resume']);
+    expect(later.code).toBe(1);
+    expect(later.stderr).toMatch(/reach zero at epoch 3: pass --lr-decay again/);
+    const bad = await runCli([...base, '--epochs', '4', '--resume', '--lr-decay', '4']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--lr-decay 4 must be below --epochs 4/);
+    const wrongModel = await runCli([...base, '--epochs', '4', '--resume', '--mismatch', '1']);
+    expect(wrongModel.code).toBe(1);
+    expect(wrongModel.stderr).toMatch(/--mismatch applies to cgan only, not wgan-gp/);
+
+    const model = path.join(tmp, 'decay.onnx');
+    expect((await runCli(['export', out, '--out', model])).code).toBe(0);
+    const card = await runCli(['card', model, '--run', out, '--n', '100']);
+    expect(card.code, card.stderr).toBe(0);
+    const md = readFileSync(path.join(tmp, 'decay.md'), 'utf8');
+    expect(md).toContain('| training options beyond the reference | at first: none; from step 1: `--d-lr 0.0002`, `--lr-decay 1 --epochs 3` |');
+    expect(md).toContain('| epochs / generator steps | 3 / 3 |');
+    expect(md).toMatch(/FID-judge \(lower is better\) +\d/);
+    expect(existsSync(path.join(tmp, 'decay.png')) && existsSync(path.join(tmp, 'decay-loss.svg'))).toBe(true);
+  });
+
   // 600 images, batch 100: 6 steps per epoch, 3 epochs. Small and exact.
   const args = (out: string, extra: string[] = []): string[] =>
     ['train', '--model', 'cgan', '--limit', '600', '--batch', '100', '--epochs', '3', '--sample-every', '10', '--out', out, ...extra];

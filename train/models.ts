@@ -33,6 +33,41 @@ export interface ModelSpec {
   outputBiasInit?: 'reference' | 'mean';
   /** gan (opt-in): R1 gradient penalty weight on real images (Mescheder et al. 2018). */
   r1Gamma?: number;
+  /**
+   * Opt-in: both learning rates fall linearly from their value at epoch `fromEpoch` to zero at
+   * `toEpoch` (the WGAN-GP paper's schedule, there over the whole run).
+   */
+  lrDecay?: { fromEpoch: number; toEpoch: number };
+  /**
+   * cgan (opt-in): weight of a matching-aware critic term (Reed et al. 2016), m * E softplus(C(x, y') -
+   * C(x, y)) over real x with a wrong label y'. A logistic ranking, not a Wasserstein term: the
+   * gradient penalty constrains C in x only, so an unbounded term in y could grow without limit.
+   */
+  mismatch?: number;
+  /** Option history once a --resume changed them: the flags in force from each generator step on (first at 0). */
+  optionChanges?: { step: number; flags: string[] }[];
+}
+
+/** The spec's opt-in levers as the command-line flags that set them (model cards, resume history). */
+export function optionFlags(spec: ModelSpec): string[] {
+  const ref = modelSpec(spec.kind, spec.numClasses);
+  const flags: string[] = [];
+  if (spec.generatorOptimizer.lr !== ref.generatorOptimizer.lr) flags.push(`--g-lr ${spec.generatorOptimizer.lr}`);
+  if (spec.criticOptimizer.lr !== ref.criticOptimizer.lr) flags.push(`--d-lr ${spec.criticOptimizer.lr}`);
+  if (spec.outputBiasInit === 'mean') flags.push('--output-bias-init mean');
+  if (spec.r1Gamma) flags.push(`--r1 ${spec.r1Gamma}`);
+  if (spec.labelSmoothing) flags.push(`--label-smoothing ${spec.labelSmoothing}`);
+  if (spec.mismatch) flags.push(`--mismatch ${spec.mismatch}`);
+  if (spec.lrDecay) flags.push(`--lr-decay ${spec.lrDecay.fromEpoch} --epochs ${spec.lrDecay.toEpoch}`);
+  if (spec.criticWarmup?.generatorSteps) flags.push(`--critic-warmup ${spec.criticWarmup.generatorSteps}`);
+  return flags;
+}
+
+/** Multiplier of the learning rates at (fractional) epoch t under the spec's schedule. */
+export function learningRateScale(spec: ModelSpec, t: number): number {
+  if (!spec.lrDecay) return 1;
+  const { fromEpoch, toEpoch } = spec.lrDecay;
+  return Math.min(1, Math.max(0, (toEpoch - t) / (toEpoch - fromEpoch)));
 }
 
 const dense = (inputDim: number, units: number): LayerConfig => ({ type: 'Dense', inputDim, units });

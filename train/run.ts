@@ -9,7 +9,7 @@ import { gridPng } from '../common/png.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { selectBackend, type BackendChoice } from './backend.js';
 import { balancedSubset, loadData, shuffle, type Dataset } from './data.js';
-import { modelSpec, type ModelSpec } from './models.js';
+import { learningRateScale, modelSpec, optionFlags, type ModelSpec } from './models.js';
 import { initOutputBiasToMean } from './layers.js';
 import { GanTrainer, type StepMetrics } from './trainer.js';
 import { captureCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.js';
@@ -40,6 +40,10 @@ export interface TrainOptions {
   labelSmoothing?: number;
   /** gan: R1 gradient penalty weight on real images. */
   r1?: number;
+  /** cgan: weight of the matching-aware critic term (real images with wrong labels scored below right ones). */
+  mismatch?: number;
+  /** Decay both learning rates linearly from this epoch to zero at `epochs`. */
+  lrDecayFrom?: number;
   /** Set by a signal handler: finish the step, checkpoint, return. */
   stop?: { requested: boolean };
   log?: (line: string) => void;
@@ -111,21 +115,51 @@ const fmt = (m: Partial<StepMetrics>): string =>
     .map(([k, v]) => `${k} ${(v as number).toFixed(3)}`)
     .join(' ');
 
-/** The reference spec with the run's opt-in training options. */
-function withOptions(spec: ModelSpec, opts: TrainOptions): ModelSpec {
+/**
+ * The spec with the opt-in training options given now: on a new run over the reference spec, on
+ * --resume over the checkpoint's (options not given keep their stored values, so a resume keeps
+ * the run's levers unless told otherwise, e.g. to anneal it with --lr-decay).
+ */
+function withOptions(spec: ModelSpec, opts: TrainOptions, resuming: boolean): ModelSpec {
+  const given = <K extends keyof ModelSpec>(key: K, value: ModelSpec[K] | undefined): Partial<ModelSpec> =>
+    value === undefined ? {} : { [key]: value };
   return {
     ...spec,
     generatorOptimizer: { ...spec.generatorOptimizer, lr: opts.generatorLr ?? spec.generatorOptimizer.lr },
     criticOptimizer: { ...spec.criticOptimizer, lr: opts.criticLr ?? spec.criticOptimizer.lr },
-    criticWarmup: { generatorSteps: opts.criticWarmup ?? 0, criticSteps: 100 },
-    ...(opts.labelSmoothing ? { labelSmoothing: opts.labelSmoothing } : {}),
-    ...(opts.r1 ? { r1Gamma: opts.r1 } : {}),
-    ...(opts.outputBiasInit === 'mean' ? { outputBiasInit: 'mean' as const } : {}),
+    ...given('criticWarmup', opts.criticWarmup === undefined ? undefined : { generatorSteps: opts.criticWarmup, criticSteps: 100 }),
+    ...given('labelSmoothing', opts.labelSmoothing),
+    ...given('r1Gamma', opts.r1),
+    ...given('mismatch', opts.mismatch),
+    ...given('lrDecay', opts.lrDecayFrom === undefined ? undefined : { fromEpoch: opts.lrDecayFrom, toEpoch: opts.epochs }),
+    // Applied once at the start of a run, so only a new run records it.
+    ...(!resuming && opts.outputBiasInit === 'mean' ? { outputBiasInit: 'mean' as const } : {}),
   };
+}
+
+/** The checkpoint's spec with the options given now; a change is recorded with the step it starts at. */
+function resumedSpec(ckpt: Checkpoint, opts: TrainOptions): ModelSpec {
+  const spec = withOptions(ckpt.spec, opts, true);
+  const [before, after] = [optionFlags(ckpt.spec), optionFlags(spec)];
+  if (before.join() === after.join()) return spec;
+  const history = ckpt.spec.optionChanges ?? [{ step: 0, flags: before }];
+  return { ...spec, optionChanges: [...history, { step: ckpt.position.step, flags: after }] };
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((l: string) => console.error(l));
+  const modelOnly: [string, unknown, ModelKind[]][] = [
+    ['--r1', opts.r1, ['gan']],
+    ['--label-smoothing', opts.labelSmoothing, ['gan']],
+    ['--mismatch', opts.mismatch, ['cgan']],
+    ['--critic-warmup', opts.criticWarmup, ['wgan-gp', 'cgan']],
+  ];
+  for (const [flag, value, kinds] of modelOnly) {
+    if (value !== undefined && !kinds.includes(opts.model)) throw new Error(`${flag} applies to ${kinds.join(' and ')} only, not ${opts.model}`);
+  }
+  if (opts.lrDecayFrom !== undefined && opts.lrDecayFrom >= opts.epochs) {
+    throw new Error(`--lr-decay ${opts.lrDecayFrom} must be below --epochs ${opts.epochs}`);
+  }
   const backend = await selectBackend(opts.backend);
   log(`backend: ${backend.name} (${backend.reason})`);
 
@@ -149,16 +183,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const seed = ckpt?.seed ?? opts.seed;
   const rng = new Rng(seed);
-  // The spec (kept in the checkpoint) carries the run's training options, so a resume keeps them.
-  const spec = ckpt?.spec ?? withOptions(modelSpec(opts.model, data.classes.length), opts);
+  // The spec (kept in the checkpoint) carries the run's training options.
+  const spec = ckpt ? resumedSpec(ckpt, opts) : withOptions(modelSpec(opts.model, data.classes.length), opts, false);
+  if (spec.lrDecay && opts.epochs > spec.lrDecay.toEpoch) {
+    // Epochs at rate zero would still move BatchNorm statistics and the EMA: refuse rather than drift.
+    throw new Error(`the learning rates of ${opts.out} reach zero at epoch ${spec.lrDecay.toEpoch}: pass --lr-decay again to schedule epochs up to ${opts.epochs}`);
+  }
   const trainer = new GanTrainer(spec, rng);
   if (ckpt) {
     await restoreCheckpoint(trainer, ckpt, ckptFile);
     rng.setState(ckpt.rngState);
-  } else {
-    if (spec.outputBiasInit === 'mean') initOutputBiasToMean(trainer.generator, meanImage(data));
-    if (opts.ema) trainer.enableEma(opts.ema);
+  } else if (spec.outputBiasInit === 'mean') {
+    initOutputBiasToMean(trainer.generator, meanImage(data));
   }
+  if (opts.ema) trainer.enableEma(opts.ema); // on --resume: starts the average, or changes its decay
 
   const pos: RunPosition = ckpt?.position ?? { epoch: 0, step: 0, batchInEpoch: 0, epochOrder: null, epochSums: {}, wallTimeMs: 0 };
   if (ckpt) log(`resuming ${opts.out} at epoch ${pos.epoch + 1}${pos.batchInEpoch ? `, batch ${pos.batchInEpoch + 1}` : ''} (step ${pos.step})`);
@@ -189,6 +227,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   try {
     while (pos.epoch < opts.epochs) {
       const epochStart = performance.now();
+      const epochLrScale = learningRateScale(spec, pos.epoch); // logged: the rate at the epoch's start
       if (!pos.epochOrder) {
         pos.epochOrder = Array.from({ length: data.count }, (_, i) => i);
         shuffle(pos.epochOrder, rng);
@@ -205,6 +244,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }
         const from = pos.batchInEpoch * opts.batch;
         const { x, y } = batchTensors(data, pos.epochOrder, from, Math.min(from + opts.batch, data.count));
+        const lrScale = learningRateScale(spec, pos.epoch + pos.batchInEpoch / nBatches);
+        trainer.setLearningRateScale(lrScale);
         const m = trainer.step(x, y);
         tf.dispose([x, y]);
         const bad = Object.entries(m).find(([, v]) => !Number.isFinite(v));
@@ -232,6 +273,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         epoch: pos.epoch,
         step: pos.step,
         ...avg,
+        ...(spec.lrDecay ? { lrScale: epochLrScale } : {}),
         epochSeconds: (performance.now() - epochStart) / 1000,
         wallSeconds: pos.wallTimeMs / 1000,
         numTensors: tf.memory().numTensors,

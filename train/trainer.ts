@@ -34,12 +34,23 @@ export class GanTrainer {
     this.dOpt = adam(spec.criticOptimizer);
   }
 
+  /** Scale both learning rates (a schedule); Adam reads its rate at every update. */
+  setLearningRateScale(scale: number): void {
+    // tfjs declares the rate protected but has no setter; the field is what applyGradients uses.
+    (this.gOpt as unknown as { learningRate: number }).learningRate = this.spec.generatorOptimizer.lr * scale;
+    (this.dOpt as unknown as { learningRate: number }).learningRate = this.spec.criticOptimizer.lr * scale;
+  }
+
   get conditional(): boolean {
     return this.generator.conditional;
   }
 
+  /** Start averaging from the current weights, or give a running average a new decay. */
   enableEma(decay: number): void {
-    if (this.ema) return;
+    if (this.ema) {
+      this.ema.decay = decay;
+      return;
+    }
     this.ema = { decay, weights: this.generator.weights.map((w) => tf.variable(w.clone(), false)) };
   }
 
@@ -49,6 +60,13 @@ export class GanTrainer {
 
   private randomLabels(n: number): tf.Tensor1D {
     return tf.tensor1d(Int32Array.from({ length: n }, () => this.rng.int(this.spec.numClasses)), 'int32');
+  }
+
+  /** A different class for every label: y + U{1..K-1} mod K. */
+  private wrongLabels(labels: tf.Tensor1D): tf.Tensor1D {
+    const k = this.spec.numClasses;
+    const y = labels.dataSync();
+    return tf.tensor1d(Int32Array.from(y, (c) => (c + 1 + this.rng.int(k - 1)) % k), 'int32');
   }
 
   /** One generator update preceded by spec.criticSteps critic updates on the same real batch. */
@@ -111,13 +129,20 @@ export class GanTrainer {
         const fake = G.apply(this.noise(n), { training: true, labels }); // detached: no tape here
         const eps = tf.tensor2d(fillUniform(this.rng, new Float32Array(n), 0, 1), [n, 1]);
         let parts: tf.Tensor[] = [];
+        const mismatch = this.spec.mismatch ?? 0;
+        const wrong = mismatch ? this.wrongLabels(labels) : null;
         const loss = this.dOpt.minimize(() => {
-          // Real and fake in one pass: same result as two (no batch-dependent layers), one matmul each.
-          const out = D.apply(tf.concat2d([real, fake], 0), { ...dCtx, labels: tf.concat1d([labels, labels]) });
-          const [cReal, cFake] = tf.split(out, 2, 0).map((t) => tf.mean(t));
+          // Real and fake (and real with wrong labels) in one pass: same result as separate passes
+          // (no batch-dependent layers), one matmul each.
+          const inputs = wrong ? [real, fake, real] : [real, fake];
+          const out = D.apply(tf.concat2d(inputs, 0), { ...dCtx, labels: tf.concat1d(wrong ? [labels, labels, wrong] : [labels, labels]) });
+          const [outReal, outFake, outWrong] = tf.split(out, inputs.length, 0);
+          const [cReal, cFake] = [tf.mean(outReal!), tf.mean(outFake!)];
           const gp = gradientPenalty((x) => D.apply(x, dCtx), real, fake, eps, this.spec.gpLambda);
-          parts = [tf.keep(tf.sub(cReal!, cFake!)), tf.keep(gp)];
-          return tf.add(tf.sub(cFake!, cReal!), gp) as tf.Scalar;
+          parts = [tf.keep(tf.sub(cReal, cFake)), tf.keep(gp)];
+          const wgan = tf.add(tf.sub(cFake, cReal), gp);
+          if (!outWrong) return wgan as tf.Scalar;
+          return tf.add(wgan, tf.mul(mismatch, tf.mean(tf.softplus(tf.sub(outWrong, outReal!))))) as tf.Scalar;
         }, true, D.trainable)!;
         const [w, gp] = parts.map((t) => t.dataSync()[0]!);
         tf.dispose(parts); // kept past variableGrads' own tidy
