@@ -74,6 +74,9 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
 function trainingOptions(spec: ModelSpec): string {
   const code = (flags: string[]): string => (flags.length ? flags.map((f) => `\`${f}\``).join(', ') : 'none');
   const changes = spec.optionChanges ?? [];
-  if (!changes.length) return optionFlags(spec).length ? code(optionFlags(spec)) : 'none recorded in the checkpoint';
+  if (!changes.length) {
+    const flags = optionFlags(spec);
+    return flags.length ? code(flags) : 'none recorded in the checkpoint';
+  }
   return changes.map((c) => `${c.step ? `from step ${c.step.toLocaleString('en-US')}` : 'at first'}: ${code(c.flags)}`).join('; ');
 }

@@ -244,8 +244,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }
         const from = pos.batchInEpoch * opts.batch;
         const { x, y } = batchTensors(data, pos.epochOrder, from, Math.min(from + opts.batch, data.count));
-        const lrScale = learningRateScale(spec, pos.epoch + pos.batchInEpoch / nBatches);
-        trainer.setLearningRateScale(lrScale);
+        trainer.setLearningRateScale(learningRateScale(spec, pos.epoch + pos.batchInEpoch / nBatches));
         const m = trainer.step(x, y);
         tf.dispose([x, y]);
         const bad = Object.entries(m).find(([, v]) => !Number.isFinite(v));
