@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // onnxgan command line: train -> export -> serve / eval.
 import { Command, Option } from 'commander';
-import { int, fraction, positive } from './common/cli-args.js';
+import { int, fraction, fractionOrZero, nonNegative, positive } from './common/cli-args.js';
 import { MODEL_KINDS, type ModelKind } from './common/metadata.js';
 import { BACKENDS, type BackendChoice } from './train/backend.js';
+import { MODEL_ONLY_OPTIONS } from './train/models.js';
 import { register as registerExport } from './export/command.js';
 import { register as registerServe } from './serve/command.js';
 import { register as registerEval } from './eval/command.js';
@@ -17,6 +18,9 @@ async function run(fn: () => Promise<unknown>): Promise<void> {
     process.exit(1);
   }
 }
+
+/** "gan", "wgan-gp/cgan": the generators a training option applies to, for its help text. */
+const only = (flag: keyof typeof MODEL_ONLY_OPTIONS): string => MODEL_ONLY_OPTIONS[flag].join('/');
 
 const program = new Command('onnxgan').description('Train GAN image generators with TensorFlow.js, export them to ONNX, serve them.');
 
@@ -35,13 +39,13 @@ program
   .option('--sample-every <k>', 'write a sample grid every k epochs', int(1), 5)
   .option('--ema <decay>', 'also keep an exponential moving average of the generator weights (e.g. 0.999); export uses it', fraction)
   .addOption(new Option('--output-bias-init <how>', 'generator output bias at the start: zero-mean init as the reference, or atanh of the data\'s mean image').choices(['reference', 'mean']).default('reference'))
-  .option('--critic-warmup <steps>', 'wgan-gp/cgan: give the first <steps> generator steps 100 critic steps each (WGAN\'s warm-up)', int(0))
+  .option('--critic-warmup <steps>', `${only('--critic-warmup')}: give the first <steps> generator steps 100 critic steps each (WGAN's warm-up)`, int(0))
   .option('--g-lr <rate>', 'generator learning rate (default: the reference\'s)', positive)
   .option('--d-lr <rate>', 'discriminator/critic learning rate (default: the reference\'s)', positive)
-  .option('--r1 <gamma>', 'gan: add the R1 gradient penalty gamma/2 E|dD/dx|^2 on real images to the discriminator\'s loss', positive)
+  .option('--r1 <gamma>', `${only('--r1')}: add the R1 gradient penalty gamma/2 E|dD/dx|^2 on real images to the discriminator's loss (0: off)`, nonNegative)
   .option('--lr-decay <epoch>', 'decay both learning rates linearly from this epoch to zero at --epochs', int(0))
-  .option('--mismatch <weight>', 'cgan: also train the critic to score real images with a wrong label below the right one (matching-aware critic)', positive)
-  .option('--label-smoothing <s>', 'gan: train the discriminator on real targets 1 - s/2 (one-sided label smoothing)', fraction)
+  .option('--mismatch <weight>', `${only('--mismatch')}: also train the critic to score real images with a wrong label below the right one (matching-aware critic; 0: off)`, nonNegative)
+  .option('--label-smoothing <s>', `${only('--label-smoothing')}: train the discriminator on real targets 1 - s/2 (one-sided label smoothing; 0: off)`, fractionOrZero)
   .action((o) =>
     run(async () => {
       const { train } = await import('./train/run.js');

@@ -17,6 +17,20 @@ export const fraction = (v: string): number => {
   return n;
 };
 
+/** A number in [0, 1): a lever's strength where 0 turns it off. */
+export const fractionOrZero = (v: string): number => {
+  const n = Number(v);
+  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError('expected a number >= 0 and below 1 (0: off)');
+  return n;
+};
+
+/** A finite number >= 0: a lever's weight where 0 turns it off (e.g. on --resume). */
+export const nonNegative = (v: string): number => {
+  const n = Number(v);
+  if (!(n >= 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a number >= 0 (0: off)');
+  return n;
+};
+
 /** A positive finite number (learning rates). */
 export const positive = (v: string): number => {
   const n = Number(v);

@@ -54,7 +54,7 @@ describe('onnxgan train', () => {
     expect(bad.stderr).not.toMatch(/at .*\.js:\d+/); // a message, not a stack trace
   });
 
-  it('keeps opt-in training options (learning rates, label smoothing, R1) in the checkpoint across --resume', async () => {
+  it('keeps opt-in training options (learning rates, label smoothing, R1) in the checkpoint across --resume; 0 turns one off', async () => {
     const out = path.join(tmp, 'levers');
     const opts = ['--g-lr', '2e-4', '--d-lr', '3e-4', '--label-smoothing', '0.2', '--r1', '5'];
     const first = await runCli(['train', '--model', 'gan', '--limit', '600', '--epochs', '1', '--out', out, ...opts]);
@@ -69,9 +69,15 @@ describe('onnxgan train', () => {
     expect(spec.labelSmoothing).toBe(0.2);
     expect(spec.r1Gamma).toBe(5);
     for (const row of metrics(out)) expect(Number.isFinite(row.dLoss)).toBe(true);
+    // 0 switches a lever off on resume.
+    const off = await runCli(['train', '--model', 'gan', '--limit', '600', '--epochs', '3', '--out', out, '--resume', '--r1', '0', '--label-smoothing', '0']);
+    expect(off.code, off.stderr).toBe(0);
+    const later = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8')).spec;
+    expect(later.r1Gamma).toBe(0);
+    expect(later.optionChanges.at(-1)).toEqual({ step: 4, flags: ['--g-lr 0.0002', '--d-lr 0.0003'] });
     const bad = await runCli(['train', '--model', 'gan', '--r1', '-1', '--out', path.join(tmp, 'bad-r1')]);
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/--r1.*expected a positive number/);
+    expect(bad.stderr).toMatch(/--r1.*expected a number >= 0/);
   });
 
   it('options given on --resume replace the stored ones and the model card shows from which step', async () => {

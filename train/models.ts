@@ -63,6 +63,14 @@ export function optionFlags(spec: ModelSpec): string[] {
   return flags;
 }
 
+/** The training options that apply to some generators only (checked by train, named in --help). */
+export const MODEL_ONLY_OPTIONS = {
+  '--r1': ['gan'],
+  '--label-smoothing': ['gan'],
+  '--mismatch': ['cgan'],
+  '--critic-warmup': ['wgan-gp', 'cgan'],
+} as const satisfies Record<string, readonly ModelKind[]>;
+
 /** Multiplier of the learning rates at (fractional) epoch t under the spec's schedule. */
 export function learningRateScale(spec: ModelSpec, t: number): number {
   if (!spec.lrDecay) return 1;

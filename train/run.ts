@@ -9,7 +9,7 @@ import { gridPng } from '../common/png.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { selectBackend, type BackendChoice } from './backend.js';
 import { balancedSubset, loadData, shuffle, type Dataset } from './data.js';
-import { learningRateScale, modelSpec, optionFlags, type ModelSpec } from './models.js';
+import { MODEL_ONLY_OPTIONS, learningRateScale, modelSpec, optionFlags, type ModelSpec } from './models.js';
 import { initOutputBiasToMean } from './layers.js';
 import { GanTrainer, type StepMetrics } from './trainer.js';
 import { captureCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.js';
@@ -148,14 +148,14 @@ function resumedSpec(ckpt: Checkpoint, opts: TrainOptions): ModelSpec {
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((l: string) => console.error(l));
-  const modelOnly: [string, unknown, ModelKind[]][] = [
-    ['--r1', opts.r1, ['gan']],
-    ['--label-smoothing', opts.labelSmoothing, ['gan']],
-    ['--mismatch', opts.mismatch, ['cgan']],
-    ['--critic-warmup', opts.criticWarmup, ['wgan-gp', 'cgan']],
-  ];
-  for (const [flag, value, kinds] of modelOnly) {
-    if (value !== undefined && !kinds.includes(opts.model)) throw new Error(`${flag} applies to ${kinds.join(' and ')} only, not ${opts.model}`);
+  const modelOnly: Record<keyof typeof MODEL_ONLY_OPTIONS, unknown> = {
+    '--r1': opts.r1,
+    '--label-smoothing': opts.labelSmoothing,
+    '--mismatch': opts.mismatch,
+    '--critic-warmup': opts.criticWarmup,
+  };
+  for (const [flag, kinds] of Object.entries(MODEL_ONLY_OPTIONS) as [keyof typeof MODEL_ONLY_OPTIONS, readonly ModelKind[]][]) {
+    if (modelOnly[flag] !== undefined && !kinds.includes(opts.model)) throw new Error(`${flag} applies to ${kinds.join(' and ')} only, not ${opts.model}`);
   }
   if (opts.lrDecayFrom !== undefined && opts.lrDecayFrom >= opts.epochs) {
     throw new Error(`--lr-decay ${opts.lrDecayFrom} must be below --epochs ${opts.epochs}`);
