@@ -1,12 +1,12 @@
 // Data sources: embedded MNIST split, IDX files (raw and gz) written here, and broken ones.
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { balancedSubset, loadData, loadEmbeddedMnist, FASHION_CLASSES } from '../train/data.js';
+import { tempDir } from './helpers/temp-dir.js';
 
-const tmp = mkdtempSync(path.join(tmpdir(), 'onnxgan-data-'));
+const tmp = tempDir('onnxgan-data-');
 
 function idxImages(count: number, rows = 28, cols = 28, magic = 0x803, fill = (i: number) => i % 256): Buffer {
   const b = Buffer.alloc(16 + count * rows * cols);

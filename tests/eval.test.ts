@@ -1,8 +1,7 @@
 // onnxgan eval: metric functions on analytic cases, the shipped judges, the command on deliberately
 // broken generators, .npy inputs, clear errors, and the trained cgan (when models/cgan.onnx exists).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Matrix } from 'ml-matrix';
@@ -26,8 +25,9 @@ import { IO, metadataToProps, IMAGE_PIXELS, DIGIT_CLASSES } from '../common/meta
 import { FASHION_DIR, loadData } from '../train/data.js';
 import { Rng } from '../common/rng.js';
 import type { EvalReport } from '../eval/evaluate.js';
+import { tempDir } from './helpers/temp-dir.js';
 
-const tmp = mkdtempSync(path.join(tmpdir(), 'onnxgan-eval-'));
+const tmp = tempDir('onnxgan-eval-');
 const CGAN = path.join(ROOT, 'models', 'cgan.onnx');
 
 const gaussian = (mean: number[], cov: number[][]): Gaussian => ({ dim: mean.length, mean: Float64Array.from(mean), cov: Float64Array.from(cov.flat()) });

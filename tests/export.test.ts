@@ -2,8 +2,7 @@
 // a layer stack that is none of the three, refusal of unknown layers, and `onnxgan info`.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { runCli } from './helpers/cli.js';
@@ -13,8 +12,9 @@ import { Rng } from '../common/rng.js';
 import { exportGenerator } from '../export/export.js';
 import { readModelInfo } from '../export/onnx-read.js';
 import type { ModelMetadata } from '../common/metadata.js';
+import { tempDir } from './helpers/temp-dir.js';
 
-const tmp = mkdtempSync(path.join(tmpdir(), 'onnxgan-export-'));
+const tmp = tempDir('onnxgan-export-');
 const PYTHON = '/usr/bin/python3';
 
 function onnxCheck(file: string): void {

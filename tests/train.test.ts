@@ -1,12 +1,12 @@
 // Real short training runs of each model through the CLI: outputs, resume after SIGINT / SIGKILL.
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { runCli, startCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp-dir.js';
 
-const tmp = mkdtempSync(path.join(tmpdir(), 'onnxgan-train-'));
+const tmp = tempDir('onnxgan-train-');
 const metrics = (dir: string): Record<string, number>[] =>
   readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
