@@ -30,7 +30,7 @@ program
   .addOption(new Option('--model <kind>', 'generator to train').choices(MODEL_KINDS).makeOptionMandatory())
   .option('--data <source>', 'mnist (embedded), fashion (Debian dataset-fashion-mnist) or a folder of IDX files', 'mnist')
   .option('--epochs <n>', 'total epochs (a resumed run continues up to this count)', int(1), 20)
-  .option('--batch <n>', 'batch size', int(1), 300)
+  .option('--batch <n>', 'batch size (default: 300, or a resumed run\'s own)', int(1))
   .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
   .option('--seed <n>', 'seed of weights, noise, shuffling and dropout', int(0), 0)
   .option('--limit <n>', 'train on a class-balanced subset of n images', int(1))

@@ -35,7 +35,7 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
   if (o.run) {
     const ckpt = readCheckpoint(path.join(o.run, 'checkpoint.json'));
     facts.push(['training wall time', `${(ckpt.position.wallTimeMs / 60000).toFixed(0)} min on the tfjs ${ckpt.backend} backend (2-core CPU, shared with other runs)`]);
-    facts.push(['seed, batch', `${ckpt.seed}, 300`]);
+    facts.push(['seed, batch', `${ckpt.seed}, ${ckpt.batch ?? 'not recorded'}`]);
     facts.push(['training options beyond the reference', trainingOptions(ckpt.spec)]);
     const curve = path.join(o.run, 'loss.svg');
     if (existsSync(curve)) {

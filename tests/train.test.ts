@@ -80,17 +80,17 @@ describe('onnxgan train', () => {
     expect(bad.stderr).toMatch(/--r1.*expected a number >= 0/);
   });
 
-  it('options given on --resume replace the stored ones and the model card shows from which step', async () => {
+  it('options given on --resume replace the stored ones (--ema too) and the model card shows from which step', async () => {
     const out = path.join(tmp, 'decay');
     const base = ['train', '--model', 'wgan-gp', '--limit', '600', '--batch', '600', '--out', out];
     expect((await runCli([...base, '--epochs', '1'])).code).toBe(0);
-    const annealed = await runCli([...base, '--epochs', '3', '--resume', '--lr-decay', '1', '--d-lr', '2e-4']);
+    const annealed = await runCli([...base, '--epochs', '3', '--resume', '--lr-decay', '1', '--d-lr', '2e-4', '--ema', '0.99']);
     expect(annealed.code, annealed.stderr).toBe(0);
     expect(metrics(out).map((r) => r.lrScale)).toEqual([undefined, 1, 0.5]); // at each epoch's start
     const { spec } = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
     expect(spec.criticOptimizer.lr).toBe(2e-4);
     expect(spec.lrDecay).toEqual({ fromEpoch: 1, toEpoch: 3 });
-    expect(spec.optionChanges).toEqual([{ step: 0, flags: [] }, { step: 1, flags: ['--d-lr 0.0002', '--lr-decay 1 --epochs 3'] }]);
+    expect(spec.optionChanges).toEqual([{ step: 0, flags: [] }, { step: 1, flags: ['--d-lr 0.0002', '--lr-decay 1 --epochs 3', '--ema 0.99'] }]);
     // Past the schedule's end the rates would be zero: refused, not run.
     const later = await runCli([...base, '--epochs', '4', '--resume']);
     expect(later.code).toBe(1);
@@ -107,7 +107,9 @@ describe('onnxgan train', () => {
     const card = await runCli(['card', model, '--run', out, '--n', '100']);
     expect(card.code, card.stderr).toBe(0);
     const md = readFileSync(path.join(tmp, 'decay.md'), 'utf8');
-    expect(md).toContain('| training options beyond the reference | at first: none; from step 1: `--d-lr 0.0002`, `--lr-decay 1 --epochs 3` |');
+    expect(md).toContain('| training options beyond the reference | at first: none; from step 1: `--d-lr 0.0002`, `--lr-decay 1 --epochs 3`, `--ema 0.99` |');
+    expect(md).toContain('| seed, batch | 0, 600 |');
+    expect(md).toContain('exponential moving average (decay 0.99)');
     expect(md).toContain('| epochs / generator steps | 3 / 3 |');
     expect(md).toMatch(/FID-judge \(lower is better\) +\d/);
     expect(existsSync(path.join(tmp, 'decay.png')) && existsSync(path.join(tmp, 'decay-loss.svg'))).toBe(true);
@@ -140,7 +142,15 @@ describe('onnxgan train', () => {
       const ckpt = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8')); // never torn
       expect(ckpt.position.epoch).toBe(1);
 
-      const second = await runCli(args(out, ['--resume']));
+      if (signal === 'SIGINT') {
+        // Mid-epoch, the position counts batches of 100: another size is refused, none keeps 100.
+        const resized = await runCli([...args(out, ['--resume']), '--batch', '50']);
+        expect(resized.code).toBe(1);
+        expect(resized.stderr).toMatch(/partway through an epoch of batch 100: resume with --batch 100/);
+      }
+      const resumeArgs = args(out, ['--resume']);
+      if (signal === 'SIGINT') resumeArgs.splice(resumeArgs.indexOf('--batch'), 2);
+      const second = await runCli(resumeArgs);
       expect(second.code, second.stderr).toBe(0);
       expect(second.stderr).toMatch(/resuming .* at epoch 2/); // at most the interrupted epoch is redone
       const rows = metrics(out);

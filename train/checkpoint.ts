@@ -41,6 +41,8 @@ export interface Checkpoint {
   spec: ModelSpec;
   dataset: DatasetInfo;
   seed: number;
+  /** Batch size of the last session (absent in checkpoints written before it was kept). */
+  batch?: number;
   backend: string;
   position: RunPosition;
   rngState: RngState;

@@ -44,6 +44,8 @@ export interface ModelSpec {
    * gradient penalty constrains C in x only, so an unbounded term in y could grow without limit.
    */
   mismatch?: number;
+  /** Decay of the exponential moving average of the generator's weights (--ema), if one is kept. */
+  ema?: number;
   /** Option history once a --resume changed them: the flags in force from each generator step on (first at 0). */
   optionChanges?: { step: number; flags: string[] }[];
 }
@@ -60,6 +62,7 @@ export function optionFlags(spec: ModelSpec): string[] {
   if (spec.mismatch) flags.push(`--mismatch ${spec.mismatch}`);
   if (spec.lrDecay) flags.push(`--lr-decay ${spec.lrDecay.fromEpoch} --epochs ${spec.lrDecay.toEpoch}`);
   if (spec.criticWarmup?.generatorSteps) flags.push(`--critic-warmup ${spec.criticWarmup.generatorSteps}`);
+  if (spec.ema) flags.push(`--ema ${spec.ema}`);
   return flags;
 }
 

@@ -15,11 +15,15 @@ import { GanTrainer, type StepMetrics } from './trainer.js';
 import { captureCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.js';
 import { lossCurveSvg } from './loss-plot.js';
 
+/** The reference's batch size. */
+export const DEFAULT_BATCH = 300;
+
 export interface TrainOptions {
   model: ModelKind;
   data: string;
   epochs: number;
-  batch: number;
+  /** Default: a resumed run's own, else DEFAULT_BATCH. */
+  batch?: number;
   backend: BackendChoice;
   seed: number;
   limit?: number;
@@ -131,6 +135,7 @@ function withOptions(spec: ModelSpec, opts: TrainOptions, resuming: boolean): Mo
     ...given('labelSmoothing', opts.labelSmoothing),
     ...given('r1Gamma', opts.r1),
     ...given('mismatch', opts.mismatch),
+    ...given('ema', opts.ema),
     ...given('lrDecay', opts.lrDecayFrom === undefined ? undefined : { fromEpoch: opts.lrDecayFrom, toEpoch: opts.epochs }),
     // Applied once at the start of a run, so only a new run records it.
     ...(!resuming && opts.outputBiasInit === 'mean' ? { outputBiasInit: 'mean' as const } : {}),
@@ -139,8 +144,10 @@ function withOptions(spec: ModelSpec, opts: TrainOptions, resuming: boolean): Mo
 
 /** The checkpoint's spec with the options given now; a change is recorded with the step it starts at. */
 function resumedSpec(ckpt: Checkpoint, opts: TrainOptions): ModelSpec {
-  const spec = withOptions(ckpt.spec, opts, true);
-  const [before, after] = [optionFlags(ckpt.spec), optionFlags(spec)];
+  // Checkpoints from before spec.ema kept the decay with the average only.
+  const stored: ModelSpec = ckpt.ema && !ckpt.spec.ema ? { ...ckpt.spec, ema: ckpt.ema.decay } : ckpt.spec;
+  const spec = withOptions(stored, opts, true);
+  const [before, after] = [optionFlags(stored), optionFlags(spec)];
   if (before.join() === after.join()) return spec;
   const history = ckpt.spec.optionChanges ?? [{ step: 0, flags: before }];
   return { ...spec, optionChanges: [...history, { step: ckpt.position.step, flags: after }] };
@@ -182,6 +189,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 
   const seed = ckpt?.seed ?? opts.seed;
+  const batch = opts.batch ?? ckpt?.batch ?? DEFAULT_BATCH;
+  if (ckpt?.position.batchInEpoch && ckpt.batch !== undefined && batch !== ckpt.batch) {
+    // The epoch's position counts batches of the size it began with.
+    throw new Error(`${ckptFile} stopped partway through an epoch of batch ${ckpt.batch}: resume with --batch ${ckpt.batch} (or none)`);
+  }
   const rng = new Rng(seed);
   // The spec (kept in the checkpoint) carries the run's training options.
   const spec = ckpt ? resumedSpec(ckpt, opts) : withOptions(modelSpec(opts.model, data.classes.length), opts, false);
@@ -196,16 +208,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   } else if (spec.outputBiasInit === 'mean') {
     initOutputBiasToMean(trainer.generator, meanImage(data));
   }
-  if (opts.ema) trainer.enableEma(opts.ema); // on --resume: starts the average, or changes its decay
+  if (spec.ema) trainer.enableEma(spec.ema); // on --resume: keeps the average, starts it, or changes its decay
 
   const pos: RunPosition = ckpt?.position ?? { epoch: 0, step: 0, batchInEpoch: 0, epochOrder: null, epochSums: {}, wallTimeMs: 0 };
   if (ckpt) log(`resuming ${opts.out} at epoch ${pos.epoch + 1}${pos.batchInEpoch ? `, batch ${pos.batchInEpoch + 1}` : ''} (step ${pos.step})`);
   const history = reconcileMetrics(metricsFile, pos.epoch);
 
-  const nBatches = Math.ceil(data.count / opts.batch);
+  const nBatches = Math.ceil(data.count / batch);
   const datasetInfo = { name: data.name, classes: data.classes, count: data.count };
   const checkpoint = async (): Promise<void> =>
-    saveCheckpoint(ckptFile, await captureCheckpoint(trainer, { dataset: datasetInfo, seed, backend: backend.name, position: pos }));
+    saveCheckpoint(ckptFile, await captureCheckpoint(trainer, { dataset: datasetInfo, seed, batch, backend: backend.name, position: pos }));
 
   const bar = new cliProgress.SingleBar(
     {
@@ -242,8 +254,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           log(`interrupted: checkpoint at epoch ${pos.epoch + 1}, batch ${pos.batchInEpoch}/${nBatches} in ${ckptFile}; continue with --resume`);
           return { status: 'interrupted', epoch: pos.epoch, step: pos.step, checkpoint: ckptFile };
         }
-        const from = pos.batchInEpoch * opts.batch;
-        const { x, y } = batchTensors(data, pos.epochOrder, from, Math.min(from + opts.batch, data.count));
+        const from = pos.batchInEpoch * batch;
+        const { x, y } = batchTensors(data, pos.epochOrder, from, Math.min(from + batch, data.count));
         trainer.setLearningRateScale(learningRateScale(spec, pos.epoch + pos.batchInEpoch / nBatches));
         const m = trainer.step(x, y);
         tf.dispose([x, y]);
