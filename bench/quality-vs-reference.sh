@@ -7,8 +7,8 @@ set -euo pipefail
 model=$1; minutes=$2; shift 2
 out=$(mktemp -d /tmp/onnxgan-quality-XXXX)
 cd "$(dirname "$0")/.."
-# SIGINT at the deadline: onnxgan checkpoints and exits 0.
-(timeout -s INT "$((minutes * 60))" node dist/cli.js train --model "$model" --seed 1 --out "$out/ours" --sample-every 1000 "$@" > "$out/ours.log" 2>&1 || true) &
+# Epochs without end (the reference has none either); SIGINT at the deadline: onnxgan checkpoints and exits 0.
+(timeout -s INT "$((minutes * 60))" node dist/cli.js train --model "$model" --seed 1 --out "$out/ours" --epochs 1000000 --sample-every 1000 "$@" > "$out/ours.log" 2>&1 || true) &
 /usr/bin/python3 bench/reference_train.py --model "$model" --minutes "$minutes" --seed 1 --out "$out/reference" > "$out/reference.log" 2>&1 &
 wait
 node dist/cli.js export "$out/ours" --out "$out/ours.onnx" > /dev/null
