@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { evaluate, ensureBackend } from '../dist/eval/evaluate.js';
-import { Judge, defaultJudgePath, readJudgeFile } from '../dist/eval/judge.js';
+import { defaultJudgePath, loadJudge } from '../dist/eval/judge.js';
+import { predictedClasses } from '../dist/eval/metrics.js';
 import { encodeNpy, generateOnnxSamples } from '../dist/eval/samples.js';
 import { loadData } from '../dist/train/data.js';
 import { IMAGE_PIXELS as P } from '../dist/common/metadata.js';
@@ -23,11 +24,6 @@ const fid = async (images, count) => {
   const file = path.join(dir, `s${Math.random().toString(36).slice(2)}.npy`);
   writeFileSync(file, encodeNpy(images.subarray(0, count * P), [count, P]));
   return (await evaluate({ input: file, n: count, ceiling: false })).generator;
-};
-const argmax = (probs, i) => {
-  let c = 0;
-  for (let k = 1; k < K; k++) if (probs[i * K + k] > probs[i * K + c]) c = k;
-  return c;
 };
 
 try {
@@ -56,15 +52,15 @@ try {
   const per = Math.floor(n / K);
   const s = await generateOnnxSamples(model, { n: 3 * n, seed: 1 });
   await ensureBackend('auto');
-  const jd = readJudgeFile(defaultJudgePath('mnist'), 'mnist');
-  const judge = new Judge(jd.info, jd.values);
+  const judge = loadJudge(defaultJudgePath('mnist'), 'mnist');
   const { probs } = await judge.predict(s.images, s.count);
   judge.dispose();
+  const predicted = predictedClasses(probs, s.count, K);
   const kept = new Float32Array(per * K * P);
   const taken = new Array(K).fill(0);
   let row = 0;
   for (let i = 0; i < s.count; i++) {
-    const c = argmax(probs, i);
+    const c = predicted[i];
     if (taken[c] >= per) continue;
     taken[c]++;
     kept.set(s.images.subarray(i * P, (i + 1) * P), row++ * P);
