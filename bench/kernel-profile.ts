@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { selectBackend } from '../train/backend.js';
 import { replaceKernel } from '../train/wasm-kernels.js';
-import { modelSpec } from '../train/models.js';
+import { architecture } from '../train/models.js';
+import { referenceOptions } from '../train/options.js';
 import type { ModelKind } from '../common/metadata.js';
 import { GanTrainer } from '../train/trainer.js';
 import { loadEmbeddedMnist } from '../train/data.js';
@@ -27,7 +28,7 @@ for (const k of tf.getKernelsForBackend(info.name)) {
   });
 }
 const { train } = loadEmbeddedMnist();
-const trainer = new GanTrainer(modelSpec(o.model as ModelKind), new Rng(1));
+const trainer = new GanTrainer(architecture(o.model as ModelKind), referenceOptions(o.model as ModelKind), new Rng(1));
 const x = tf.tensor2d(train.images.subarray(0, 300 * 784), [300, 784]);
 const y = tf.tensor1d(train.labels.subarray(0, 300), 'int32');
 trainer.step(x, y);

@@ -17,14 +17,15 @@ const MODELS = ['gan', 'cgan'] as const;
 async function worker(backend: string, model: string, steps: number): Promise<void> {
   const tf = await import('@tensorflow/tfjs-core');
   const { selectBackend } = await import('../train/backend.js');
-  const { modelSpec } = await import('../train/models.js');
+  const { architecture } = await import('../train/models.js');
+  const { referenceOptions } = await import('../train/options.js');
   const { GanTrainer } = await import('../train/trainer.js');
   const { loadEmbeddedMnist } = await import('../train/data.js');
   const { Rng } = await import('../common/rng.js');
   // wasm-xnnpack: the wasm backend with its own matmuls (XNNPACK), for comparison with onnxruntime's.
   const info = await selectBackend((backend === 'wasm-xnnpack' ? 'wasm' : backend) as 'wasm', { matmul: backend === 'wasm-xnnpack' ? 'xnnpack' : 'onnxruntime' });
   const { train } = loadEmbeddedMnist();
-  const trainer = new GanTrainer(modelSpec(model as 'cgan'), new Rng(1));
+  const trainer = new GanTrainer(architecture(model as 'cgan'), referenceOptions(model as 'cgan'), new Rng(1));
   const x = tf.tensor2d(train.images.subarray(0, 300 * 784), [300, 784]);
   const y = tf.tensor1d(train.labels.subarray(0, 300), 'int32');
   trainer.step(x, y); // warm-up: optimiser slots, kernel setup

@@ -1,51 +1,8 @@
-// `onnxgan eval`: score a generator with the shipped judge classifier.
+// `onnxgan eval` and `onnxgan card` (registered by cli.ts): score a generator with the shipped judge classifier.
 import { Option, type Command } from 'commander';
-import path from 'node:path';
 import { int } from '../common/cli-args.js';
-import { BACKENDS, type BackendChoice } from '../train/backend.js';
-import type { EvalReport } from './evaluate.js';
-import type { Metrics } from './metrics.js';
-
-
-const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
-
-const perClassLine = (values: (number | null)[], classes: string[]): string =>
-  values.map((v, i) => `${classes[i]}:${v === null ? '-' : pct(v)}`).join(' ');
-
-/** The human-readable report. */
-export function formatReport(r: EvalReport): string {
-  const g = r.generator;
-  const c = r.ceiling;
-  const k = g.classes;
-  const rows: [string, (m: Metrics) => string][] = [
-    ['samples', (m) => String(m.n)],
-    ['FID-judge (lower is better)', (m) => m.fid.toFixed(3)],
-    [`Inception score (max ${k})`, (m) => m.inceptionScore.toFixed(3)],
-    ['class coverage (classes >= 2%)', (m) => `${m.coverage}/${m.classes}`],
-    ['class entropy (1 = uniform)', (m) => m.entropy.toFixed(3)],
-    ['requested-class accuracy', (m) => (m.accuracy === null ? '-' : m.accuracy.toFixed(3))],
-  ];
-  const head = ['metric', 'generator', ...(c ? ['ceiling (real)'] : [])];
-  const table = [head, ...rows.map(([name, f]) => [name, f(g), ...(c ? [f(c)] : [])])];
-  const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const line = (row: string[]): string => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ');
-  const classes = r.judge.classes.length <= 10 && r.judge.classes.every((s) => s.length <= 2) ? r.judge.classes : r.judge.classes.map((_, i) => String(i));
-  const out = [
-    `input:  ${r.input} (${r.source}${r.kind === null ? '' : `, seed ${r.seed}`})`,
-    `judge:  ${path.relative(process.cwd(), r.judge.file)} (${r.data}, held-out accuracy ${r.judge.heldOutAccuracy.toFixed(4)} on ${r.judge.heldOutCount} images)`,
-    c ? `ceiling: ${c.n} real training images scored the same way against the held-out images` : '',
-    '',
-    line(table[0]!),
-    ...table.slice(1).map(line),
-    '',
-    `predicted classes, generator: ${perClassLine(g.histogram, classes)}`,
-    ...(c ? [`predicted classes, ceiling:   ${perClassLine(c.histogram, classes)}`] : []),
-    ...(g.accuracyByClass ? [`accuracy by requested class:  ${perClassLine(g.accuracyByClass, classes)}`] : []),
-  ];
-  for (const note of r.notes) out.push(`note: ${note}`);
-  if (g.accuracy === null) out.push('(requested-class accuracy: conditional generators, or .npy samples with a .labels.npy file, only)');
-  return out.filter((l, i) => l !== '' || i > 2).join('\n');
-}
+import { action, EXIT } from '../common/command-action.js';
+import { BACKENDS, type BackendChoice } from '../backend/choices.js';
 
 export function register(program: Command): void {
   program
@@ -61,9 +18,10 @@ export function register(program: Command): void {
     .option('--judge-epochs <n>', 'epochs for --retrain-judge (default: 8 for mnist, fewer for larger data sets)', int(1))
     .option('--no-ceiling', 'skip scoring real training images')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
-    .action(async (input: string | undefined, o: { n: number; data?: string; seed: number; json: boolean; retrainJudge: boolean; judge?: string; judgeEpochs?: number; ceiling: boolean; backend: BackendChoice }) => {
-      try {
+    .action(
+      action('eval', async (input: string | undefined, o: { n: number; data?: string; seed: number; json: boolean; retrainJudge: boolean; judge?: string; judgeEpochs?: number; ceiling: boolean; backend: BackendChoice }) => {
         const { evaluate, retrainJudge } = await import('./evaluate.js');
+        const { formatReport } = await import('./report.js');
         if (!input && !o.retrainJudge) throw new Error('give a generator (.onnx) or samples (.npy) to evaluate, or --retrain-judge');
         if (o.retrainJudge) {
           const data = o.data ?? 'mnist';
@@ -75,27 +33,21 @@ export function register(program: Command): void {
           const report = await evaluate({ input, n: o.n, data: o.data, seed: o.seed, judgeFile: o.judge, ceiling: o.ceiling, backend: o.backend });
           console.log(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
         }
-        process.exit(0); // wasm keeps handles open
-      } catch (e) {
-        console.error(`onnxgan eval: ${(e as Error).message}`);
-        process.exit(1);
-      }
-    });
+        return EXIT.ok; // wasm keeps handles open
+      }),
+    );
   program
     .command('card')
     .description('write a model card (MODEL.md + MODEL.png sample grid) next to an exported generator, with its eval table')
     .argument('<model>', 'exported generator (.onnx)')
     .option('--run <dir>', 'the run it was exported from (adds wall time, backend, loss curve)')
     .option('--n <count>', 'samples for the evaluation', int(2), 5000)
-    .action(async (model: string, o: { run?: string; n: number }) => {
-      try {
+    .action(
+      action('card', async (model: string, o: { run?: string; n: number }) => {
         const { writeModelCard } = await import('./model-card.js');
         const r = await writeModelCard({ model, run: o.run, n: o.n });
         console.log(`wrote ${r.card}`);
-        process.exit(0);
-      } catch (e) {
-        console.error(`onnxgan card: ${(e as Error).message}`);
-        process.exit(1);
-      }
-    });
+        return EXIT.ok;
+      }),
+    );
 }

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { gridPng } from '../common/png.js';
 import { readModelInfo } from '../export/onnx-read.js';
 import { readCheckpoint } from '../train/checkpoint.js';
-import { optionFlags, type ModelSpec } from '../train/models.js';
+import { optionFlags } from '../train/options.js';
+import type { Checkpoint } from '../train/checkpoint.js';
 import { evaluate, type EvalReport } from './evaluate.js';
-import { formatReport } from './command.js';
+import { formatReport } from './report.js';
 import { generateOnnxSamples } from './samples.js';
 
 export interface CardOptions {
@@ -36,7 +37,7 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
     const ckpt = readCheckpoint(path.join(o.run, 'checkpoint.json'));
     facts.push(['training wall time', `${(ckpt.position.wallTimeMs / 60000).toFixed(0)} min on the tfjs ${ckpt.backend} backend (2-core CPU, shared with other runs)`]);
     facts.push(['seed, batch', `${ckpt.seed}, ${ckpt.batch ?? 'not recorded'}`]);
-    facts.push(['training options beyond the reference', trainingOptions(ckpt.spec)]);
+    facts.push(['training options beyond the reference', trainingOptions(ckpt)]);
     const curve = path.join(o.run, 'loss.svg');
     if (existsSync(curve)) {
       copyFileSync(curve, `${base}-loss.svg`);
@@ -71,11 +72,11 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
 }
 
 /** The run's opt-in levers (README: Train), and the step from which a resume changed them. */
-function trainingOptions(spec: ModelSpec): string {
+function trainingOptions(ckpt: Checkpoint): string {
   const code = (flags: string[]): string => (flags.length ? flags.map((f) => `\`${f}\``).join(', ') : 'none');
-  const changes = spec.optionChanges ?? [];
+  const changes = ckpt.optionChanges ?? [];
   if (!changes.length) {
-    const flags = optionFlags(spec);
+    const flags = optionFlags(ckpt.architecture.kind, ckpt.options);
     return flags.length ? code(flags) : 'none recorded in the checkpoint';
   }
   return changes.map((c) => `${c.step ? `from step ${c.step.toLocaleString('en-US')}` : 'at first'}: ${code(c.flags)}`).join('; ');

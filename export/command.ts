@@ -1,5 +1,6 @@
 // `onnxgan export` and `onnxgan info`.
 import { Option, type Command } from 'commander';
+import { action, EXIT } from '../common/command-action.js';
 import type { ModelFileInfo } from './onnx-read.js';
 
 export function formatInfo(info: ModelFileInfo): string {
@@ -23,30 +24,25 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'output .onnx file')
     .addOption(new Option('--precision <p>', 'weight precision').choices(['fp32', 'fp16']).default('fp32'))
     .option('--no-ema', 'export the raw generator weights even when the run kept an EMA')
-    .action(async (run: string, o: { out: string; precision: 'fp32' | 'fp16'; ema: boolean }) => {
-      try {
+    .action(
+      action('export', async (run: string, o: { out: string; precision: 'fp32' | 'fp16'; ema: boolean }) => {
         const { exportCheckpoint } = await import('./export.js');
         const { readModelInfo } = await import('./onnx-read.js');
         const r = await exportCheckpoint(run, o.out, { precision: o.precision, useEma: o.ema });
         console.log(`wrote ${r.file}: max |tfjs - onnxruntime| = ${r.maxAbsDiff.toExponential(2)} over 256 samples (${o.precision})`);
         console.log(formatInfo(readModelInfo(r.file)));
-        process.exit(0);
-      } catch (e) {
-        console.error(`onnxgan export: ${(e as Error).message}`);
-        process.exit(1);
-      }
-    });
+        return EXIT.ok;
+      }),
+    );
   program
     .command('info')
     .description('print an exported generator\'s interface and metadata')
     .argument('<file>', '.onnx file')
-    .action(async (file: string) => {
-      try {
+    .action(
+      action('info', async (file: string) => {
         const { readModelInfo } = await import('./onnx-read.js');
         console.log(formatInfo(readModelInfo(file)));
-      } catch (e) {
-        console.error(`onnxgan info: ${(e as Error).message}`);
-        process.exit(1);
-      }
-    });
+        return EXIT.ok;
+      }),
+    );
 }

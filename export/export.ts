@@ -5,10 +5,9 @@ import path from 'node:path';
 import { packageInfo } from '../common/package-info.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { IO, IMAGE_PIXELS, metadataToProps, type ModelMetadata } from '../common/metadata.js';
-import { Rng, generatorNoise } from '../common/rng.js';
-import { Sequential } from '../train/layers.js';
-import { readCheckpoint, restoreCheckpoint, type Checkpoint } from '../train/checkpoint.js';
-import { GanTrainer } from '../train/trainer.js';
+import { generatorNoise } from '../common/rng.js';
+import type { Sequential } from '../train/layers.js';
+import { readCheckpoint, restoreGenerator, type Checkpoint } from '../train/checkpoint.js';
 import { selectBackend } from '../train/backend.js';
 import { generatorGraph } from './layer-mapping.js';
 
@@ -66,17 +65,17 @@ async function parity(net: Sequential, bytes: Uint8Array, m: ModelMetadata): Pro
 
 /** Metadata of a checkpoint's generator. */
 export function checkpointMetadata(ckpt: Checkpoint, useEma: boolean): ModelMetadata {
-  const conditional = ckpt.spec.generator.layers.some((l) => l.type === 'LabelEmbedding');
+  const arch = ckpt.architecture;
   return {
-    kind: ckpt.spec.kind,
-    noiseDim: ckpt.spec.noiseDim,
+    kind: arch.kind,
+    noiseDim: arch.noiseDim,
     noise: 'uniform(-1,1)',
-    classes: conditional ? ckpt.dataset.classes : null,
+    classes: arch.generator.layers.some((l) => l.type === 'LabelEmbedding') ? ckpt.dataset.classes : null,
     dataset: ckpt.dataset.name,
     epochs: ckpt.position.epoch,
     steps: ckpt.position.step,
     valueRange: [-1, 1],
-    ...(useEma && ckpt.ema ? { ema: ckpt.ema.decay } : {}),
+    ...(useEma && ckpt.options.ema !== null ? { ema: ckpt.options.ema } : {}),
   };
 }
 
@@ -85,17 +84,10 @@ export async function exportCheckpoint(source: string, out: string, opts: { prec
   const file = source.endsWith('.json') ? source : path.join(source, 'checkpoint.json');
   const ckpt = readCheckpoint(file);
   if (!tf.findBackend('wasm') && !tf.findBackend('tensorflow')) await selectBackend('auto');
-  const trainer = new GanTrainer(ckpt.spec, new Rng(0));
+  const { generator, ema } = restoreGenerator(ckpt, file, opts.useEma ?? true);
   try {
-    await restoreCheckpoint(trainer, ckpt, file);
-    const useEma = (opts.useEma ?? true) && trainer.ema !== null;
-    const restore = useEma ? trainer.useEmaWeights() : () => undefined;
-    try {
-      return await exportGenerator(trainer.generator, checkpointMetadata(ckpt, useEma), out, opts.precision ?? 'fp32');
-    } finally {
-      restore();
-    }
+    return await exportGenerator(generator, checkpointMetadata(ckpt, ema), out, opts.precision ?? 'fp32');
   } finally {
-    trainer.dispose();
+    generator.dispose();
   }
 }

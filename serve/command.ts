@@ -1,13 +1,8 @@
 // `onnxgan serve`: the HTTP inference server (registered by cli.ts).
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { int } from '../common/cli-args.js';
-import { SERVE_DEFAULTS } from './server.js';
-
-const nonNegative = (v: string): number => {
-  const n = Number(v);
-  if (!(n >= 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a number >= 0');
-  return n;
-};
+import { Option, type Command } from 'commander';
+import { int, nonNegative } from '../common/cli-args.js';
+import { action } from '../common/command-action.js';
+import { SERVE_DEFAULTS } from './defaults.js';
 
 export function register(program: Command): void {
   program
@@ -21,11 +16,10 @@ export function register(program: Command): void {
     .option('--cors <origins>', 'comma-separated origins allowed cross-origin access, or * (default: off)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--no-access-log', 'do not log every request')
-    .action(async (o: { models: string; port: number; host: string; maxBatch: number; maxWaitMs: number; cors?: string; logLevel: string; accessLog: boolean }) => {
-      const { startServer } = await import('./server.js');
-      let server: Awaited<ReturnType<typeof startServer>>;
-      try {
-        server = await startServer({
+    .action(
+      action('serve', async (o: { models: string; port: number; host: string; maxBatch: number; maxWaitMs: number; cors?: string; logLevel: string; accessLog: boolean }) => {
+        const { startServer } = await import('./server.js');
+        const server = await startServer({
           models: o.models,
           port: o.port,
           host: o.host,
@@ -35,21 +29,18 @@ export function register(program: Command): void {
           logLevel: o.logLevel as 'info',
           accessLog: o.accessLog,
         });
-      } catch (e) {
-        console.error(`onnxgan serve: ${(e as Error).message}`);
-        process.exit(1);
-      }
-      const stop = (signal: string): void => {
-        server.logger.info({ signal }, 'signal received');
-        server.close().then(
-          () => process.exit(0),
-          (e: unknown) => {
-            server.logger.error({ err: e }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+        const stop = (signal: string): void => {
+          server.logger.info({ signal }, 'signal received');
+          server.close().then(
+            () => process.exit(0),
+            (e: unknown) => {
+              server.logger.error({ err: e }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      }),
+    );
 }

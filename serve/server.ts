@@ -11,6 +11,7 @@ import helmet from 'helmet';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { createMetrics, type ServeMetrics } from './metrics.js';
+import { SERVE_DEFAULTS } from './defaults.js';
 import { ModelRegistry } from './model-registry.js';
 import { apiRoutes, sendError } from './routes.js';
 
@@ -48,7 +49,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const SERVE_DEFAULTS = { models: 'models', port: 8080, host: '127.0.0.1', maxBatch: 64, maxWaitMs: 2 } as const;
 
 /** The package root (holds package.json), whether running from serve/ (tsx) or dist/serve/. */
 function packageRoot(): string {

@@ -5,7 +5,9 @@ import { selectBackend } from '../train/backend.js';
 import { Sequential, type LayerConfig } from '../train/layers.js';
 import { gradientPenalty, r1Penalty } from '../train/gradient-penalty.js';
 import { Rng } from '../common/rng.js';
-import { modelSpec } from '../train/models.js';
+import { architecture } from '../train/models.js';
+import type { ModelKind } from '../common/metadata.js';
+import { referenceOptions, type TrainingOptions } from '../train/options.js';
 import { GanTrainer } from '../train/trainer.js';
 import { loadData } from '../train/data.js';
 
@@ -102,11 +104,11 @@ describe('gradient penalty', () => {
 
 describe('training step', () => {
   it('leaks no tensors across steps, for every model', () => {
-    const specs = [modelSpec('gan'), modelSpec('wgan-gp'), modelSpec('cgan'), { ...modelSpec('cgan'), mismatch: 1 }];
-    for (const spec of specs) {
-      const kind = `${spec.kind}${spec.mismatch ? ' --mismatch' : ''}`;
-      const trainer = new GanTrainer(spec, new Rng(1));
-      trainer.enableEma(0.99);
+    const cases: [ModelKind, Partial<TrainingOptions>][] = [['gan', {}], ['wgan-gp', {}], ['cgan', {}], ['cgan', { mismatch: 1 }]];
+    for (const [model, extra] of cases) {
+      const kind = `${model}${extra.mismatch ? ' --mismatch' : ''}`;
+      const trainer = new GanTrainer(architecture(model), { ...referenceOptions(model), ...extra, ema: 0.99 }, new Rng(1));
+      trainer.startEma();
       const real = tf.randomUniform([32, 784], -1, 1) as tf.Tensor2D;
       const labels = tf.tensor1d(Int32Array.from({ length: 32 }, (_, i) => i % 10), 'int32');
       trainer.step(real, labels); // optimiser slots are created on the first step
@@ -126,7 +128,7 @@ describe('training step', () => {
     const wrong = tf.tensor1d(Int32Array.from(y.subarray(0, n), (c) => (c + 5) % 10), 'int32');
     // Mean C(x, y) - C(x, y') after a few steps from the same start, with and without the term.
     const margin = (mismatch: number): number => {
-      const trainer = new GanTrainer({ ...modelSpec('cgan'), mismatch }, new Rng(3));
+      const trainer = new GanTrainer(architecture('cgan'), { ...referenceOptions('cgan'), mismatch }, new Rng(3));
       for (let i = 0; i < 4; i++) trainer.step(real, labels);
       const m = tf.tidy(() => {
         const c = (l: tf.Tensor1D) => trainer.critic.apply(real, { training: false, labels: l });
@@ -141,7 +143,7 @@ describe('training step', () => {
   });
 
   it('a learning-rate scale of 0 freezes both networks, and 1 trains them', () => {
-    const trainer = new GanTrainer(modelSpec('wgan-gp'), new Rng(2));
+    const trainer = new GanTrainer(architecture('wgan-gp'), referenceOptions('wgan-gp'), new Rng(2));
     const real = tf.randomUniform([16, 784], -1, 1) as tf.Tensor2D;
     const labels = tf.zeros([16], 'int32') as tf.Tensor1D;
     const trainable = () => [...trainer.generator.trainable, ...trainer.critic.trainable].map((w) => Array.from(w.dataSync()));

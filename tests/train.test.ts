@@ -40,7 +40,7 @@ describe('onnxgan train', () => {
       expect(readFileSync(path.join(out, 'loss.svg'), 'utf8')).toMatch(/<polyline/);
       const ckpt = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
       expect(ckpt.position.epoch).toBe(2);
-      expect(ckpt.spec.kind).toBe(model);
+      expect(ckpt.architecture.kind).toBe(model);
     });
   }
 
@@ -62,18 +62,18 @@ describe('onnxgan train', () => {
     // Resumed without the flags: the run keeps its own.
     const again = await runCli(['train', '--model', 'gan', '--limit', '600', '--epochs', '2', '--out', out, '--resume']);
     expect(again.code, again.stderr).toBe(0);
-    const { spec, position } = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
+    const { options, position } = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
     expect(position.epoch).toBe(2);
-    expect(spec.generatorOptimizer.lr).toBe(2e-4);
-    expect(spec.criticOptimizer.lr).toBe(3e-4);
-    expect(spec.labelSmoothing).toBe(0.2);
-    expect(spec.r1Gamma).toBe(5);
+    expect(options.gLr).toBe(2e-4);
+    expect(options.dLr).toBe(3e-4);
+    expect(options.labelSmoothing).toBe(0.2);
+    expect(options.r1).toBe(5);
     for (const row of metrics(out)) expect(Number.isFinite(row.dLoss)).toBe(true);
     // 0 switches a lever off on resume.
     const off = await runCli(['train', '--model', 'gan', '--limit', '600', '--epochs', '3', '--out', out, '--resume', '--r1', '0', '--label-smoothing', '0']);
     expect(off.code, off.stderr).toBe(0);
-    const later = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8')).spec;
-    expect(later.r1Gamma).toBe(0);
+    const later = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
+    expect(later.options.r1).toBe(0);
     expect(later.optionChanges.at(-1)).toEqual({ step: 4, flags: ['--g-lr 0.0002', '--d-lr 0.0003'] });
     const bad = await runCli(['train', '--model', 'gan', '--r1', '-1', '--out', path.join(tmp, 'bad-r1')]);
     expect(bad.code).not.toBe(0);
@@ -87,10 +87,11 @@ describe('onnxgan train', () => {
     const annealed = await runCli([...base, '--epochs', '3', '--resume', '--lr-decay', '1', '--d-lr', '2e-4', '--ema', '0.99']);
     expect(annealed.code, annealed.stderr).toBe(0);
     expect(metrics(out).map((r) => r.lrScale)).toEqual([undefined, 1, 0.5]); // at each epoch's start
-    const { spec } = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
-    expect(spec.criticOptimizer.lr).toBe(2e-4);
-    expect(spec.lrDecay).toEqual({ fromEpoch: 1, toEpoch: 3 });
-    expect(spec.optionChanges).toEqual([{ step: 0, flags: [] }, { step: 1, flags: ['--d-lr 0.0002', '--lr-decay 1 --epochs 3', '--ema 0.99'] }]);
+    const { options, optionChanges } = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
+    expect(options.dLr).toBe(2e-4);
+    expect(options.lrDecay).toEqual({ from: 1, to: 3 });
+    expect(options.ema).toBe(0.99);
+    expect(optionChanges).toEqual([{ step: 0, flags: [] }, { step: 1, flags: ['--d-lr 0.0002', '--lr-decay 1 --epochs 3', '--ema 0.99'] }]);
     // Past the schedule's end the rates would be zero: refused, not run.
     const later = await runCli([...base, '--epochs', '4', '--resume']);
     expect(later.code).toBe(1);

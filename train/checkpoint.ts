@@ -1,57 +1,164 @@
-// Checkpoints: weights, optimiser state, EMA, position in the run and RNG state, in one JSON file
-// written atomically, so an interrupted run resumes exactly where the file says.
+// Checkpoints: the architecture (fixed for a run), the training options (may change on --resume,
+// with the step of each change), weights, optimiser state, EMA, position in the run and RNG state,
+// in one JSON file written atomically, so an interrupted run resumes exactly where the file says.
+// Files are validated with a schema on read: a missing or wrong-typed field is named.
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { writeFileAtomic } from '../common/atomic.js';
-import type { RngState } from '../common/rng.js';
-import type { ModelSpec } from './models.js';
+import { MODEL_KINDS } from '../common/metadata.js';
+import { OPTION_KEYS, TRAINING_OPTIONS, referenceOptions, type TrainingOptions } from './options.js';
+import { Rng, type RngState } from '../common/rng.js';
+import { Sequential, weightKey } from './layers.js';
+import type { Architecture } from './models.js';
+import { standingStatistics } from './ema.js';
 import type { GanTrainer } from './trainer.js';
 
-export const CHECKPOINT_FORMAT = 'onnxgan-checkpoint/1';
+export const CHECKPOINT_FORMAT = 'onnxgan-checkpoint/2';
+/** Before the architecture and the options were kept apart (read, never written). */
+const FORMAT_V1 = 'onnxgan-checkpoint/1';
 
-interface EncodedTensor {
-  shape: number[];
+const encodedTensor = z.object({
+  shape: z.array(z.int().min(0)),
   /** float32 (weights) or int32 (the optimisers' iteration count) */
-  dtype?: 'float32' | 'int32';
+  dtype: z.enum(['float32', 'int32']).optional(),
   /** base64 of the little-endian values */
-  data: string;
-}
+  data: z.string(),
+});
+type EncodedTensor = z.infer<typeof encodedTensor>;
 
-export interface RunPosition {
+const count = z.int().min(0);
+const positiveInt = z.int().min(1);
+const layerConfig = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('Dense'), inputDim: positiveInt, units: positiveInt }),
+  z.object({ type: z.literal('LeakyReLU'), alpha: z.number() }),
+  z.object({ type: z.literal('ReLU') }),
+  z.object({ type: z.literal('Tanh') }),
+  z.object({ type: z.literal('Sigmoid') }),
+  z.object({ type: z.literal('Dropout'), rate: z.number().min(0).max(1) }),
+  z.object({ type: z.literal('BatchNorm'), units: positiveInt, momentum: z.number(), epsilon: z.number() }),
+  z.object({ type: z.literal('LabelEmbedding'), numClasses: positiveInt, dim: positiveInt }),
+]);
+const networkConfig = z.object({ inputDim: positiveInt, layers: z.array(layerConfig) });
+const betas = z.object({ beta1: z.number(), beta2: z.number() });
+
+const architecture = z.object({
+  kind: z.enum(MODEL_KINDS),
+  noiseDim: positiveInt,
+  numClasses: positiveInt,
+  generator: networkConfig,
+  critic: networkConfig,
+  generatorAdam: betas,
+  criticAdam: betas,
+  criticSteps: positiveInt,
+  gpLambda: z.number().min(0),
+});
+
+// From the option table. Optional: an option added since a checkpoint was written takes the reference's value (completeOptions).
+const trainingOptions = z.object(Object.fromEntries(OPTION_KEYS.map((k) => [k, TRAINING_OPTIONS[k].schema(z).optional()]))) as unknown as z.ZodType<Partial<TrainingOptions>>;
+
+const position = z.object({
   /** Completed epochs. */
-  epoch: number;
+  epoch: count,
   /** Completed generator steps over the whole run. */
-  step: number;
+  step: count,
   /** Mid-epoch checkpoints (Ctrl-C): the epoch's order and how many batches are done. */
-  batchInEpoch: number;
-  epochOrder: number[] | null;
+  batchInEpoch: count,
+  epochOrder: z.array(count).nullable(),
   /** Sums of the epoch's step metrics so far (resumed into the epoch's averages). */
-  epochSums: Record<string, number>;
-  wallTimeMs: number;
-}
+  epochSums: z.record(z.string(), z.number()),
+  wallTimeMs: z.number().min(0),
+});
 
-export interface DatasetInfo {
-  name: string;
-  classes: string[];
-  count: number;
-}
-
-export interface Checkpoint {
-  format: typeof CHECKPOINT_FORMAT;
-  spec: ModelSpec;
-  dataset: DatasetInfo;
-  seed: number;
+const common = {
+  dataset: z.object({ name: z.string(), classes: z.array(z.string()), count: positiveInt }),
+  seed: count,
   /** Batch size of the last session (absent in checkpoints written before it was kept). */
-  batch?: number;
-  backend: string;
-  position: RunPosition;
-  rngState: RngState;
-  weights: Record<string, EncodedTensor>;
-  optimizers: { generator: EncodedTensor[]; critic: EncodedTensor[] };
-  ema: { decay: number; weights: EncodedTensor[] } | null;
+  batch: positiveInt.optional(),
+  backend: z.string(),
+  position,
+  rngState: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+  weights: z.record(z.string(), encodedTensor),
+  optimizers: z.object({ generator: z.array(encodedTensor), critic: z.array(encodedTensor) }),
+};
+
+/** The option history once a --resume changed them: the flags in force from each generator step on (first at 0). */
+const optionChanges = z.array(z.object({ step: count, flags: z.array(z.string()) }));
+
+const checkpointSchema = z.object({
+  format: z.literal(CHECKPOINT_FORMAT),
+  architecture,
+  options: trainingOptions,
+  optionChanges: optionChanges.optional(),
+  ...common,
+  /** The averaged generator weights (same order as its weights) when options.ema keeps them. */
+  emaWeights: z.array(encodedTensor).nullable(),
+});
+
+export type Checkpoint = Omit<z.infer<typeof checkpointSchema>, 'options'> & { options: TrainingOptions };
+export type RunPosition = Checkpoint['position'];
+export type DatasetInfo = Checkpoint['dataset'];
+
+// Format 1 kept one spec with the networks and the levers together, and the EMA decay twice.
+const adamV1 = betas.extend({ lr: z.number().positive() });
+const checkpointV1 = z.object({
+  format: z.literal(FORMAT_V1),
+  spec: architecture.omit({ generatorAdam: true, criticAdam: true }).extend({
+    generatorOptimizer: adamV1,
+    criticOptimizer: adamV1,
+    criticWarmup: z.object({ generatorSteps: count }).optional(),
+    labelSmoothing: z.number().optional(),
+    outputBiasInit: z.enum(['reference', 'mean']).optional(),
+    r1Gamma: z.number().optional(),
+    lrDecay: z.object({ fromEpoch: count, toEpoch: count }).optional(),
+    mismatch: z.number().optional(),
+    ema: z.number().optional(),
+    optionChanges: optionChanges.optional(),
+  }),
+  ...common,
+  ema: z.object({ decay: z.number(), weights: z.array(encodedTensor) }).nullable(),
+});
+
+function fromV1(c: z.infer<typeof checkpointV1>): Checkpoint {
+  const { spec, ema, format: _format, ...rest } = c;
+  const { generatorOptimizer: g, criticOptimizer: d } = spec;
+  return {
+    ...rest,
+    format: CHECKPOINT_FORMAT,
+    architecture: {
+      kind: spec.kind,
+      noiseDim: spec.noiseDim,
+      numClasses: spec.numClasses,
+      generator: spec.generator,
+      critic: spec.critic,
+      generatorAdam: { beta1: g.beta1, beta2: g.beta2 },
+      criticAdam: { beta1: d.beta1, beta2: d.beta2 },
+      criticSteps: spec.criticSteps,
+      gpLambda: spec.gpLambda,
+    },
+    options: {
+      gLr: g.lr,
+      dLr: d.lr,
+      outputBiasInit: spec.outputBiasInit ?? 'reference',
+      r1: spec.r1Gamma ?? 0,
+      labelSmoothing: spec.labelSmoothing ?? 0,
+      mismatch: spec.mismatch ?? 0,
+      lrDecay: spec.lrDecay ? { from: spec.lrDecay.fromEpoch, to: spec.lrDecay.toEpoch } : null,
+      criticWarmup: spec.criticWarmup?.generatorSteps ?? 0,
+      ema: spec.ema ?? ema?.decay ?? null,
+    },
+    ...(spec.optionChanges ? { optionChanges: spec.optionChanges } : {}),
+    emaWeights: ema?.weights ?? null,
+  };
 }
 
 export class CheckpointError extends Error {}
+
+/** zod's first issue as "field a.b.c: problem". */
+function firstIssue(e: z.ZodError): string {
+  const issue = e.issues[0]!;
+  return `field ${issue.path.join('.') || '(root)'}: ${issue.message}`;
+}
 
 function encode(t: tf.Tensor): EncodedTensor {
   if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new CheckpointError(`cannot store a ${t.dtype} tensor`);
@@ -70,7 +177,7 @@ function decode(e: EncodedTensor, what: string): tf.Tensor {
 
 export async function captureCheckpoint(
   trainer: GanTrainer,
-  meta: Omit<Checkpoint, 'format' | 'spec' | 'weights' | 'optimizers' | 'ema' | 'rngState'>,
+  meta: Pick<Checkpoint, 'dataset' | 'seed' | 'batch' | 'backend' | 'position' | 'optionChanges'>,
 ): Promise<Checkpoint> {
   const weights: Record<string, EncodedTensor> = {};
   for (const [key, v] of trainer.keyedWeights()) weights[key] = encode(v);
@@ -82,12 +189,13 @@ export async function captureCheckpoint(
   };
   return {
     format: CHECKPOINT_FORMAT,
-    spec: trainer.spec,
+    architecture: trainer.arch,
+    options: trainer.options,
     ...meta,
     rngState: trainer.rng.getState(),
     weights,
     optimizers: { generator: await opt(trainer.gOpt), critic: await opt(trainer.dOpt) },
-    ema: trainer.ema ? { decay: trainer.ema.decay, weights: trainer.ema.weights.map(encode) } : null,
+    emaWeights: trainer.ema ? trainer.ema.map(encode) : null,
   };
 }
 
@@ -97,29 +205,50 @@ export function saveCheckpoint(file: string, ckpt: Checkpoint): void {
 
 export function readCheckpoint(file: string): Checkpoint {
   if (!existsSync(file)) throw new CheckpointError(`${file}: no checkpoint here`);
-  let ckpt: Checkpoint;
+  let raw: unknown;
   try {
-    ckpt = JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
+    raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new CheckpointError(`${file}: corrupt checkpoint (${(e as Error).message})`);
   }
-  if (ckpt?.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`${file}: not an onnxgan checkpoint (format ${JSON.stringify(ckpt?.format)})`);
-  for (const k of ['spec', 'weights', 'position', 'rngState', 'optimizers'] as const) {
-    if (!ckpt[k]) throw new CheckpointError(`${file}: corrupt checkpoint (no ${k})`);
-  }
-  return ckpt;
+  const format = (raw as { format?: unknown } | null)?.format;
+  const schema = format === CHECKPOINT_FORMAT ? checkpointSchema : format === FORMAT_V1 ? checkpointV1 : null;
+  if (!schema) throw new CheckpointError(`${file}: not an onnxgan checkpoint (format ${JSON.stringify(format)})`);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new CheckpointError(`${file}: corrupt checkpoint (${firstIssue(parsed.error)})`);
+  if (parsed.data.format === FORMAT_V1) return fromV1(parsed.data as z.infer<typeof checkpointV1>);
+  const c = parsed.data as z.infer<typeof checkpointSchema>;
+  return { ...c, options: { ...referenceOptions(c.architecture.kind), ...c.options } };
 }
 
-/** Load weights (and, for resuming, optimiser and EMA state) into a trainer built from ckpt.spec. */
-export async function restoreCheckpoint(trainer: GanTrainer, ckpt: Checkpoint, file: string): Promise<void> {
-  for (const [key, v] of trainer.keyedWeights()) {
+function assignWeights(vars: tf.Variable[], ckpt: Checkpoint, file: string): void {
+  for (const v of vars) {
+    const key = weightKey(v);
     const e = ckpt.weights[key];
     if (!e) throw new CheckpointError(`${file}: corrupt checkpoint (no weight ${key})`);
-    const t = decode(e, `${file}: ${key}`);
-    if (t.shape.join() !== v.shape.join()) throw new CheckpointError(`${file}: ${key} has shape [${t.shape}], model needs [${v.shape}]`);
+    assign(v, e, `${file}: ${key}`);
+  }
+}
+
+function assign(v: tf.Variable, e: EncodedTensor, what: string): void {
+  const t = decode(e, what);
+  try {
+    if (t.shape.join() !== v.shape.join()) throw new CheckpointError(`${what} has shape [${t.shape}], model needs [${v.shape}]`);
     v.assign(t);
+  } finally {
     t.dispose();
   }
+}
+
+function emaTensors(ckpt: Checkpoint, count: number, file: string): EncodedTensor[] {
+  const ema = ckpt.emaWeights!;
+  if (ema.length !== count) throw new CheckpointError(`${file}: corrupt checkpoint (${ema.length} EMA weights, the generator has ${count})`);
+  return ema;
+}
+
+/** Load weights, optimiser and EMA state into a trainer built from the checkpoint's architecture (for resuming). */
+export async function restoreCheckpoint(trainer: GanTrainer, ckpt: Checkpoint, file: string): Promise<void> {
+  assignWeights([...trainer.generator.weights, ...trainer.critic.weights], ckpt, file);
   const setOpt = async (o: tf.Optimizer, enc: EncodedTensor[], vars: tf.Variable[], what: string): Promise<void> => {
     if (enc.length === 0) return; // saved before the first step
     const tensors = enc.map((e, i) => decode(e, `${file}: ${what} state ${i}`));
@@ -131,13 +260,29 @@ export async function restoreCheckpoint(trainer: GanTrainer, ckpt: Checkpoint, f
   };
   await setOpt(trainer.gOpt, ckpt.optimizers.generator, trainer.generator.trainable, 'generator');
   await setOpt(trainer.dOpt, ckpt.optimizers.critic, trainer.critic.trainable, 'critic');
-  if (ckpt.ema) {
-    trainer.enableEma(ckpt.ema.decay);
-    trainer.ema!.weights.forEach((w, i) => {
-      const t = decode(ckpt.ema!.weights[i]!, `${file}: ema ${i}`);
-      w.assign(t);
-      t.dispose();
-    });
+  if (ckpt.emaWeights) {
+    trainer.startEma();
+    const stored = emaTensors(ckpt, trainer.generator.weights.length, file);
+    trainer.ema?.forEach((w, i) => assign(w, stored[i]!, `${file}: ema ${i}`));
   }
 }
 
+/**
+ * Only the generator of a checkpoint (export): with `useEma` and an average in the file, its averaged
+ * weights with BatchNorm statistics recomputed for them. No critic, optimisers or trainer.
+ */
+export function restoreGenerator(ckpt: Checkpoint, file: string, useEma: boolean): { generator: Sequential; ema: boolean } {
+  const arch: Architecture = ckpt.architecture;
+  const generator = new Sequential('generator', arch.generator, new Rng(0));
+  try {
+    assignWeights(generator.weights, ckpt, file);
+    if (!(useEma && ckpt.emaWeights)) return { generator, ema: false };
+    const averaged = emaTensors(ckpt, generator.weights.length, file);
+    generator.weights.forEach((w, i) => assign(w, averaged[i]!, `${file}: ema ${i}`));
+    standingStatistics(generator, arch.noiseDim, arch.numClasses);
+    return { generator, ema: true };
+  } catch (e) {
+    generator.dispose();
+    throw e;
+  }
+}

@@ -9,10 +9,11 @@ import { gridPng } from '../common/png.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { selectBackend, type BackendChoice } from './backend.js';
 import { balancedSubset, loadData, shuffle, type Dataset } from './data.js';
-import { MODEL_ONLY_OPTIONS, learningRateScale, modelSpec, optionFlags, type ModelSpec } from './models.js';
+import { architecture } from './models.js';
+import { learningRateScale, optionFlags, resolveOptions, type GivenOptions, type TrainingOptions } from './options.js';
 import { initOutputBiasToMean } from './layers.js';
 import { GanTrainer, type StepMetrics } from './trainer.js';
-import { captureCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.js';
+import { captureCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type DatasetInfo, type RunPosition } from './checkpoint.js';
 import { lossCurveSvg } from './loss-plot.js';
 
 /** The reference's batch size. */
@@ -31,23 +32,8 @@ export interface TrainOptions {
   resume: boolean;
   /** Write a sample grid every K epochs (and after the last). */
   sampleEvery: number;
-  /** Exponential moving average of the generator's weights (e.g. 0.999); off when undefined. */
-  ema?: number;
-  /** `mean`: start the generator's output bias at the data's mean image (see initOutputBiasToMean). */
-  outputBiasInit?: 'reference' | 'mean';
-  /** WGAN-GP/CGAN: generator steps at the start that get 100 critic steps each. */
-  criticWarmup?: number;
-  /** Learning rates replacing the reference's (opt-in quality levers). */
-  generatorLr?: number;
-  criticLr?: number;
-  /** gan: one-sided label smoothing of the discriminator's real targets. */
-  labelSmoothing?: number;
-  /** gan: R1 gradient penalty weight on real images. */
-  r1?: number;
-  /** cgan: weight of the matching-aware critic term (real images with wrong labels scored below right ones). */
-  mismatch?: number;
-  /** Decay both learning rates linearly from this epoch to zero at `epochs`. */
-  lrDecayFrom?: number;
+  /** The training options given on the command line (options.ts), by their one name. */
+  options: GivenOptions;
   /** Set by a signal handler: finish the step, checkpoint, return. */
   stop?: { requested: boolean };
   log?: (line: string) => void;
@@ -71,7 +57,7 @@ function sampleGrid(trainer: GanTrainer, seed: number, classes: string[]): Buffe
   const rows = trainer.conditional ? classes.length : 10;
   const n = rows * cols;
   const images = tf.tidy(() => {
-    const noise = tf.tensor2d(generatorNoise(seed ^ 0x5eed, n, trainer.spec.noiseDim), [n, trainer.spec.noiseDim]);
+    const noise = tf.tensor2d(generatorNoise(seed ^ 0x5eed, n, trainer.arch.noiseDim), [n, trainer.arch.noiseDim]);
     const labels = trainer.conditional ? tf.tensor1d(Int32Array.from({ length: n }, (_, i) => Math.floor(i / cols)), 'int32') : undefined;
     return trainer.generate(noise, labels).dataSync() as Float32Array;
   });
@@ -119,57 +105,36 @@ const fmt = (m: Partial<StepMetrics>): string =>
     .map(([k, v]) => `${k} ${(v as number).toFixed(3)}`)
     .join(' ');
 
-/**
- * The spec with the opt-in training options given now: on a new run over the reference spec, on
- * --resume over the checkpoint's (options not given keep their stored values, so a resume keeps
- * the run's levers unless told otherwise, e.g. to anneal it with --lr-decay).
- */
-function withOptions(spec: ModelSpec, opts: TrainOptions, resuming: boolean): ModelSpec {
-  const given = <K extends keyof ModelSpec>(key: K, value: ModelSpec[K] | undefined): Partial<ModelSpec> =>
-    value === undefined ? {} : { [key]: value };
-  return {
-    ...spec,
-    generatorOptimizer: { ...spec.generatorOptimizer, lr: opts.generatorLr ?? spec.generatorOptimizer.lr },
-    criticOptimizer: { ...spec.criticOptimizer, lr: opts.criticLr ?? spec.criticOptimizer.lr },
-    ...given('criticWarmup', opts.criticWarmup === undefined ? undefined : { generatorSteps: opts.criticWarmup, criticSteps: 100 }),
-    ...given('labelSmoothing', opts.labelSmoothing),
-    ...given('r1Gamma', opts.r1),
-    ...given('mismatch', opts.mismatch),
-    ...given('ema', opts.ema),
-    ...given('lrDecay', opts.lrDecayFrom === undefined ? undefined : { fromEpoch: opts.lrDecayFrom, toEpoch: opts.epochs }),
-    // Applied once at the start of a run, so only a new run records it.
-    ...(!resuming && opts.outputBiasInit === 'mean' ? { outputBiasInit: 'mean' as const } : {}),
-  };
+/** The options in force on --resume; a change is recorded in the history with the step it starts at. */
+function resumedOptions(ckpt: Checkpoint, opts: TrainOptions): { options: TrainingOptions; optionChanges: Checkpoint['optionChanges'] } {
+  const kind = ckpt.architecture.kind;
+  const options = resolveOptions(kind, opts.options, { epochs: opts.epochs }, ckpt.options);
+  const [before, after] = [optionFlags(kind, ckpt.options), optionFlags(kind, options)];
+  if (before.join() === after.join()) return { options, optionChanges: ckpt.optionChanges };
+  const history = ckpt.optionChanges ?? [{ step: 0, flags: before }];
+  return { options, optionChanges: [...history, { step: ckpt.position.step, flags: after }] };
 }
 
-/** The checkpoint's spec with the options given now; a change is recorded with the step it starts at. */
-function resumedSpec(ckpt: Checkpoint, opts: TrainOptions): ModelSpec {
-  // Checkpoints from before spec.ema kept the decay with the average only.
-  const stored: ModelSpec = ckpt.ema && !ckpt.spec.ema ? { ...ckpt.spec, ema: ckpt.ema.decay } : ckpt.spec;
-  const spec = withOptions(stored, opts, true);
-  const [before, after] = [optionFlags(stored), optionFlags(spec)];
-  if (before.join() === after.join()) return spec;
-  const history = ckpt.spec.optionChanges ?? [{ step: 0, flags: before }];
-  return { ...spec, optionChanges: [...history, { step: ckpt.position.step, flags: after }] };
+/** Everything a run's loop needs, from the command line and the run folder's checkpoint. */
+interface Run {
+  opts: TrainOptions;
+  log: (line: string) => void;
+  backend: string;
+  data: Dataset;
+  trainer: GanTrainer;
+  seed: number;
+  batch: number;
+  pos: RunPosition;
+  optionChanges: Checkpoint['optionChanges'];
+  history: Record<string, number>[];
+  ckptFile: string;
+  metricsFile: string;
 }
 
-export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const log = opts.log ?? ((l: string) => console.error(l));
-  const modelOnly: Record<keyof typeof MODEL_ONLY_OPTIONS, unknown> = {
-    '--r1': opts.r1,
-    '--label-smoothing': opts.labelSmoothing,
-    '--mismatch': opts.mismatch,
-    '--critic-warmup': opts.criticWarmup,
-  };
-  for (const [flag, kinds] of Object.entries(MODEL_ONLY_OPTIONS) as [keyof typeof MODEL_ONLY_OPTIONS, readonly ModelKind[]][]) {
-    if (modelOnly[flag] !== undefined && !kinds.includes(opts.model)) throw new Error(`${flag} applies to ${kinds.join(' and ')} only, not ${opts.model}`);
-  }
-  if (opts.lrDecayFrom !== undefined && opts.lrDecayFrom >= opts.epochs) {
-    throw new Error(`--lr-decay ${opts.lrDecayFrom} must be below --epochs ${opts.epochs}`);
-  }
+/** Check the command line against the run folder, load data and checkpoint, build the trainer. */
+async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<Run> {
   const backend = await selectBackend(opts.backend);
   log(`backend: ${backend.name} (${backend.reason})`);
-
   const splits = loadData(opts.data);
   const data = opts.limit ? balancedSubset(splits.train, opts.limit, opts.seed) : splits.train;
   mkdirSync(opts.out, { recursive: true });
@@ -180,7 +145,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (existsSync(ckptFile)) {
     if (!opts.resume) throw new Error(`${opts.out} already holds a run: pass --resume to continue it or choose another --out`);
     ckpt = readCheckpoint(ckptFile);
-    if (ckpt.spec.kind !== opts.model) throw new Error(`${ckptFile} is a ${ckpt.spec.kind} run, not ${opts.model}`);
+    if (ckpt.architecture.kind !== opts.model) throw new Error(`${ckptFile} is a ${ckpt.architecture.kind} run, not ${opts.model}`);
     if (ckpt.dataset.name !== data.name || ckpt.dataset.count !== data.count) {
       throw new Error(`${ckptFile} was trained on ${ckpt.dataset.name} (${ckpt.dataset.count} images), not ${data.name} (${data.count})`);
     }
@@ -194,31 +159,38 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     // The epoch's position counts batches of the size it began with.
     throw new Error(`${ckptFile} stopped partway through an epoch of batch ${ckpt.batch}: resume with --batch ${ckpt.batch} (or none)`);
   }
-  const rng = new Rng(seed);
-  // The spec (kept in the checkpoint) carries the run's training options.
-  const spec = ckpt ? resumedSpec(ckpt, opts) : withOptions(modelSpec(opts.model, data.classes.length), opts, false);
-  if (spec.lrDecay && opts.epochs > spec.lrDecay.toEpoch) {
+  // The architecture is fixed for a run; the options may change on --resume.
+  const arch = ckpt?.architecture ?? architecture(opts.model, data.classes.length);
+  const { options, optionChanges } = ckpt
+    ? resumedOptions(ckpt, opts)
+    : { options: resolveOptions(opts.model, opts.options, { epochs: opts.epochs }, null), optionChanges: undefined };
+  if (options.lrDecay && opts.epochs > options.lrDecay.to) {
     // Epochs at rate zero would still move BatchNorm statistics and the EMA: refuse rather than drift.
-    throw new Error(`the learning rates of ${opts.out} reach zero at epoch ${spec.lrDecay.toEpoch}: pass --lr-decay again to schedule epochs up to ${opts.epochs}`);
+    throw new Error(`the learning rates of ${opts.out} reach zero at epoch ${options.lrDecay.to}: pass --lr-decay again to schedule epochs up to ${opts.epochs}`);
   }
-  const trainer = new GanTrainer(spec, rng);
+  const rng = new Rng(seed);
+  const trainer = new GanTrainer(arch, options, rng);
   if (ckpt) {
     await restoreCheckpoint(trainer, ckpt, ckptFile);
     rng.setState(ckpt.rngState);
-  } else if (spec.outputBiasInit === 'mean') {
+  } else if (options.outputBiasInit === 'mean') {
     initOutputBiasToMean(trainer.generator, meanImage(data));
   }
-  if (spec.ema) trainer.enableEma(spec.ema); // on --resume: keeps the average, starts it, or changes its decay
+  trainer.startEma(); // on --resume with a new --ema: the average starts here
 
   const pos: RunPosition = ckpt?.position ?? { epoch: 0, step: 0, batchInEpoch: 0, epochOrder: null, epochSums: {}, wallTimeMs: 0 };
   if (ckpt) log(`resuming ${opts.out} at epoch ${pos.epoch + 1}${pos.batchInEpoch ? `, batch ${pos.batchInEpoch + 1}` : ''} (step ${pos.step})`);
   const history = reconcileMetrics(metricsFile, pos.epoch);
+  return { opts, log, backend: backend.name, data, trainer, seed, batch, pos, optionChanges, history, ckptFile, metricsFile };
+}
 
-  const nBatches = Math.ceil(data.count / batch);
-  const datasetInfo = { name: data.name, classes: data.classes, count: data.count };
-  const checkpoint = async (): Promise<void> =>
-    saveCheckpoint(ckptFile, await captureCheckpoint(trainer, { dataset: datasetInfo, seed, batch, backend: backend.name, position: pos }));
+async function saveRun(r: Run): Promise<void> {
+  const dataset: DatasetInfo = { name: r.data.name, classes: r.data.classes, count: r.data.count };
+  const meta = { dataset, seed: r.seed, batch: r.batch, backend: r.backend, position: r.pos, ...(r.optionChanges ? { optionChanges: r.optionChanges } : {}) };
+  saveCheckpoint(r.ckptFile, await captureCheckpoint(r.trainer, meta));
+}
 
+function progressBar(r: Run, totalSteps: number): cliProgress.SingleBar {
   const bar = new cliProgress.SingleBar(
     {
       format: '{kind} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | {speed} steps/s | ETA {eta_formatted} | {losses}',
@@ -230,81 +202,102 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     },
     cliProgress.Presets.shades_classic,
   );
-  const totalSteps = opts.epochs * nBatches;
-  bar.start(totalSteps, pos.step, { kind: opts.model, epoch: pos.epoch + 1, epochs: opts.epochs, speed: '-', losses: '' });
-  const started = performance.now() - pos.wallTimeMs;
-  let sessionSteps = 0;
-  const sessionStart = performance.now();
+  bar.start(totalSteps, r.pos.step, { kind: r.opts.model, epoch: r.pos.epoch + 1, epochs: r.opts.epochs, speed: '-', losses: '' });
+  return bar;
+}
 
+/**
+ * The rest of the current epoch's steps. Returns false when a stop was requested (the position is
+ * then mid-epoch); throws NonFiniteLossError when a loss diverges.
+ */
+async function runEpochSteps(r: Run, nBatches: number, onStep: (m: StepMetrics) => void): Promise<boolean> {
+  const { pos, data, trainer, batch } = r;
+  if (!pos.epochOrder) {
+    pos.epochOrder = Array.from({ length: data.count }, (_, i) => i);
+    shuffle(pos.epochOrder, trainer.rng);
+    pos.batchInEpoch = 0;
+    pos.epochSums = {};
+  }
+  for (; pos.batchInEpoch < nBatches; ) {
+    if (r.opts.stop?.requested) return false;
+    const from = pos.batchInEpoch * batch;
+    const { x, y } = batchTensors(data, pos.epochOrder, from, Math.min(from + batch, data.count));
+    trainer.setLearningRateScale(learningRateScale(trainer.options, pos.epoch + pos.batchInEpoch / nBatches));
+    const m = trainer.step(x, y);
+    tf.dispose([x, y]);
+    const bad = Object.entries(m).find(([, v]) => !Number.isFinite(v));
+    if (bad) {
+      throw new NonFiniteLossError(
+        `${bad[0]} became ${bad[1]} at epoch ${pos.epoch + 1}, step ${pos.step + 1}: training diverged. ` +
+          `The last good checkpoint (epoch ${pos.epoch}) is kept in ${r.ckptFile}.`,
+      );
+    }
+    for (const [k, v] of Object.entries(m)) pos.epochSums[k] = (pos.epochSums[k] ?? 0) + v;
+    pos.batchInEpoch++;
+    pos.step++;
+    onStep(m);
+    await new Promise((resolve) => setImmediate(resolve)); // let signal handlers run between steps
+  }
+  return true;
+}
+
+/** After an epoch: its metrics row, the loss curve, a sample grid when due, the checkpoint. */
+async function writeEpochOutputs(r: Run, row: Record<string, number>): Promise<void> {
+  const { opts, pos } = r;
+  r.history.push(row);
+  // Metrics before the checkpoint: a crash in between leaves a row that resume drops.
+  appendFileSync(r.metricsFile, JSON.stringify(row) + '\n');
+  const curveKeys = opts.model === 'gan' ? ['dLoss', 'gLoss', 'dAcc'] : ['dLoss', 'gLoss', 'wasserstein', 'gp'];
+  writeFileSync(path.join(opts.out, 'loss.svg'), lossCurveSvg(r.history, curveKeys));
+  if (pos.epoch % opts.sampleEvery === 0 || pos.epoch === opts.epochs) {
+    const png = sampleGrid(r.trainer, r.seed, r.data.classes);
+    mkdirSync(path.join(opts.out, 'samples'), { recursive: true });
+    writeFileSync(path.join(opts.out, 'samples', `epoch-${String(pos.epoch).padStart(4, '0')}.png`), png);
+    writeFileAtomic(path.join(opts.out, 'samples.png'), png);
+  }
+  await saveRun(r);
+}
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const r = await setUp(opts, log);
+  const { pos, trainer } = r;
+  const nBatches = Math.ceil(r.data.count / r.batch);
+  const bar = progressBar(r, opts.epochs * nBatches);
+  const started = performance.now() - pos.wallTimeMs;
+  const sessionStart = performance.now();
+  let sessionSteps = 0;
+  const onStep = (m: StepMetrics): void => {
+    sessionSteps++;
+    const speed = sessionSteps / ((performance.now() - sessionStart) / 1000);
+    bar.update(pos.step, { epoch: pos.epoch + 1, speed: speed.toFixed(2), losses: fmt(m) });
+  };
   try {
     while (pos.epoch < opts.epochs) {
       const epochStart = performance.now();
-      const epochLrScale = learningRateScale(spec, pos.epoch); // logged: the rate at the epoch's start
-      if (!pos.epochOrder) {
-        pos.epochOrder = Array.from({ length: data.count }, (_, i) => i);
-        shuffle(pos.epochOrder, rng);
-        pos.batchInEpoch = 0;
-        pos.epochSums = {};
-      }
-      for (; pos.batchInEpoch < nBatches; ) {
-        if (opts.stop?.requested) {
-          pos.wallTimeMs = performance.now() - started;
-          await checkpoint();
-          bar.stop();
-          log(`interrupted: checkpoint at epoch ${pos.epoch + 1}, batch ${pos.batchInEpoch}/${nBatches} in ${ckptFile}; continue with --resume`);
-          return { status: 'interrupted', epoch: pos.epoch, step: pos.step, checkpoint: ckptFile };
-        }
-        const from = pos.batchInEpoch * batch;
-        const { x, y } = batchTensors(data, pos.epochOrder, from, Math.min(from + batch, data.count));
-        trainer.setLearningRateScale(learningRateScale(spec, pos.epoch + pos.batchInEpoch / nBatches));
-        const m = trainer.step(x, y);
-        tf.dispose([x, y]);
-        const bad = Object.entries(m).find(([, v]) => !Number.isFinite(v));
-        if (bad) {
-          throw new NonFiniteLossError(
-            `${bad[0]} became ${bad[1]} at epoch ${pos.epoch + 1}, step ${pos.step + 1}: training diverged. ` +
-              `The last good checkpoint (epoch ${pos.epoch}) is kept in ${ckptFile}.`,
-          );
-        }
-        for (const [k, v] of Object.entries(m)) pos.epochSums[k] = (pos.epochSums[k] ?? 0) + v;
-        pos.batchInEpoch++;
-        pos.step++;
-        sessionSteps++;
-        const speed = sessionSteps / ((performance.now() - sessionStart) / 1000);
-        bar.update(pos.step, { epoch: pos.epoch + 1, speed: speed.toFixed(2), losses: fmt(m) });
-        await new Promise((r) => setImmediate(r)); // let signal handlers run between steps
+      const epochLrScale = learningRateScale(trainer.options, pos.epoch); // logged: the rate at the epoch's start
+      if (!(await runEpochSteps(r, nBatches, onStep))) {
+        pos.wallTimeMs = performance.now() - started;
+        await saveRun(r);
+        bar.stop();
+        log(`interrupted: checkpoint at epoch ${pos.epoch + 1}, batch ${pos.batchInEpoch}/${nBatches} in ${r.ckptFile}; continue with --resume`);
+        return { status: 'interrupted', epoch: pos.epoch, step: pos.step, checkpoint: r.ckptFile };
       }
       const avg = Object.fromEntries(Object.entries(pos.epochSums).map(([k, v]) => [k, v / nBatches]));
-      pos.epoch++;
-      pos.epochOrder = null;
-      pos.batchInEpoch = 0;
-      pos.epochSums = {};
-      pos.wallTimeMs = performance.now() - started;
-      const row = {
+      Object.assign(pos, { epoch: pos.epoch + 1, epochOrder: null, batchInEpoch: 0, epochSums: {}, wallTimeMs: performance.now() - started });
+      await writeEpochOutputs(r, {
         epoch: pos.epoch,
         step: pos.step,
         ...avg,
-        ...(spec.lrDecay ? { lrScale: epochLrScale } : {}),
+        ...(trainer.options.lrDecay ? { lrScale: epochLrScale } : {}),
         epochSeconds: (performance.now() - epochStart) / 1000,
         wallSeconds: pos.wallTimeMs / 1000,
         numTensors: tf.memory().numTensors,
-      };
-      history.push(row);
-      // Metrics before the checkpoint: a crash in between leaves a row that resume drops.
-      appendFileSync(metricsFile, JSON.stringify(row) + '\n');
-      const curveKeys = opts.model === 'gan' ? ['dLoss', 'gLoss', 'dAcc'] : ['dLoss', 'gLoss', 'wasserstein', 'gp'];
-      writeFileSync(path.join(opts.out, 'loss.svg'), lossCurveSvg(history, curveKeys));
-      if (pos.epoch % opts.sampleEvery === 0 || pos.epoch === opts.epochs) {
-        const png = sampleGrid(trainer, seed, data.classes);
-        mkdirSync(path.join(opts.out, 'samples'), { recursive: true });
-        writeFileSync(path.join(opts.out, 'samples', `epoch-${String(pos.epoch).padStart(4, '0')}.png`), png);
-        writeFileAtomic(path.join(opts.out, 'samples.png'), png);
-      }
-      await checkpoint();
+      });
     }
     bar.stop();
-    log(`done: ${pos.epoch} epochs, ${pos.step} generator steps, ${(pos.wallTimeMs / 1000).toFixed(0)} s; checkpoint ${ckptFile}`);
-    return { status: 'done', epoch: pos.epoch, step: pos.step, checkpoint: ckptFile };
+    log(`done: ${pos.epoch} epochs, ${pos.step} generator steps, ${(pos.wallTimeMs / 1000).toFixed(0)} s; checkpoint ${r.ckptFile}`);
+    return { status: 'done', epoch: pos.epoch, step: pos.step, checkpoint: r.ckptFile };
   } finally {
     bar.stop();
     trainer.dispose();

@@ -1,9 +1,11 @@
 // One generator step of the reference algorithms: GAN (cross-entropy) and WGAN-GP / CGAN.
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, fillUniform } from '../common/rng.js';
+import { type Rng, fillUniform } from '../common/rng.js';
 import { Sequential, weightKey, type ForwardContext } from './layers.js';
-import type { AdamConfig, ModelSpec } from './models.js';
+import type { Architecture } from './models.js';
+import { WARMUP_CRITIC_STEPS, type TrainingOptions } from './options.js';
 import { gradientPenalty, r1Penalty } from './gradient-penalty.js';
+import { emaDecayAt, useAveragedWeights } from './ema.js';
 
 export interface StepMetrics {
   /** Discriminator / critic loss (last critic step). */
@@ -17,61 +19,61 @@ export interface StepMetrics {
   gp?: number;
 }
 
-const adam = (c: AdamConfig): tf.AdamOptimizer => tf.train.adam(c.lr, c.beta1, c.beta2, 1e-8); // torch's eps
+const adam = (lr: number, b: Architecture['generatorAdam']): tf.AdamOptimizer => tf.train.adam(lr, b.beta1, b.beta2, 1e-8); // torch's eps
+
+/** tfjs declares Adam's rate protected but has no setter; the field is what applyGradients reads. */
+const setRate = (o: tf.AdamOptimizer, lr: number): void => {
+  (o as unknown as { learningRate: number }).learningRate = lr;
+};
 
 export class GanTrainer {
   readonly generator: Sequential;
   readonly critic: Sequential;
   readonly gOpt: tf.AdamOptimizer;
   readonly dOpt: tf.AdamOptimizer;
-  /** Exponential moving average of the generator's weights (opt-in quality lever). */
-  ema: { decay: number; weights: tf.Variable[] } | null = null;
+  /** Exponential moving average of the generator's weights (--ema; its decay is options.ema). */
+  ema: tf.Variable[] | null = null;
 
-  constructor(readonly spec: ModelSpec, readonly rng: Rng) {
-    this.generator = new Sequential('generator', spec.generator, rng);
-    this.critic = new Sequential('critic', spec.critic, rng);
-    this.gOpt = adam(spec.generatorOptimizer);
-    this.dOpt = adam(spec.criticOptimizer);
+  constructor(readonly arch: Architecture, readonly options: TrainingOptions, readonly rng: Rng) {
+    this.generator = new Sequential('generator', arch.generator, rng);
+    this.critic = new Sequential('critic', arch.critic, rng);
+    this.gOpt = adam(options.gLr, arch.generatorAdam);
+    this.dOpt = adam(options.dLr, arch.criticAdam);
   }
 
   /** Scale both learning rates (a schedule); Adam reads its rate at every update. */
   setLearningRateScale(scale: number): void {
-    // tfjs declares the rate protected but has no setter; the field is what applyGradients uses.
-    (this.gOpt as unknown as { learningRate: number }).learningRate = this.spec.generatorOptimizer.lr * scale;
-    (this.dOpt as unknown as { learningRate: number }).learningRate = this.spec.criticOptimizer.lr * scale;
+    setRate(this.gOpt, this.options.gLr * scale);
+    setRate(this.dOpt, this.options.dLr * scale);
   }
 
   get conditional(): boolean {
     return this.generator.conditional;
   }
 
-  /** Start averaging from the current weights, or give a running average a new decay. */
-  enableEma(decay: number): void {
-    if (this.ema) {
-      this.ema.decay = decay;
-      return;
-    }
-    this.ema = { decay, weights: this.generator.weights.map((w) => tf.variable(w.clone(), false)) };
+  /** Start averaging from the current weights (when options.ema asks for an average and none runs yet). */
+  startEma(): void {
+    if (this.options.ema !== null && !this.ema) this.ema = this.generator.weights.map((w) => tf.variable(w.clone(), false));
   }
 
   private noise(n: number): tf.Tensor2D {
-    return tf.tensor2d(fillUniform(this.rng, new Float32Array(n * this.spec.noiseDim)), [n, this.spec.noiseDim]);
+    return tf.tensor2d(fillUniform(this.rng, new Float32Array(n * this.arch.noiseDim)), [n, this.arch.noiseDim]);
   }
 
   private randomLabels(n: number): tf.Tensor1D {
-    return tf.tensor1d(Int32Array.from({ length: n }, () => this.rng.int(this.spec.numClasses)), 'int32');
+    return tf.tensor1d(Int32Array.from({ length: n }, () => this.rng.int(this.arch.numClasses)), 'int32');
   }
 
   /** A different class for every label: y + U{1..K-1} mod K. */
   private wrongLabels(labels: tf.Tensor1D): tf.Tensor1D {
-    const k = this.spec.numClasses;
+    const k = this.arch.numClasses;
     const y = labels.dataSync();
     return tf.tensor1d(Int32Array.from(y, (c) => (c + 1 + this.rng.int(k - 1)) % k), 'int32');
   }
 
   /** One generator update preceded by spec.criticSteps critic updates on the same real batch. */
   step(real: tf.Tensor2D, labels: tf.Tensor1D): StepMetrics {
-    const m = this.spec.gpLambda > 0 ? this.wganStep(real, labels) : this.ganStep(real);
+    const m = this.arch.gpLambda > 0 ? this.wganStep(real, labels) : this.ganStep(real);
     this.updateEma();
     return m;
   }
@@ -93,9 +95,9 @@ export class GanTrainer {
         const logits = D.apply(tf.concat2d([real, fake], 0), dCtx);
         const [lr, lf] = tf.split(logits, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
         acc = [accuracy(lr, 1), accuracy(lf, 0)];
-        const smoothing = this.spec.labelSmoothing ?? 0;
+        const smoothing = this.options.labelSmoothing;
         const ce = tf.add(tf.losses.softmaxCrossEntropy(realOneHot, lr, undefined, smoothing), tf.losses.softmaxCrossEntropy(fakeOneHot, lf)) as tf.Scalar;
-        const gamma = this.spec.r1Gamma ?? 0;
+        const gamma = this.options.r1;
         if (!gamma) return ce;
         // The real-vs-fake logit difference: the softmax discriminator's logit of "real".
         const logitDiff = (x: tf.Tensor2D): tf.Tensor1D => {
@@ -122,14 +124,13 @@ export class GanTrainer {
     // The reference's WGAN-GP takes MiniBatchSize from an undefined `real_labels`; we use the real batch.
     const dCtx: ForwardContext = { training: true, rng: this.rng, labels };
     let last = { dLoss: 0, wasserstein: 0, gp: 0 };
-    const warmup = this.spec.criticWarmup;
-    const steps = warmup && this.gOpt.iterations < warmup.generatorSteps ? warmup.criticSteps : this.spec.criticSteps;
+    const steps = this.gOpt.iterations < this.options.criticWarmup ? WARMUP_CRITIC_STEPS : this.arch.criticSteps;
     for (let k = 0; k < steps; k++) {
       last = tf.tidy(() => {
         const fake = G.apply(this.noise(n), { training: true, labels }); // detached: no tape here
         const eps = tf.tensor2d(fillUniform(this.rng, new Float32Array(n), 0, 1), [n, 1]);
         let parts: tf.Tensor[] = [];
-        const mismatch = this.spec.mismatch ?? 0;
+        const mismatch = this.options.mismatch;
         const wrong = mismatch ? this.wrongLabels(labels) : null;
         const loss = this.dOpt.minimize(() => {
           // Real and fake (and real with wrong labels) in one pass: same result as separate passes
@@ -138,7 +139,7 @@ export class GanTrainer {
           const out = D.apply(tf.concat2d(inputs, 0), { ...dCtx, labels: tf.concat1d(wrong ? [labels, labels, wrong] : [labels, labels]) });
           const [outReal, outFake, outWrong] = tf.split(out, inputs.length, 0);
           const [cReal, cFake] = [tf.mean(outReal!), tf.mean(outFake!)];
-          const gp = gradientPenalty((x) => D.apply(x, dCtx), real, fake, eps, this.spec.gpLambda);
+          const gp = gradientPenalty((x) => D.apply(x, dCtx), real, fake, eps, this.arch.gpLambda);
           parts = [tf.keep(tf.sub(cReal, cFake)), tf.keep(gp)];
           const wgan = tf.add(tf.sub(cFake, cReal), gp);
           if (!outWrong) return wgan as tf.Scalar;
@@ -162,12 +163,9 @@ export class GanTrainer {
   }
 
   private updateEma(): void {
-    if (!this.ema) return;
-    const { weights } = this.ema;
-    // Warm-up (as in TF's ExponentialMovingAverage with num_updates): early averages are not
-    // dominated by the random initial weights.
-    const t = this.gOpt.iterations;
-    const decay = Math.min(this.ema.decay, (1 + t) / (10 + t));
+    const weights = this.ema;
+    if (!weights || this.options.ema === null) return;
+    const decay = emaDecayAt(this.options.ema, this.gOpt.iterations);
     const live = this.generator.weights;
     tf.tidy(() => {
       weights.forEach((e, i) => {
@@ -178,22 +176,10 @@ export class GanTrainer {
     });
   }
 
-  /**
-   * Put the EMA weights into the generator (until the returned function is called). BatchNorm's
-   * running statistics belong to the live weights, not to their average, so they are recomputed
-   * for the averaged weights on a fixed batch of noise ("standing statistics").
-   */
+  /** Put the EMA weights into the generator (until the returned function is called). */
   useEmaWeights(): () => void {
     if (!this.ema) return () => undefined;
-    const restore = swapWeights(this.generator, this.ema.weights);
-    const n = 2000;
-    const calibration = new Rng(0x5eed);
-    tf.tidy(() => {
-      const noise = tf.tensor2d(fillUniform(calibration, new Float32Array(n * this.spec.noiseDim)), [n, this.spec.noiseDim]);
-      const labels = tf.tensor1d(Int32Array.from({ length: n }, (_, i) => i % this.spec.numClasses), 'int32');
-      this.generator.recalibrateBatchNorm(noise, { training: false, labels });
-    });
-    return restore;
+    return useAveragedWeights(this.generator, this.ema, this.arch.noiseDim, this.arch.numClasses);
   }
 
   /** Generate images in inference mode; with `useEma`, from the averaged weights. */
@@ -211,7 +197,7 @@ export class GanTrainer {
     this.critic.dispose();
     this.gOpt.dispose();
     this.dOpt.dispose();
-    this.ema?.weights.forEach((w) => w.dispose());
+    this.ema?.forEach((w) => w.dispose());
   }
 
   keyedWeights(): Map<string, tf.Variable> {
@@ -221,14 +207,4 @@ export class GanTrainer {
 
 function accuracy(logits: tf.Tensor2D, label: number): number {
   return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), label), 'float32')).dataSync()[0]!);
-}
-
-/** Put `values` (same order as net.weights) into the network; returns the function that restores it. */
-export function swapWeights(net: Sequential, values: tf.Tensor[]): () => void {
-  const saved = net.weights.map((w) => w.clone());
-  net.weights.forEach((w, i) => w.assign(values[i]!));
-  return () => {
-    net.weights.forEach((w, i) => w.assign(saved[i]!));
-    tf.dispose(saved);
-  };
 }

@@ -1,0 +1,53 @@
+// `onnxgan train` (registered by cli.ts). Light: tfjs loads only when the command runs.
+import { Option, type Command } from 'commander';
+import { int } from '../common/cli-args.js';
+import { action, EXIT } from '../common/command-action.js';
+import { MODEL_KINDS, type ModelKind } from '../common/metadata.js';
+import { BACKENDS, type BackendChoice } from '../backend/choices.js';
+import { TRAINING_OPTIONS, flagOf, helpOf, type GivenOptions, type OptionKey } from './options.js';
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('train')
+    .description('train a generator (checkpoints, metrics, samples and loss curve in --out)')
+    .addOption(new Option('--model <kind>', 'generator to train').choices(MODEL_KINDS).makeOptionMandatory())
+    .option('--data <source>', 'mnist (embedded), fashion (Debian dataset-fashion-mnist) or a folder of IDX files', 'mnist')
+    .option('--epochs <n>', 'total epochs (a resumed run continues up to this count)', int(1), 20)
+    .option('--batch <n>', "batch size (default: 300, or a resumed run's own)", int(1))
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
+    .option('--seed <n>', 'seed of weights, noise, shuffling and dropout', int(0), 0)
+    .option('--limit <n>', 'train on a class-balanced subset of n images', int(1))
+    .option('--out <dir>', 'run folder (default runs/<model>)')
+    .option('--resume', 'continue the run in --out from its checkpoint; training options given now replace its stored ones (not --seed, --output-bias-init)', false)
+    .option('--sample-every <k>', 'write a sample grid every k epochs', int(1), 5);
+  // The training options: no commander defaults, so "not given" stays undefined (a resume keeps the stored value).
+  const keys = Object.keys(TRAINING_OPTIONS) as OptionKey[];
+  for (const key of keys) cmd.addOption(new Option(`${flagOf(key)} ${TRAINING_OPTIONS[key].arg}`, helpOf(key)).argParser(TRAINING_OPTIONS[key].parse));
+  cmd.action(
+    action('train', async (o: Record<string, unknown>) => {
+      const { train } = await import('./run.js');
+      const stop = { requested: false };
+      process.on('SIGINT', () => {
+        if (stop.requested) process.exit(EXIT.interrupted); // second Ctrl-C: leave now
+        stop.requested = true;
+        console.error('\nstopping after this step (Ctrl-C again to quit without a checkpoint)...');
+      });
+      process.on('SIGTERM', () => (stop.requested = true));
+      await train({
+        model: o.model as ModelKind,
+        data: o.data as string,
+        epochs: o.epochs as number,
+        batch: o.batch as number | undefined,
+        backend: o.backend as BackendChoice,
+        seed: o.seed as number,
+        limit: o.limit as number | undefined,
+        out: (o.out as string | undefined) ?? `runs/${o.model}`,
+        resume: o.resume as boolean,
+        sampleEvery: o.sampleEvery as number,
+        options: Object.fromEntries(keys.map((k) => [k, o[k]])) as GivenOptions,
+        stop,
+      });
+      return EXIT.ok; // wasm keeps handles open; exit explicitly
+    }),
+  );
+}

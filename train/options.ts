@@ -1,0 +1,202 @@
+// The training options: one table from command-line flag to checkpoint. Each entry's key is the
+// option's one name (commander's camelCase of the flag, the checkpoint's field, the trainer's
+// field); --help, the model-only check, resume and the model card's option lines derive from it.
+// Light on purpose (no tfjs): the CLI reads it to build --help.
+import { InvalidArgumentError } from 'commander';
+import type { z } from 'zod';
+import { fraction, fractionOrZero, int, nonNegative, positive } from '../common/cli-args.js';
+import type { ModelKind } from '../common/metadata.js';
+
+/** A run's changeable settings (the architecture is fixed, see models.ts); stored in the checkpoint. */
+export interface TrainingOptions {
+  /** Learning rates (Adam). */
+  gLr: number;
+  dLr: number;
+  /** `mean`: the generator's output bias starts at atanh of the data's mean image (a run's start only). */
+  outputBiasInit: 'reference' | 'mean';
+  /** gan: R1 gradient penalty weight on real images (Mescheder et al. 2018); 0: off. */
+  r1: number;
+  /** gan: one-sided label smoothing, the discriminator's real targets become 1 - s/2; 0: off. */
+  labelSmoothing: number;
+  /**
+   * cgan: weight of a matching-aware critic term (Reed et al. 2016), m * E softplus(C(x, y') - C(x, y))
+   * over real x with a wrong label y'. Logistic, not Wasserstein: the gradient penalty bounds C in x
+   * only, so an unbounded term in y could grow without limit. 0: off.
+   */
+  mismatch: number;
+  /** Both learning rates fall linearly from epoch `from` to zero at epoch `to`; null: constant. */
+  lrDecay: { from: number; to: number } | null;
+  /**
+   * wgan-gp/cgan: the first N generator steps get WARMUP_CRITIC_STEPS critic steps each (the original
+   * WGAN code's warm-up), so the generator does not follow a still-random critic.
+   */
+  criticWarmup: number;
+  /** Decay of an exponential moving average of the generator's weights; null: none kept. */
+  ema: number | null;
+}
+
+export type OptionKey = keyof TrainingOptions;
+
+/** What a command line gave: each option's parsed flag value, undefined when not given. */
+export type GivenOptions = { [K in OptionKey]?: unknown };
+
+interface OptionDef<T> {
+  /** `<rate>`: the flag's argument in --help. */
+  arg: string;
+  help: string;
+  parse: (v: string) => unknown;
+  /** The generators it applies to (all when absent). */
+  kinds?: readonly ModelKind[];
+  /** The chapter's value. */
+  reference: (kind: ModelKind) => T;
+  /** The parsed flag value as stored (default: as parsed); `epochs` is the run's --epochs. */
+  store?: (value: never, ctx: { epochs: number }) => T;
+  /** The stored value as the flag(s) that set it. */
+  show: (value: T) => string;
+  /** Applied once when a run starts, so only a new run takes it. */
+  startOnly?: boolean;
+  /** The stored value's schema (checkpoints are validated with it); zod is passed in to keep --help light. */
+  schema: (zod: typeof z) => z.ZodType<T>;
+}
+
+const choice = (values: readonly string[]) => (v: string): string => {
+  if (!values.includes(v)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}`);
+  return v;
+};
+
+/** The critic steps per generator step during --critic-warmup (WGAN's 100). */
+export const WARMUP_CRITIC_STEPS = 100;
+
+/** The table. Its order is the order flags are printed in model cards and the resume history. */
+export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]> } = {
+  gLr: {
+    arg: '<rate>',
+    help: "generator learning rate (default: the reference's)",
+    parse: positive,
+    reference: () => 1e-4,
+    show: (v) => `--g-lr ${v}`,
+    schema: (z) => z.number().positive(),
+  },
+  dLr: {
+    arg: '<rate>',
+    help: "discriminator/critic learning rate (default: the reference's)",
+    parse: positive,
+    reference: (kind) => (kind === 'gan' ? 4e-5 : 1e-4),
+    show: (v) => `--d-lr ${v}`,
+    schema: (z) => z.number().positive(),
+  },
+  outputBiasInit: {
+    arg: '<how>',
+    help: "generator output bias at the start: zero-mean init as the reference, or atanh of the data's mean image (reference|mean)",
+    parse: choice(['reference', 'mean']),
+    reference: () => 'reference',
+    show: (v) => `--output-bias-init ${v}`,
+    schema: (z) => z.enum(['reference', 'mean']),
+    startOnly: true,
+  },
+  r1: {
+    arg: '<gamma>',
+    help: "add the R1 gradient penalty gamma/2 E|dD/dx|^2 on real images to the discriminator's loss (0: off)",
+    parse: nonNegative,
+    kinds: ['gan'],
+    reference: () => 0,
+    show: (v) => `--r1 ${v}`,
+    schema: (z) => z.number().min(0),
+  },
+  labelSmoothing: {
+    arg: '<s>',
+    help: 'train the discriminator on real targets 1 - s/2 (one-sided label smoothing; 0: off)',
+    parse: fractionOrZero,
+    kinds: ['gan'],
+    reference: () => 0,
+    show: (v) => `--label-smoothing ${v}`,
+    schema: (z) => z.number().min(0).lt(1),
+  },
+  mismatch: {
+    arg: '<weight>',
+    help: 'also train the critic to score real images with a wrong label below the right one (matching-aware critic; 0: off)',
+    parse: nonNegative,
+    kinds: ['cgan'],
+    reference: () => 0,
+    show: (v) => `--mismatch ${v}`,
+    schema: (z) => z.number().min(0),
+  },
+  lrDecay: {
+    arg: '<epoch>',
+    help: 'decay both learning rates linearly from this epoch to zero at --epochs',
+    parse: int(0),
+    reference: () => null,
+    store: (from: number, { epochs }) => {
+      if (from >= epochs) throw new Error(`--lr-decay ${from} must be below --epochs ${epochs}`);
+      return { from, to: epochs };
+    },
+    show: (v) => (v ? `--lr-decay ${v.from} --epochs ${v.to}` : ''),
+    schema: (z) => z.object({ from: z.int().min(0), to: z.int().min(1) }).nullable(),
+  },
+  criticWarmup: {
+    arg: '<steps>',
+    help: `give the first <steps> generator steps ${WARMUP_CRITIC_STEPS} critic steps each (WGAN's warm-up)`,
+    parse: int(0),
+    kinds: ['wgan-gp', 'cgan'],
+    reference: () => 0,
+    show: (v) => `--critic-warmup ${v}`,
+    schema: (z) => z.int().min(0),
+  },
+  ema: {
+    arg: '<decay>',
+    help: 'also keep an exponential moving average of the generator weights (e.g. 0.999); export uses it',
+    parse: fraction,
+    reference: () => null,
+    show: (v) => (v === null ? '' : `--ema ${v}`),
+    schema: (z) => z.number().gt(0).lt(1).nullable(),
+  },
+};
+
+export const OPTION_KEYS = Object.keys(TRAINING_OPTIONS) as OptionKey[];
+const KEYS = OPTION_KEYS;
+
+/** `gLr` -> `--g-lr`: commander maps the flag back to the same name. */
+export const flagOf = (key: OptionKey): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** The option's --help text, with the generators it applies to. */
+export function helpOf(key: OptionKey): string {
+  const d = TRAINING_OPTIONS[key];
+  return d.kinds ? `${d.kinds.join('/')}: ${d.help}` : d.help;
+}
+
+export function referenceOptions(kind: ModelKind): TrainingOptions {
+  return Object.fromEntries(KEYS.map((k) => [k, TRAINING_OPTIONS[k].reference(kind)])) as unknown as TrainingOptions;
+}
+
+/**
+ * The options in force after a command line: `base` (a resumed run's stored options, or the
+ * reference's for a new run) with the given ones replacing theirs. A lever given for a generator it
+ * does not apply to is an error; a start-only option given on resume is ignored.
+ */
+export function resolveOptions(kind: ModelKind, given: GivenOptions, ctx: { epochs: number }, base: TrainingOptions | null): TrainingOptions {
+  const out = { ...(base ?? referenceOptions(kind)) } as Record<OptionKey, unknown>;
+  for (const key of KEYS) {
+    const value = given[key];
+    if (value === undefined) continue;
+    const d = TRAINING_OPTIONS[key];
+    if (d.kinds && !d.kinds.includes(kind)) throw new Error(`${flagOf(key)} applies to ${d.kinds.join(' and ')} only, not ${kind}`);
+    if (d.startOnly && base) continue;
+    out[key] = d.store ? d.store(value as never, ctx) : value;
+  }
+  return out as unknown as TrainingOptions;
+}
+
+/** The options that differ from the chapter's, as the flags that set them (model cards, resume history). */
+export function optionFlags(kind: ModelKind, o: TrainingOptions): string[] {
+  const ref = referenceOptions(kind);
+  return KEYS.filter((k) => JSON.stringify(o[k]) !== JSON.stringify(ref[k]))
+    .map((k) => (TRAINING_OPTIONS[k].show as (v: unknown) => string)(o[k]))
+    .filter(Boolean);
+}
+
+/** Multiplier of the learning rates at (fractional) epoch t under the options' schedule. */
+export function learningRateScale(o: TrainingOptions, t: number): number {
+  if (!o.lrDecay) return 1;
+  const { from, to } = o.lrDecay;
+  return Math.min(1, Math.max(0, (to - t) / (to - from)));
+}
