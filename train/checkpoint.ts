@@ -50,7 +50,6 @@ const architecture = z.object({
   critic: networkConfig,
   generatorAdam: betas,
   criticAdam: betas,
-  criticSteps: positiveInt,
   gpLambda: z.number().min(0),
 });
 
@@ -104,6 +103,7 @@ const adamV1 = betas.extend({ lr: z.number().positive() });
 const checkpointV1 = z.object({
   format: z.literal(FORMAT_V1),
   spec: architecture.omit({ generatorAdam: true, criticAdam: true }).extend({
+    criticSteps: positiveInt,
     generatorOptimizer: adamV1,
     criticOptimizer: adamV1,
     criticWarmup: z.object({ generatorSteps: count }).optional(),
@@ -133,7 +133,6 @@ function fromV1(c: z.infer<typeof checkpointV1>): Checkpoint {
       critic: spec.critic,
       generatorAdam: { beta1: g.beta1, beta2: g.beta2 },
       criticAdam: { beta1: d.beta1, beta2: d.beta2 },
-      criticSteps: spec.criticSteps,
       gpLambda: spec.gpLambda,
     },
     options: {
@@ -146,6 +145,7 @@ function fromV1(c: z.infer<typeof checkpointV1>): Checkpoint {
       lrDecay: spec.lrDecay ? { from: spec.lrDecay.fromEpoch, to: spec.lrDecay.toEpoch } : null,
       criticWarmup: spec.criticWarmup?.generatorSteps ?? 0,
       ema: spec.ema ?? ema?.decay ?? null,
+      criticSteps: spec.criticSteps,
     },
     ...(spec.optionChanges ? { optionChanges: spec.optionChanges } : {}),
     emaWeights: ema?.weights ?? null,

@@ -21,8 +21,6 @@ export interface Architecture {
   critic: NetworkConfig;
   generatorAdam: AdamBetas;
   criticAdam: AdamBetas;
-  /** Critic (discriminator) updates per generator update. */
-  criticSteps: number;
   /** Gradient-penalty coefficient (WGAN-GP); 0 for the cross-entropy GAN. */
   gpLambda: number;
 }
@@ -70,7 +68,6 @@ export function architecture(kind: ModelKind, numClasses = 10): Architecture {
         critic: critic(2), // two logits, cross-entropy against real=1 / fake=0
         generatorAdam: { beta1: 0.9, beta2: 0.999 },
         criticAdam: { beta1: 0.9, beta2: 0.999 },
-        criticSteps: 1,
         gpLambda: 0,
       };
     case 'wgan-gp':
@@ -82,7 +79,6 @@ export function architecture(kind: ModelKind, numClasses = 10): Architecture {
         critic: critic(1),
         generatorAdam: wganAdam,
         criticAdam: wganAdam,
-        criticSteps: 5,
         gpLambda: 10,
       };
     case 'cgan': {

@@ -33,6 +33,8 @@ export interface TrainingOptions {
   criticWarmup: number;
   /** Decay of an exponential moving average of the generator's weights; null: none kept. */
   ema: number | null;
+  /** wgan-gp/cgan: critic updates per generator update (the chapter's 5). */
+  criticSteps: number;
 }
 
 export type OptionKey = keyof TrainingOptions;
@@ -149,6 +151,15 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
     reference: () => null,
     show: (v) => (v === null ? '' : `--ema ${v}`),
     schema: (z) => z.number().gt(0).lt(1).nullable(),
+  },
+  criticSteps: {
+    arg: '<n>',
+    help: 'critic updates per generator update',
+    parse: int(1),
+    kinds: ['wgan-gp', 'cgan'],
+    reference: (kind) => (kind === 'gan' ? 1 : 5),
+    show: (v) => `--critic-steps ${v}`,
+    schema: (z) => z.int().min(1),
   },
 };
 

@@ -71,7 +71,7 @@ export class GanTrainer {
     return tf.tensor1d(Int32Array.from(y, (c) => (c + 1 + this.rng.int(k - 1)) % k), 'int32');
   }
 
-  /** One generator update preceded by spec.criticSteps critic updates on the same real batch. */
+  /** One generator update preceded by options.criticSteps critic updates on the same real batch. */
   step(real: tf.Tensor2D, labels: tf.Tensor1D): StepMetrics {
     const m = this.arch.gpLambda > 0 ? this.wganStep(real, labels) : this.ganStep(real);
     this.updateEma();
@@ -124,7 +124,7 @@ export class GanTrainer {
     // The reference's WGAN-GP takes MiniBatchSize from an undefined `real_labels`; we use the real batch.
     const dCtx: ForwardContext = { training: true, rng: this.rng, labels };
     let last = { dLoss: 0, wasserstein: 0, gp: 0 };
-    const steps = this.gOpt.iterations < this.options.criticWarmup ? WARMUP_CRITIC_STEPS : this.arch.criticSteps;
+    const steps = this.gOpt.iterations < this.options.criticWarmup ? WARMUP_CRITIC_STEPS : this.options.criticSteps;
     for (let k = 0; k < steps; k++) {
       last = tf.tidy(() => {
         const fake = G.apply(this.noise(n), { training: true, labels }); // detached: no tape here
