@@ -189,12 +189,12 @@ export async function generateOnnxSamples(file: string, o: OnnxSampleOptions): P
   if (!existsSync(file)) throw new SampleError(`${file}: no such file`);
   const info = readModelInfo(file);
   const m = info.metadata;
-  for (const name of [IO.noise, ...(isConditional(m.kind) ? [IO.label] : [])]) {
+  for (const name of [IO.noise, ...(isConditional(m) ? [IO.label] : [])]) {
     if (!info.inputs.includes(name)) throw new SampleError(`${file}: no graph input "${name}" (inputs: ${info.inputs.join(', ')})`);
   }
   if (!info.outputs.includes(IO.image)) throw new SampleError(`${file}: no graph output "${IO.image}" (outputs: ${info.outputs.join(', ')})`);
   const classes = m.classes;
-  const conditional = isConditional(m.kind);
+  const conditional = isConditional(m);
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(readFileSync(file));

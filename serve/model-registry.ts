@@ -155,7 +155,7 @@ export class ModelRegistry {
     const bytes = readFileSync(file);
     const info = readModelInfo(file, bytes);
     const meta = info.metadata;
-    const conditional = isConditional(meta.kind);
+    const conditional = isConditional(meta);
     const expected = conditional ? [IO.noise, IO.label] : [IO.noise];
     if (info.inputs.slice().sort().join() !== expected.slice().sort().join())
       throw new Error(`${file}: inputs [${info.inputs}] do not match a ${meta.kind} generator ([${expected}])`);

@@ -39,7 +39,7 @@ function describe(m: LoadedModel) {
     name: m.name,
     status: 'loaded' as const,
     kind: md.kind,
-    conditional: isConditional(md.kind),
+    conditional: isConditional(md),
     classes: md.classes,
     noise_dim: md.noiseDim,
     noise: md.noise,

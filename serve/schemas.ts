@@ -9,7 +9,7 @@ export type Format = (typeof FORMATS)[number];
 
 export function generateSchemaFor(meta: ModelMetadata) {
   const classes = meta.classes ?? [];
-  const label = isConditional(meta.kind)
+  const label = isConditional(meta)
     ? z.union([z.int().min(0).max(classes.length - 1), z.enum(classes as [string, ...string[]])], {
         error: (iss) =>
           iss.input === undefined

@@ -64,7 +64,7 @@ export class Generator {
   }
 
   get conditional(): boolean {
-    return isConditional(this.metadata.kind);
+    return isConditional(this.metadata);
   }
 
   get classes(): string[] {
