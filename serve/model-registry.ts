@@ -9,10 +9,8 @@ import { IMAGE_PIXELS, IO, isConditional, type ModelMetadata } from '../common/m
 import { readModelInfo } from '../export/onnx-read.js';
 import { Batcher, type BatchInput } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
-import { generateSchemaFor, type GenerateSchema } from './schemas.js';
+import { generateSchemaFor, MODEL_NAME, type GenerateSchema } from './schemas.js';
 
-/** Model names come from file names and end up in URLs and metric labels. */
-export const MODEL_NAME = /^[A-Za-z0-9._-]+$/;
 export const isValidModelName = (name: string): boolean => MODEL_NAME.test(name) && !/^\.+$/.test(name);
 
 export interface LoadedModel {
