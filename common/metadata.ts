@@ -25,7 +25,11 @@ export interface ModelMetadata {
   ema?: number;
 }
 
-export const isConditional = (kind: ModelKind): boolean => kind === 'cgan';
+/**
+ * The one test of "does this generator take a `label` input?": it does exactly when its metadata
+ * names classes (the exporter writes them only for networks with a label embedding).
+ */
+export const isConditional = (m: ModelMetadata): m is ModelMetadata & { classes: string[] } => m.classes !== null;
 
 /** ONNX metadata_props keys. */
 const KEY = (k: string): string => `onnxgan.${k}`;
@@ -57,7 +61,8 @@ export function metadataFromProps(props: Record<string, string>): ModelMetadata 
   const noiseDim = Number(get('noise_dim'));
   if (!Number.isInteger(noiseDim) || noiseDim <= 0) throw new Error(`bad ${KEY('noise_dim')}`);
   const classes = props[KEY('classes')] ? (JSON.parse(props[KEY('classes')]!) as string[]) : null;
-  if (isConditional(kind) && !classes) throw new Error(`conditional model without ${KEY('classes')}`);
+  if (kind === 'cgan' && !classes) throw new Error(`conditional model without ${KEY('classes')}`);
+  if (classes && (!Array.isArray(classes) || classes.length === 0)) throw new Error(`bad ${KEY('classes')}: expected a non-empty list of class names`);
   const ema = props[KEY('ema')];
   return {
     kind,

@@ -1,8 +1,8 @@
 // Sample sources for evaluation: an exported ONNX generator, or a NumPy .npy file of images.
 import { existsSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { IMAGE_PIXELS, IMAGE_SIZE, IO, isConditional, type ModelKind } from '../common/metadata.js';
-import { generatorNoise } from '../common/rng.js';
+import { GeneratorRunner } from '../common/generator-runner.js';
+import { IMAGE_PIXELS, IMAGE_SIZE, type ModelKind } from '../common/metadata.js';
 import { readModelInfo } from '../export/onnx-read.js';
 
 export class SampleError extends Error {}
@@ -187,14 +187,7 @@ export interface OnnxSampleOptions {
  */
 export async function generateOnnxSamples(file: string, o: OnnxSampleOptions): Promise<Samples> {
   if (!existsSync(file)) throw new SampleError(`${file}: no such file`);
-  const info = readModelInfo(file);
-  const m = info.metadata;
-  for (const name of [IO.noise, ...(isConditional(m.kind) ? [IO.label] : [])]) {
-    if (!info.inputs.includes(name)) throw new SampleError(`${file}: no graph input "${name}" (inputs: ${info.inputs.join(', ')})`);
-  }
-  if (!info.outputs.includes(IO.image)) throw new SampleError(`${file}: no graph output "${IO.image}" (outputs: ${info.outputs.join(', ')})`);
-  const classes = m.classes;
-  const conditional = isConditional(m.kind);
+  const m = readModelInfo(file).metadata;
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(readFileSync(file));
@@ -203,32 +196,23 @@ export async function generateOnnxSamples(file: string, o: OnnxSampleOptions): P
   }
   const n = o.n;
   const batch = o.batch ?? 250;
-  const noise = generatorNoise(o.seed, n, m.noiseDim);
-  const labels = conditional ? Int32Array.from({ length: n }, (_, i) => i % classes!.length) : null;
   const images = new Float32Array(n * IMAGE_PIXELS);
+  let labels: Int32Array | null;
   try {
+    const runner = new GeneratorRunner(session, ort.Tensor, m);
+    const noise = runner.noise(o.seed, n);
+    labels = runner.labels(n);
     for (let start = 0; start < n; start += batch) {
-      const b = Math.min(batch, n - start);
-      const feeds: Record<string, ort.Tensor> = {
-        [IO.noise]: new ort.Tensor('float32', noise.slice(start * m.noiseDim, (start + b) * m.noiseDim), [b, m.noiseDim]),
-      };
-      if (labels) feeds[IO.label] = new ort.Tensor('int64', BigInt64Array.from(labels.subarray(start, start + b), (l) => BigInt(l)), [b]);
-      let out: ort.Tensor;
-      try {
-        out = (await session.run(feeds))[IO.image]!;
-      } catch (e) {
-        throw new SampleError(`${file}: running the generator failed (${(e as Error).message})`);
-      }
-      if (out.type !== 'float32' || out.data.length !== b * IMAGE_PIXELS) {
-        throw new SampleError(`${file}: output "${IO.image}" is ${out.type} [${out.dims}]; expected float32 [${b}, 1, 28, 28]`);
-      }
-      images.set(out.data as Float32Array, start * IMAGE_PIXELS);
+      const end = Math.min(start + batch, n);
+      const rows = await runner.run(noise.slice(start * m.noiseDim, end * m.noiseDim), labels?.subarray(start, end) ?? null).catch((e: Error) => {
+        throw new SampleError(`${file}: samples ${start}..${end - 1}: ${e.message}`);
+      });
+      images.set(rows, start * IMAGE_PIXELS);
     }
+  } catch (e) {
+    throw e instanceof SampleError ? e : new SampleError(`${file}: ${(e as Error).message}`);
   } finally {
     await session.release();
-  }
-  for (let i = 0; i < images.length; i++) {
-    if (!Number.isFinite(images[i]!)) throw new SampleError(`${file}: the generator produced a non-finite value (sample ${Math.floor(i / IMAGE_PIXELS)})`);
   }
   return {
     images,
@@ -236,7 +220,7 @@ export async function generateOnnxSamples(file: string, o: OnnxSampleOptions): P
     labels,
     source: `onnx ${m.kind} (noise_dim ${m.noiseDim}, ${m.dataset}, ${m.epochs} epochs)`,
     kind: m.kind,
-    classes,
+    classes: m.classes,
     dataset: m.dataset,
     notes: [],
   };

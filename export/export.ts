@@ -4,8 +4,8 @@ import * as ort from 'onnxruntime-node';
 import path from 'node:path';
 import { packageInfo } from '../common/package-info.js';
 import { writeFileAtomic } from '../common/atomic.js';
-import { IO, IMAGE_PIXELS, metadataToProps, type ModelMetadata } from '../common/metadata.js';
-import { generatorNoise } from '../common/rng.js';
+import { GeneratorRunner } from '../common/generator-runner.js';
+import { IMAGE_PIXELS, metadataToProps, type ModelMetadata } from '../common/metadata.js';
 import type { Sequential } from '../train/layers.js';
 import { readCheckpoint, restoreGenerator, type Checkpoint } from '../train/checkpoint.js';
 import { selectBackend } from '../train/backend.js';
@@ -41,23 +41,32 @@ export async function exportGenerator(net: Sequential, metadata: ModelMetadata, 
 }
 
 async function parity(net: Sequential, bytes: Uint8Array, m: ModelMetadata): Promise<number> {
-  const n = VERIFY_SAMPLES;
-  const noise = generatorNoise(12345, n, net.config.inputDim);
-  const numClasses = m.classes?.length ?? 0;
-  const labels = Int32Array.from({ length: n }, (_, i) => i % Math.max(numClasses, 1));
-  const expected = tf.tidy(() =>
-    net.apply(tf.tensor2d(noise, [n, net.config.inputDim]), { training: false, labels: net.conditional ? tf.tensor1d(labels, 'int32') : undefined }).dataSync(),
-  ) as Float32Array;
+  if (m.noiseDim !== net.config.inputDim) throw new ParityError(`metadata noise_dim ${m.noiseDim} differs from the network's input size ${net.config.inputDim}`);
   const session = await ort.InferenceSession.create(bytes);
   try {
-    const feeds: Record<string, ort.Tensor> = { [IO.noise]: new ort.Tensor('float32', noise, [n, net.config.inputDim]) };
-    if (net.conditional) feeds[IO.label] = new ort.Tensor('int64', BigInt64Array.from(labels, (l) => BigInt(l)), [n]);
-    const out = (await session.run(feeds))[IO.image]!;
-    if (out.dims.join() !== [n, 1, 28, 28].join()) throw new ParityError(`onnxruntime output has shape [${out.dims}], expected [${n},1,28,28]`);
-    const got = out.data as Float32Array;
+    // The runner checks the graph against the metadata (a label input exactly when conditional),
+    // and builds the inputs the way serve and the browser will.
+    let runner: GeneratorRunner<ort.Tensor>;
+    try {
+      runner = new GeneratorRunner(session, ort.Tensor, m);
+    } catch (e) {
+      throw new ParityError(`the exported graph does not match its metadata: ${(e as Error).message}`);
+    }
+    const n = VERIFY_SAMPLES;
+    const noise = runner.noise(12345, n);
+    const labels = runner.labels(n); // every class in turn
+    const expected = tf.tidy(() =>
+      net.apply(tf.tensor2d(noise, [n, m.noiseDim]), { training: false, labels: labels ? tf.tensor1d(labels, 'int32') : undefined }).dataSync(),
+    ) as Float32Array;
+    let got: Float32Array;
+    try {
+      got = await runner.run(noise, labels);
+    } catch (e) {
+      throw new ParityError(`onnxruntime: ${(e as Error).message}`);
+    }
     let max = 0;
     for (let i = 0; i < n * IMAGE_PIXELS; i++) max = Math.max(max, Math.abs(got[i]! - expected[i]!));
-    return Number.isNaN(got[0]) ? Infinity : max;
+    return max;
   } finally {
     await session.release();
   }

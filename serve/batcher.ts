@@ -8,7 +8,7 @@ export interface BatchInput {
   /** Row-major [rows, noiseDim]. */
   noise: Float32Array;
   /** One class index per row (conditional models), else null. */
-  labels: BigInt64Array | null;
+  labels: Int32Array | null;
   rows: number;
 }
 
@@ -107,7 +107,7 @@ export class Batcher {
         input = batch[0]!;
       } else {
         const noise = new Float32Array(rows * noiseDim);
-        const labels = conditional ? new BigInt64Array(rows) : null;
+        const labels = conditional ? new Int32Array(rows) : null;
         let row = 0;
         for (const p of batch) {
           noise.set(p.noise, row * noiseDim);

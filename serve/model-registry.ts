@@ -5,14 +5,13 @@ import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
-import { IMAGE_PIXELS, IO, isConditional, type ModelMetadata } from '../common/metadata.js';
+import { GeneratorRunner } from '../common/generator-runner.js';
+import { isConditional, type ModelMetadata } from '../common/metadata.js';
 import { readModelInfo } from '../export/onnx-read.js';
-import { Batcher, type BatchInput } from './batcher.js';
+import { Batcher } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
-import { generateSchemaFor, type GenerateSchema } from './schemas.js';
+import { generateSchemaFor, MODEL_NAME, type GenerateSchema } from './schemas.js';
 
-/** Model names come from file names and end up in URLs and metric labels. */
-export const MODEL_NAME = /^[A-Za-z0-9._-]+$/;
 export const isValidModelName = (name: string): boolean => MODEL_NAME.test(name) && !/^\.+$/.test(name);
 
 export interface LoadedModel {
@@ -24,6 +23,8 @@ export interface LoadedModel {
   loadedAt: Date;
   schema: GenerateSchema;
   batcher: Batcher;
+  /** Builds the noise and labels of a request exactly as the browser demo does. */
+  runner: GeneratorRunner<ort.Tensor>;
   session: ort.InferenceSession;
 }
 
@@ -153,42 +154,33 @@ export class ModelRegistry {
   private async load(name: string, file: string): Promise<LoadedModel> {
     if (!isValidModelName(name)) throw new Error(`invalid model name "${name}": file names must match ${MODEL_NAME.source}`);
     const bytes = readFileSync(file);
-    const info = readModelInfo(file, bytes);
-    const meta = info.metadata;
-    const conditional = isConditional(meta.kind);
-    const expected = conditional ? [IO.noise, IO.label] : [IO.noise];
-    if (info.inputs.slice().sort().join() !== expected.slice().sort().join())
-      throw new Error(`${file}: inputs [${info.inputs}] do not match a ${meta.kind} generator ([${expected}])`);
-    if (!info.outputs.includes(IO.image)) throw new Error(`${file}: no "${IO.image}" output`);
+    const meta = readModelInfo(file, bytes).metadata;
     // One onnxruntime thread: these generators run in ~50 us per image, where a thread pool's
     // hand-off and spinning cost more CPU than they save and steal the core that HTTP and PNG
     // encoding need. Throughput comes from dynamic batching instead.
     const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
-    const run = async ({ noise, labels, rows }: BatchInput): Promise<Float32Array> => {
-      const feeds: Record<string, ort.Tensor> = { [IO.noise]: new ort.Tensor('float32', noise, [rows, meta.noiseDim]) };
-      if (labels) feeds[IO.label] = new ort.Tensor('int64', labels, [rows]);
-      const out = await session.run(feeds);
-      return out[IO.image]!.data as Float32Array;
-    };
-    // A smoke run catches files that parse but cannot execute (wrong shapes, unsupported ops).
-    const probe = await run({ noise: new Float32Array(meta.noiseDim), labels: conditional ? new BigInt64Array(1) : null, rows: 1 });
-    if (probe.length !== IMAGE_PIXELS) {
+    let runner: GeneratorRunner<ort.Tensor>;
+    try {
+      runner = new GeneratorRunner(session, ort.Tensor, meta);
+      // A smoke run catches files that parse but cannot execute (wrong shapes, unsupported ops).
+      await runner.run(new Float32Array(meta.noiseDim), runner.labels(1, 0));
+    } catch (e) {
       await session.release();
-      throw new Error(`${file}: output has ${probe.length} values per image, expected ${IMAGE_PIXELS}`);
+      throw new Error(`${file}: ${(e as Error).message}`);
     }
     const { metrics } = this.opts;
-    const batcher = new Batcher(run, {
+    const batcher = new Batcher(({ noise, labels }) => runner.run(noise, labels), {
       maxBatch: this.opts.maxBatch,
       maxWaitMs: this.opts.maxWaitMs,
       noiseDim: meta.noiseDim,
-      conditional,
+      conditional: isConditional(meta),
       onBatch: (rows, requests, seconds) => {
         metrics.batchRows.observe({ model: name }, rows);
         metrics.batchRequests.observe({ model: name }, requests);
         metrics.inferenceSeconds.observe({ model: name }, seconds);
       },
     });
-    return { name, file, bytes, size: bytes.length, metadata: meta, loadedAt: new Date(), schema: generateSchemaFor(meta), batcher, session };
+    return { name, file, bytes, size: bytes.length, metadata: meta, loadedAt: new Date(), schema: generateSchemaFor(meta), batcher, runner, session };
   }
 
   /** Lets queued requests finish on the old session before releasing it. */

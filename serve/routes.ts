@@ -2,7 +2,7 @@
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { IMAGE_PIXELS, IMAGE_SIZE, isConditional } from '../common/metadata.js';
 import { gridPng, imagePng } from '../common/png.js';
-import { generatorNoise, randomSeed } from '../common/rng.js';
+import { randomSeed } from '../common/rng.js';
 import type { ServeMetrics } from './metrics.js';
 import type { LoadedModel, ModelRegistry } from './model-registry.js';
 import { modelNameSchema, validationError, type GenerateRequest } from './schemas.js';
@@ -39,7 +39,7 @@ function describe(m: LoadedModel) {
     name: m.name,
     status: 'loaded' as const,
     kind: md.kind,
-    conditional: isConditional(md.kind),
+    conditional: isConditional(md),
     classes: md.classes,
     noise_dim: md.noiseDim,
     noise: md.noise,
@@ -153,8 +153,8 @@ export function apiRoutes(ctx: RouteContext): Router {
     }
     const body = parsed.data;
     const seed = body.seed ?? randomSeed();
-    const noise = generatorNoise(seed, body.count, model.metadata.noiseDim);
-    const labels = body.label === null ? null : new BigInt64Array(body.count).fill(BigInt(body.label));
+    const noise = model.runner.noise(seed, body.count);
+    const labels = model.runner.labels(body.count, body.label);
     let images: Float32Array;
     try {
       // No await between the registry lookup and submit: a concurrent reload retires the old

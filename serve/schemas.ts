@@ -9,7 +9,7 @@ export type Format = (typeof FORMATS)[number];
 
 export function generateSchemaFor(meta: ModelMetadata) {
   const classes = meta.classes ?? [];
-  const label = isConditional(meta.kind)
+  const label = isConditional(meta)
     ? z.union([z.int().min(0).max(classes.length - 1), z.enum(classes as [string, ...string[]])], {
         error: (iss) =>
           iss.input === undefined
@@ -37,8 +37,11 @@ export function generateSchemaFor(meta: ModelMetadata) {
 export type GenerateSchema = ReturnType<typeof generateSchemaFor>;
 export type GenerateRequest = z.output<GenerateSchema>;
 
+/** Model names come from file names and end up in URLs and metric labels. */
+export const MODEL_NAME = /^[A-Za-z0-9._-]+$/;
+
 /** URL parameter of /v1/models/:name/... and /models/:file. */
-export const modelNameSchema = z.string().regex(/^[A-Za-z0-9._-]+$/, 'model names match ^[A-Za-z0-9._-]+$');
+export const modelNameSchema = z.string().regex(MODEL_NAME, `model names match ${MODEL_NAME.source}`);
 
 /** Turns a zod error into the `{ error, detail, field }` body every 400 uses. */
 export function validationError(err: z.ZodError): { error: string; detail: string; field: string } {

@@ -24,6 +24,8 @@ describe('training options', () => {
     const gan = resolveOptions('gan', { r1: 5, gLr: 2e-4 }, { epochs: 10 }, null);
     expect(gan).toEqual({ ...referenceOptions('gan'), r1: 5, gLr: 2e-4 });
     expect(() => resolveOptions('wgan-gp', { mismatch: 1 }, { epochs: 10 }, null)).toThrow('--mismatch applies to cgan only, not wgan-gp');
+    expect(resolveOptions('wgan-gp', { criticSteps: 3 }, { epochs: 10 }, null).criticSteps).toBe(3);
+    expect(() => resolveOptions('gan', { criticSteps: 3 }, { epochs: 10 }, null)).toThrow('--critic-steps applies to wgan-gp and cgan only, not gan');
     expect(() => resolveOptions('cgan', { lrDecay: 10 }, { epochs: 10 }, null)).toThrow('--lr-decay 10 must be below --epochs 10');
     const started = resolveOptions('cgan', { outputBiasInit: 'mean' }, { epochs: 10 }, null);
     const resumed = resolveOptions('cgan', { outputBiasInit: 'reference', lrDecay: 4, ema: 0.999 }, { epochs: 12 }, started);

@@ -1,8 +1,9 @@
-// The one inference module: loads an exported onnxgan generator with onnxruntime-web and turns
-// (seed, label, count) into images. Used by both the demo page and the <onnx-gan> element.
+// Loads an exported onnxgan generator with onnxruntime-web and turns (seed, label, count) into
+// images, queueing runs. Used by both the demo page and the <onnx-gan> element; the inputs and output
+// checks are common/generator-runner.ts, the same code the server runs.
 import type * as Ort from 'onnxruntime-web';
-import { generatorNoise } from '../../common/rng.js';
-import { IMAGE_PIXELS, IO, isConditional, metadataFromProps, type ModelMetadata } from '../../common/metadata.js';
+import { GeneratorRunner } from '../../common/generator-runner.js';
+import { IMAGE_PIXELS, isConditional, metadataFromProps, type ModelMetadata } from '../../common/metadata.js';
 import { readOnnxMetadataProps } from './onnx-metadata.js';
 import { loadOrt } from './ort-runtime.js';
 
@@ -12,7 +13,7 @@ export interface Generated {
   count: number;
   /** Label of each image (conditional models), else null. */
   labels: number[] | null;
-  /** Wall time of session.run in milliseconds. */
+  /** Wall time of the run (session.run and the output check) in milliseconds. */
   ms: number;
 }
 
@@ -30,11 +31,13 @@ export class Generator {
 
   private constructor(
     readonly url: string,
-    readonly metadata: ModelMetadata,
-    private readonly ort: typeof Ort,
-    private readonly session: Ort.InferenceSession,
+    private readonly runner: GeneratorRunner<Ort.Tensor>,
     readonly bytes: number,
   ) {}
+
+  get metadata(): ModelMetadata {
+    return this.runner.metadata;
+  }
 
   /** Downloads, checks and opens the model at `url`; errors say which step failed and why. */
   static async load(url: string, ortBase?: string): Promise<Generator> {
@@ -59,12 +62,18 @@ export class Generator {
     } catch (e) {
       throw new ModelLoadError(`onnxruntime could not open ${url}: ${(e as Error).message}`);
     }
-    if (!session.outputNames.includes(IO.image)) throw new ModelLoadError(`${url} has no "${IO.image}" output`);
-    return new Generator(url, metadata, ort, session, bytes.length);
+    let runner: GeneratorRunner<Ort.Tensor>;
+    try {
+      runner = new GeneratorRunner(session, ort.Tensor, metadata);
+    } catch (e) {
+      void session.release();
+      throw new ModelLoadError(`${url} does not fit its metadata: ${(e as Error).message}`);
+    }
+    return new Generator(url, runner, bytes.length);
   }
 
   get conditional(): boolean {
-    return isConditional(this.metadata.kind);
+    return isConditional(this.metadata);
   }
 
   get classes(): string[] {
@@ -73,16 +82,12 @@ export class Generator {
 
   /** The noise rows the server uses for the same seed: U(-1, 1), [count, noise_dim]. */
   noise(seed: number, count: number): Float32Array {
-    return generatorNoise(seed, count, this.metadata.noiseDim);
+    return this.runner.noise(seed, count);
   }
 
   /** Labels for `count` images: all `label`, or cycling through the classes when none is given. */
-  labelsFor(count: number, label?: number | null): number[] | null {
-    if (!this.conditional) return null;
-    if (label != null && !(Number.isInteger(label) && label >= 0 && label < this.classes.length)) {
-      throw new RangeError(`label must be an integer in [0, ${this.classes.length - 1}], got ${label}`);
-    }
-    return Array.from({ length: count }, (_, i) => label ?? i % this.classes.length);
+  labelsFor(count: number, label?: number | null): Int32Array | null {
+    return this.runner.labels(count, label);
   }
 
   generate({ seed, count, label }: GenerateOptions): Promise<Generated> {
@@ -90,21 +95,13 @@ export class Generator {
   }
 
   /** Runs the model on explicit noise rows (e.g. a latent walk) and labels; runs are queued. */
-  run(noise: Float32Array, labels: number[] | null): Promise<Generated> {
-    const count = noise.length / this.metadata.noiseDim;
-    if (!Number.isInteger(count) || count < 1) throw new RangeError(`noise length ${noise.length} is not a multiple of ${this.metadata.noiseDim}`);
-    if (this.conditional && labels?.length !== count) throw new RangeError(`need ${count} labels for a conditional model`);
+  run(noise: Float32Array, labels: ArrayLike<number> | null): Promise<Generated> {
     const task = this.queue.then(async (): Promise<Generated> => {
-      const feeds: Record<string, Ort.Tensor> = { [IO.noise]: new this.ort.Tensor('float32', noise, [count, this.metadata.noiseDim]) };
-      if (this.conditional) feeds[IO.label] = new this.ort.Tensor('int64', BigInt64Array.from(labels!, (l) => BigInt(l)), [count]);
       const start = performance.now();
-      const out = await this.session.run(feeds);
+      const images = await this.runner.run(noise, labels);
       const ms = performance.now() - start;
-      const image = out[IO.image]!;
-      const images = new Float32Array(image.data as Float32Array); // copy: ORT may reuse its buffer
-      image.dispose();
-      if (images.length !== count * IMAGE_PIXELS) throw new Error(`model returned ${images.length} values for ${count} images`);
-      return { images, count, labels: this.conditional ? labels : null, ms };
+      const count = images.length / IMAGE_PIXELS;
+      return { images, count, labels: this.conditional && labels ? Array.from(labels) : null, ms };
     });
     this.queue = task.catch(() => undefined);
     return task;
