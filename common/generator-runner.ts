@@ -3,7 +3,7 @@
 // what makes "same seed, same image on the server and in the browser" hold.
 // Browser-safe: it only knows the interface onnxruntime-node and onnxruntime-web share, and the
 // caller passes in its runtime's session and Tensor class.
-import { IMAGE_PIXELS, IMAGE_SIZE, IO, isConditional, type ModelMetadata } from './metadata.js';
+import { IO, imageValues, isConditional, type ImageShape, type ModelMetadata } from './metadata.js';
 import { generatorNoise } from './rng.js';
 
 /** The part of an onnxruntime tensor the runner reads. */
@@ -115,7 +115,7 @@ export class GeneratorRunner<T extends OrtTensorLike> {
       throw new GeneratorRunError(`running the generator failed (${(e as Error).message})`);
     }
     try {
-      return checkedImages(outputs[IO.image], count);
+      return checkedImages(outputs[IO.image], count, this.metadata.imageShape);
     } finally {
       for (const t of Object.values(outputs)) t.dispose();
     }
@@ -123,15 +123,15 @@ export class GeneratorRunner<T extends OrtTensorLike> {
 }
 
 /** A copy of the image output (onnxruntime-web may reuse its buffer) after checking it fits the contract. */
-function checkedImages(out: OrtTensorLike | undefined, count: number): Float32Array {
+function checkedImages(out: OrtTensorLike | undefined, count: number, imageShape: ImageShape): Float32Array {
   if (!out) throw new GeneratorRunError(`the run returned no "${IO.image}" output`);
-  const shape = [count, 1, IMAGE_SIZE, IMAGE_SIZE];
+  const shape = [count, ...imageShape];
   if (out.type !== 'float32' || out.dims.join() !== shape.join()) {
     throw new GeneratorRunError(`output "${IO.image}" is ${out.type} [${out.dims.join(', ')}]; expected float32 [${shape.join(', ')}]`);
   }
   const images = new Float32Array(out.data as Float32Array);
   for (let i = 0; i < images.length; i++) {
-    if (!Number.isFinite(images[i]!)) throw new GeneratorRunError(`output "${IO.image}" holds a non-finite value (${images[i]}) in image ${Math.floor(i / IMAGE_PIXELS)}`);
+    if (!Number.isFinite(images[i]!)) throw new GeneratorRunError(`output "${IO.image}" holds a non-finite value (${images[i]}) in image ${Math.floor(i / imageValues(imageShape))}`);
   }
   return images;
 }

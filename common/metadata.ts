@@ -3,8 +3,15 @@
 export const MODEL_KINDS = ['gan', 'wgan-gp', 'cgan'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
+/** The embedded digits' side and pixel count (IDX data and the seed's generators). */
 export const IMAGE_SIZE = 28;
 export const IMAGE_PIXELS = IMAGE_SIZE * IMAGE_SIZE;
+/** [channels, height, width] of one generated image. */
+export type ImageShape = [number, number, number];
+/** Files without onnxgan.image_shape are the digits' [1, 28, 28]. */
+export const DIGIT_SHAPE: ImageShape = [1, IMAGE_SIZE, IMAGE_SIZE];
+/** Values in one image of this shape. */
+export const imageValues = ([c, h, w]: ImageShape): number => c * h * w;
 export const NOISE_DIM = 100;
 export const VALUE_RANGE: [number, number] = [-1, 1];
 
@@ -22,6 +29,8 @@ export interface ModelMetadata {
   epochs: number;
   steps: number;
   valueRange: [number, number];
+  /** The `image` output is [N, ...imageShape]. */
+  imageShape: ImageShape;
   ema?: number;
 }
 
@@ -43,6 +52,7 @@ export function metadataToProps(m: ModelMetadata): Record<string, string> {
     [KEY('epochs')]: String(m.epochs),
     [KEY('steps')]: String(m.steps),
     [KEY('value_range')]: JSON.stringify(m.valueRange),
+    [KEY('image_shape')]: JSON.stringify(m.imageShape),
   };
   if (m.classes) props[KEY('classes')] = JSON.stringify(m.classes);
   if (m.ema !== undefined) props[KEY('ema')] = String(m.ema);
@@ -60,19 +70,36 @@ export function metadataFromProps(props: Record<string, string>): ModelMetadata 
   if (!MODEL_KINDS.includes(kind)) throw new Error(`unknown ${KEY('kind')} "${kind}"`);
   const noiseDim = Number(get('noise_dim'));
   if (!Number.isInteger(noiseDim) || noiseDim <= 0) throw new Error(`bad ${KEY('noise_dim')}`);
-  const classes = props[KEY('classes')] ? (JSON.parse(props[KEY('classes')]!) as string[]) : null;
+  const json = (k: string): unknown => {
+    try {
+      return JSON.parse(props[KEY(k)]!);
+    } catch {
+      throw new Error(`bad ${KEY(k)}: not JSON`);
+    }
+  };
+  const classes = props[KEY('classes')] !== undefined ? json('classes') : null;
+  if (classes !== null && !(Array.isArray(classes) && classes.length > 0 && classes.every((c) => typeof c === 'string'))) {
+    throw new Error(`bad ${KEY('classes')}: expected a non-empty list of class names`);
+  }
   if (kind === 'cgan' && !classes) throw new Error(`conditional model without ${KEY('classes')}`);
-  if (classes && (!Array.isArray(classes) || classes.length === 0)) throw new Error(`bad ${KEY('classes')}: expected a non-empty list of class names`);
+  const imageShape = props[KEY('image_shape')] !== undefined ? json('image_shape') : DIGIT_SHAPE;
+  if (!(Array.isArray(imageShape) && imageShape.length === 3 && imageShape.every((d) => Number.isInteger(d) && d > 0 && d <= 4096) && [1, 3].includes(imageShape[0]))) {
+    throw new Error(`bad ${KEY('image_shape')}: expected [channels (1 or 3), height, width]`);
+  }
+  get('value_range');
+  const valueRange = json('value_range');
+  if (!(Array.isArray(valueRange) && valueRange.length === 2 && valueRange.every((v) => typeof v === 'number'))) throw new Error(`bad ${KEY('value_range')}: expected [low, high]`);
   const ema = props[KEY('ema')];
   return {
     kind,
     noiseDim,
     noise: get('noise'),
-    classes,
+    classes: classes as string[] | null,
     dataset: get('dataset'),
     epochs: Number(get('epochs')),
     steps: Number(get('steps')),
-    valueRange: JSON.parse(get('value_range')) as [number, number],
+    valueRange: valueRange as [number, number],
+    imageShape: imageShape as ImageShape,
     ...(ema !== undefined ? { ema: Number(ema) } : {}),
   };
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { packageInfo } from '../common/package-info.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { GeneratorRunner } from '../common/generator-runner.js';
-import { IMAGE_PIXELS, metadataToProps, type ModelMetadata } from '../common/metadata.js';
+import { DIGIT_SHAPE, IMAGE_PIXELS, metadataToProps, type ModelMetadata } from '../common/metadata.js';
 import type { Sequential } from '../train/layers.js';
 import { readCheckpoint, restoreGenerator, type Checkpoint } from '../train/checkpoint.js';
 import { selectBackend } from '../train/backend.js';
@@ -84,6 +84,7 @@ export function checkpointMetadata(ckpt: Checkpoint, useEma: boolean): ModelMeta
     epochs: ckpt.position.epoch,
     steps: ckpt.position.step,
     valueRange: [-1, 1],
+    imageShape: DIGIT_SHAPE,
     ...(useEma && ckpt.options.ema !== null ? { ema: ckpt.options.ema } : {}),
   };
 }

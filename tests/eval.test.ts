@@ -151,7 +151,7 @@ function brokenGenerator(file: string, mode: 'noise' | 'constant' | 'no-metadata
   const meta =
     mode === 'no-metadata'
       ? {}
-      : metadataToProps({ kind: 'cgan', noiseDim: 100, noise: 'uniform(-1,1)', classes: DIGIT_CLASSES, dataset: 'mnist', epochs: 0, steps: 0, valueRange: [-1, 1] });
+      : metadataToProps({ kind: 'cgan', noiseDim: 100, noise: 'uniform(-1,1)', classes: DIGIT_CLASSES, dataset: 'mnist', epochs: 0, steps: 0, valueRange: [-1, 1], imageShape: [1, 28, 28] });
   writeFileSync(file, g.model('broken', meta, { name: 'eval-test', version: '0' }));
 }
 

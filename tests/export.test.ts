@@ -22,7 +22,7 @@ function onnxCheck(file: string): void {
 }
 
 const meta = (kind: ModelMetadata['kind'], classes: string[] | null): ModelMetadata => ({
-  kind, noiseDim: 100, noise: 'uniform(-1,1)', classes, dataset: 'test', epochs: 0, steps: 0, valueRange: [-1, 1],
+  kind, noiseDim: 100, noise: 'uniform(-1,1)', classes, dataset: 'test', epochs: 0, steps: 0, valueRange: [-1, 1], imageShape: [1, 28, 28],
 });
 
 beforeAll(async () => {
