@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { int, fraction, fractionOrZero, nonNegative, positive } from './common/cli-args.js';
 import { MODEL_KINDS, type ModelKind } from './common/metadata.js';
-import { BACKENDS, type BackendChoice } from './train/backend.js';
+import { BACKENDS, type BackendChoice } from './backend/choices.js';
 import { MODEL_ONLY_OPTIONS } from './train/models.js';
 import { register as registerExport } from './export/command.js';
 import { register as registerServe } from './serve/command.js';

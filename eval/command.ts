@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import path from 'node:path';
 import { int } from '../common/cli-args.js';
-import { BACKENDS, type BackendChoice } from '../train/backend.js';
+import { BACKENDS, type BackendChoice } from '../backend/choices.js';
 import type { EvalReport } from './evaluate.js';
 import type { Metrics } from './metrics.js';
 

@@ -9,7 +9,7 @@ import { Rng, generatorNoise } from '../common/rng.js';
 import { Sequential } from '../train/layers.js';
 import { readCheckpoint, restoreCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { GanTrainer } from '../train/trainer.js';
-import { selectBackend } from '../train/backend.js';
+import { selectBackend } from '../backend/select.js';
 import { generatorGraph } from './layer-mapping.js';
 
 export type Precision = 'fp32' | 'fp16';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { balancedSubset, loadData, loadEmbeddedMnist, FASHION_CLASSES } from '../train/data.js';
+import { balancedSubset, loadData, loadEmbeddedMnist, FASHION_CLASSES } from '../data/sources.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const tmp = tempDir('onnxgan-data-');

@@ -6,7 +6,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { runCli } from './helpers/cli.js';
-import { selectBackend } from '../train/backend.js';
+import { selectBackend } from '../backend/select.js';
 import { Sequential, type Layer } from '../train/layers.js';
 import { Rng } from '../common/rng.js';
 import { exportGenerator } from '../export/export.js';

@@ -1,13 +1,13 @@
 // The gradient penalty's parameter gradients (a gradient of a gradient) on the backend CI uses.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../train/backend.js';
+import { selectBackend } from '../backend/select.js';
 import { Sequential, type LayerConfig } from '../train/layers.js';
 import { gradientPenalty, r1Penalty } from '../train/gradient-penalty.js';
 import { Rng } from '../common/rng.js';
 import { modelSpec } from '../train/models.js';
 import { GanTrainer } from '../train/trainer.js';
-import { loadData } from '../train/data.js';
+import { loadData } from '../data/sources.js';
 
 beforeAll(async () => {
   expect((await selectBackend('auto')).name).toBe('wasm');
