@@ -13,7 +13,7 @@ import path from 'node:path';
 import { IMAGE_PIXELS, IMAGE_SIZE } from '../common/metadata.js';
 import { Rng } from '../common/rng.js';
 import { writeFileAtomic } from '../common/atomic.js';
-import type { Dataset } from '../data/sources.js';
+import type { Dataset } from '../data/dataset.js';
 
 export const JUDGE_FORMAT = 'onnxgan-judge';
 export const JUDGE_VERSION = 1;

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { balancedSubset, loadData, loadEmbeddedMnist, FASHION_CLASSES } from '../data/sources.js';
+import { balancedSubset } from '../data/dataset.js';
+import { loadData, loadEmbeddedMnist, FASHION_CLASSES } from '../data/sources.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const tmp = tempDir('onnxgan-data-');
