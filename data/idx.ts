@@ -56,6 +56,7 @@ export function loadIdxPair(dir: string, prefix: 'train' | 't10k', classes: stri
   if (!imgFile && !lblFile) return null;
   if (!imgFile || !lblFile) throw new DataError(`${dir}: found ${imgFile ?? lblFile} but not its ${imgFile ? 'labels' : 'images'} file`);
   const { images, count } = parseIdxImages(readMaybeGz(imgFile), imgFile);
+  if (count === 0) throw new DataError(`${imgFile}: holds no images (its header counts 0)`);
   const labels = parseIdxLabels(readMaybeGz(lblFile), lblFile, classes.length);
   if (labels.length !== count) throw new DataError(`${imgFile}: ${count} images but ${lblFile} has ${labels.length} labels`);
   return { images, labels, count, classes, name };
@@ -65,8 +66,25 @@ export function loadIdxPair(dir: string, prefix: 'train' | 't10k', classes: stri
 function folderClasses(dir: string): string[] {
   const file = path.join(dir, 'classes.json');
   if (!existsSync(file)) return DIGIT_CLASSES;
-  const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-  if (!Array.isArray(v) || v.length < 2 || !v.every((s) => typeof s === 'string')) throw new DataError(`${file}: expected a JSON list of class names`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DataError(`${file}: cannot read it (${(e as Error).message})`);
+  }
+  const bad = (why: string): DataError => new DataError(`${file}: ${why}; expected a JSON list of at least 2 class names, like ["cat", "dog"]`);
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw bad(`not valid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(v)) throw bad(`holds ${v === null ? 'null' : typeof v}, not a list`);
+  if (v.length < 2) throw bad(`lists ${v.length} class name${v.length === 1 ? '' : 's'}`);
+  const i = v.findIndex((s) => typeof s !== 'string' || s.trim() === '');
+  if (i >= 0) throw bad(`entry ${i} is ${JSON.stringify(v[i])}, not a class name`);
+  const dup = v.find((s, j) => v.indexOf(s) !== j) as string | undefined;
+  if (dup !== undefined) throw bad(`"${dup}" is listed twice`);
   return v as string[];
 }
 
@@ -78,5 +96,6 @@ export function loadIdxDir(dir: string, name = path.basename(path.resolve(dir)),
   if (test) return { train, heldOut: test };
   // No test files: hold out the last 10% so evaluation still has unseen images.
   const cut = Math.floor(train.count * 0.9);
+  if (cut === 0) throw new DataError(`${dir}: a single training image is too few to hold 10% out for evaluation (add images or t10k-* files)`);
   return { train: sliceDataset(train, 0, cut), heldOut: sliceDataset(train, cut, train.count, `${name}-heldout`) };
 }
