@@ -6,7 +6,7 @@ import { selectBackend } from '../backend/select.js';
 import { Rng } from '../common/rng.js';
 
 beforeAll(async () => {
-  const info = await selectBackend('auto');
+  const info = await selectBackend('wasm'); // forced: auto picks tfjs-node where it is installed
   expect(info.name).toBe('wasm');
   expect(info.reason).toContain('matmuls on onnxruntime');
 });
