@@ -1,3 +1,4 @@
-// The tfjs backends a command may ask for. No tfjs import: the CLI reads this to build --help.
+// The --backend choices, apart from the selection code: the CLI lists them without loading tfjs
+// (importing @tensorflow/tfjs takes seconds).
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];

@@ -11,7 +11,7 @@ import { evaluate, ensureBackend } from '../dist/eval/evaluate.js';
 import { defaultJudgePath, loadJudge } from '../dist/eval/judge.js';
 import { predictedClasses } from '../dist/eval/metrics.js';
 import { encodeNpy, generateOnnxSamples } from '../dist/eval/samples.js';
-import { loadData } from '../dist/train/data.js';
+import { loadData } from '../dist/data/sources.js';
 import { IMAGE_PIXELS as P } from '../dist/common/metadata.js';
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { n: { type: 'string', default: '5000' } } });

@@ -4,13 +4,13 @@
 // spent inside kernels (tape, tidy, JS glue).
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
-import { selectBackend } from '../train/backend.js';
-import { replaceKernel } from '../train/wasm-kernels.js';
+import { selectBackend } from '../backend/select.js';
+import { replaceKernel } from '../backend/wasm-kernels.js';
 import { architecture } from '../train/models.js';
 import { referenceOptions } from '../train/options.js';
 import type { ModelKind } from '../common/metadata.js';
 import { GanTrainer } from '../train/trainer.js';
-import { loadEmbeddedMnist } from '../train/data.js';
+import { loadEmbeddedMnist } from '../data/sources.js';
 import { Rng } from '../common/rng.js';
 
 const o = new Command().option('--model <m>', 'model', 'cgan').option('--steps <n>', 'steps', '5').option('--backend <b>', 'backend', 'wasm').parse().opts();

@@ -16,11 +16,11 @@ const MODELS = ['gan', 'cgan'] as const;
 
 async function worker(backend: string, model: string, steps: number): Promise<void> {
   const tf = await import('@tensorflow/tfjs-core');
-  const { selectBackend } = await import('../train/backend.js');
+  const { selectBackend } = await import('../backend/select.js');
   const { architecture } = await import('../train/models.js');
   const { referenceOptions } = await import('../train/options.js');
   const { GanTrainer } = await import('../train/trainer.js');
-  const { loadEmbeddedMnist } = await import('../train/data.js');
+  const { loadEmbeddedMnist } = await import('../data/sources.js');
   const { Rng } = await import('../common/rng.js');
   // wasm-xnnpack: the wasm backend with its own matmuls (XNNPACK), for comparison with onnxruntime's.
   const info = await selectBackend((backend === 'wasm-xnnpack' ? 'wasm' : backend) as 'wasm', { matmul: backend === 'wasm-xnnpack' ? 'xnnpack' : 'onnxruntime' });

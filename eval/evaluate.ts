@@ -1,7 +1,8 @@
 // evaluate(): score a generator (.onnx) or a samples file (.npy) with the judge, next to the ceiling of
 // real training images scored the same way.
-import { selectBackend, type BackendChoice } from '../train/backend.js';
-import { balancedSubset, loadData, type DataSplits } from '../train/data.js';
+import { selectBackend, type BackendChoice } from '../backend/select.js';
+import { balancedSubset, type DataSplits } from '../data/dataset.js';
+import { loadData } from '../data/sources.js';
 import { IMAGE_PIXELS } from '../common/metadata.js';
 import { defaultJudgePath, Judge, judgeName, readJudgeFile, trainJudge, type JudgeInfo } from './judge.js';
 import { accuracy, computeMetrics, gaussianStats, predictedClasses, type Metrics } from './metrics.js';

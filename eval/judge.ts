@@ -13,7 +13,9 @@ import path from 'node:path';
 import { IMAGE_PIXELS, IMAGE_SIZE } from '../common/metadata.js';
 import { Rng } from '../common/rng.js';
 import { writeFileAtomic } from '../common/atomic.js';
-import type { Dataset } from '../train/data.js';
+import { packageInfo } from '../common/package-info.js';
+import { shuffle, type Dataset } from '../data/dataset.js';
+import { accuracy, predictedClasses } from './metrics.js';
 
 export const JUDGE_FORMAT = 'onnxgan-judge';
 export const JUDGE_VERSION = 1;
@@ -24,17 +26,6 @@ const FLAT = (IMAGE_SIZE / 4) * (IMAGE_SIZE / 4) * C2; // 7 x 7 x 32
 
 export class JudgeError extends Error {}
 
-/** The package root (holds package.json): works from eval/*.ts and dist/eval/*.js alike. */
-export function packageRoot(): string {
-  let dir = import.meta.dirname;
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
-    dir = up;
-  }
-}
-
 /** The judge's short name for a --data source: mnist, fashion, or a folder's base name. */
 export function judgeName(data: string): string {
   if (data === 'mnist' || data === 'fashion') return data;
@@ -42,7 +33,7 @@ export function judgeName(data: string): string {
 }
 
 export function defaultJudgePath(data: string): string {
-  return path.join(packageRoot(), 'models', `judge-${judgeName(data)}.json`);
+  return path.join(packageInfo().root, 'models', `judge-${judgeName(data)}.json`);
 }
 
 /** The command that (re)builds a judge, for error messages. */
@@ -168,14 +159,7 @@ export class Judge {
   /** Fraction of a labelled data set classified correctly. */
   async accuracy(ds: Dataset): Promise<number> {
     const { probs } = await this.predict(ds.images, ds.count);
-    const k = this.numClasses;
-    let hit = 0;
-    for (let i = 0; i < ds.count; i++) {
-      let best = 0;
-      for (let c = 1; c < k; c++) if (probs[i * k + c]! > probs[i * k + best]!) best = c;
-      if (best === ds.labels[i]) hit++;
-    }
-    return hit / ds.count;
+    return accuracy(predictedClasses(probs, ds.count, this.numClasses), ds.labels);
   }
 
   dispose(): void {
@@ -294,10 +278,7 @@ export async function trainJudge(o: TrainJudgeOptions): Promise<Judge> {
   const adam = optimizer as unknown as { learningRate: number };
   let step = 0;
   for (let epoch = 1; epoch <= epochs; epoch++) {
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
+    shuffle(order, rng);
     const t0 = Date.now();
     let lossSum = 0;
     let steps = 0;

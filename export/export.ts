@@ -8,7 +8,7 @@ import { GeneratorRunner } from '../common/generator-runner.js';
 import { DIGIT_SHAPE, IMAGE_PIXELS, metadataToProps, type ModelMetadata } from '../common/metadata.js';
 import type { Sequential } from '../train/layers.js';
 import { readCheckpoint, restoreGenerator, type Checkpoint } from '../train/checkpoint.js';
-import { selectBackend } from '../train/backend.js';
+import { selectBackend } from '../backend/select.js';
 import { generatorGraph } from './layer-mapping.js';
 
 export type Precision = 'fp32' | 'fp16';

@@ -1,15 +1,14 @@
 // Assembles the Express app (security headers, CORS, logging, metrics, API, static files) and runs it.
-import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { packageInfo } from '../common/package-info.js';
 import { createMetrics, type ServeMetrics } from './metrics.js';
 import { SERVE_DEFAULTS } from './defaults.js';
 import { ModelRegistry } from './model-registry.js';
@@ -49,18 +48,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-
-/** The package root (holds package.json), whether running from serve/ (tsx) or dist/serve/. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'onnxgan') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('cannot find the onnxgan package root');
-    dir = up;
-  }
-}
 
 /** onnxruntime-web's dist/ folder (wasm + mjs), served locally at /ort/: no CDN. */
 export function ortWebDist(): string {
@@ -112,7 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logger = opts.logger ?? pino({ name: 'onnxgan-serve', level: opts.logLevel ?? 'info' });
   const metrics = createMetrics();
   const registry = new ModelRegistry({ dir: path.resolve(opts.models), maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, logger, metrics });
-  const webRoot = opts.webRoot ?? path.join(packageRoot(), 'web-demo');
+  const webRoot = opts.webRoot ?? path.join(packageInfo().root, 'web-demo');
   const corsOrigins = opts.cors?.filter(Boolean) ?? [];
   let shuttingDown = false;
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { balancedSubset, loadData, loadEmbeddedMnist, FASHION_CLASSES } from '../train/data.js';
+import { balancedSubset } from '../data/dataset.js';
+import { loadData, loadEmbeddedMnist, FASHION_CLASSES } from '../data/sources.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const tmp = tempDir('onnxgan-data-');
@@ -30,6 +31,13 @@ function folder(name: string, images: Buffer, labels: Buffer, gz = false): strin
   const suffix = gz ? '.gz' : '';
   writeFileSync(path.join(dir, `train-images-idx3-ubyte${suffix}`), gz ? gzipSync(images) : images);
   writeFileSync(path.join(dir, `train-labels-idx1-ubyte${suffix}`), gz ? gzipSync(labels) : labels);
+  return dir;
+}
+
+/** An IDX folder of 5 images (labels 0..4) with the given classes.json text. */
+function withClasses(name: string, json: string): string {
+  const dir = folder(name, idxImages(5), idxLabels([0, 1, 2, 3, 4]));
+  writeFileSync(path.join(dir, 'classes.json'), json);
   return dir;
 }
 
@@ -65,6 +73,11 @@ describe('IDX folders', () => {
     });
   }
 
+  it('takes class names from classes.json', () => {
+    const dir = withClasses('classes-ok', JSON.stringify(['a', 'b', 'c', 'd', 'e']));
+    expect(loadData(dir).train.classes).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
   it('reads Debian\'s Fashion-MNIST with its class names', () => {
     const { train, heldOut } = loadData('fashion');
     expect(train.count).toBe(60_000);
@@ -84,6 +97,14 @@ describe('IDX folders', () => {
       writeFileSync(path.join(dir, 'train-images-idx3-ubyte.gz'), Buffer.from([0x1f, 0x8b, 1, 2, 3]));
       return dir;
     }, /corrupt gzip data/],
+    ['no images', () => folder('empty', idxImages(0), idxLabels([])), /empty\/train-images-idx3-ubyte: holds no images/],
+    ['a single image, nothing to hold out', () => folder('single', idxImages(1), idxLabels([3])), /single: a single training image is too few/],
+    ['classes.json not JSON', () => withClasses('classes-syntax', '["cat", "dog"'), /classes-syntax\/classes\.json: not valid JSON \(.+\); expected a JSON list/],
+    ['classes.json not a list', () => withClasses('classes-object', '{"0": "cat", "1": "dog"}'), /classes-object\/classes\.json: holds object, not a list/],
+    ['classes.json one class', () => withClasses('classes-one', '["cat"]'), /classes-one\/classes\.json: lists 1 class name;/],
+    ['classes.json non-string entry', () => withClasses('classes-number', '["cat", 7]'), /classes-number\/classes\.json: entry 1 is 7, not a class name/],
+    ['classes.json duplicate', () => withClasses('classes-dup', '["cat", "dog", "cat"]'), /classes-dup\/classes\.json: "cat" is listed twice/],
+    ['classes.json fewer classes than labels', () => withClasses('classes-few', '["cat", "dog"]'), /train-labels-idx1-ubyte: label 2 at index 2 is out of range 0..1/],
     ['missing labels file', () => {
       const dir = path.join(tmp, 'nolabels');
       mkdirSync(dir, { recursive: true });

@@ -22,7 +22,7 @@ import {
 import { encodeNpy, parseNpy, readNpySamples } from '../eval/samples.js';
 import { ELEM, GraphBuilder } from '../common/onnx-graph.js';
 import { IO, metadataToProps, IMAGE_PIXELS, DIGIT_CLASSES } from '../common/metadata.js';
-import { FASHION_DIR, loadData } from '../train/data.js';
+import { FASHION_DIR, loadData } from '../data/sources.js';
 import { Rng } from '../common/rng.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { tempDir } from './helpers/temp-dir.js';

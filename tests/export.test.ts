@@ -6,12 +6,12 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { runCli } from './helpers/cli.js';
-import { selectBackend } from '../train/backend.js';
+import { selectBackend } from '../backend/select.js';
 import { Sequential, type Layer } from '../train/layers.js';
 import { Rng } from '../common/rng.js';
 import { exportGenerator } from '../export/export.js';
 import { readModelInfo } from '../export/onnx-read.js';
-import type { ModelMetadata } from '../common/metadata.js';
+import { DIGIT_CLASSES, type ModelMetadata } from '../common/metadata.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const tmp = tempDir('onnxgan-export-');
@@ -112,10 +112,20 @@ describe('onnxgan export', () => {
   });
 
   it('onnxgan info prints the interface and metadata', async () => {
-    const r = await runCli(['info', path.join(tmp, 'cgan-fp32.onnx')]);
+    // A small conditional generator of its own (the trained ones belong to the tests above).
+    const net = new Sequential('g', {
+      inputDim: 100,
+      layers: [{ type: 'Dense', inputDim: 100, units: 20 }, { type: 'LabelEmbedding', numClasses: 10, dim: 4 }, { type: 'Dense', inputDim: 24, units: 784 }, { type: 'Tanh' }],
+    }, new Rng(5));
+    const model = path.join(tmp, 'info-cgan.onnx');
+    await exportGenerator(net, meta('cgan', DIGIT_CLASSES), model);
+    net.dispose();
+    const r = await runCli(['info', model]);
     expect(r.code, r.stderr).toBe(0);
     for (const k of ['ONNX IR 8, opset 17', 'inputs               noise, label', 'onnxgan.noise_dim    100', 'onnxgan.classes', 'onnxgan.noise        uniform(-1,1)']) expect(r.stdout).toContain(k);
-    const bad = await runCli(['info', path.join(tmp, 'corrupt.json')]);
+    const corrupt = path.join(tmp, 'info-corrupt.json');
+    writeFileSync(corrupt, '{"format": "onnxgan-checkpoint/1", "spec": {');
+    const bad = await runCli(['info', corrupt]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/not a valid ONNX file|missing metadata/);
   });

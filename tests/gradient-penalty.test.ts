@@ -1,7 +1,8 @@
-// The gradient penalty's parameter gradients (a gradient of a gradient) on the backend CI uses.
+// The gradient penalty's parameter gradients (a gradient of a gradient) on the backend training picks
+// (wasm on CI; tfjs-node's where it is installed).
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../train/backend.js';
+import { selectBackend } from '../backend/select.js';
 import { Sequential, type LayerConfig } from '../train/layers.js';
 import { gradientPenalty, r1Penalty } from '../train/gradient-penalty.js';
 import { Rng } from '../common/rng.js';
@@ -9,10 +10,10 @@ import { architecture } from '../train/models.js';
 import type { ModelKind } from '../common/metadata.js';
 import { referenceOptions, type TrainingOptions } from '../train/options.js';
 import { GanTrainer } from '../train/trainer.js';
-import { loadData } from '../train/data.js';
+import { loadData } from '../data/sources.js';
 
 beforeAll(async () => {
-  expect((await selectBackend('auto')).name).toBe('wasm');
+  await selectBackend('auto');
 });
 
 const penalty = (net: Sequential, real: tf.Tensor2D, fake: tf.Tensor2D, eps: tf.Tensor2D): tf.Scalar =>

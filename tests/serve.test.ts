@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { imagePng } from '../common/png.js';
 import { startServer, type RunningServer } from '../serve/server.js';
 
@@ -280,9 +280,24 @@ describe('bad input', () => {
 });
 
 describe('models folder', () => {
+  // Each test adds its own files and removes them again, so the folder holds gan and cgan only
+  // between tests, whatever their order.
+  const writeCorrupt = (name: string): void => writeFileSync(path.join(models, `${name}.onnx`), Buffer.from('this is not an onnx model at all, just text'));
+  const failedEntry = (name: string) => eventually(async () => (await json('/v1/models')).failed.find((f: any) => f.name === name));
+  /** Removes the test's model files when it ends (passed or failed) and waits until they are gone. */
+  const removeAfterTest = (...names: string[]): void =>
+    onTestFinished(async () => {
+      for (const name of names) rmSync(path.join(models, `${name}.onnx`), { force: true });
+      await eventually(async () => {
+        const list = await json('/v1/models');
+        return ![...list.models, ...list.failed].some((m: any) => names.includes(m.name));
+      });
+    });
+
   it('reports a corrupt file while the other models keep serving', async () => {
-    writeFileSync(path.join(models, 'broken.onnx'), Buffer.from('this is not an onnx model at all, just text'));
-    const failed = await eventually(async () => (await json('/v1/models')).failed.find((f: any) => f.name === 'broken'));
+    removeAfterTest('broken');
+    writeCorrupt('broken');
+    const failed = await failedEntry('broken');
     expect(failed.error).toMatch(/broken\.onnx/);
     const ready = await (await fetch(`${base}/readyz`)).json();
     expect(ready.ready).toBe(true);
@@ -296,31 +311,33 @@ describe('models folder', () => {
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/onnxgan_model_load_errors_total\{model="broken"\} [1-9]/);
   });
 
-  it('replacing the corrupt file with a model loads it', async () => {
-    dropModel(path.join(models, 'gan.onnx'), 'broken.onnx');
-    await eventually(async () => (await json('/v1/models')).models.some((m: any) => m.name === 'broken'));
+  it('replacing a corrupt file with a model loads it', async () => {
+    removeAfterTest('mended');
+    writeCorrupt('mended');
+    await failedEntry('mended');
+    dropModel(path.join(models, 'gan.onnx'), 'mended.onnx');
+    await eventually(async () => (await json('/v1/models')).models.some((m: any) => m.name === 'mended'));
     expect((await json('/v1/models')).failed).toEqual([]);
-    expect((await post('broken', { seed: 3, format: 'png' })).status).toBe(200);
+    expect((await post('mended', { seed: 3, format: 'png' })).status).toBe(200);
   });
 
   it('picks up a new model without restart and drops a removed one', async () => {
+    removeAfterTest('gan-copy');
     dropModel(path.join(models, 'gan.onnx'), 'gan-copy.onnx');
     await eventually(async () => (await json('/v1/models')).models.some((m: any) => m.name === 'gan-copy'));
     const original = await bytes(await post('gan', { seed: 77, count: 4, format: 'grid' }));
     const copy = await bytes(await post('gan-copy', { seed: 77, count: 4, format: 'grid' }));
     expect(copy.equals(original)).toBe(true);
     unlinkSync(path.join(models, 'gan-copy.onnx'));
-    unlinkSync(path.join(models, 'broken.onnx'));
-    await eventually(async () => !(await json('/v1/models')).models.some((m: any) => ['gan-copy', 'broken'].includes(m.name)));
+    await eventually(async () => !(await json('/v1/models')).models.some((m: any) => m.name === 'gan-copy'));
     expect((await post('gan-copy', {})).status).toBe(404);
   });
 
   it('refuses file names that are not valid model names', async () => {
+    removeAfterTest('bad name');
     dropModel(path.join(models, 'gan.onnx'), 'bad name.onnx');
     const failed = await eventually(async () => (await json('/v1/models')).failed.find((f: any) => f.name === 'bad name'));
     expect(failed.error).toMatch(/invalid model name/);
-    unlinkSync(path.join(models, 'bad name.onnx'));
-    await eventually(async () => (await json('/v1/models')).failed.length === 0);
   });
 });
 

@@ -16,5 +16,20 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# onnxruntime-node's install script would download CUDA libraries; its CPU library ships in the package.
-ONNXRUNTIME_NODE_INSTALL=skip npm ci
+# npm ci always deletes node_modules first: skip it when the installed tree (npm's record of it,
+# node_modules/.package-lock.json) already matches package-lock.json. Optional packages npm skipped
+# (other platforms' binaries) are allowed to be absent.
+if node -e '
+  const fs = require("node:fs");
+  const want = JSON.parse(fs.readFileSync("package-lock.json", "utf8")).packages;
+  const have = JSON.parse(fs.readFileSync("node_modules/.package-lock.json", "utf8")).packages;
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  const ok = Object.entries(want).every(([k, v]) => k === "" || (k in have ? same(v, have[k]) : v.optional === true || v.devOptional === true)) &&
+    Object.keys(have).every((k) => k in want);
+  process.exit(ok ? 0 : 1);
+' 2>/dev/null; then
+  echo "node_modules matches package-lock.json: not reinstalling"
+else
+  # onnxruntime-node's install script would download CUDA libraries; its CPU library ships in the package.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci
+fi

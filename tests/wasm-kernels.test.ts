@@ -1,12 +1,12 @@
-// The wasm backend's replaced kernels (train/ort-matmul.ts, train/wasm-kernels.ts) against plain
+// The wasm backend's replaced kernels (backend/ort-matmul.ts, backend/wasm-kernels.ts) against plain
 // JavaScript arithmetic: same products, shared (not copied) identities that stay valid.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../train/backend.js';
+import { selectBackend } from '../backend/select.js';
 import { Rng } from '../common/rng.js';
 
 beforeAll(async () => {
-  const info = await selectBackend('auto');
+  const info = await selectBackend('wasm'); // forced: auto picks tfjs-node where it is installed
   expect(info.name).toBe('wasm');
   expect(info.reason).toContain('matmuls on onnxruntime');
 });

@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { useOrtMatMul } from './ort-matmul.js';
 import { patchWasmMatMulTranspose, shareWasmIdentity } from './wasm-kernels.js';
+import type { BackendChoice } from './choices.js';
 
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKENDS)[number];
+export type { BackendChoice };
 
 const require = createRequire(import.meta.url);
 
