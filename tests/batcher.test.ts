@@ -37,7 +37,7 @@ function fakeModel() {
 function request(id: number, rows: number, conditional = false): BatchInput {
   const noise = new Float32Array(rows * NOISE_DIM);
   for (let i = 0; i < rows; i++) noise[i * NOISE_DIM] = id * 100 + i;
-  return { noise, labels: conditional ? new BigInt64Array(rows).fill(BigInt(id)) : null, rows };
+  return { noise, labels: conditional ? new Int32Array(rows).fill(id) : null, rows };
 }
 
 /** The first pixel of each image row: which request rows a response holds. */
