@@ -35,7 +35,7 @@ describe('training options', () => {
   it('the best recipe starts from the shipped models\' levers; options given replace them', () => {
     const o = resolveOptions('cgan', { ema: 0.99 }, { epochs: 40 }, 'best');
     expect(o).toMatchObject({ outputBiasInit: 'mean', mismatch: 1, ema: 0.99, lrDecay: { from: 20, to: 40 }, gLr: 1e-4 });
-    expect(optionFlags('gan', resolveOptions('gan', {}, { epochs: 40 }, 'best'))).toEqual(['--r1 10', '--ema 0.999']);
+    expect(optionFlags('gan', resolveOptions('gan', {}, { epochs: 40 }, 'best'))).toEqual(['--output-bias-init mean', '--r1 10', '--ema 0.999']);
   });
 
   it('prints the options that differ from the reference as flags, in the table order', () => {

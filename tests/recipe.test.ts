@@ -50,7 +50,8 @@ describe('the default recipe', () => {
       const ckpt = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
       expect(ckpt.recipe).toBe('best');
       expect(ckpt.options.ema).toBe(0.999);
-      if (model !== 'gan') expect(ckpt.options).toMatchObject({ outputBiasInit: 'mean', lrDecay: { from: 1, to: 3 } });
+      expect(ckpt.options.outputBiasInit).toBe('mean');
+      if (model !== 'gan') expect(ckpt.options.lrDecay).toEqual({ from: 1, to: 3 });
       if (model === 'cgan') expect(ckpt.options.mismatch).toBe(1);
       if (model === 'gan') expect(ckpt.options.r1).toBe(10);
       const grids = readdirSync(path.join(out, 'samples')).sort();

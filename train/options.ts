@@ -94,7 +94,7 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
     help: "generator output bias at the start: zero-mean init as the reference, or atanh of the data's mean image (reference|mean)",
     parse: choice(['reference', 'mean']),
     reference: () => 'reference',
-    best: (kind) => (kind === 'gan' ? 'reference' : 'mean'),
+    best: () => 'mean',
     show: (v) => `--output-bias-init ${v}`,
     schema: (z) => z.enum(['reference', 'mean']),
     startOnly: true,
