@@ -41,7 +41,7 @@ function gemmModel(transA: boolean, transB: boolean): Uint8Array {
  * onnxruntime and leaves everything else to the original. Reads and writes the wasm heap in place
  * (no copies). Returns why it could not when onnxruntime-node's native binding is unusable.
  */
-export function useOrtMatMul(): { ok: true } | { ok: false; why: string } {
+export function useOrtMatMul(threads = 1): { ok: true } | { ok: false; why: string } {
   let Tensor: OrtTensor;
   const sessions = new Map<string, NativeSession>();
   try {
@@ -54,7 +54,8 @@ export function useOrtMatMul(): { ok: true } | { ok: false; why: string } {
         const s = new b.binding.InferenceSession();
         const m = gemmModel(tA, tB);
         s.loadModel(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength, {
-          intraOpNumThreads: 1, // on the calling thread: the other core stays free (and PyTorch's peer uses one)
+          // 1: on the calling thread, the other core stays free (and PyTorch's peer uses one); --threads N for an idle machine.
+          intraOpNumThreads: threads,
           interOpNumThreads: 1,
           executionMode: 'sequential',
         });

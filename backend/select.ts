@@ -33,6 +33,8 @@ let wasmMatmul: string | undefined;
 export interface WasmOptions {
   /** Where the wasm backend's matrix products run: onnxruntime-node's GEMM (default) or XNNPACK. */
   matmul?: 'onnxruntime' | 'xnnpack';
+  /** Threads of onnxruntime's GEMM (default 1: the other core stays free for the rest of the step). */
+  threads?: number;
 }
 
 export interface BackendInfo {
@@ -59,10 +61,10 @@ export async function selectBackend(choice: BackendChoice = 'auto', opts: WasmOp
     await import('@tensorflow/tfjs-backend-wasm');
     // Kernels are patched once per process (a second call would wrap the wrappers).
     wasmMatmul ??= (() => {
-      const ort = opts.matmul === 'xnnpack' ? { ok: false as const, why: 'requested' } : useOrtMatMul();
+      const ort = opts.matmul === 'xnnpack' ? { ok: false as const, why: 'requested' } : useOrtMatMul(opts.threads ?? 1);
       if (!ort.ok) patchWasmMatMulTranspose();
       shareWasmIdentity();
-      return ort.ok ? 'matmuls on onnxruntime (MLAS)' : `matmuls on XNNPACK (onnxruntime: ${ort.why})`;
+      return ort.ok ? `matmuls on onnxruntime (MLAS, ${opts.threads ?? 1} thread${(opts.threads ?? 1) > 1 ? 's' : ''})` : `matmuls on XNNPACK (onnxruntime: ${ort.why})`;
     })();
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
     return { name: 'wasm', reason: `${reason}; ${wasmMatmul}` };

@@ -22,8 +22,12 @@ async function worker(backend: string, model: string, steps: number): Promise<vo
   const { GanTrainer } = await import('../train/trainer.js');
   const { loadEmbeddedMnist } = await import('../data/sources.js');
   const { Rng } = await import('../common/rng.js');
-  // wasm-xnnpack: the wasm backend with its own matmuls (XNNPACK), for comparison with onnxruntime's.
-  const info = await selectBackend((backend === 'wasm-xnnpack' ? 'wasm' : backend) as 'wasm', { matmul: backend === 'wasm-xnnpack' ? 'xnnpack' : 'onnxruntime' });
+  // wasm-xnnpack: the wasm backend with its own matmuls (XNNPACK), for comparison with onnxruntime's;
+  // wasm-threads2: onnxruntime's GEMM on two threads (train --threads 2, for an otherwise idle machine).
+  const info = await selectBackend((backend.startsWith('wasm') ? 'wasm' : backend) as 'wasm', {
+    matmul: backend === 'wasm-xnnpack' ? 'xnnpack' : 'onnxruntime',
+    threads: backend === 'wasm-threads2' ? 2 : 1,
+  });
   const { train } = loadEmbeddedMnist();
   const trainer = new GanTrainer(architecture(model as 'cgan'), referenceOptions(model as 'cgan'), new Rng(1));
   const x = tf.tensor2d(train.images.subarray(0, 300 * 784), [300, 784]);
@@ -74,7 +78,7 @@ async function main(): Promise<void> {
     .option('--model <m>')
     .option('--rounds <n>', 'rounds', '3')
     .option('--steps <n>', 'measured steps per wasm run', '10')
-    .option('--backends <list>', 'tfjs backends to try', 'tensorflow,wasm,wasm-xnnpack,cpu')
+    .option('--backends <list>', 'tfjs backends to try', 'tensorflow,wasm,wasm-threads2,wasm-xnnpack,cpu')
     .option('--out <file>', 'markdown output', '/tmp/onnxgan-train-step.md')
     .parse()
     .opts();

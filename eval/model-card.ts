@@ -75,9 +75,10 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
 function trainingOptions(ckpt: Checkpoint): string {
   const code = (flags: string[]): string => (flags.length ? flags.map((f) => `\`${f}\``).join(', ') : 'none');
   const changes = ckpt.optionChanges ?? [];
+  const recipe = ckpt.recipe ? `recipe ${ckpt.recipe}; ` : '';
   if (!changes.length) {
     const flags = optionFlags(ckpt.architecture.kind, ckpt.options);
-    return flags.length ? code(flags) : 'none recorded in the checkpoint';
+    return recipe + (flags.length ? code(flags) : 'none recorded in the checkpoint');
   }
-  return changes.map((c) => `${c.step ? `from step ${c.step.toLocaleString('en-US')}` : 'at first'}: ${code(c.flags)}`).join('; ');
+  return recipe + changes.map((c) => `${c.step ? `from step ${c.step.toLocaleString('en-US')}` : 'at first'}: ${code(c.flags)}`).join('; ');
 }

@@ -66,7 +66,7 @@ describe('onnxgan train', () => {
 
   it('keeps opt-in training options (learning rates, label smoothing, R1) in the checkpoint across --resume; 0 turns one off', async () => {
     const out = path.join(tmp, 'levers');
-    const opts = ['--g-lr', '2e-4', '--d-lr', '3e-4', '--label-smoothing', '0.2', '--r1', '5'];
+    const opts = ['--recipe', 'reference', '--g-lr', '2e-4', '--d-lr', '3e-4', '--label-smoothing', '0.2', '--r1', '5'];
     const first = await runCli(['train', '--model', 'gan', '--limit', '600', '--epochs', '1', '--out', out, ...opts]);
     expect(first.code, first.stderr).toBe(0);
     // Resumed without the flags: the run keeps its own.
@@ -93,7 +93,7 @@ describe('onnxgan train', () => {
   it('options given on --resume replace the stored ones (--ema too) and the model card shows from which step', async () => {
     const out = path.join(tmp, 'decay');
     const base = ['train', '--model', 'wgan-gp', '--limit', '600', '--batch', '600', '--out', out];
-    expect((await runCli([...base, '--epochs', '1'])).code).toBe(0);
+    expect((await runCli([...base, '--epochs', '1', '--recipe', 'reference'])).code).toBe(0);
     const annealed = await runCli([...base, '--epochs', '3', '--resume', '--lr-decay', '1', '--d-lr', '2e-4', '--ema', '0.99']);
     expect(annealed.code, annealed.stderr).toBe(0);
     expect(metrics(out).map((r) => r.lrScale)).toEqual([undefined, 1, 0.5]); // at each epoch's start
@@ -118,7 +118,7 @@ describe('onnxgan train', () => {
     const card = await runCli(['card', model, '--run', out, '--n', '100']);
     expect(card.code, card.stderr).toBe(0);
     const md = readFileSync(path.join(tmp, 'decay.md'), 'utf8');
-    expect(md).toContain('| training options beyond the reference | at first: none; from step 1: `--d-lr 0.0002`, `--lr-decay 1 --epochs 3`, `--ema 0.99` |');
+    expect(md).toContain('| training options beyond the reference | recipe reference; at first: none; from step 1: `--d-lr 0.0002`, `--lr-decay 1 --epochs 3`, `--ema 0.99` |');
     expect(md).toContain('| seed, batch | 0, 600 |');
     expect(md).toContain('exponential moving average (decay 0.99)');
     expect(md).toContain('| epochs / generator steps | 3 / 3 |');

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { writeFileAtomic } from '../common/atomic.js';
 import { MODEL_KINDS } from '../common/metadata.js';
-import { OPTION_KEYS, TRAINING_OPTIONS, referenceOptions, type TrainingOptions } from './options.js';
+import { OPTION_KEYS, RECIPES, TRAINING_OPTIONS, referenceOptions, type TrainingOptions } from './options.js';
 import { Rng, type RngState } from '../common/rng.js';
 import { Sequential, weightKey } from './layers.js';
 import type { Architecture } from './models.js';
@@ -88,6 +88,8 @@ const checkpointSchema = z.object({
   format: z.literal(CHECKPOINT_FORMAT),
   architecture,
   options: trainingOptions,
+  /** Where the run's options started (absent: written before recipes; those started at the reference). */
+  recipe: z.enum(RECIPES).optional(),
   optionChanges: optionChanges.optional(),
   ...common,
   /** The averaged generator weights (same order as its weights) when options.ema keeps them. */
@@ -177,7 +179,7 @@ function decode(e: EncodedTensor, what: string): tf.Tensor {
 
 export async function captureCheckpoint(
   trainer: GanTrainer,
-  meta: Pick<Checkpoint, 'dataset' | 'seed' | 'batch' | 'backend' | 'position' | 'optionChanges'>,
+  meta: Pick<Checkpoint, 'dataset' | 'seed' | 'batch' | 'backend' | 'position' | 'recipe' | 'optionChanges'>,
 ): Promise<Checkpoint> {
   const weights: Record<string, EncodedTensor> = {};
   for (const [key, v] of trainer.keyedWeights()) weights[key] = encode(v);

@@ -4,7 +4,7 @@ import { int } from '../common/cli-args.js';
 import { action, EXIT } from '../common/command-action.js';
 import { MODEL_KINDS, type ModelKind } from '../common/metadata.js';
 import { BACKENDS, type BackendChoice } from '../backend/choices.js';
-import { TRAINING_OPTIONS, flagOf, helpOf, type GivenOptions, type OptionKey } from './options.js';
+import { RECIPES, TRAINING_OPTIONS, flagOf, helpOf, type GivenOptions, type OptionKey, type Recipe } from './options.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -15,11 +15,17 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'total epochs (a resumed run continues up to this count)', int(1), 20)
     .option('--batch <n>', "batch size (default: 300, or a resumed run's own)", int(1))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
+    .option('--threads <n>', "threads of the wasm backend's native matrix products (onnxruntime's GEMM); more than 1 only helps on an otherwise idle machine", int(1, 64), 1)
     .option('--seed <n>', 'seed of weights, noise, shuffling and dropout', int(0), 0)
     .option('--limit <n>', 'train on a class-balanced subset of n images', int(1))
     .option('--out <dir>', 'run folder (default runs/<model>)')
     .option('--resume', 'continue the run in --out from its checkpoint; training options given now replace its stored ones (not --seed, --output-bias-init)', false)
-    .option('--sample-every <k>', 'write a sample grid every k epochs', int(1), 5);
+    .option('--sample-every <k>', 'write a sample grid every k epochs', int(1), 5)
+    .addOption(
+      new Option('--recipe <name>', "where a new run's training options start: best (those the shipped models were trained with) or reference (the chapter's); options given below replace the recipe's")
+        .choices(RECIPES)
+        .default('best'),
+    );
   // The training options: no commander defaults, so "not given" stays undefined (a resume keeps the stored value).
   const keys = Object.keys(TRAINING_OPTIONS) as OptionKey[];
   for (const key of keys) cmd.addOption(new Option(`${flagOf(key)} ${TRAINING_OPTIONS[key].arg}`, helpOf(key)).argParser(TRAINING_OPTIONS[key].parse));
@@ -39,11 +45,13 @@ export function register(program: Command): void {
         epochs: o.epochs as number,
         batch: o.batch as number | undefined,
         backend: o.backend as BackendChoice,
+        threads: o.threads as number,
         seed: o.seed as number,
         limit: o.limit as number | undefined,
         out: (o.out as string | undefined) ?? `runs/${o.model}`,
         resume: o.resume as boolean,
         sampleEvery: o.sampleEvery as number,
+        recipe: o.recipe as Recipe,
         options: Object.fromEntries(keys.map((k) => [k, o[k]])) as GivenOptions,
         stop,
       });

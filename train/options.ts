@@ -49,8 +49,10 @@ interface OptionDef<T> {
   parse: (v: string) => unknown;
   /** The generators it applies to (all when absent). */
   kinds?: readonly ModelKind[];
-  /** The chapter's value. */
+  /** The chapter's value (--recipe reference). */
   reference: (kind: ModelKind) => T;
+  /** The measured best value (--recipe best, the default) where it differs from the chapter's; `epochs` is the run's --epochs. */
+  best?: (kind: ModelKind, ctx: { epochs: number }) => T;
   /** The parsed flag value as stored (default: as parsed); `epochs` is the run's --epochs. */
   store?: (value: never, ctx: { epochs: number }) => T;
   /** The stored value as the flag(s) that set it. */
@@ -92,6 +94,7 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
     help: "generator output bias at the start: zero-mean init as the reference, or atanh of the data's mean image (reference|mean)",
     parse: choice(['reference', 'mean']),
     reference: () => 'reference',
+    best: () => 'mean',
     show: (v) => `--output-bias-init ${v}`,
     schema: (z) => z.enum(['reference', 'mean']),
     startOnly: true,
@@ -102,6 +105,7 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
     parse: nonNegative,
     kinds: ['gan'],
     reference: () => 0,
+    best: (kind) => (kind === 'gan' ? 10 : 0),
     show: (v) => `--r1 ${v}`,
     schema: (z) => z.number().min(0),
   },
@@ -120,6 +124,7 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
     parse: nonNegative,
     kinds: ['cgan'],
     reference: () => 0,
+    best: (kind) => (kind === 'cgan' ? 1 : 0),
     show: (v) => `--mismatch ${v}`,
     schema: (z) => z.number().min(0),
   },
@@ -128,6 +133,7 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
     help: 'decay both learning rates linearly from this epoch to zero at --epochs',
     parse: int(0),
     reference: () => null,
+    best: (kind, { epochs }) => (kind === 'gan' ? null : { from: Math.floor(epochs / 2), to: epochs }),
     store: (from: number, { epochs }) => {
       if (from >= epochs) throw new Error(`--lr-decay ${from} must be below --epochs ${epochs}`);
       return { from, to: epochs };
@@ -149,6 +155,7 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
     help: 'also keep an exponential moving average of the generator weights (e.g. 0.999); export uses it',
     parse: fraction,
     reference: () => null,
+    best: () => 0.999,
     show: (v) => (v === null ? '' : `--ema ${v}`),
     schema: (z) => z.number().gt(0).lt(1).nullable(),
   },
@@ -166,6 +173,15 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
 export const OPTION_KEYS = Object.keys(TRAINING_OPTIONS) as OptionKey[];
 const KEYS = OPTION_KEYS;
 
+/**
+ * Where a new run's options start: `best`, the options the shipped models were trained with (each
+ * measured in bench/RESULTS.md: the mean-image output bias keeps CGAN classes from coming out
+ * inverted, the matching-aware critic lifts class accuracy, R1 keeps the GAN from collapsing, EMA
+ * and a decay over the second half of the run lower FID), or `reference`, the chapter's settings.
+ */
+export const RECIPES = ['best', 'reference'] as const;
+export type Recipe = (typeof RECIPES)[number];
+
 /** `gLr` -> `--g-lr`: commander maps the flag back to the same name. */
 export const flagOf = (key: OptionKey): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -179,19 +195,26 @@ export function referenceOptions(kind: ModelKind): TrainingOptions {
   return Object.fromEntries(KEYS.map((k) => [k, TRAINING_OPTIONS[k].reference(kind)])) as unknown as TrainingOptions;
 }
 
+/** A recipe's options for a new run of `epochs` epochs. */
+export function recipeOptions(recipe: Recipe, kind: ModelKind, ctx: { epochs: number }): TrainingOptions {
+  if (recipe === 'reference') return referenceOptions(kind);
+  return Object.fromEntries(KEYS.map((k) => [k, (TRAINING_OPTIONS[k].best ?? TRAINING_OPTIONS[k].reference)(kind, ctx)])) as unknown as TrainingOptions;
+}
+
 /**
  * The options in force after a command line: `base` (a resumed run's stored options, or the
- * reference's for a new run) with the given ones replacing theirs. A lever given for a generator it
+ * recipe's for a new run) with the given ones replacing theirs. A lever given for a generator it
  * does not apply to is an error; a start-only option given on resume is ignored.
  */
-export function resolveOptions(kind: ModelKind, given: GivenOptions, ctx: { epochs: number }, base: TrainingOptions | null): TrainingOptions {
-  const out = { ...(base ?? referenceOptions(kind)) } as Record<OptionKey, unknown>;
+export function resolveOptions(kind: ModelKind, given: GivenOptions, ctx: { epochs: number }, base: TrainingOptions | Recipe): TrainingOptions {
+  const resuming = typeof base !== 'string';
+  const out = { ...(resuming ? base : recipeOptions(base, kind, ctx)) } as Record<OptionKey, unknown>;
   for (const key of KEYS) {
     const value = given[key];
     if (value === undefined) continue;
     const d = TRAINING_OPTIONS[key];
     if (d.kinds && !d.kinds.includes(kind)) throw new Error(`${flagOf(key)} applies to ${d.kinds.join(' and ')} only, not ${kind}`);
-    if (d.startOnly && base) continue;
+    if (d.startOnly && resuming) continue;
     out[key] = d.store ? d.store(value as never, ctx) : value;
   }
   return out as unknown as TrainingOptions;

@@ -11,7 +11,7 @@ import { selectBackend, type BackendChoice } from '../backend/select.js';
 import { balancedSubset, shuffle, type Dataset } from '../data/dataset.js';
 import { loadData } from '../data/sources.js';
 import { architecture } from './models.js';
-import { learningRateScale, optionFlags, resolveOptions, type GivenOptions, type TrainingOptions } from './options.js';
+import { learningRateScale, optionFlags, resolveOptions, type GivenOptions, type Recipe, type TrainingOptions } from './options.js';
 import { initOutputBiasToMean } from './layers.js';
 import { GanTrainer, type StepMetrics } from './trainer.js';
 import { captureCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type DatasetInfo, type RunPosition } from './checkpoint.js';
@@ -27,12 +27,16 @@ export interface TrainOptions {
   /** Default: a resumed run's own, else DEFAULT_BATCH. */
   batch?: number;
   backend: BackendChoice;
+  /** Threads of the wasm backend's native GEMM. */
+  threads?: number;
   seed: number;
   limit?: number;
   out: string;
   resume: boolean;
   /** Write a sample grid every K epochs (and after the last). */
   sampleEvery: number;
+  /** Where a new run's options start (a resumed run keeps its stored ones). */
+  recipe: Recipe;
   /** The training options given on the command line (options.ts), by their one name. */
   options: GivenOptions;
   /** Set by a signal handler: finish the step, checkpoint, return. */
@@ -101,6 +105,14 @@ function reconcileMetrics(file: string, upToEpoch: number): Record<string, numbe
   return rows;
 }
 
+/** Seconds as h:mm:ss; '-' until there is a speed, and for open-ended runs (beyond 99 days). */
+function eta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 99 * 86400) return '-';
+  const s = Math.round(seconds);
+  const hms = [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60];
+  return hms[0] ? `${hms[0]}:${String(hms[1]).padStart(2, '0')}:${String(hms[2]).padStart(2, '0')}` : `${hms[1]}:${String(hms[2]).padStart(2, '0')}`;
+}
+
 const fmt = (m: Partial<StepMetrics>): string =>
   Object.entries(m)
     .map(([k, v]) => `${k} ${(v as number).toFixed(3)}`)
@@ -125,6 +137,7 @@ interface Run {
   trainer: GanTrainer;
   seed: number;
   batch: number;
+  recipe: Recipe | undefined;
   pos: RunPosition;
   optionChanges: Checkpoint['optionChanges'];
   history: Record<string, number>[];
@@ -134,7 +147,7 @@ interface Run {
 
 /** Check the command line against the run folder, load data and checkpoint, build the trainer. */
 async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<Run> {
-  const backend = await selectBackend(opts.backend);
+  const backend = await selectBackend(opts.backend, { threads: opts.threads });
   log(`backend: ${backend.name} (${backend.reason})`);
   const splits = loadData(opts.data);
   const data = opts.limit ? balancedSubset(splits.train, opts.limit, opts.seed) : splits.train;
@@ -164,7 +177,8 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   const arch = ckpt?.architecture ?? architecture(opts.model, data.classes.length);
   const { options, optionChanges } = ckpt
     ? resumedOptions(ckpt, opts)
-    : { options: resolveOptions(opts.model, opts.options, { epochs: opts.epochs }, null), optionChanges: undefined };
+    : { options: resolveOptions(opts.model, opts.options, { epochs: opts.epochs }, opts.recipe), optionChanges: undefined };
+  const recipe = ckpt ? ckpt.recipe : opts.recipe;
   if (options.lrDecay && opts.epochs > options.lrDecay.to) {
     // Epochs at rate zero would still move BatchNorm statistics and the EMA: refuse rather than drift.
     throw new Error(`the learning rates of ${opts.out} reach zero at epoch ${options.lrDecay.to}: pass --lr-decay again to schedule epochs up to ${opts.epochs}`);
@@ -180,21 +194,33 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   trainer.startEma(); // on --resume with a new --ema: the average starts here
 
   const pos: RunPosition = ckpt?.position ?? { epoch: 0, step: 0, batchInEpoch: 0, epochOrder: null, epochSums: {}, wallTimeMs: 0 };
+  if (ckpt && pos.epoch >= opts.epochs) {
+    throw new Error(`${opts.out} has done ${pos.epoch} epochs already: pass --epochs above ${pos.epoch} to continue it`);
+  }
   if (ckpt) log(`resuming ${opts.out} at epoch ${pos.epoch + 1}${pos.batchInEpoch ? `, batch ${pos.batchInEpoch + 1}` : ''} (step ${pos.step})`);
+  else log(`recipe ${recipe}: ${optionFlags(opts.model, options).join(' ') || "the chapter's settings"}`);
   const history = reconcileMetrics(metricsFile, pos.epoch);
-  return { opts, log, backend: backend.name, data, trainer, seed, batch, pos, optionChanges, history, ckptFile, metricsFile };
+  return { opts, log, backend: backend.name, data, trainer, seed, batch, recipe, pos, optionChanges, history, ckptFile, metricsFile };
 }
 
 async function saveRun(r: Run): Promise<void> {
   const dataset: DatasetInfo = { name: r.data.name, classes: r.data.classes, count: r.data.count };
-  const meta = { dataset, seed: r.seed, batch: r.batch, backend: r.backend, position: r.pos, ...(r.optionChanges ? { optionChanges: r.optionChanges } : {}) };
+  const meta = {
+    dataset,
+    seed: r.seed,
+    batch: r.batch,
+    backend: r.backend,
+    position: r.pos,
+    ...(r.recipe ? { recipe: r.recipe } : {}),
+    ...(r.optionChanges ? { optionChanges: r.optionChanges } : {}),
+  };
   saveCheckpoint(r.ckptFile, await captureCheckpoint(r.trainer, meta));
 }
 
 function progressBar(r: Run, totalSteps: number): cliProgress.SingleBar {
   const bar = new cliProgress.SingleBar(
     {
-      format: '{kind} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | {speed} steps/s | ETA {eta_formatted} | {losses}',
+      format: '{kind} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | {speed} steps/s | ETA {remaining} | {losses}',
       stream: process.stderr,
       noTTYOutput: !process.stderr.isTTY,
       notTTYSchedule: 10_000,
@@ -203,7 +229,7 @@ function progressBar(r: Run, totalSteps: number): cliProgress.SingleBar {
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(totalSteps, r.pos.step, { kind: r.opts.model, epoch: r.pos.epoch + 1, epochs: r.opts.epochs, speed: '-', losses: '' });
+  bar.start(totalSteps, r.pos.step, { kind: r.opts.model, epoch: r.pos.epoch + 1, epochs: r.opts.epochs, speed: '-', remaining: '-', losses: '' });
   return bar;
 }
 
@@ -264,14 +290,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const r = await setUp(opts, log);
   const { pos, trainer } = r;
   const nBatches = Math.ceil(r.data.count / r.batch);
-  const bar = progressBar(r, opts.epochs * nBatches);
+  const totalSteps = opts.epochs * nBatches;
+  const bar = progressBar(r, totalSteps);
   const started = performance.now() - pos.wallTimeMs;
   const sessionStart = performance.now();
   let sessionSteps = 0;
   const onStep = (m: StepMetrics): void => {
     sessionSteps++;
     const speed = sessionSteps / ((performance.now() - sessionStart) / 1000);
-    bar.update(pos.step, { epoch: pos.epoch + 1, speed: speed.toFixed(2), losses: fmt(m) });
+    bar.update(pos.step, { epoch: pos.epoch + 1, speed: speed.toFixed(2), remaining: eta((totalSteps - pos.step) / speed), losses: fmt(m) });
   };
   try {
     while (pos.epoch < opts.epochs) {
