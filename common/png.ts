@@ -1,5 +1,6 @@
 // PNG encoding of generated images (Node only: uses pngjs).
 import { PNG } from 'pngjs';
+import { gridColumns } from './grid-layout.js';
 import { IMAGE_PIXELS, IMAGE_SIZE } from './metadata.js';
 
 import { toByte } from './pixels.js';
@@ -8,9 +9,10 @@ export { toByte };
 
 /**
  * Tile `count` 28x28 images (row-major [count, 784], values in [-1, 1]) into a grid PNG with `cols`
- * columns, a `pad`-pixel border and integer upscaling `scale`.
+ * columns (default: common/grid-layout.ts, shared with the browser), a `pad`-pixel border and
+ * integer upscaling `scale`.
  */
-export function gridPng(images: Float32Array, count: number, cols = Math.ceil(Math.sqrt(count)), pad = 2, scale = 1): Buffer {
+export function gridPng(images: Float32Array, count: number, cols = gridColumns(count), pad = 2, scale = 1): Buffer {
   const rows = Math.ceil(count / cols);
   const cell = IMAGE_SIZE * scale;
   const width = cols * cell + (cols + 1) * pad;

@@ -1,6 +1,7 @@
 // HTTP API: model listing, generation, health, readiness, metrics, and the model files for the browser.
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { IMAGE_PIXELS, IMAGE_SIZE, isConditional } from '../common/metadata.js';
+import { gridColumns } from '../common/grid-layout.js';
 import { gridPng, imagePng } from '../common/png.js';
 import { randomSeed } from '../common/rng.js';
 import type { ServeMetrics } from './metrics.js';
@@ -80,7 +81,7 @@ function respond(res: Response, model: LoadedModel, req: GenerateRequest, seed: 
       res.type('image/png').send(imagePng(images));
       return;
     case 'grid':
-      res.type('image/png').send(gridPng(images, n));
+      res.type('image/png').send(gridPng(images, n, gridColumns(n)));
       return;
     case 'json': {
       const pngs: string[] = [];

@@ -1,5 +1,5 @@
 // Assembles the Express app (security headers, CORS, logging, metrics, API, static files) and runs it.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -142,14 +142,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   app.use(errorHandler(logger));
 
   const server = createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port, opts.host);
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
   try {
     await registry.start(); // /healthz answers meanwhile; /readyz says 503 until a model is loaded
@@ -180,4 +173,34 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     })());
 
   return { url, port, registry, metrics, logger, close };
+}
+
+/**
+ * Listens on host:port and returns the port bound (0 = any free one). What a user can fix (a port
+ * taken or not allowed, an address that is not this machine's) becomes a one-line message saying how.
+ */
+export async function listen(server: Server, port: number, host: string): Promise<number> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const other = port > 0 && port < 65535 ? port + 1 : 8081;
+    const pickPort = `pick another with PORT=${other} npm start or onnxgan serve --port ${other} (0 = any free port)`;
+    const pickHost = 'use HOST=127.0.0.1 (this machine only) or HOST=0.0.0.0 (every interface), or --host';
+    const why: Record<string, string> = {
+      EADDRINUSE: `port ${port} on ${host} is already in use (by another server?): ${pickPort}`,
+      EACCES: `not allowed to listen on port ${port} (ports below 1024 need privileges): ${pickPort}`,
+      EADDRNOTAVAIL: `cannot listen on ${host}: not an address of this machine; ${pickHost}`,
+      ENOTFOUND: `cannot listen on ${host}: no such host name; ${pickHost}`,
+      EAI_AGAIN: `cannot listen on ${host}: its name could not be resolved; ${pickHost}`,
+    };
+    throw new Error(why[err.code ?? ''] ?? `cannot listen on ${host}:${port}: ${err.message}`, { cause: e });
+  }
+  return (server.address() as AddressInfo).port;
 }

@@ -16,7 +16,8 @@ export interface GridLayout {
 /** Width of the row-label column, when there is one. */
 export const ROW_LABEL_WIDTH = 22;
 
-export const defaultColumns = (count: number): number => Math.ceil(Math.sqrt(count));
+/** The columns of a grid when none are asked for: the server's grid PNG uses the same rule. */
+export { gridColumns as defaultColumns } from '../../common/grid-layout.js';
 
 /** Resizes `canvas` to fit the grid and draws `count` images (row-major [count, 784]). */
 export function drawGrid(canvas: HTMLCanvasElement, images: Float32Array, count: number, { cols, scale, rowLabels }: GridLayout): void {
