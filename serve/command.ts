@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { int, nonNegative } from '../common/cli-args.js';
 import { action } from '../common/command-action.js';
 import { SERVE_DEFAULTS } from './defaults.js';
+import { parseWorkers } from './workers.js';
 
 export function register(program: Command): void {
   program
@@ -16,8 +17,14 @@ export function register(program: Command): void {
     .option('--cors <origins>', 'comma-separated origins allowed cross-origin access, or * (default: off)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--no-access-log', 'do not log every request')
+    .option('--workers <n>', 'processes serving on the one port (node:cluster), or auto: one per CPU core', parseWorkers, 1)
     .action(
-      action('serve', async (o: { models: string; port: number; host: string; maxBatch: number; maxWaitMs: number; cors?: string; logLevel: string; accessLog: boolean }) => {
+      action('serve', async (o: { models: string; port: number; host: string; maxBatch: number; maxWaitMs: number; cors?: string; logLevel: string; accessLog: boolean; workers: number }) => {
+        if (o.workers > 1 && (await import('node:cluster')).default.isPrimary) {
+          // This process supervises; each worker runs this same command and serves (serve/cluster.ts).
+          const [{ runPrimary }, { pino }] = await Promise.all([import('./cluster.js'), import('pino')]);
+          return runPrimary(o.workers, pino({ name: 'onnxgan-serve', level: o.logLevel }));
+        }
         const { startServer } = await import('./server.js');
         const server = await startServer({
           models: o.models,

@@ -1,16 +1,21 @@
 // The set of served models mirrors the *.onnx files of one folder: loaded at start, reloaded when a
 // file is added or replaced, dropped when it is removed. A file that fails to load is recorded (with
-// its error) instead of being served, and never affects the other models.
-import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+// its error) instead of being served, and never affects the other models. Nothing here blocks the
+// event loop on what the folder holds (serve/model-file.ts), and a model is checked against its own
+// metadata before it serves (serve/model-check.ts).
+import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { GeneratorRunner } from '../common/generator-runner.js';
-import { isConditional, type ModelMetadata } from '../common/metadata.js';
-import { readModelInfo } from '../export/onnx-read.js';
+import { imageValues, isConditional, metadataFromProps, type ModelMetadata } from '../common/metadata.js';
+import type onnxProto from 'onnx-proto';
+import { onnx } from '../common/onnx-graph.js';
 import { Batcher } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
-import { generateSchemaFor, MODEL_NAME, type GenerateSchema } from './schemas.js';
+import { checkGraph, checkRuns } from './model-check.js';
+import { modelEntryExists, readModelFile } from './model-file.js';
+import { generateSchemaFor, MODEL_NAME, modelNameSchema, type GenerateSchema } from './schemas.js';
 
 export const isValidModelName = (name: string): boolean => MODEL_NAME.test(name) && !/^\.+$/.test(name);
 
@@ -57,6 +62,17 @@ export class ModelRegistry {
 
   constructor(private readonly opts: RegistryOptions) {}
 
+  /** The servable model of a URL name, or why not: 400 (invalid name), 404 (none), 503 (failed to load). */
+  lookup(name: string): LoadedModel | { status: 400 | 404 | 503; message: string } {
+    const parsed = modelNameSchema.safeParse(name);
+    if (!parsed.success) return { status: 400, message: parsed.error.issues[0]!.message };
+    const model = this.models.get(name);
+    if (model) return model;
+    const failed = this.failed.get(name);
+    if (failed) return { status: 503, message: `model "${name}" failed to load: ${failed.error}` };
+    return { status: 404, message: `no model "${name}" (loaded: ${[...this.models.keys()].sort().join(', ') || 'none'})` };
+  }
+
   get pendingLoads(): number {
     return this.pending.size + this.timers.size;
   }
@@ -64,13 +80,13 @@ export class ModelRegistry {
   /** Loads every model in the folder, then watches it. */
   async start(): Promise<void> {
     const { dir, logger } = this.opts;
-    const stat = statSync(dir, { throwIfNoEntry: false });
+    const stat = await fs.stat(dir).catch(() => null);
     if (!stat?.isDirectory()) throw new Error(`models folder ${dir} does not exist`);
     this.watcher = watch(dir, { persistent: false }, (_event, file) => {
       if (file && file.endsWith('.onnx')) this.scheduleReload(file.toString());
     });
     this.watcher.on('error', (e) => logger.error({ err: e }, 'models folder watcher failed'));
-    const files = readdirSync(dir).filter((f) => f.endsWith('.onnx'));
+    const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.onnx'));
     await Promise.all(files.map((f) => this.enqueue(f)));
     logger.info({ dir, loaded: [...this.models.keys()], failed: [...this.failed.keys()] }, 'models folder scanned');
   }
@@ -114,8 +130,7 @@ export class ModelRegistry {
     const { dir, logger, metrics } = this.opts;
     const name = file.slice(0, -'.onnx'.length);
     const full = path.join(dir, file);
-    const stat = statSync(full, { throwIfNoEntry: false });
-    if (!stat) {
+    if (!(await modelEntryExists(full))) {
       const old = this.models.get(name);
       this.models.delete(name);
       this.failed.delete(name);
@@ -153,8 +168,13 @@ export class ModelRegistry {
 
   private async load(name: string, file: string): Promise<LoadedModel> {
     if (!isValidModelName(name)) throw new Error(`invalid model name "${name}": file names must match ${MODEL_NAME.source}`);
-    const bytes = readFileSync(file);
-    const meta = readModelInfo(file, bytes).metadata;
+    const bytes = await readModelFile(file);
+    const { model, meta } = decodeGenerator(file, bytes);
+    try {
+      checkGraph(model, meta);
+    } catch (e) {
+      throw new Error(`${file}: ${(e as Error).message}`);
+    }
     // One onnxruntime thread: these generators run in ~50 us per image, where a thread pool's
     // hand-off and spinning cost more CPU than they save and steal the core that HTTP and PNG
     // encoding need. Throughput comes from dynamic batching instead.
@@ -162,8 +182,8 @@ export class ModelRegistry {
     let runner: GeneratorRunner<ort.Tensor>;
     try {
       runner = new GeneratorRunner(session, ort.Tensor, meta);
-      // A smoke run catches files that parse but cannot execute (wrong shapes, unsupported ops).
-      await runner.run(new Float32Array(meta.noiseDim), runner.labels(1, 0));
+      // Runs catch files that parse but cannot execute (unsupported ops, a class its embedding lacks).
+      await checkRuns(runner, Math.min(this.opts.maxBatch, 64));
     } catch (e) {
       await session.release();
       throw new Error(`${file}: ${(e as Error).message}`);
@@ -174,11 +194,14 @@ export class ModelRegistry {
       maxWaitMs: this.opts.maxWaitMs,
       noiseDim: meta.noiseDim,
       conditional: isConditional(meta),
+      valuesPerRow: imageValues(meta.imageShape),
       onBatch: (rows, requests, seconds) => {
         metrics.batchRows.observe({ model: name }, rows);
         metrics.batchRequests.observe({ model: name }, requests);
         metrics.inferenceSeconds.observe({ model: name }, seconds);
       },
+      onRetry: (requests) => metrics.batchRetries.inc({ model: name }, requests),
+      onFailure: () => metrics.inferenceFailures.inc({ model: name }),
     });
     return { name, file, bytes, size: bytes.length, metadata: meta, loadedAt: new Date(), schema: generateSchemaFor(meta), batcher, runner, session };
   }
@@ -187,5 +210,22 @@ export class ModelRegistry {
   private async retire(model: LoadedModel): Promise<void> {
     await model.batcher.drain();
     await model.session.release();
+  }
+}
+
+/** The graph (for the checks) and the metadata of one model file, from one decode. */
+function decodeGenerator(file: string, bytes: Uint8Array): { model: onnxProto.onnx.ModelProto; meta: ModelMetadata } {
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new Error(`${file}: not a valid ONNX file (${(e as Error).message})`);
+  }
+  if (!model.graph) throw new Error(`${file}: not a valid ONNX file (no graph)`);
+  const props = Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  try {
+    return { model, meta: metadataFromProps(props) };
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
   }
 }
