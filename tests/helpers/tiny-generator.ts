@@ -20,6 +20,8 @@ export interface TinyOptions {
   failAbove?: number;
   /** metadata_props to set or replace (raw strings), e.g. a wrong onnxgan.noise_dim. */
   props?: Record<string, string>;
+  /** Units of a hidden layer (default none): a slower model, whose runs overlap with arriving requests. */
+  hidden?: number;
   seed?: number;
 }
 
@@ -42,7 +44,11 @@ export function tinyGenerator(o: TinyOptions = {}): Uint8Array {
     x = g.node('Concat', [x, e], { axis: { i: 1 } });
     width += embed;
   }
-  const h = g.node('Gemm', [x, g.weight('kernel', random(width * pixels, 1.5), [width, pixels]), g.weight('bias', random(pixels, 0.5), [pixels])]);
+  if (o.hidden) {
+    x = g.node('Tanh', [g.node('Gemm', [x, g.weight('hidden', random(width * o.hidden, 1), [width, o.hidden]), g.weight('hidden_bias', random(o.hidden, 0.1), [o.hidden])])]);
+    width = o.hidden;
+  }
+  const h = g.node('Gemm', [x, g.weight('kernel', random(width * pixels, 1.5 / Math.sqrt(width / 8)), [width, pixels]), g.weight('bias', random(pixels, 0.5), [pixels])]);
   let image = g.node('Reshape', [g.node('Tanh', [h]), g.int64('shape', [-1, ...imageShape])]);
   if (o.failAbove !== undefined) {
     // sqrt(t - noise[:, 0]) * 0 is 0, or NaN where noise[:, 0] > t.
