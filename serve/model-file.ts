@@ -2,6 +2,10 @@
 // folder holds (a FIFO, a device, a symlink loop, a link into an unreadable folder, a huge file), the
 // answer is bytes or an error that says what the entry is, never a hang.
 import { constants, promises as fs } from 'node:fs';
+import type onnxProto from 'onnx-proto';
+import { metadataFromProps, type ModelMetadata } from '../common/metadata.js';
+import { onnx } from '../common/onnx-graph.js';
+import { checkGraph } from './model-check.js';
 
 /** protobuf cannot hold an ONNX file over 2 GiB; a larger entry is refused before it is read. */
 export const MAX_MODEL_BYTES = 2 ** 31 - 1;
@@ -52,5 +56,25 @@ export async function readModelFile(file: string): Promise<Buffer> {
     return await handle.readFile();
   } finally {
     await handle.close();
+  }
+}
+
+/** A generator file's bytes, graph and metadata, from one read and one decode, checked against each other (model-check.ts). */
+export async function readGenerator(file: string): Promise<{ bytes: Buffer; model: onnxProto.onnx.ModelProto; meta: ModelMetadata }> {
+  const bytes = await readModelFile(file);
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new Error(`${file}: not a valid ONNX file (${(e as Error).message})`);
+  }
+  if (!model.graph) throw new Error(`${file}: not a valid ONNX file (no graph)`);
+  const props = Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  try {
+    const meta = metadataFromProps(props);
+    checkGraph(model, meta);
+    return { bytes, model, meta };
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
   }
 }

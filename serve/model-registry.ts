@@ -8,13 +8,11 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { GeneratorRunner } from '../common/generator-runner.js';
-import { imageValues, isConditional, metadataFromProps, type ModelMetadata } from '../common/metadata.js';
-import type onnxProto from 'onnx-proto';
-import { onnx } from '../common/onnx-graph.js';
+import { imageValues, isConditional, type ModelMetadata } from '../common/metadata.js';
 import { Batcher } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
-import { checkGraph, checkRuns } from './model-check.js';
-import { modelEntryExists, readModelFile } from './model-file.js';
+import { checkRuns } from './model-check.js';
+import { modelEntryExists, readGenerator } from './model-file.js';
 import { generateSchemaFor, MODEL_NAME, modelNameSchema, type GenerateSchema } from './schemas.js';
 
 export const isValidModelName = (name: string): boolean => MODEL_NAME.test(name) && !/^\.+$/.test(name);
@@ -168,13 +166,7 @@ export class ModelRegistry {
 
   private async load(name: string, file: string): Promise<LoadedModel> {
     if (!isValidModelName(name)) throw new Error(`invalid model name "${name}": file names must match ${MODEL_NAME.source}`);
-    const bytes = await readModelFile(file);
-    const { model, meta } = decodeGenerator(file, bytes);
-    try {
-      checkGraph(model, meta);
-    } catch (e) {
-      throw new Error(`${file}: ${(e as Error).message}`);
-    }
+    const { bytes, meta } = await readGenerator(file);
     // One onnxruntime thread: these generators run in ~50 us per image, where a thread pool's
     // hand-off and spinning cost more CPU than they save and steal the core that HTTP and PNG
     // encoding need. Throughput comes from dynamic batching instead.
@@ -213,19 +205,3 @@ export class ModelRegistry {
   }
 }
 
-/** The graph (for the checks) and the metadata of one model file, from one decode. */
-function decodeGenerator(file: string, bytes: Uint8Array): { model: onnxProto.onnx.ModelProto; meta: ModelMetadata } {
-  let model: onnxProto.onnx.ModelProto;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (e) {
-    throw new Error(`${file}: not a valid ONNX file (${(e as Error).message})`);
-  }
-  if (!model.graph) throw new Error(`${file}: not a valid ONNX file (no graph)`);
-  const props = Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
-  try {
-    return { model, meta: metadataFromProps(props) };
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
-}
