@@ -3,7 +3,8 @@
 // peer, all measured in the same run. The machine is shared, so the targets take turns in rounds
 // and each figure is the median over the rounds; the ratio to hello is taken within each round.
 //   npm run build && node dist/bench/serve.js [--models DIR] [--model gan] [--duration 5] [--rounds 3]
-//     [--connections 64] [--workers 1,2] [--out FILE.md] (paste the table into bench/RESULTS.md)
+//     [--connections 64] [--workers 1,2] [--baseline DIR] [--out FILE.md] (paste the table into bench/RESULTS.md)
+// --baseline DIR adds v1 PNG from another built checkout (e.g. an older commit: git archive + npm run build).
 // Servers run in child processes, so the load generator (autocannon, in this process) and each
 // server have their own event loop.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -26,7 +27,6 @@ type Autocannon = (opts: { url: string; connections: number; duration: number; m
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), existsSync(new URL('../package.json', import.meta.url)) ? '..' : '../..');
-const CLI = path.join(ROOT, 'dist/cli.js');
 
 const { values: args } = parseArgs({
   options: {
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '1,2' },
     out: { type: 'string', default: '/tmp/onnxgan-serve-bench.md' },
     'access-log': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 const duration = Number(args.duration);
@@ -46,8 +47,8 @@ const connections = Number(args.connections);
 const workerCounts = args.workers!.split(',').map(Number);
 
 /** Starts a child process and waits for the line that carries its URL. */
-function startChild(label: string, cmd: string[], urlPattern: RegExp): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, cmd, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function startChild(label: string, cmd: string[], urlPattern: RegExp, cwd = ROOT): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, cmd, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const onData = (c: Buffer): void => {
@@ -65,11 +66,11 @@ function startChild(label: string, cmd: string[], urlPattern: RegExp): Promise<{
   });
 }
 
-function startServe(workers: number): Promise<{ child: ChildProcess; url: string }> {
-  const cmd = [CLI, 'serve', '--models', args.models!, '--port', '0', '--workers', String(workers)];
+function startServe(workers: number, root = ROOT): Promise<{ child: ChildProcess; url: string }> {
+  const cmd = [path.join(root, 'dist/cli.js'), 'serve', '--models', path.resolve(ROOT, args.models!), '--port', '0', ...(workers > 1 ? ['--workers', String(workers)] : [])];
   if (!args['access-log']) cmd.push('--no-access-log');
   // With workers, the primary's line (with "workers") comes once all of them serve.
-  return startChild('onnxgan serve', cmd, workers > 1 ? /"url":"(http:[^"]+)","workers":\d+,.*"msg":"listening"/ : /"url":"(http:[^"]+)".*"msg":"listening"/);
+  return startChild('onnxgan serve', cmd, workers > 1 ? /"url":"(http:[^"]+)","workers":\d+,.*"msg":"listening"/ : /"url":"(http:[^"]+)".*"msg":"listening"/, root);
 }
 
 function startHello(): Promise<{ child: ChildProcess; url: string }> {
@@ -166,6 +167,10 @@ const started = async (s: Promise<{ child: ChildProcess; url: string }>): Promis
 };
 const load0 = os.loadavg();
 const targets: Target[] = [{ label: 'express hello', workers: null, req: { path: '/hello', method: 'GET' }, ...(await started(startHello())) }];
+if (args.baseline) {
+  const server = await started(startServe(1, path.resolve(args.baseline)));
+  targets.push({ label: `v1 PNG, baseline (${path.basename(args.baseline)})`, workers: 1, req: requests(await noiseDim(server.base))['v1 PNG']!, ...server });
+}
 for (const w of workerCounts) {
   const server = await started(startServe(w));
   for (const [label, req] of Object.entries(requests(await noiseDim(server.base)))) targets.push({ label, workers: w, req, ...server });
@@ -208,7 +213,7 @@ const table = [
     return `| ${t.label} | ${t.workers ?? '-'} | ${fmt(median(s.map((x) => x.rps)))} | ${ratio(ratios)} | ${fmt(median(s.map((x) => x.p50)), 1)} | ${fmt(median(s.map((x) => x.p99)), 1)} | ${fmt(median(s.map((x) => x.cpuUs)))} us | ${ratio(cpuRatios)} | ${s.reduce((a, x) => a + x.errors, 0)} | ${pr.runs ? fmt(pr.requests / pr.runs, 1) : '-'} |`;
   }),
 ].join('\n');
-const cmd = `npm run build && node dist/bench/serve.js --models ${args.models} --model ${args.model} --duration ${duration} --rounds ${rounds} --connections ${connections} --workers ${args.workers}${args['access-log'] ? ' --access-log' : ''}`;
+const cmd = `npm run build && node dist/bench/serve.js --models ${args.models} --model ${args.model} --duration ${duration} --rounds ${rounds} --connections ${connections} --workers ${args.workers}${args.baseline ? ` --baseline ${args.baseline}` : ''}${args['access-log'] ? ' --access-log' : ''}`;
 const cpu = os.cpus()[0]?.model ?? 'cpu';
 const md = `Single-image requests to \`${args.model}\` at ${connections} connections: \`POST /v1/models/${args.model}/generate\` with \`{"format":"png"}\`
 (a fresh random seed per request), and \`POST /v2/models/${args.model}/infer\` with one noise row as JSON numbers or as binary
