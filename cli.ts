@@ -6,6 +6,7 @@ import { EXIT } from './common/command-action.js';
 import { register as registerTrain } from './train/command.js';
 import { register as registerExport } from './export/command.js';
 import { register as registerServe } from './serve/command.js';
+import { register as registerTriton } from './serve/triton-command.js';
 import { register as registerEval } from './eval/command.js';
 
 const program = new Command('onnxgan')
@@ -16,6 +17,7 @@ const program = new Command('onnxgan')
 registerTrain(program);
 registerExport(program);
 registerServe(program);
+registerTriton(program);
 registerEval(program);
 
 try {

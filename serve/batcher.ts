@@ -1,8 +1,9 @@
 // Dynamic batching: concurrent requests for one model are concatenated into one onnxruntime run and
 // the output rows are split back in order. The generator is row-independent (inference-mode
 // normalisation, no cross-row ops), and onnxruntime gives bit-identical rows whatever the batch size,
-// so a request's images do not depend on what it was batched with.
-import { IMAGE_PIXELS } from '../common/metadata.js';
+// so a request's images do not depend on what it was batched with. When a merged run fails, each of
+// its requests runs once more on its own: one request whose rows break the model (or a model that
+// fails for some inputs) must not fail the requests that happened to share its run.
 
 export interface BatchInput {
   /** Row-major [rows, noiseDim]. */
@@ -12,7 +13,7 @@ export interface BatchInput {
   rows: number;
 }
 
-/** Runs one merged batch; returns row-major [rows, 784] images. */
+/** Runs one merged batch; returns row-major [rows, valuesPerRow] images. */
 export type RunBatch = (input: BatchInput) => Promise<Float32Array>;
 
 export interface BatcherOptions {
@@ -24,8 +25,14 @@ export interface BatcherOptions {
   maxWaitMs: number;
   noiseDim: number;
   conditional: boolean;
-  /** Called after each run with its row and request counts and duration (metrics). */
+  /** Output values per row: the values of one image (imageValues(meta.imageShape)). */
+  valuesPerRow: number;
+  /** Called after each successful run with its row and request counts and duration (metrics). */
   onBatch?: (rows: number, requests: number, seconds: number) => void;
+  /** Called when a merged run of `requests` requests failed and each is retried alone (metrics). */
+  onRetry?: (requests: number) => void;
+  /** Called for each request that failed in a run of its own (metrics). */
+  onFailure?: () => void;
 }
 
 interface Pending extends BatchInput {
@@ -99,34 +106,59 @@ export class Batcher {
   }
 
   private async execute(batch: Pending[], rows: number): Promise<void> {
-    const { noiseDim, conditional } = this.opts;
-    const started = performance.now();
-    try {
-      let input: BatchInput;
-      if (batch.length === 1) {
-        input = batch[0]!;
-      } else {
-        const noise = new Float32Array(rows * noiseDim);
-        const labels = conditional ? new Int32Array(rows) : null;
-        let row = 0;
-        for (const p of batch) {
-          noise.set(p.noise, row * noiseDim);
-          if (labels && p.labels) labels.set(p.labels, row);
-          row += p.rows;
-        }
-        input = { noise, labels, rows };
-      }
-      const images = await this.run(input);
-      if (images.length !== rows * IMAGE_PIXELS) throw new Error(`model returned ${images.length} values for ${rows} rows`);
-      this.opts.onBatch?.(rows, batch.length, (performance.now() - started) / 1000);
-      let row = 0;
-      for (const p of batch) {
-        // slice (a copy): the request must not keep the whole batch buffer alive.
-        p.resolve(batch.length === 1 ? images : images.slice(row * IMAGE_PIXELS, (row + p.rows) * IMAGE_PIXELS));
-        row += p.rows;
-      }
-    } catch (e) {
-      for (const p of batch) p.reject(e);
+    if (batch.length === 1) {
+      const p = batch[0]!;
+      await this.runAlone(p).then(p.resolve, p.reject);
+      return;
     }
+    let images: Float32Array;
+    try {
+      images = await this.runRows(this.merge(batch, rows), batch.length);
+    } catch {
+      // Bounded: each request runs once more, alone, one after the other (one run in flight per
+      // model, as always); only the ones that fail on their own get the error.
+      this.opts.onRetry?.(batch.length);
+      for (const p of batch) await this.runAlone(p).then(p.resolve, p.reject);
+      return;
+    }
+    const width = this.opts.valuesPerRow;
+    let row = 0;
+    for (const p of batch) {
+      // slice (a copy): the request must not keep the whole batch buffer alive.
+      p.resolve(images.slice(row * width, (row + p.rows) * width));
+      row += p.rows;
+    }
+  }
+
+  private async runAlone(p: Pending): Promise<Float32Array> {
+    try {
+      return await this.runRows(p, 1);
+    } catch (e) {
+      this.opts.onFailure?.();
+      throw e;
+    }
+  }
+
+  /** One onnxruntime run, its output size checked. */
+  private async runRows(input: BatchInput, requests: number): Promise<Float32Array> {
+    const started = performance.now();
+    const images = await this.run(input);
+    if (images.length !== input.rows * this.opts.valuesPerRow) throw new Error(`model returned ${images.length} values for ${input.rows} rows`);
+    this.opts.onBatch?.(input.rows, requests, (performance.now() - started) / 1000);
+    return images;
+  }
+
+  /** The requests' rows concatenated in order. */
+  private merge(batch: Pending[], rows: number): BatchInput {
+    const { noiseDim, conditional } = this.opts;
+    const noise = new Float32Array(rows * noiseDim);
+    const labels = conditional ? new Int32Array(rows) : null;
+    let row = 0;
+    for (const p of batch) {
+      noise.set(p.noise, row * noiseDim);
+      if (labels && p.labels) labels.set(p.labels, row);
+      row += p.rows;
+    }
+    return { noise, labels, rows };
   }
 }

@@ -4,6 +4,7 @@ import type { LevelWithSilent } from 'pino';
 import { int, nonNegative } from '../common/cli-args.js';
 import { action } from '../common/command-action.js';
 import { SERVE_DEFAULTS } from './defaults.js';
+import { parseWorkers } from './workers.js';
 
 interface ServeFlags {
   models: string;
@@ -15,6 +16,7 @@ interface ServeFlags {
   logLevel: string;
   accessLog: boolean;
   logFormat: 'auto' | 'pretty' | 'json';
+  workers: number;
 }
 
 // An empty PORT or HOST (exported but unset) is a mistake, not port 0 or every interface.
@@ -41,8 +43,14 @@ export function register(program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--no-access-log', 'do not log every request')
     .addOption(new Option('--log-format <format>', 'logs as readable lines (pretty) or JSON lines (json); auto: pretty on a terminal').choices(['auto', 'pretty', 'json']).default('auto'))
+    .option('--workers <n>', 'processes serving on the one port (node:cluster), or auto: one per CPU core', parseWorkers, 1)
     .action(
       action('serve', async (o: ServeFlags) => {
+        if (o.workers > 1 && (await import('node:cluster')).default.isPrimary) {
+          // This process supervises; each worker runs this same command and serves (serve/cluster.ts).
+          const [{ runPrimary }, { pino }] = await Promise.all([import('./cluster.js'), import('pino')]);
+          return runPrimary(o.workers, pino({ name: 'onnxgan-serve', level: o.logLevel }));
+        }
         const [{ startServer }, { pino }, { readableDestination, startupLine }] = await Promise.all([import('./server.js'), import('pino'), import('./console-log.js')]);
         const readable = o.logFormat === 'pretty' || (o.logFormat === 'auto' && process.stdout.isTTY === true);
         const level = o.logLevel as LevelWithSilent;

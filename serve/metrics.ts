@@ -12,6 +12,10 @@ export interface ServeMetrics {
   /** Requests per onnxruntime run. */
   batchRequests: Histogram<'model'>;
   inferenceSeconds: Histogram<'model'>;
+  /** Requests retried alone after the merged run they were in failed. */
+  batchRetries: Counter<'model'>;
+  /** Requests whose rows failed in a run of their own. */
+  inferenceFailures: Counter<'model'>;
   loadErrors: Counter<'model'>;
   modelsLoaded: Gauge;
 }
@@ -62,6 +66,18 @@ export function createMetrics(): ServeMetrics {
       buckets: [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
       registers: [registry],
     }),
+    batchRetries: new Counter({
+      name: 'onnxgan_batch_retries_total',
+      help: 'Requests run again on their own because the merged onnxruntime run they were in failed',
+      labelNames: ['model'],
+      registers: [registry],
+    }),
+    inferenceFailures: new Counter({
+      name: 'onnxgan_inference_failures_total',
+      help: 'Requests whose own onnxruntime run failed (answered with an error)',
+      labelNames: ['model'],
+      registers: [registry],
+    }),
     loadErrors: new Counter({
       name: 'onnxgan_model_load_errors_total',
       help: 'Model files that failed to load (corrupt, not an onnxgan generator, bad name)',
@@ -72,6 +88,8 @@ export function createMetrics(): ServeMetrics {
       name: 'onnxgan_models_loaded',
       help: 'Models currently serving',
       registers: [registry],
+      // With --workers every worker loads the folder: report what all of them serve, not the sum.
+      aggregator: 'min',
     }),
   };
 }

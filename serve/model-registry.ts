@@ -1,16 +1,19 @@
 // The set of served models mirrors the *.onnx files of one folder: loaded at start, reloaded when a
 // file is added or replaced, dropped when it is removed. A file that fails to load is recorded (with
-// its error) instead of being served, and never affects the other models.
-import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+// its error) instead of being served, and never affects the other models. Nothing here blocks the
+// event loop on what the folder holds (serve/model-file.ts), and a model is checked against its own
+// metadata before it serves (serve/model-check.ts).
+import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { GeneratorRunner } from '../common/generator-runner.js';
-import { isConditional, type ModelMetadata } from '../common/metadata.js';
-import { readModelInfo } from '../export/onnx-read.js';
+import { imageValues, isConditional, type ModelMetadata } from '../common/metadata.js';
 import { Batcher } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
-import { generateSchemaFor, MODEL_NAME, type GenerateSchema } from './schemas.js';
+import { checkRuns } from './model-check.js';
+import { modelEntryExists, readGenerator } from './model-file.js';
+import { generateSchemaFor, MODEL_NAME, modelNameSchema, type GenerateSchema } from './schemas.js';
 
 export const isValidModelName = (name: string): boolean => MODEL_NAME.test(name) && !/^\.+$/.test(name);
 
@@ -57,6 +60,17 @@ export class ModelRegistry {
 
   constructor(private readonly opts: RegistryOptions) {}
 
+  /** The servable model of a URL name, or why not: 400 (invalid name), 404 (none), 503 (failed to load). */
+  lookup(name: string): LoadedModel | { status: 400 | 404 | 503; message: string } {
+    const parsed = modelNameSchema.safeParse(name);
+    if (!parsed.success) return { status: 400, message: parsed.error.issues[0]!.message };
+    const model = this.models.get(name);
+    if (model) return model;
+    const failed = this.failed.get(name);
+    if (failed) return { status: 503, message: `model "${name}" failed to load: ${failed.error}` };
+    return { status: 404, message: `no model "${name}" (loaded: ${[...this.models.keys()].sort().join(', ') || 'none'})` };
+  }
+
   get pendingLoads(): number {
     return this.pending.size + this.timers.size;
   }
@@ -64,13 +78,13 @@ export class ModelRegistry {
   /** Loads every model in the folder, then watches it. */
   async start(): Promise<void> {
     const { dir, logger } = this.opts;
-    const stat = statSync(dir, { throwIfNoEntry: false });
+    const stat = await fs.stat(dir).catch(() => null);
     if (!stat?.isDirectory()) throw new Error(`models folder ${dir} does not exist`);
     this.watcher = watch(dir, { persistent: false }, (_event, file) => {
       if (file && file.endsWith('.onnx')) this.scheduleReload(file.toString());
     });
     this.watcher.on('error', (e) => logger.error({ err: e }, 'models folder watcher failed'));
-    const files = readdirSync(dir).filter((f) => f.endsWith('.onnx'));
+    const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.onnx'));
     await Promise.all(files.map((f) => this.enqueue(f)));
     logger.info({ dir, loaded: [...this.models.keys()], failed: [...this.failed.keys()] }, 'models folder scanned');
   }
@@ -114,8 +128,7 @@ export class ModelRegistry {
     const { dir, logger, metrics } = this.opts;
     const name = file.slice(0, -'.onnx'.length);
     const full = path.join(dir, file);
-    const stat = statSync(full, { throwIfNoEntry: false });
-    if (!stat) {
+    if (!(await modelEntryExists(full))) {
       const old = this.models.get(name);
       this.models.delete(name);
       this.failed.delete(name);
@@ -153,8 +166,7 @@ export class ModelRegistry {
 
   private async load(name: string, file: string): Promise<LoadedModel> {
     if (!isValidModelName(name)) throw new Error(`invalid model name "${name}": file names must match ${MODEL_NAME.source}`);
-    const bytes = readFileSync(file);
-    const meta = readModelInfo(file, bytes).metadata;
+    const { bytes, meta } = await readGenerator(file);
     // One onnxruntime thread: these generators run in ~50 us per image, where a thread pool's
     // hand-off and spinning cost more CPU than they save and steal the core that HTTP and PNG
     // encoding need. Throughput comes from dynamic batching instead.
@@ -162,8 +174,8 @@ export class ModelRegistry {
     let runner: GeneratorRunner<ort.Tensor>;
     try {
       runner = new GeneratorRunner(session, ort.Tensor, meta);
-      // A smoke run catches files that parse but cannot execute (wrong shapes, unsupported ops).
-      await runner.run(new Float32Array(meta.noiseDim), runner.labels(1, 0));
+      // Runs catch files that parse but cannot execute (unsupported ops, a class its embedding lacks).
+      await checkRuns(runner, Math.min(this.opts.maxBatch, 64));
     } catch (e) {
       await session.release();
       throw new Error(`${file}: ${(e as Error).message}`);
@@ -174,11 +186,14 @@ export class ModelRegistry {
       maxWaitMs: this.opts.maxWaitMs,
       noiseDim: meta.noiseDim,
       conditional: isConditional(meta),
+      valuesPerRow: imageValues(meta.imageShape),
       onBatch: (rows, requests, seconds) => {
         metrics.batchRows.observe({ model: name }, rows);
         metrics.batchRequests.observe({ model: name }, requests);
         metrics.inferenceSeconds.observe({ model: name }, seconds);
       },
+      onRetry: (requests) => metrics.batchRetries.inc({ model: name }, requests),
+      onFailure: () => metrics.inferenceFailures.inc({ model: name }),
     });
     return { name, file, bytes, size: bytes.length, metadata: meta, loadedAt: new Date(), schema: generateSchemaFor(meta), batcher, runner, session };
   }
@@ -189,3 +204,4 @@ export class ModelRegistry {
     await model.session.release();
   }
 }
+

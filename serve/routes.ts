@@ -1,20 +1,20 @@
 // HTTP API: model listing, generation, health, readiness, metrics, and the model files for the browser.
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
-import { IMAGE_PIXELS, IMAGE_SIZE, isConditional } from '../common/metadata.js';
-import { gridColumns } from '../common/grid-layout.js';
-import { gridPng, imagePng } from '../common/png.js';
-import { randomSeed } from '../common/rng.js';
+import type { ServerResponse } from 'node:http';
+import { Router, type Request, type Response } from 'express';
+import { isConditional } from '../common/metadata.js';
 import type { ServeMetrics } from './metrics.js';
 import type { LoadedModel, ModelRegistry } from './model-registry.js';
-import { modelNameSchema, validationError, type GenerateRequest } from './schemas.js';
+import { modelNameSchema } from './schemas.js';
 
 export interface RouteContext {
   registry: ModelRegistry;
   metrics: ServeMetrics;
   /** True once shutdown began: readiness turns 503 so load balancers stop sending traffic. */
   isShuttingDown: () => boolean;
-  /** Size limit of JSON bodies (e.g. "1kb"). */
-  bodyLimit: string;
+  /** Size limit of /v1 JSON bodies, in bytes. */
+  bodyLimit: number;
+  /** The /metrics text: this process's registry, or every worker's aggregated (--workers). */
+  metricsText: () => Promise<string>;
 }
 
 /** Sets the metric route label: a fixed template, never the raw URL (unbounded cardinality). */
@@ -22,17 +22,16 @@ const route = (res: Response, name: string): void => {
   res.locals.route = name;
 };
 
-export function sendError(res: Response, status: number, error: string, detail: string, field?: string): void {
-  res.status(status).json(field === undefined ? { error, detail } : { error, detail, field });
+/** The `{ error, detail, field }` body of every /v1 error (plain node:http, so the inference lane uses it too). */
+export function sendError(res: ServerResponse, status: number, error: string, detail: string, field?: string): void {
+  sendJson(res, status, field === undefined ? { error, detail } : { error, detail, field });
 }
 
-/** Express 5 leaves req.body undefined when no parser matched: a body of another type is refused. */
-const requireJsonBody: RequestHandler = (req, res, next) => {
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  if (req.body === undefined && hasBody)
-    return sendError(res, 415, 'unsupported_media_type', `body: expected Content-Type application/json, got ${req.headers['content-type'] ?? 'none'}`, '(body)');
-  next();
-};
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const bytes = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': bytes.length });
+  res.end(bytes);
+}
 
 function describe(m: LoadedModel) {
   const md = m.metadata;
@@ -48,6 +47,7 @@ function describe(m: LoadedModel) {
     epochs: md.epochs,
     steps: md.steps,
     value_range: md.valueRange,
+    image_shape: md.imageShape,
     ...(md.ema !== undefined ? { ema: md.ema } : {}),
     size: m.size,
     file: `/models/${m.name}.onnx`,
@@ -57,43 +57,10 @@ function describe(m: LoadedModel) {
 
 /** Resolves :name to a servable model or answers 400/404/503 itself. */
 function findModel(ctx: RouteContext, req: Request, res: Response): LoadedModel | undefined {
-  const parsed = modelNameSchema.safeParse(req.params.name);
-  if (!parsed.success) {
-    sendError(res, 400, 'invalid_model_name', `name: ${parsed.error.issues[0]!.message}`, 'name');
-    return undefined;
-  }
-  const name = parsed.data;
-  const model = ctx.registry.models.get(name);
-  if (model) return model;
-  const failed = ctx.registry.failed.get(name);
-  if (failed) sendError(res, 503, 'model_unavailable', `name: model "${name}" failed to load: ${failed.error}`, 'name');
-  else sendError(res, 404, 'model_not_found', `name: no model "${name}" (loaded: ${[...ctx.registry.models.keys()].join(', ') || 'none'})`, 'name');
+  const found = ctx.registry.lookup(String(req.params.name));
+  if (!('status' in found)) return found;
+  sendError(res, found.status, { 400: 'invalid_model_name', 404: 'model_not_found', 503: 'model_unavailable' }[found.status], `name: ${found.message}`, 'name');
   return undefined;
-}
-
-function respond(res: Response, model: LoadedModel, req: GenerateRequest, seed: number, images: Float32Array): void {
-  res.setHeader('X-Seed', String(seed));
-  res.setHeader('X-Model', model.name);
-  if (req.label !== null) res.setHeader('X-Label', String(req.label));
-  const n = req.count;
-  switch (req.format) {
-    case 'png':
-      res.type('image/png').send(imagePng(images));
-      return;
-    case 'grid':
-      res.type('image/png').send(gridPng(images, n, gridColumns(n)));
-      return;
-    case 'json': {
-      const pngs: string[] = [];
-      for (let i = 0; i < n; i++) pngs.push(imagePng(images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS)).toString('base64'));
-      res.json({ model: model.name, seed, label: req.label, count: n, images: pngs });
-      return;
-    }
-    case 'tensor':
-      // Plain JSON numbers: each float32 prints as the shortest double that reads back to the same float32.
-      res.json({ model: model.name, seed, label: req.label, shape: [n, 1, IMAGE_SIZE, IMAGE_SIZE], data: Array.from(images) });
-      return;
-  }
 }
 
 export function apiRoutes(ctx: RouteContext): Router {
@@ -122,7 +89,7 @@ export function apiRoutes(ctx: RouteContext): Router {
 
   router.get('/metrics', async (_req, res) => {
     route(res, '/metrics');
-    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metricsText());
   });
 
   router.get('/v1/models', (_req, res) => {
@@ -140,33 +107,7 @@ export function apiRoutes(ctx: RouteContext): Router {
     if (model) res.json(describe(model));
   });
 
-  const generateRoute: RequestHandler = (_req, res, next) => {
-    route(res, '/v1/models/:name/generate'); // before the body parser, so its 400/413s are counted here
-    next();
-  };
-  router.post('/v1/models/:name/generate', generateRoute, express.json({ limit: ctx.bodyLimit, strict: true }), requireJsonBody, async (req, res) => {
-    const model = findModel(ctx, req, res);
-    if (!model) return;
-    const parsed = model.schema.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const v = validationError(parsed.error);
-      return sendError(res, 400, v.error, v.detail, v.field);
-    }
-    const body = parsed.data;
-    const seed = body.seed ?? randomSeed();
-    const noise = model.runner.noise(seed, body.count);
-    const labels = model.runner.labels(body.count, body.label);
-    let images: Float32Array;
-    try {
-      // No await between the registry lookup and submit: a concurrent reload retires the old
-      // batcher only after draining what was submitted to it.
-      images = await model.batcher.submit({ noise, labels, rows: body.count });
-    } catch (e) {
-      if (res.headersSent) return;
-      return sendError(res, 503, 'model_unavailable', `name: model "${model.name}" could not run: ${(e as Error).message}`, 'name');
-    }
-    respond(res, model, body, seed, images);
-  });
+  // POST /v1/models/:name/generate is answered before Express (serve/inference-lane.ts).
 
   // The browser demo downloads the exact bytes the server runs (from memory, not a path on disk,
   // so there is nothing to traverse). Express computes an ETag, so reloads are cheap.

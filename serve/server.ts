@@ -11,8 +11,11 @@ import { pinoHttp } from 'pino-http';
 import { packageInfo } from '../common/package-info.js';
 import { createMetrics, type ServeMetrics } from './metrics.js';
 import { SERVE_DEFAULTS } from './defaults.js';
+import { clusterMetricsText, joinCluster } from './cluster.js';
+import { inferenceLane, type Middleware } from './inference-lane.js';
 import { ModelRegistry } from './model-registry.js';
-import { apiRoutes, sendError } from './routes.js';
+import { oipRoutes } from './oip.js';
+import { apiRoutes, sendError, type RouteContext } from './routes.js';
 
 export interface ServerOptions {
   /** Folder of *.onnx generators (watched). */
@@ -32,8 +35,8 @@ export interface ServerOptions {
   logLevel?: LevelWithSilent;
   /** Per-request access logs (on by default). */
   accessLog?: boolean;
-  /** Body size limit of POST requests. */
-  bodyLimit?: string;
+  /** Body size limit of /v1 POST requests, in bytes (/v2 infer: what its largest request needs). */
+  bodyLimit?: number;
   /** Longest wait for in-flight requests on close() before connections are cut. */
   shutdownGraceMs?: number;
 }
@@ -105,12 +108,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const app = express();
   app.disable('x-powered-by');
-  app.use((req, res, next) => {
+  // Run by Express and by the inference lane alike (serve/inference-lane.ts), in this order.
+  const middleware: Middleware[] = [];
+  middleware.push((req, res, next) => {
     const started = process.hrtime.bigint();
     metrics.inFlight.inc();
     res.on('close', () => {
       metrics.inFlight.dec();
-      const labels = { route: (res.locals.route as string | undefined) ?? 'unmatched', method: req.method };
+      const labels = { route: ((res as ServerResponse & { locals?: { route?: string } }).locals?.route) ?? 'unmatched', method: req.method ?? '' };
       // A response closed before it finished means the client went away: counted as status 499.
       metrics.requests.inc({ ...labels, status: res.writableFinished ? String(res.statusCode) : '499' });
       metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
@@ -120,7 +125,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     next();
   });
   if (opts.accessLog !== false) {
-    app.use(
+    middleware.push(
       pinoHttp({
         logger,
         autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
@@ -129,19 +134,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           req: (req: IncomingMessage & { id?: unknown }) => ({ id: req.id, method: req.method, url: req.url }),
           res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
         },
-      }),
+      }) as Middleware,
     );
   }
-  app.use(securityHeaders(corsOrigins.length > 0));
-  if (corsOrigins.length) app.use(cors({ origin: corsOrigins.includes('*') ? '*' : corsOrigins, exposedHeaders: ['X-Seed', 'X-Label', 'X-Model'] }));
-  app.use(apiRoutes({ registry, metrics, isShuttingDown: () => shuttingDown, bodyLimit: opts.bodyLimit ?? '1kb' }));
+  middleware.push(securityHeaders(corsOrigins.length > 0) as Middleware);
+  if (corsOrigins.length) middleware.push(cors({ origin: corsOrigins.includes('*') ? '*' : corsOrigins, exposedHeaders: ['X-Seed', 'X-Label', 'X-Model'] }) as Middleware);
+  for (const m of middleware) app.use(m as RequestHandler);
+  const routeContext: RouteContext = {
+    registry,
+    metrics,
+    isShuttingDown: () => shuttingDown,
+    bodyLimit: opts.bodyLimit ?? 1024,
+    metricsText: clusterMetricsText(metrics.registry),
+  };
+  app.use(apiRoutes(routeContext));
+  app.use(oipRoutes(routeContext));
   // express.static's mime table maps .mjs -> text/javascript and .wasm -> application/wasm.
   app.use('/ort', routeLabel('/ort/*'), express.static(ortWebDist(), { index: false }));
   app.use('/', routeLabel('/ (web-demo)'), express.static(webRoot));
   app.use(routeLabel('unmatched'), (req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.path}`));
   app.use(errorHandler(logger));
 
-  const server = createServer(app);
+  const server = createServer(inferenceLane({ ...routeContext, middleware, logger }, app));
   const port = await listen(server, opts.port, opts.host);
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
   try {
@@ -151,6 +165,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw e;
   }
   logger.info({ url, models: opts.models, maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, cors: corsOrigins }, 'listening');
+  joinCluster(metrics.registry, url);
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> =>

@@ -44,7 +44,7 @@ function request(id: number, rows: number, conditional = false): BatchInput {
 const rowIds = (images: Float32Array): number[] => Array.from({ length: images.length / IMAGE_PIXELS }, (_, r) => images[r * IMAGE_PIXELS]!);
 
 const make = (model: ReturnType<typeof fakeModel>, opts: Partial<BatcherOptions> = {}): Batcher =>
-  new Batcher(model.run, { maxBatch: 64, maxWaitMs: 10, noiseDim: NOISE_DIM, conditional: false, ...opts });
+  new Batcher(model.run, { maxBatch: 64, maxWaitMs: 10, noiseDim: NOISE_DIM, conditional: false, valuesPerRow: IMAGE_PIXELS, ...opts });
 
 /** Lets the batcher's promise chains (run, resolve, the next flush) settle without moving the clock. */
 const settle = (): Promise<void> => vi.advanceTimersByTimeAsync(0);
@@ -147,8 +147,39 @@ describe('Batcher', { timeout: 5_000 }, () => {
     expect(rowIds(await ok)).toEqual([300]);
   });
 
+  it('a failed merged run retries each request alone: only the one whose rows fail gets the error', async () => {
+    // A model that fails whenever a run holds a row of request 2, like a model that overflows on some inputs.
+    const runs: number[][] = [];
+    const run = async (input: BatchInput): Promise<Float32Array> => {
+      const ids = Array.from({ length: input.rows }, (_, r) => Math.floor(input.noise[r * NOISE_DIM]! / 100));
+      runs.push(ids);
+      if (ids.includes(2)) throw new Error('non-finite output');
+      const out = new Float32Array(input.rows * IMAGE_PIXELS);
+      for (let r = 0; r < input.rows; r++) out.fill(input.noise[r * NOISE_DIM]!, r * IMAGE_PIXELS, (r + 1) * IMAGE_PIXELS);
+      return out;
+    };
+    const retried: number[] = [];
+    let failures = 0;
+    const b = new Batcher(run, { maxBatch: 64, maxWaitMs: 10, noiseDim: NOISE_DIM, conditional: false, valuesPerRow: IMAGE_PIXELS, onRetry: (n) => retried.push(n), onFailure: () => failures++ });
+    const [p1, p2, p3] = [b.submit(request(1, 2)), b.submit(request(2, 1)), b.submit(request(3, 3))];
+    const bad = expect(p2).rejects.toThrow('non-finite output');
+    await vi.advanceTimersByTimeAsync(10);
+    expect(rowIds(await p1)).toEqual([100, 101]);
+    expect(rowIds(await p3)).toEqual([300, 301, 302]);
+    await bad;
+    // One merged run, then each request once on its own, in order; nothing is retried twice.
+    expect(runs).toEqual([[1, 1, 2, 3, 3, 3], [1, 1], [2], [3, 3, 3]]);
+    expect(retried).toEqual([3]);
+    expect(failures).toBe(1);
+    // The batcher goes on merging afterwards.
+    const [q1, q2] = [b.submit(request(4, 1)), b.submit(request(5, 1))];
+    await vi.advanceTimersByTimeAsync(10);
+    expect([rowIds(await q1), rowIds(await q2)]).toEqual([[400], [500]]);
+    expect(runs.at(-1)).toEqual([4, 5]);
+  });
+
   it('refuses a model output of the wrong size', async () => {
-    const b = new Batcher(async () => new Float32Array(IMAGE_PIXELS), { maxBatch: 64, maxWaitMs: 0, noiseDim: NOISE_DIM, conditional: false });
+    const b = new Batcher(async () => new Float32Array(IMAGE_PIXELS), { maxBatch: 64, maxWaitMs: 0, noiseDim: NOISE_DIM, conditional: false, valuesPerRow: IMAGE_PIXELS });
     const p = b.submit(request(1, 2));
     const check = expect(p).rejects.toThrow(`model returned ${IMAGE_PIXELS} values for 2 rows`);
     await settle();

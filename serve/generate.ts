@@ -1,0 +1,77 @@
+// POST /v1/models/{name}/generate on plain node:http (serve/inference-lane.ts routes it here).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { imageValues } from '../common/metadata.js';
+import { gridPng, imagePng } from '../common/png.js';
+import { randomSeed } from '../common/rng.js';
+import { BodyError, isJson, readBody } from './body.js';
+import type { LoadedModel } from './model-registry.js';
+import { sendError, sendJson, type RouteContext } from './routes.js';
+import { validationError, type GenerateRequest } from './schemas.js';
+
+export async function generate(ctx: RouteContext, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, ctx.bodyLimit);
+  } catch (e) {
+    if (e instanceof BodyError) return sendError(res, e.status, e.code, e.message, '(body)');
+    throw e;
+  }
+  if (raw.length > 0 && !isJson(req)) {
+    return sendError(res, 415, 'unsupported_media_type', `body: expected Content-Type application/json, got ${req.headers['content-type'] ?? 'none'}`, '(body)');
+  }
+  let body: unknown = {};
+  if (raw.length > 0) {
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch (e) {
+      return sendError(res, 400, 'malformed_json', `body: ${(e as Error).message}`, '(body)');
+    }
+  }
+  const found = ctx.registry.lookup(name);
+  if ('status' in found) {
+    return sendError(res, found.status, { 400: 'invalid_model_name', 404: 'model_not_found', 503: 'model_unavailable' }[found.status], `name: ${found.message}`, 'name');
+  }
+  const model = found;
+  const parsed = model.schema.safeParse(body);
+  if (!parsed.success) {
+    const v = validationError(parsed.error);
+    return sendError(res, 400, v.error, v.detail, v.field);
+  }
+  const request = parsed.data;
+  const seed = request.seed ?? randomSeed();
+  let images: Float32Array;
+  try {
+    // No await between the registry lookup and submit: a concurrent reload retires the old
+    // batcher only after draining what was submitted to it.
+    images = await model.batcher.submit({ noise: model.runner.noise(seed, request.count), labels: model.runner.labels(request.count, request.label), rows: request.count });
+  } catch (e) {
+    return sendError(res, 503, 'model_unavailable', `name: model "${model.name}" could not run: ${(e as Error).message}`, 'name');
+  }
+  respond(res, model, request, seed, images);
+}
+
+function respond(res: ServerResponse, model: LoadedModel, req: GenerateRequest, seed: number, images: Float32Array): void {
+  res.setHeader('X-Seed', String(seed));
+  res.setHeader('X-Model', model.name);
+  if (req.label !== null) res.setHeader('X-Label', String(req.label));
+  const n = req.count;
+  const png = (bytes: Buffer): void => {
+    res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': bytes.length });
+    res.end(bytes);
+  };
+  switch (req.format) {
+    case 'png':
+      return png(imagePng(images));
+    case 'grid':
+      return png(gridPng(images, n));
+    case 'json': {
+      const size = imageValues(model.metadata.imageShape);
+      const pngs: string[] = [];
+      for (let i = 0; i < n; i++) pngs.push(imagePng(images.subarray(i * size, (i + 1) * size)).toString('base64'));
+      return sendJson(res, 200, { model: model.name, seed, label: req.label, count: n, images: pngs });
+    }
+    case 'tensor':
+      // Plain JSON numbers: each float32 prints as the shortest double that reads back to the same float32.
+      return sendJson(res, 200, { model: model.name, seed, label: req.label, shape: [n, ...model.metadata.imageShape], data: Array.from(images) });
+  }
+}
