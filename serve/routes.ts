@@ -1,4 +1,4 @@
-// HTTP API: model listing, generation, health, readiness, metrics, and the model files for the browser.
+// HTTP API: model listing, generation, health, readiness, metrics (the model files: static-files.ts).
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { IMAGE_PIXELS, IMAGE_SIZE, isConditional } from '../common/metadata.js';
 import { gridPng, imagePng } from '../common/png.js';
@@ -165,16 +165,6 @@ export function apiRoutes(ctx: RouteContext): Router {
       return sendError(res, 503, 'model_unavailable', `name: model "${model.name}" could not run: ${(e as Error).message}`, 'name');
     }
     respond(res, model, body, seed, images);
-  });
-
-  // The browser demo downloads the exact bytes the server runs (from memory, not a path on disk,
-  // so there is nothing to traverse). Express computes an ETag, so reloads are cheap.
-  router.get('/models/:file', (req, res) => {
-    route(res, '/models/:file');
-    const m = /^(.+)\.onnx$/.exec(req.params.file);
-    const model = m && modelNameSchema.safeParse(m[1]).success ? registry.models.get(m[1]!) : undefined;
-    if (!model) return sendError(res, 404, 'not_found', `no model file "${req.params.file}"`, 'file');
-    res.type('application/octet-stream').send(Buffer.from(model.bytes.buffer, model.bytes.byteOffset, model.bytes.byteLength));
   });
 
   return router;

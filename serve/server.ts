@@ -1,7 +1,6 @@
 // Assembles the Express app (security headers, CORS, logging, metrics, API, static files) and runs it.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
@@ -13,6 +12,7 @@ import { createMetrics, type ServeMetrics } from './metrics.js';
 import { SERVE_DEFAULTS } from './defaults.js';
 import { ModelRegistry } from './model-registry.js';
 import { apiRoutes, sendError } from './routes.js';
+import { staticFiles } from './static-files.js';
 
 export interface ServerOptions {
   /** Folder of *.onnx generators (watched). */
@@ -28,6 +28,8 @@ export interface ServerOptions {
   cors?: string[];
   /** Folder served at / (defaults to the package's web-demo/). */
   webRoot?: string;
+  /** Origins that may embed the public files (/dist/, /ort/, /models/); default: every origin. */
+  embedOrigins?: string[];
   logger?: Logger;
   logLevel?: LevelWithSilent;
   /** Per-request access logs (on by default). */
@@ -48,11 +50,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-
-/** onnxruntime-web's dist/ folder (wasm + mjs), served locally at /ort/: no CDN. */
-export function ortWebDist(): string {
-  return path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
-}
 
 function securityHeaders(corsEnabled: boolean): RequestHandler {
   return helmet({
@@ -135,9 +132,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   app.use(securityHeaders(corsOrigins.length > 0));
   if (corsOrigins.length) app.use(cors({ origin: corsOrigins.includes('*') ? '*' : corsOrigins, exposedHeaders: ['X-Seed', 'X-Label', 'X-Model'] }));
   app.use(apiRoutes({ registry, metrics, isShuttingDown: () => shuttingDown, bodyLimit: opts.bodyLimit ?? '1kb' }));
-  // express.static's mime table maps .mjs -> text/javascript and .wasm -> application/wasm.
-  app.use('/ort', routeLabel('/ort/*'), express.static(ortWebDist(), { index: false }));
-  app.use('/', routeLabel('/ (web-demo)'), express.static(webRoot));
+  app.use(staticFiles({ webRoot, registry, embedOrigins: opts.embedOrigins }));
   app.use(routeLabel('unmatched'), (req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.path}`));
   app.use(errorHandler(logger));
 
