@@ -90,6 +90,23 @@ test('a page with the documented CSP draws, with no violation', async ({ page, b
   }
 });
 
+test('an isolated page whose CSP forbids blob: workers runs one thread and still draws', async ({ page, baseURL }) => {
+  // The non-isolated CSP of the README on an isolated page: no blob:, so no threads (and no hang).
+  const line = readmeSnippet('csp', baseURL).trim();
+  const headers = {
+    'Content-Security-Policy': line.slice(line.indexOf(':') + 1).trim(),
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+  };
+  const s = await site({ '/': htmlPage(readmeSnippet('cross-origin', baseURL)) }, headers);
+  await watchElements(page);
+  await page.goto(s.url);
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  await expectDigits(page);
+  expect(page.workers(), 'one thread').toHaveLength(0);
+  expect(await elementErrors(page)).toEqual([]);
+});
+
 test('a strict CSP without the documented directives: a short reason and an error event within 10 s', async ({ page, baseURL }) => {
   const cases: [string, string, RegExp][] = [
     ["no 'wasm-unsafe-eval'", `script-src ${baseURL}; connect-src ${baseURL}`, /Content-Security-Policy blocks WebAssembly: add 'wasm-unsafe-eval'/],
