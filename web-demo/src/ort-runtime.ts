@@ -105,8 +105,13 @@ async function threadedGlue(url: string): Promise<string | null> {
   try {
     const code = await download(url);
     const glue = URL.createObjectURL(new Blob([code as BlobPart], { type: 'text/javascript' }));
-    new Worker(URL.createObjectURL(new Blob([''], { type: 'text/javascript' })), { type: 'module' }).terminate(); // CSP worker-src
-    await import(/* @vite-ignore */ /* webpackIgnore: true */ glue); // CSP script-src
+    const probe = URL.createObjectURL(new Blob([''], { type: 'text/javascript' }));
+    try {
+      new Worker(probe, { type: 'module' }).terminate(); // throws when the CSP's worker-src forbids blob:
+    } finally {
+      URL.revokeObjectURL(probe);
+    }
+    await import(/* @vite-ignore */ /* webpackIgnore: true */ glue); // rejects when the CSP's script-src forbids blob:
     return glue;
   } catch (e) {
     console.info(`<onnx-gan>: one thread, the page does not allow blob: workers (${(e as Error).message})`);
