@@ -1,4 +1,4 @@
-// HTTP API: model listing, generation, health, readiness, metrics, and the model files for the browser.
+// HTTP API: model listing, generation, health, readiness, metrics (the model files: static-files.ts).
 import type { ServerResponse } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import { isConditional } from '../common/metadata.js';
@@ -108,16 +108,6 @@ export function apiRoutes(ctx: RouteContext): Router {
   });
 
   // POST /v1/models/:name/generate is answered before Express (serve/inference-lane.ts).
-
-  // The browser demo downloads the exact bytes the server runs (from memory, not a path on disk,
-  // so there is nothing to traverse). Express computes an ETag, so reloads are cheap.
-  router.get('/models/:file', (req, res) => {
-    route(res, '/models/:file');
-    const m = /^(.+)\.onnx$/.exec(req.params.file);
-    const model = m && modelNameSchema.safeParse(m[1]).success ? registry.models.get(m[1]!) : undefined;
-    if (!model) return sendError(res, 404, 'not_found', `no model file "${req.params.file}"`, 'file');
-    res.type('application/octet-stream').send(Buffer.from(model.bytes.buffer, model.bytes.byteOffset, model.bytes.byteLength));
-  });
 
   return router;
 }

@@ -1,7 +1,6 @@
 // Assembles the Express app (security headers, CORS, logging, metrics, API, static files) and runs it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
@@ -16,6 +15,7 @@ import { inferenceLane, type Middleware } from './inference-lane.js';
 import { ModelRegistry } from './model-registry.js';
 import { oipRoutes } from './oip.js';
 import { apiRoutes, sendError, type RouteContext } from './routes.js';
+import { staticFiles } from './static-files.js';
 
 export interface ServerOptions {
   /** Folder of *.onnx generators (watched). */
@@ -31,6 +31,8 @@ export interface ServerOptions {
   cors?: string[];
   /** Folder served at / (defaults to the package's web-demo/). */
   webRoot?: string;
+  /** Origins that may embed the public files (/dist/, /ort/, /models/); default: every origin. */
+  embedOrigins?: string[];
   logger?: Logger;
   logLevel?: LevelWithSilent;
   /** Per-request access logs (on by default). */
@@ -51,11 +53,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-
-/** onnxruntime-web's dist/ folder (wasm + mjs), served locally at /ort/: no CDN. */
-export function ortWebDist(): string {
-  return path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
-}
 
 function securityHeaders(corsEnabled: boolean): RequestHandler {
   return helmet({
@@ -149,9 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   app.use(apiRoutes(routeContext));
   app.use(oipRoutes(routeContext));
-  // express.static's mime table maps .mjs -> text/javascript and .wasm -> application/wasm.
-  app.use('/ort', routeLabel('/ort/*'), express.static(ortWebDist(), { index: false }));
-  app.use('/', routeLabel('/ (web-demo)'), express.static(webRoot));
+  app.use(staticFiles({ webRoot, registry, embedOrigins: opts.embedOrigins }));
   app.use(routeLabel('unmatched'), (req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.path}`));
   app.use(errorHandler(logger));
 

@@ -187,3 +187,32 @@ test('a browser without WebAssembly gets an explanation', async ({ page }) => {
   await expect(page.getByRole('alert').first()).toContainText('does not support WebAssembly');
   await expect(page.getByLabel('Model', { exact: true })).toBeDisabled();
 });
+
+test('phone widths: every input and select shows its whole value (10-digit seeds too)', async ({ page, request }) => {
+  const models = await servedModels(request);
+  const name = (models.find((m) => m.classes) ?? models[0]!).name;
+  for (const width of [320, 390]) {
+    await test.step(`${width} px`, async () => {
+      await page.setViewportSize({ width, height: 844 });
+      await openDemo(page, `model=${name}&seed=4294967295&count=64`);
+      await page.getByRole('spinbutton', { name: 'From seed' }).fill('4294967295');
+      await page.getByRole('spinbutton', { name: 'To seed' }).fill('4294967294');
+      const clipped = await page.evaluate(() =>
+        [...document.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input:not([type=range]), select')]
+          .filter((el) => el.offsetParent !== null)
+          .flatMap((el) => {
+            if (el instanceof HTMLInputElement) return el.scrollWidth > el.clientWidth ? [`#${el.id} "${el.value}": ${el.scrollWidth} > ${el.clientWidth} px`] : [];
+            // A select does not scroll: compare its text with the room left of the arrow (~20 px).
+            const cs = getComputedStyle(el);
+            const ctx = document.createElement('canvas').getContext('2d')!;
+            ctx.font = cs.font;
+            const text = el.options[el.selectedIndex]?.text ?? '';
+            const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 20;
+            return ctx.measureText(text).width > room ? [`#${el.id} "${text}": ${ctx.measureText(text).width.toFixed(0)} > ${room.toFixed(0)} px`] : [];
+          }),
+      );
+      expect(clipped).toEqual([]);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 'horizontal overflow in px').toBeLessThanOrEqual(0);
+    });
+  }
+});

@@ -265,7 +265,10 @@ async function selectModel(name: string, wantedLabel: string | null = ui.label.v
   ui.timing.textContent = `loading ${name}…`;
   ui.modelInfo.textContent = '';
   try {
-    const g = await loadGenerator(entry.src);
+    const onProgress = (bytes: number): void => {
+      if (token === modelToken) ui.timing.textContent = `loading ${name}… ${(bytes / 1e6).toFixed(1)} MB`;
+    };
+    const g = await loadGenerator(entry.src, { onProgress });
     if (token !== modelToken) return;
     generator = g;
     fillLabels(g, wantedLabel);

@@ -5,7 +5,8 @@ import type * as Ort from 'onnxruntime-web';
 import { GeneratorRunner } from '../../common/generator-runner.js';
 import { IMAGE_PIXELS, isConditional, metadataFromProps, type ModelMetadata } from '../../common/metadata.js';
 import { readOnnxMetadataProps } from './onnx-metadata.js';
-import { loadOrt } from './ort-runtime.js';
+import { download } from './download.js';
+import { loadRuntime, openSession } from './ort-runtime.js';
 
 export interface Generated {
   /** Row-major [count, 28*28] floats in [-1, 1] (the model's raw output). */
@@ -24,6 +25,13 @@ export interface GenerateOptions {
   label?: number | null;
 }
 
+export interface LoadOptions {
+  /** Folder of onnxruntime-web's files (see setRuntimeLocation in ort-runtime.ts); default: next to the bundle. */
+  runtime?: string | null;
+  /** Bytes received so far (model and runtime), for a progress display. */
+  onProgress?: (bytes: number) => void;
+}
+
 export class ModelLoadError extends Error {}
 
 export class Generator {
@@ -39,32 +47,37 @@ export class Generator {
     return this.runner.metadata;
   }
 
-  /** Downloads, checks and opens the model at `url`; errors say which step failed and why. */
-  static async load(url: string, ortBase?: string): Promise<Generator> {
-    const ort = await loadOrt(ortBase);
-    let response: Response;
+  /**
+   * Downloads, checks and opens the model at `url`, with onnxruntime-web loading meanwhile; errors say
+   * which step failed and why, and come within seconds (see load-failures.ts), never not at all.
+   */
+  static async load(url: string, options: LoadOptions = {}): Promise<Generator> {
+    let received = 0;
+    const onBytes = options.onProgress && ((n: number): void => options.onProgress!((received += n)));
+    const runtime = loadRuntime(options.runtime, onBytes);
+    runtime.catch(() => undefined); // awaited below, after the model's own checks
+    let bytes: Uint8Array;
     try {
-      response = await fetch(url);
+      bytes = await download(url, onBytes);
     } catch (e) {
       throw new ModelLoadError(`could not download model ${url}: ${(e as Error).message}`);
     }
-    if (!response.ok) throw new ModelLoadError(`could not download model ${url}: HTTP ${response.status} ${response.statusText}`.trim());
-    const bytes = new Uint8Array(await response.arrayBuffer());
     let metadata: ModelMetadata;
     try {
       metadata = metadataFromProps(readOnnxMetadataProps(bytes));
     } catch (e) {
       throw new ModelLoadError(`${url} is not an onnxgan generator: ${(e as Error).message}`);
     }
+    const rt = await runtime;
     let session: Ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+      session = await openSession(rt, bytes);
     } catch (e) {
       throw new ModelLoadError(`onnxruntime could not open ${url}: ${(e as Error).message}`);
     }
     let runner: GeneratorRunner<Ort.Tensor>;
     try {
-      runner = new GeneratorRunner(session, ort.Tensor, metadata);
+      runner = new GeneratorRunner(session, rt.ort.Tensor, metadata);
     } catch (e) {
       void session.release();
       throw new ModelLoadError(`${url} does not fit its metadata: ${(e as Error).message}`);
@@ -111,11 +124,11 @@ export class Generator {
 const cache = new Map<string, Promise<Generator>>();
 
 /** One Generator per model URL and page (several elements on a page share a session). */
-export function loadGenerator(url: string, ortBase?: string): Promise<Generator> {
+export function loadGenerator(url: string, options: LoadOptions = {}): Promise<Generator> {
   const key = new URL(url, document.baseURI).href;
   let g = cache.get(key);
   if (!g) {
-    g = Generator.load(key, ortBase);
+    g = Generator.load(key, options);
     g.catch(() => cache.delete(key)); // retry on the next request
     cache.set(key, g);
   }

@@ -5,7 +5,8 @@ import { randomSeed } from '../../common/rng.js';
 import { defaultColumns, drawGrid, drawMessage } from './grid-canvas.js';
 import { loadGenerator, type Generated, type Generator } from './generator.js';
 
-export { Generator, loadGenerator, type Generated } from './generator.js';
+export { Generator, loadGenerator, type Generated, type LoadOptions } from './generator.js';
+export { setRuntimeLocation } from './ort-runtime.js';
 export { generatorNoise, interpolateNoise } from '../../common/rng.js';
 
 const MAX_COUNT = 256;
@@ -19,6 +20,20 @@ figcaption { opacity: .75; font-variant-numeric: tabular-nums; }
 [role=alert] { color: #b00020; background: #fdecee; border: 1px solid #f3b6bf; border-radius: 4px; padding: 4px 8px; max-width: 40em; }
 [role=alert]:empty { display: none; }
 `;
+
+/** A constructed style sheet: unlike a <style> element, a page's CSP style-src does not apply to it. */
+let sheet: CSSStyleSheet | null = null;
+function adoptStyle(root: ShadowRoot): void {
+  if ('adoptedStyleSheets' in root && typeof CSSStyleSheet === 'function' && 'replaceSync' in CSSStyleSheet.prototype) {
+    if (!sheet) {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(STYLE);
+    }
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    root.prepend(Object.assign(document.createElement('style'), { textContent: STYLE }));
+  }
+}
 
 interface Parsed {
   src: string;
@@ -52,10 +67,11 @@ export class OnnxGanElement extends HTMLElement {
   constructor() {
     super();
     const root = this.attachShadow({ mode: 'open' });
-    root.innerHTML = `<style>${STYLE}</style><figure part="figure"><canvas part="canvas" role="img" width="0" height="0"></canvas><div role="alert" part="error"></div><figcaption part="caption" aria-live="polite"></figcaption></figure>`;
+    root.innerHTML = `<figure part="figure"><canvas part="canvas" role="img" width="0" height="0"></canvas><div role="alert" part="error"></div><figcaption part="caption" aria-live="polite"></figcaption></figure>`;
     this.canvas = root.querySelector('canvas')!;
     this.caption = root.querySelector('figcaption')!;
     this.alert = root.querySelector('[role=alert]')!;
+    adoptStyle(root);
   }
 
   connectedCallback(): void {
@@ -107,7 +123,10 @@ export class OnnxGanElement extends HTMLElement {
     try {
       const p = this.parse();
       if (!this.result) this.caption.textContent = 'loading model…';
-      generator = await loadGenerator(p.src, p.ort);
+      const onProgress = (bytes: number): void => {
+        if (id === this.renderId && !this.result) this.caption.textContent = `loading model… ${(bytes / 1e6).toFixed(1)} MB`;
+      };
+      generator = await loadGenerator(p.src, { runtime: p.ort, onProgress });
       if (id !== this.renderId) return;
       if (generator.conditional && p.label !== null && p.label >= generator.classes.length) {
         throw new RangeError(`label ${p.label} is out of range: this model has classes 0 to ${generator.classes.length - 1}`);

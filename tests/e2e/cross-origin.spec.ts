@@ -1,0 +1,155 @@
+// <onnx-gan> on pages of other origins (other local ports) embedding from the onnxgan server that
+// Playwright starts without flags: the README's snippet, a page with COOP/COEP on its HTML only,
+// the documented CSP, and a server that restricts the embedding origins.
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { expectDigitLike, gridStats } from './helpers.js';
+import { cspViolations, elementErrors, htmlPage, readmeEmbedTags, readmeSnippet, startSite, watchElements, type Site } from './sites.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const sites: Site[] = [];
+const folders: string[] = [];
+test.afterEach(async () => {
+  await Promise.all(sites.splice(0).map((s) => s.close()));
+  for (const f of folders.splice(0)) rmSync(f, { recursive: true, force: true });
+});
+
+/** A site's folder with the build at /dist/ and the shipped models at /models/. */
+function selfHostRoot(): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'onnxgan-site-'));
+  folders.push(root);
+  symlinkSync(path.join(ROOT, 'web-demo/dist'), path.join(root, 'dist'));
+  symlinkSync(path.join(ROOT, 'models'), path.join(root, 'models'));
+  return root;
+}
+
+async function site(pages: Record<string, string>, pageHeaders?: Record<string, string>, root?: string): Promise<Site> {
+  const s = await startSite({ pages, pageHeaders, root });
+  sites.push(s);
+  return s;
+}
+
+async function expectDigits(page: Page, selector = 'onnx-gan'): Promise<void> {
+  const el = page.locator(selector);
+  await expect(el).toHaveAttribute('data-state', 'ready');
+  expectDigitLike(await gridStats(el.locator('canvas'), 8, 8, 3), selector);
+}
+
+test('a third-party page embeds with the README snippet from the server started without flags', async ({ page, baseURL }) => {
+  const snippet = readmeSnippet('cross-origin', baseURL);
+  expect(snippet).toContain(`${baseURL}/dist/onnx-gan.js`);
+  const s = await site({ '/': htmlPage(snippet) });
+  await watchElements(page);
+  await page.goto(s.url);
+  await expectDigits(page);
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+  expect(page.workers(), 'one thread: no worker without cross-origin isolation').toHaveLength(0);
+  // The generate API's CORS stays opt-in (--cors): the page may not call it.
+  const api = await page.evaluate((u) => fetch(`${u}/v1/models`).then(() => 'allowed', () => 'blocked'), baseURL);
+  expect(api).toBe('blocked');
+  expect(await elementErrors(page)).toEqual([]);
+});
+
+test('COOP/COEP on the HTML only: cross-origin isolated, threads, draws', async ({ page, baseURL }) => {
+  const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+  // The element from the onnxgan server (CORP cross-origin) ...
+  const embedding = await site({ '/': htmlPage(readmeSnippet('cross-origin', baseURL)) }, isolation);
+  await page.goto(embedding.url);
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  await expectDigits(page);
+  expect(page.workers().length, 'worker threads').toBeGreaterThan(0);
+
+  // ... and a self-hosted copy whose files carry no COEP/CORP (the case that used to hang: a worker
+  // of an isolated page needs COEP on its own script's response, which such a host does not send).
+  const root = selfHostRoot();
+  const hosting = await site({ '/': htmlPage('<script type="module" src="/dist/onnx-gan.js"></script>\n<onnx-gan src="/models/cgan.onnx" label="7" seed="42" count="8"></onnx-gan>') }, isolation, root);
+  await page.goto(hosting.url);
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  await expectDigits(page);
+  expect(page.workers().length, 'worker threads').toBeGreaterThan(0);
+});
+
+test('a page with the documented CSP draws, with no violation', async ({ page, baseURL }) => {
+  await watchElements(page);
+  for (const tag of ['csp', 'csp-isolated']) {
+    await test.step(tag, async () => {
+      const line = readmeSnippet(tag, baseURL).trim();
+      const [name, value] = [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()];
+      expect(name).toBe('Content-Security-Policy');
+      expect(value).toMatch(/^default-src 'none'; /);
+      const headers: Record<string, string> = { [name]: value };
+      if (tag === 'csp-isolated') Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+      const s = await site({ '/': htmlPage(readmeSnippet('cross-origin', baseURL)) }, headers);
+      await page.goto(s.url);
+      await expectDigits(page);
+      expect(await cspViolations(page)).toEqual([]);
+      if (tag === 'csp-isolated') expect(page.workers().length, 'threads under the CSP').toBeGreaterThan(0);
+    });
+  }
+});
+
+test('an isolated page whose CSP forbids blob: workers runs one thread and still draws', async ({ page, baseURL }) => {
+  // The non-isolated CSP of the README on an isolated page: no blob:, so no threads (and no hang).
+  const line = readmeSnippet('csp', baseURL).trim();
+  const headers = {
+    'Content-Security-Policy': line.slice(line.indexOf(':') + 1).trim(),
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+  };
+  const s = await site({ '/': htmlPage(readmeSnippet('cross-origin', baseURL)) }, headers);
+  await watchElements(page);
+  await page.goto(s.url);
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  await expectDigits(page);
+  expect(page.workers(), 'one thread').toHaveLength(0);
+  expect(await elementErrors(page)).toEqual([]);
+});
+
+test('a strict CSP without the documented directives: a short reason and an error event within 10 s', async ({ page, baseURL }) => {
+  const cases: [string, string, RegExp][] = [
+    ["no 'wasm-unsafe-eval'", `script-src ${baseURL}; connect-src ${baseURL}`, /Content-Security-Policy blocks WebAssembly: add 'wasm-unsafe-eval'/],
+    ['no connect-src for the server', `script-src ${baseURL} 'wasm-unsafe-eval'; connect-src 'self'`, /Content-Security-Policy \(connect-src\) blocks/],
+  ];
+  await watchElements(page);
+  for (const [what, csp, reason] of cases) {
+    await test.step(what, async () => {
+      const s = await site({ '/': htmlPage(readmeSnippet('cross-origin', baseURL)) }, { 'Content-Security-Policy': `default-src 'none'; ${csp}` });
+      await page.goto(s.url);
+      const el = page.locator('onnx-gan');
+      await expect(el).toHaveAttribute('data-state', 'error', { timeout: 10_000 });
+      await expect(el.getByRole('alert')).toHaveText(reason);
+      const errors = await elementErrors(page);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.ms).toBeLessThan(10_000);
+      expect(errors[0]!.message).toMatch(reason);
+    });
+  }
+});
+
+test('a server that restricts the embedding origins serves the listed ones only', async ({ page }) => {
+  const allowed = await site({});
+  const other = await site({});
+  const { startServer } = (await import(path.join(ROOT, 'dist/serve/server.js'))) as typeof import('../../serve/server.js');
+  const server = await startServer({ models: path.join(ROOT, 'models'), port: 0, logLevel: 'silent', accessLog: false, embedOrigins: [allowed.origin] });
+  try {
+    const html = htmlPage(readmeSnippet('cross-origin', server.url));
+    allowed.pages['/'] = html;
+    await page.goto(allowed.url);
+    await expectDigits(page);
+    // Any other origin gets no CORS: the element's module script does not load there.
+    other.pages['/'] = html;
+    const failed = page.waitForEvent('requestfailed', (r) => r.url().endsWith('/dist/onnx-gan.js'));
+    await page.goto(other.url);
+    await failed;
+    expect(await page.evaluate(() => customElements.get('onnx-gan') === undefined)).toBe(true);
+  } finally {
+    await server.close();
+  }
+});
+
+test("every code block of the README's Embed section is one these specs run", () => {
+  // cross-origin and csp*: this file; self-host, self-host-page and bundler: self-host.spec.ts.
+  expect(readmeEmbedTags()).toEqual(['cross-origin', 'csp', 'csp-isolated', 'self-host', 'self-host-page', 'bundler']);
+});
