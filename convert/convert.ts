@@ -7,6 +7,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic.js';
 import { GeneratorRunner } from '../common/generator-runner.js';
 import { packageInfo } from '../common/package-info.js';
+import { metadataFromProps, type ModelMetadata } from '../common/metadata.js';
 import { selectBackend } from '../backend/select.js';
 import { Emitter, type Shape } from './emitter.js';
 import { checkOps, gatherRanges, graphGraph, graphInterface, neededNodes, probe, probedTensors } from './graph-model.js';
@@ -62,10 +63,18 @@ export async function convertModel(input: string, out: string, opts: ConvertOpti
   const files = readTfjsModel(input);
   log(`read ${files.file}: ${files.format}, ${files.specs.length} weights in ${files.shards} shard${files.shards === 1 ? '' : 's'} (${mb(files.data.length)})`);
   if (!tf.findBackend('wasm') && !tf.findBackend('tensorflow')) await selectBackend('auto');
-  const planFor = (io: ModelIO, ranges: Map<string, number>): InterfacePlan =>
-    opts.generator
-      ? generatorInterface(io, { ...opts.generator, dataset: opts.generator.dataset ?? path.basename(path.dirname(path.resolve(files.file))) })
-      : plainInterface(io, ranges, sourceProps(files));
+  const planFor = (io: ModelIO, ranges: Map<string, number>): InterfacePlan => {
+    if (!opts.generator) return plainInterface(io, ranges, sourceProps(files));
+    // A tfjs model exported by onnxgan carries its metadata: its classes and data set are the defaults.
+    const carried = carriedMetadata(files);
+    const g = opts.generator;
+    return generatorInterface(io, {
+      ...g,
+      classes: g.classes ?? carried?.classes ?? undefined,
+      dataset: g.dataset ?? carried?.dataset ?? path.basename(path.dirname(path.resolve(files.file))),
+      ...(carried ? { carried } : {}),
+    });
+  };
   const converted = files.format === 'layers-model' ? await convertLayers(files, opts, planFor) : await convertGraph(files, opts, planFor);
   try {
     log(`converted to ${converted.nodes} ONNX nodes (opset 17); checking against tfjs on ${PARITY_ROWS} random samples`);
@@ -78,6 +87,17 @@ export async function convertModel(input: string, out: string, opts: ConvertOpti
   }
 }
 
+/** onnxgan metadata in model.json's userDefinedMetadata (written by `onnxgan export --format tfjs`). */
+function carriedMetadata(files: TfjsModel): ModelMetadata | null {
+  const props = files.json.userDefinedMetadata?.onnxgan;
+  if (!props || typeof props !== 'object') return null;
+  try {
+    return metadataFromProps(props as Record<string, string>);
+  } catch {
+    return null;
+  }
+}
+
 function sourceProps(files: TfjsModel): Record<string, string> {
   const props: Record<string, string> = { 'tfjs.format': files.format };
   if (files.json.generatedBy) props['tfjs.generated_by'] = String(files.json.generatedBy);
@@ -85,19 +105,35 @@ function sourceProps(files: TfjsModel): Record<string, string> {
   return props;
 }
 
-/** tfjs's own decoding of the weights (the reference must not share this converter's reader). */
-function tfjsWeights(files: TfjsModel): tf.NamedTensorMap {
-  const buffer = files.data.buffer.slice(files.data.byteOffset, files.data.byteOffset + files.data.byteLength) as ArrayBuffer;
-  return tf.io.decodeWeights(buffer, files.specs as tf.io.WeightsManifestEntry[]);
+const arrayBuffer = (a: Uint8Array): ArrayBuffer => a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength) as ArrayBuffer;
+
+/** Why tfjs could not load a LayersModel, in this converter's words when it can tell. */
+async function diagnoseLayersModel(files: TfjsModel, cause: unknown): Promise<Error> {
+  let model: tf.LayersModel;
+  try {
+    model = await tf.models.modelFromJSON({ modelTopology: files.topology } as never);
+  } catch (e) {
+    return new UnsupportedError(`${files.file}: tfjs cannot build this LayersModel: ${describeTfjsError(e, files)}`);
+  }
+  try {
+    checkLayers(model);
+    checkWeights(model, files.weights);
+    return new UnsupportedError(`${files.file}: tfjs cannot load this LayersModel: ${describeTfjsError(cause, files)}`);
+  } catch (e) {
+    return e as Error;
+  } finally {
+    model.dispose();
+  }
 }
 
 async function convertLayers(files: TfjsModel, opts: ConvertOptions, planFor: (io: ModelIO, r: Map<string, number>) => InterfacePlan): Promise<Converted> {
   registerShims();
   let model: tf.LayersModel;
   try {
-    model = await tf.models.modelFromJSON({ modelTopology: files.topology } as never);
+    // tfjs's own loader (and decoder of the weights): what tf.loadLayersModel does with these files.
+    model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: files.topology, weightSpecs: files.specs as tf.io.WeightsManifestEntry[], weightData: arrayBuffer(files.data) }), { strict: true });
   } catch (e) {
-    throw new UnsupportedError(`${files.file}: tfjs cannot build this LayersModel: ${describeTfjsError(e, files)}`);
+    throw await diagnoseLayersModel(files, e);
   }
   const dispose = (): void => {
     model.dispose();
@@ -105,13 +141,6 @@ async function convertLayers(files: TfjsModel, opts: ConvertOptions, planFor: (i
   try {
     checkLayers(model);
     checkWeights(model, files.weights);
-    const all = tfjsWeights(files);
-    const optimizer = new Set(files.specs.filter((s) => (s as { group?: string }).group === 'optimizer').map((s) => s.name));
-    try {
-      model.loadWeights(Object.fromEntries(Object.entries(all).filter(([k]) => !optimizer.has(k))), true);
-    } finally {
-      tf.dispose(Object.values(all));
-    }
     const io = layersInterface(model);
     const plan = planFor(io, embeddingRanges(model));
     const e = new Emitter({ keepFp16: opts.keepFp16 });
@@ -142,7 +171,7 @@ async function convertGraph(files: TfjsModel, opts: ConvertOptions, planFor: (io
       load: async () => ({
         modelTopology: files.topology,
         weightSpecs: files.specs as tf.io.WeightsManifestEntry[],
-        weightData: files.data.buffer.slice(files.data.byteOffset, files.data.byteOffset + files.data.byteLength) as ArrayBuffer,
+        weightData: arrayBuffer(files.data),
         format: files.json.format,
         generatedBy: files.json.generatedBy,
         convertedBy: files.json.convertedBy ?? null,

@@ -74,6 +74,8 @@ export interface GeneratorOptions {
   /** The range of the model's output; mapped to onnxgan's [-1, 1]. */
   valueRange?: [number, number];
   dataset: string;
+  /** Metadata the model already carries (an onnxgan export): kind, epochs, steps and EMA carry over. */
+  carried?: ModelMetadata;
 }
 
 /** Which input is the noise and which the label; checks the model fits a generator. */
@@ -121,16 +123,18 @@ export function generatorInterface(io: ModelIO, o: GeneratorOptions): InterfaceP
   const image = imageLayout(out);
   const [low, high] = o.valueRange ?? [-1, 1];
   if (!(high > low)) throw new UnsupportedError(`--value-range ${low},${high}: the high end must be above the low end`);
+  const carried = o.carried && (o.carried.classes !== null) === Boolean(o.classes) ? o.carried : undefined;
   const meta: ModelMetadata = {
-    kind: o.classes ? 'cgan' : 'gan',
+    kind: carried?.kind ?? (o.classes ? 'cgan' : 'gan'),
     noiseDim,
     noise: 'uniform(-1,1)',
     classes: o.classes ?? null,
     dataset: o.dataset,
-    epochs: 0,
-    steps: 0,
+    epochs: carried?.epochs ?? 0,
+    steps: carried?.steps ?? 0,
     valueRange: [-1, 1],
     imageShape: image.shape,
+    ...(carried?.ema !== undefined ? { ema: carried.ema } : {}),
   };
   const tfjsShape = (i: number, n: number): number[] => sampleShape(io.inputs[i]!.shape, n);
   const [c, h, w] = image.shape;
