@@ -123,3 +123,13 @@ export function randomiseBatchNorm(model: tf.LayersModel, seed = 1): void {
   };
   visit(model);
 }
+
+/** The model artifacts of a model.json folder, read the way tfjs's HTTP and file loaders read them. */
+export async function artifactsFromDir(dir: string): Promise<tf.io.ModelArtifacts> {
+  const { readFileSync } = await import('node:fs');
+  const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+  return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+    const data = Buffer.concat(manifest.flatMap((g) => g.paths.map((p) => readFileSync(path.join(dir, p)))));
+    return [manifest.flatMap((g) => g.weights), data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer];
+  });
+}
