@@ -44,8 +44,11 @@ export function register(program: Command): void {
           console.error('onnxgan convert: --noise-dim, --classes, --value-range and --dataset go with --as-generator');
           return EXIT.usage;
         }
-        const { convertModel } = await import('./convert.js');
-        const r = await convertModel(model, o.out, {
+        // The files first: a broken model is reported before tfjs and onnxruntime load.
+        const { readTfjsModel } = await import('./model-files.js');
+        const files = readTfjsModel(model);
+        const { convertFiles } = await import('./convert.js');
+        const r = await convertFiles(files, o.out, {
           keepFp16: o.keepFp16,
           generator: o.asGenerator ? { noiseDim: o.noiseDim, classes: o.classes, valueRange: o.valueRange, dataset: o.dataset } : undefined,
           log: (line) => console.log(line),

@@ -59,8 +59,12 @@ const mb = (n: number): string => `${(n / 1e6).toFixed(n < 1e6 ? 2 : 1)} MB`;
 
 /** Converts `input` (model.json or its folder) to `out`; throws before writing anything when it cannot. */
 export async function convertModel(input: string, out: string, opts: ConvertOptions = {}): Promise<ConvertResult> {
+  return convertFiles(readTfjsModel(input), out, opts);
+}
+
+/** Converts a model read by readTfjsModel (convert/model-files.ts). */
+export async function convertFiles(files: TfjsModel, out: string, opts: ConvertOptions = {}): Promise<ConvertResult> {
   const log = opts.log ?? (() => {});
-  const files = readTfjsModel(input);
   log(`read ${files.file}: ${files.format}, ${files.specs.length} weights in ${files.shards} shard${files.shards === 1 ? '' : 's'} (${mb(files.data.length)})`);
   if (!tf.findBackend('wasm') && !tf.findBackend('tensorflow')) await selectBackend('auto');
   const planFor = (io: ModelIO, ranges: Map<string, number>): InterfacePlan => {
