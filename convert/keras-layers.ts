@@ -50,8 +50,11 @@ const merge = (variadic: string | null, binary: string): Mapping => (c) => {
   return [c.inputs.slice(1).reduce((acc, x) => elementwise(c.e, binary, [acc, x], out), x0(c))];
 };
 
-/** Normalise an axis (tfjs allows negative ones) for a tensor of `rank`. */
-const axisOf = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
+/** Normalise an axis (negative ones count from the end; Keras may write [axis]) for a tensor of `rank`. */
+const axisOf = (axis: number | number[], rank: number): number => {
+  const a = Array.isArray(axis) ? axis[0]! : axis;
+  return a < 0 ? a + rank : a;
+};
 
 export const LAYERS: Record<string, Mapping> = {
   Dense: (c) => {

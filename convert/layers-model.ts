@@ -55,8 +55,9 @@ export function layersInterface(model: Container): { inputs: { name: string; dty
     return u;
   };
   return {
-    inputs: model.inputs.map((t, i) => ({ name: name(model.inputNames[i] ?? t.name), dtype: dtypeOf(t), shape: t.shape })),
-    outputs: model.outputs.map((t, i) => ({ name: name(model.outputNames[i] ?? t.name), dtype: dtypeOf(t), shape: t.shape })),
+    inputs: model.inputs.map((t, i) => ({ name: name(model.inputNames[i] ?? (t.sourceLayer as tf.layers.Layer).name), dtype: dtypeOf(t), shape: t.shape })),
+    // Keras names an output after the layer that computes it (a Sequential's outputNames is empty).
+    outputs: model.outputs.map((t, i) => ({ name: name(model.outputNames[i] ?? (t.sourceLayer as tf.layers.Layer).name), dtype: dtypeOf(t), shape: t.shape })),
   };
 }
 

@@ -16,7 +16,7 @@ import { readModelInfo } from '../export/onnx-read.js';
 import { convertModel } from '../convert/convert.js';
 import { runCli, startCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp-dir.js';
-import { randomiseBatchNorm, saveLayersModel } from './helpers/tfjs-models.js';
+import { artifactsFromDir, randomiseBatchNorm, saveLayersModel, writeModel } from './helpers/tfjs-models.js';
 import { Rng, fillUniform } from '../common/rng.js';
 
 const tmp = tempDir('onnxgan-convert-');
@@ -36,31 +36,32 @@ function signature(file: string): { inputs: [string, number, (number | string)[]
 
 /** Runs the tfjs model and the ONNX file on the same random inputs of `batch` rows; the largest difference. */
 async function maxDiff(model: tf.LayersModel, file: string, batch: number, intRange: Record<string, number> = {}): Promise<number> {
+  const session = await ort.InferenceSession.create(file);
   const rng = new Rng(99);
   const feeds: Record<string, ort.Tensor> = {};
+  // The file's inputs and outputs are the model's, in the model's order.
   const inputs = model.inputs.map((t, i) => {
-    const shape = t.shape.map((d) => d ?? batch);
-    const n = shape.reduce((a, b) => a! * b!, 1)!;
-    const name = model.inputNames[i]!;
+    const shape = t.shape.map((d) => d ?? batch) as number[];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const name = session.inputNames[i]!;
     if (t.dtype === 'int32') {
       const data = Int32Array.from({ length: n }, () => rng.int(intRange[name] ?? 2));
-      feeds[name] = new ort.Tensor('int32', data, shape as number[]);
-      return tf.tensor(data, shape as number[], 'int32');
+      feeds[name] = new ort.Tensor('int32', data, shape);
+      return tf.tensor(data, shape, 'int32');
     }
     const data = fillUniform(rng, new Float32Array(n));
-    feeds[name] = new ort.Tensor('float32', data, shape as number[]);
-    return tf.tensor(data, shape as number[]);
+    feeds[name] = new ort.Tensor('float32', data, shape);
+    return tf.tensor(data, shape);
   });
   const want = tf.tidy(() => {
     const y = model.predict(inputs.length === 1 ? inputs[0]! : inputs);
     return (Array.isArray(y) ? y : [y]).map((t) => ({ data: t.dataSync(), shape: t.shape }));
   });
   tf.dispose(inputs);
-  const session = await ort.InferenceSession.create(file);
   const got = await session.run(feeds);
   await session.release();
   let max = 0;
-  model.outputNames.forEach((name, i) => {
+  session.outputNames.forEach((name, i) => {
     const g = got[name]!;
     expect(g.dims).toEqual(want[i]!.shape);
     const w = want[i]!.data;
@@ -151,6 +152,31 @@ function branchy(): tf.LayersModel {
   return tf.model({ inputs: [image, vector], outputs: [cropped, smooth, deconv, summary], name: 'branchy' });
 }
 
+/** A model.json as tensorflowjs_converter writes it from a Keras 2 .h5 file (snake_case config, model_config, training_config). */
+function kerasH5Model(dir: string): string {
+  const init = (cls: string) => ({ class_name: cls, config: {} });
+  const common = { trainable: true, dtype: 'float32', kernel_initializer: init('GlorotUniform'), bias_initializer: init('Zeros'), kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null };
+  const layers = [
+    { class_name: 'InputLayer', config: { batch_input_shape: [null, 28, 28, 1], dtype: 'float32', sparse: false, ragged: false, name: 'conv2d_input' } },
+    { class_name: 'Conv2D', config: { ...common, name: 'conv2d', batch_input_shape: [null, 28, 28, 1], filters: 8, kernel_size: [3, 3], strides: [1, 1], padding: 'valid', data_format: 'channels_last', dilation_rate: [1, 1], groups: 1, activation: 'relu', use_bias: true } },
+    { class_name: 'BatchNormalization', config: { name: 'batch_normalization', trainable: true, dtype: 'float32', axis: [3], momentum: 0.99, epsilon: 0.001, center: true, scale: true } },
+    { class_name: 'MaxPooling2D', config: { name: 'max_pooling2d', trainable: true, dtype: 'float32', pool_size: [2, 2], padding: 'valid', strides: [2, 2], data_format: 'channels_last' } },
+    { class_name: 'Dropout', config: { name: 'dropout', trainable: true, dtype: 'float32', rate: 0.25, noise_shape: null, seed: null } },
+    { class_name: 'Flatten', config: { name: 'flatten', trainable: true, dtype: 'float32', data_format: 'channels_last' } },
+    { class_name: 'Dense', config: { ...common, name: 'dense', units: 10, activation: 'softmax', use_bias: true } },
+  ];
+  const json = {
+    format: 'layers-model',
+    generatedBy: 'keras v2.15.0',
+    convertedBy: 'TensorFlow.js Converter v4.22.0',
+    modelTopology: { keras_version: '2.15.0', backend: 'tensorflow', model_config: { class_name: 'Sequential', config: { name: 'sequential', layers } }, training_config: { loss: 'categorical_crossentropy', metrics: ['accuracy'], optimizer_config: { class_name: 'Adam', config: { name: 'Adam', learning_rate: 0.001 } } } },
+  };
+  const rng = new Rng(3);
+  const w = (name: string, shape: number[], positive = false) => ({ name, shape, dtype: 'float32' as const, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (positive ? 0.5 : -0.5) + rng.uniform()) });
+  const weights = [w('conv2d/kernel', [3, 3, 1, 8]), w('conv2d/bias', [8]), w('batch_normalization/gamma', [8], true), w('batch_normalization/beta', [8]), w('batch_normalization/moving_mean', [8]), w('batch_normalization/moving_variance', [8], true), w('dense/kernel', [13 * 13 * 8, 10]), w('dense/bias', [10])];
+  return writeModel(dir, json, weights, { quantize: { dtype: 'uint16' } });
+}
+
 beforeAll(async () => {
   await selectBackend('auto');
 });
@@ -222,6 +248,17 @@ describe('onnxgan convert: LayersModels', () => {
     const ops = onnx.ModelProto.decode(readFileSync(out)).graph!.node!.map((n) => n.opType);
     expect(ops.filter((o) => o === 'Transpose')).toHaveLength(1);
     expect(await maxDiff(model, out, 5)).toBeLessThan(1e-4);
+  });
+
+  it('converts a model.json that tensorflowjs_converter made from a Keras .h5 file (uint16 weights)', async () => {
+    const file = kerasH5Model(path.join(tmp, 'keras'));
+    const out = path.join(tmp, 'keras.onnx');
+    const r = await convertModel(file, out);
+    expect(r.maxDiff).toBeLessThan(1e-4);
+    expect(r.io).toEqual({ inputs: [{ name: 'conv2d_input', dtype: 'float32', shape: [null, 28, 28, 1] }], outputs: [{ name: 'dense', dtype: 'float32', shape: [null, 10] }] });
+    onnxCheck(out);
+    const model = await tf.loadLayersModel(tf.io.fromMemory(await artifactsFromDir(path.dirname(file))));
+    expect(await maxDiff(model, out, 6)).toBeLessThan(1e-4);
   });
 
   it('converts a functional model with branches, merges, shared layers and a nested model used twice', async () => {
