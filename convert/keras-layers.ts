@@ -200,7 +200,6 @@ export const LAYERS: Record<string, Mapping> = {
   AlphaDropout: identity,
   GaussianDropout: identity,
   GaussianNoise: identity,
-  ActivityRegularization: identity,
 };
 
 /** Containers converted by walking their own graph (convert/layers-model.ts). */

@@ -88,6 +88,51 @@ function classifierGraph(): GraphDefBuilder {
   return g;
 }
 
+/** A graph through the remaining supported ops: resizing, splitting, slicing, tiling, selection, comparisons, reductions. */
+function otherOpsGraph(): GraphDefBuilder {
+  const g = new GraphDefBuilder(4);
+  const M = 'model/ops';
+  g.placeholder('x', [-1, 6, 6, 4]);
+  const i32 = (name: string, v: number[], shape = [v.length]) => g.ints(`${M}/${name}`, v, shape);
+  const mean = (name: string, t: string) => g.op(`${M}/${name}`, 'Mean', [t, i32(`${name}/axes`, [1, 2])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
+  const resize = { T: attr.type('DT_FLOAT') };
+  const r1 = mean('m1', g.op(`${M}/bilinear`, 'ResizeBilinear', ['x', i32('s1', [12, 12])], { ...resize, half_pixel_centers: attr.b(true), align_corners: attr.b(false) }));
+  const r2 = mean('m2', g.op(`${M}/nearest`, 'ResizeNearestNeighbor', ['x', i32('s2', [12, 18])], { ...resize, half_pixel_centers: attr.b(false), align_corners: attr.b(false) }));
+  const r3 = mean('m3', g.op(`${M}/corners`, 'ResizeBilinear', ['x', i32('s3', [11, 11])], { ...resize, align_corners: attr.b(true), half_pixel_centers: attr.b(false) }));
+  const r4 = mean('m4', g.op(`${M}/nearest_hp`, 'ResizeNearestNeighbor', ['x', i32('s4', [9, 9])], { ...resize, half_pixel_centers: attr.b(true), align_corners: attr.b(false) }));
+  const padded = mean('m5', g.op(`${M}/padv2`, 'PadV2', ['x', i32('pads', [0, 0, 1, 2, 2, 1, 0, 0], [4, 2]), g.constant(`${M}/padvalue`, [], [0.5])], { Tpaddings: attr.type('DT_INT32') }));
+  g.op(`${M}/split`, 'Split', [i32('splitaxis', [3], []), 'x'], { num_split: attr.i(2) });
+  const halves = mean('m6', g.op(`${M}/halves`, 'Sub', [`${M}/split`, `${M}/split:1`]));
+  g.op(`${M}/splitv`, 'SplitV', ['x', i32('sizes', [1, -1]), i32('splitvaxis', [3], [])], { num_split: attr.i(2), Tlen: attr.type('DT_INT32') });
+  const rest = mean('m7', `${M}/splitv:1`);
+  const sliced = mean('m8', g.op(`${M}/slice`, 'Slice', ['x', i32('begin', [0, 1, 1, 0]), i32('size', [-1, 3, 3, 2])], { Index: attr.type('DT_INT32') }));
+  const strided = mean('m9', g.op(`${M}/ellipsis`, 'StridedSlice', ['x', i32('sb', [0, 1]), i32('se', [0, 5]), i32('ss', [1, 2])], { Index: attr.type('DT_INT32'), ellipsis_mask: attr.i(1) }));
+  const m = mean('m0', 'x'); // [N, 4]
+  const pairs = g.op(`${M}/pairs`, 'Reshape', [m, i32('pairshape', [-1, 2, 2])], { Tshape: attr.type('DT_INT32') });
+  g.op(`${M}/unpack`, 'Unpack', [pairs], { num: attr.i(2), axis: attr.i(1) });
+  const unpacked = g.op(`${M}/unpacked`, 'AddV2', [`${M}/unpack`, `${M}/unpack:1`]);
+  const product = g.op(`${M}/bmm/flat`, 'Reshape', [g.op(`${M}/bmm`, 'BatchMatMulV2', [pairs, g.constant(`${M}/bmm/w`, [2, 3])], { adj_x: attr.b(true), adj_y: attr.b(false) }), i32('bmmshape', [-1, 6])], { Tshape: attr.type('DT_INT32') });
+  const tiled = g.op(`${M}/tile`, 'Tile', [m, i32('multiples', [1, 2])], { Tmultiples: attr.type('DT_INT32') });
+  const shape = g.op(`${M}/shape`, 'Shape', [m], { out_type: attr.type('DT_INT32') });
+  const filled = g.op(`${M}/fill`, 'Fill', [shape, g.constant(`${M}/quarter`, [], [0.25])], { index_type: attr.type('DT_INT32') });
+  const zeros = g.op(`${M}/zeros`, 'ZerosLike', [m]);
+  const ones = g.op(`${M}/ones`, 'OnesLike', [m]);
+  const positive = g.op(`${M}/positive`, 'Greater', [m, zeros]);
+  const selected = g.op(`${M}/select`, 'SelectV2', [positive, m, g.op(`${M}/neg`, 'Neg', [m])]);
+  const flag = (name: string, op: string) => g.op(`${M}/${name}/f`, 'Cast', [g.op(`${M}/${name}`, op, [m, filled])], { SrcT: attr.type('DT_BOOL'), DstT: attr.type('DT_FLOAT') });
+  const flags = [flag('le', 'LessEqual'), flag('ge', 'GreaterEqual'), flag('lt', 'Less'), flag('eq', 'Equal'), flag('ne', 'NotEqual')];
+  const both = g.op(`${M}/both/f`, 'Cast', [g.op(`${M}/both`, 'LogicalAnd', [positive, g.op(`${M}/notle`, 'LogicalNot', [g.op(`${M}/le2`, 'LessEqual', [m, ones])])])], { SrcT: attr.type('DT_BOOL'), DstT: attr.type('DT_FLOAT') });
+  const arg = g.op(`${M}/argmax/f`, 'Cast', [g.op(`${M}/argmax/e`, 'ExpandDims', [g.op(`${M}/argmax`, 'ArgMax', [m, i32('argaxis', [1], [])], { output_type: attr.type('DT_INT32'), Tidx: attr.type('DT_INT32') }), i32('argdim', [-1], [])], { Tdim: attr.type('DT_INT32') })], { SrcT: attr.type('DT_INT32'), DstT: attr.type('DT_FLOAT') });
+  const prelu = mean('m10', g.op(`${M}/prelu`, 'Prelu', ['x', g.constant(`${M}/alpha`, [4])]));
+  const act = (op: string, t: string) => g.op(`${M}/${op}`, op, [t]);
+  const math = [act('Selu', m), act('Softplus', m), act('Sigmoid', m), act('Erf', m), act('Floor', m), act('Ceil', m), act('Round', m), act('Sign', m), act('Reciprocal', g.op(`${M}/shift`, 'AddV2', [ones, act('Abs', m)])),
+    g.op(`${M}/pow`, 'Pow', [g.op(`${M}/abs2`, 'Abs', [m]), g.constant(`${M}/exponent`, [], [1.5])]), g.op(`${M}/floordiv`, 'FloorDiv', [m, g.constant(`${M}/third`, [], [0.3])]), g.op(`${M}/sqdiff`, 'SquaredDifference', [m, filled]), g.op(`${M}/addn`, 'AddN', [m, ones, filled], { N: attr.i(3) })];
+  const lsm = g.op(`${M}/LogSoftmax`, 'LogSoftmax', [tiled]);
+  const all = [r1, r2, r3, r4, padded, halves, rest, sliced, strided, unpacked, product, lsm, selected, ...flags, both, arg, prelu, ...math];
+  g.op('Identity', 'Identity', [g.op(`${M}/concat`, 'ConcatV2', [...all, i32('axis', [1], [])], { N: attr.i(all.length), Tidx: attr.type('DT_INT32') })]);
+  return g;
+}
+
 /** tfjs (loading the files itself) against the ONNX file at `batch` rows. */
 async function maxDiff(dir: string, file: string, feeds: Record<string, { data: Float32Array | Int32Array; shape: number[] }>): Promise<number> {
   const model = await tf.loadGraphModel(tf.io.fromMemory(await artifactsFromDir(dir)));
@@ -152,6 +197,17 @@ describe('onnxgan convert: GraphModels', () => {
       expect(ops.filter((o) => o === 'Conv')).toHaveLength(5);
       expect(ops.filter((o) => o === 'Transpose').length).toBeLessThanOrEqual(3);
     }
+  });
+
+  it('converts resizing, splitting, slicing, tiling, selection, comparison and the remaining math ops', async () => {
+    const dir = path.join(tmp, 'other-ops');
+    otherOpsGraph().write(dir, { out: 'Identity' });
+    const out = path.join(tmp, 'other-ops.onnx');
+    const r = await convertModel(dir, out);
+    expect(r.maxDiff).toBeLessThan(1e-4);
+    onnxCheck(out);
+    const n = 5;
+    expect(await maxDiff(dir, out, { x: { data: fillUniform(new Rng(9), new Float32Array(n * 6 * 6 * 4)), shape: [n, 6, 6, 4] } })).toBeLessThan(1e-4);
   });
 
   it('refuses an op it does not know, naming the op, the node and its position, and writes nothing', async () => {

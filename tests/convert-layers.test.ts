@@ -147,29 +147,43 @@ function branchy(): tf.LayersModel {
   const pooled = L.globalMaxPooling2d({}).apply(L.concatenate({ axis: 1 }).apply([joined, joined])) as tf.SymbolicTensor;
   const sequence = L.thresholdedReLU({ theta: 0.1 }).apply(L.leakyReLU().apply(L.softmax({ axis: -1 }).apply(L.repeatVector({ n: 3 }).apply(pooled)))) as tf.SymbolicTensor;
   const permuted = L.permute({ dims: [2, 1] }).apply(L.spatialDropout1d({ rate: 0.5 }).apply(L.gaussianNoise({ stddev: 1 }).apply(sequence))) as tf.SymbolicTensor;
-  const summary = L.concatenate({ name: 'summary' }).apply([L.globalAveragePooling1d({}).apply(permuted), L.flatten().apply(L.reshape({ targetShape: [8, 2] }).apply(pooled)), act, merges] as tf.SymbolicTensor[]) as tf.SymbolicTensor;
+  const perStep = L.dense({ units: 3, activation: 'tanh' }).apply(L.rescaling({ scale: 0.5, offset: 0.25 }).apply(sequence)) as tf.SymbolicTensor; // Dense on [N, 3, 16]
+  const summary = L.concatenate({ name: 'summary' }).apply([L.globalAveragePooling1d({}).apply(permuted), L.flatten().apply(perStep), L.flatten().apply(L.reshape({ targetShape: [8, 2] }).apply(pooled)), act, merges] as tf.SymbolicTensor[]) as tf.SymbolicTensor;
   // (tfjs-layers 4.22 disposes a shared tensor too early when an output that needs it comes first: summary last.)
   return tf.model({ inputs: [image, vector], outputs: [cropped, smooth, deconv, summary], name: 'branchy' });
 }
 
-/** A model.json as tensorflowjs_converter writes it from a Keras 2 .h5 file (snake_case config, model_config, training_config). */
+/**
+ * A model.json as tensorflowjs_converter writes it from a Keras 2 .h5 file: snake_case config under
+ * model_config, a training_config, a functional graph with Keras's inbound_nodes, and Subtract and
+ * SpatialDropout2D, which tfjs-layers itself lacks.
+ */
 function kerasH5Model(dir: string): string {
   const init = (cls: string) => ({ class_name: cls, config: {} });
   const common = { trainable: true, dtype: 'float32', kernel_initializer: init('GlorotUniform'), bias_initializer: init('Zeros'), kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null };
+  const from = (...names: string[]) => [names.map((n) => [n, 0, 0, {}])];
   const layers = [
-    { class_name: 'InputLayer', config: { batch_input_shape: [null, 28, 28, 1], dtype: 'float32', sparse: false, ragged: false, name: 'conv2d_input' } },
-    { class_name: 'Conv2D', config: { ...common, name: 'conv2d', batch_input_shape: [null, 28, 28, 1], filters: 8, kernel_size: [3, 3], strides: [1, 1], padding: 'valid', data_format: 'channels_last', dilation_rate: [1, 1], groups: 1, activation: 'relu', use_bias: true } },
-    { class_name: 'BatchNormalization', config: { name: 'batch_normalization', trainable: true, dtype: 'float32', axis: [3], momentum: 0.99, epsilon: 0.001, center: true, scale: true } },
-    { class_name: 'MaxPooling2D', config: { name: 'max_pooling2d', trainable: true, dtype: 'float32', pool_size: [2, 2], padding: 'valid', strides: [2, 2], data_format: 'channels_last' } },
-    { class_name: 'Dropout', config: { name: 'dropout', trainable: true, dtype: 'float32', rate: 0.25, noise_shape: null, seed: null } },
-    { class_name: 'Flatten', config: { name: 'flatten', trainable: true, dtype: 'float32', data_format: 'channels_last' } },
-    { class_name: 'Dense', config: { ...common, name: 'dense', units: 10, activation: 'softmax', use_bias: true } },
+    { class_name: 'InputLayer', name: 'image', inbound_nodes: [], config: { batch_input_shape: [null, 28, 28, 1], dtype: 'float32', sparse: false, ragged: false, name: 'image' } },
+    { class_name: 'Conv2D', name: 'conv2d', inbound_nodes: from('image'), config: { ...common, name: 'conv2d', filters: 8, kernel_size: [3, 3], strides: [1, 1], padding: 'valid', data_format: 'channels_last', dilation_rate: [1, 1], groups: 1, activation: 'relu', use_bias: true } },
+    { class_name: 'BatchNormalization', name: 'batch_normalization', inbound_nodes: from('conv2d'), config: { name: 'batch_normalization', trainable: true, dtype: 'float32', axis: [3], momentum: 0.99, epsilon: 0.001, center: true, scale: true } },
+    { class_name: 'MaxPooling2D', name: 'max_pooling2d', inbound_nodes: from('batch_normalization'), config: { name: 'max_pooling2d', trainable: true, dtype: 'float32', pool_size: [2, 2], padding: 'valid', strides: [2, 2], data_format: 'channels_last' } },
+    { class_name: 'AveragePooling2D', name: 'average_pooling2d', inbound_nodes: from('batch_normalization'), config: { name: 'average_pooling2d', trainable: true, dtype: 'float32', pool_size: [2, 2], padding: 'valid', strides: [2, 2], data_format: 'channels_last' } },
+    { class_name: 'Subtract', name: 'subtract', inbound_nodes: from('max_pooling2d', 'average_pooling2d'), config: { name: 'subtract', trainable: true, dtype: 'float32' } },
+    { class_name: 'SpatialDropout2D', name: 'spatial_dropout2d', inbound_nodes: from('subtract'), config: { name: 'spatial_dropout2d', trainable: true, dtype: 'float32', rate: 0.2, noise_shape: null, seed: null } },
+    { class_name: 'Flatten', name: 'flatten', inbound_nodes: from('spatial_dropout2d'), config: { name: 'flatten', trainable: true, dtype: 'float32', data_format: 'channels_last' } },
+    { class_name: 'Dropout', name: 'dropout', inbound_nodes: from('flatten'), config: { name: 'dropout', trainable: true, dtype: 'float32', rate: 0.25, noise_shape: null, seed: null } },
+    { class_name: 'Dense', name: 'dense', inbound_nodes: from('dropout'), config: { ...common, name: 'dense', units: 10, activation: 'softmax', use_bias: true } },
   ];
   const json = {
     format: 'layers-model',
     generatedBy: 'keras v2.15.0',
     convertedBy: 'TensorFlow.js Converter v4.22.0',
-    modelTopology: { keras_version: '2.15.0', backend: 'tensorflow', model_config: { class_name: 'Sequential', config: { name: 'sequential', layers } }, training_config: { loss: 'categorical_crossentropy', metrics: ['accuracy'], optimizer_config: { class_name: 'Adam', config: { name: 'Adam', learning_rate: 0.001 } } } },
+    modelTopology: {
+      keras_version: '2.15.0',
+      backend: 'tensorflow',
+      model_config: { class_name: 'Functional', config: { name: 'classifier', layers, input_layers: [['image', 0, 0]], output_layers: [['dense', 0, 0]] } },
+      training_config: { loss: 'categorical_crossentropy', metrics: ['accuracy'], optimizer_config: { class_name: 'Adam', config: { name: 'Adam', learning_rate: 0.001 } } },
+    },
   };
   const rng = new Rng(3);
   const w = (name: string, shape: number[], positive = false) => ({ name, shape, dtype: 'float32' as const, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (positive ? 0.5 : -0.5) + rng.uniform()) });
@@ -250,12 +264,12 @@ describe('onnxgan convert: LayersModels', () => {
     expect(await maxDiff(model, out, 5)).toBeLessThan(1e-4);
   });
 
-  it('converts a model.json that tensorflowjs_converter made from a Keras .h5 file (uint16 weights)', async () => {
+  it('converts a model.json that tensorflowjs_converter made from a Keras .h5 file (functional, Subtract, SpatialDropout2D, uint16 weights)', async () => {
     const file = kerasH5Model(path.join(tmp, 'keras'));
     const out = path.join(tmp, 'keras.onnx');
     const r = await convertModel(file, out);
     expect(r.maxDiff).toBeLessThan(1e-4);
-    expect(r.io).toEqual({ inputs: [{ name: 'conv2d_input', dtype: 'float32', shape: [null, 28, 28, 1] }], outputs: [{ name: 'dense', dtype: 'float32', shape: [null, 10] }] });
+    expect(r.io).toEqual({ inputs: [{ name: 'image', dtype: 'float32', shape: [null, 28, 28, 1] }], outputs: [{ name: 'dense', dtype: 'float32', shape: [null, 10] }] });
     onnxCheck(out);
     const model = await tf.loadLayersModel(tf.io.fromMemory(await artifactsFromDir(path.dirname(file))));
     expect(await maxDiff(model, out, 6)).toBeLessThan(1e-4);
