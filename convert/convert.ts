@@ -6,29 +6,25 @@ import * as ort from 'onnxruntime-node';
 import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic.js';
 import { GeneratorRunner } from '../common/generator-runner.js';
-import { packageInfo } from '../common/package-info.js';
+import { ParityError, PRODUCER, TOLERANCE as EXPORT_TOLERANCE } from '../export/export.js';
 import { metadataFromProps, type ModelMetadata } from '../common/metadata.js';
 import { selectBackend } from '../backend/select.js';
 import { Emitter, type Shape } from './emitter.js';
 import { checkOps, gatherRanges, graphGraph, graphInterface, neededNodes, probe, probedTensors } from './graph-model.js';
 import type { GraphDef } from './graphdef.js';
-import { generatorInterface, plainInterface, type GeneratorOptions, type InterfacePlan, type ModelIO, type Tensorish } from './interface.js';
+import { generatorInterface, plainInterface, type GeneratorOptions, type InterfacePlan, type ModelIO, type HostTensor } from './interface.js';
 import { SUPPORTED_LAYERS } from './keras-layers.js';
 import { checkLayers, checkWeights, embeddingRanges, layersGraph, layersInterface } from './layers-model.js';
 import { readTfjsModel, type TfjsModel } from './model-files.js';
 import { UnsupportedError } from './ops/errors.js';
 import { registerShims } from './tfjs-shims.js';
 
-/** Largest accepted |tfjs - onnxruntime| / max(1, |tfjs|) over the parity samples. */
-export const TOLERANCE = 1e-4;
+/** Largest accepted |tfjs - onnxruntime| / max(1, |tfjs|) over the parity samples: export's fp32 bound. */
+export const TOLERANCE = EXPORT_TOLERANCE.fp32;
 /** Rows of the parity run: not the probe's, so a batch size baked into the graph shows. */
 export const PARITY_ROWS = 3;
 const PROBE_ROWS = 2;
 const SEED = 20240517;
-
-export const PRODUCER = { name: 'onnxgan', version: packageInfo().version };
-
-export class ParityError extends Error {}
 
 export interface ConvertOptions {
   keepFp16?: boolean;
@@ -235,13 +231,13 @@ async function convertGraph(files: TfjsModel, opts: ConvertOptions, planFor: (io
   }
 }
 
-const toTf = (t: Tensorish): tf.Tensor => tf.tensor(t.data as Float32Array, t.shape, t.dtype as tf.DataType);
+const toTf = (t: HostTensor): tf.Tensor => tf.tensor(t.data as Float32Array, t.shape, t.dtype as tf.DataType);
 
 /** Runs both sides on the same random sample; the largest difference, relative above magnitude 1. */
 async function parity(c: Converted): Promise<number> {
   const sample = c.plan.sample(PARITY_ROWS, SEED + 1);
   const inputs = sample.tfjs.map(toTf);
-  let expected: Record<string, Tensorish>;
+  let expected: Record<string, HostTensor>;
   try {
     const outs = tf.tidy(() => c.reference(inputs));
     expected = c.plan.expected(outs.map((t) => ({ data: t.dataSync() as Float32Array, shape: t.shape, dtype: t.dtype as 'float32' })));

@@ -21,7 +21,7 @@ export interface ModelIO {
 }
 
 export type Data = Float32Array | Int32Array | Uint8Array | BigInt64Array;
-export interface Tensorish {
+export interface HostTensor {
   data: Data;
   shape: number[];
   dtype: DType;
@@ -33,20 +33,20 @@ export interface InterfacePlan {
   /** ONNX graph outputs from the tfjs model's outputs. */
   outputs(e: Emitter, values: Value[]): void;
   /** One random sample of `n` rows: the tfjs model's inputs and the ONNX file's. */
-  sample(n: number, seed: number): { tfjs: Tensorish[]; onnx: Record<string, Tensorish> };
+  sample(n: number, seed: number): { tfjs: HostTensor[]; onnx: Record<string, HostTensor> };
   /** What the ONNX file must output for these tfjs outputs. */
-  expected(tfjsOutputs: Tensorish[]): Record<string, Tensorish>;
+  expected(tfjsOutputs: HostTensor[]): Record<string, HostTensor>;
   metadata: Record<string, string>;
   /** For generators: their metadata (the parity check runs them through GeneratorRunner). */
   generator?: ModelMetadata;
 }
 
-/** Fixed dims for a sample: the batch is n, other unknown dims `free`. */
-const sampleShape = (shape: Shape, n: number, free = 16): number[] => shape.map((d, i) => (i === 0 ? n : (d ?? free)));
+/** Fixed dims for a sample: an open batch is n, other open dims `free` (a fixed batch stays). */
+const sampleShape = (shape: Shape, n: number, free = 16): number[] => shape.map((d, i) => d ?? (i === 0 ? n : free));
 const onnxDims = (p: Port): (number | string)[] => p.shape.map((d, i) => (d !== null ? d : i === 0 ? 'N' : `${p.name}_${i}`));
 const count = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
-function randomTensor(p: Port, shape: number[], rng: Rng, intRange: number): Tensorish {
+function randomTensor(p: Port, shape: number[], rng: Rng, intRange: number): HostTensor {
   const n = count(shape);
   if (p.dtype === 'float32') return { data: fillUniform(rng, new Float32Array(n)), shape, dtype: 'float32' };
   if (p.dtype === 'bool') return { data: Uint8Array.from({ length: n }, () => rng.int(2)), shape, dtype: 'bool' };
@@ -165,9 +165,9 @@ export function generatorInterface(io: ModelIO, o: GeneratorOptions): InterfaceP
     },
     sample: (n, seed) => {
       const z = generatorNoise(seed, n, noiseDim);
-      const tfjs: Tensorish[] = [];
+      const tfjs: HostTensor[] = [];
       tfjs[noise] = { data: z, shape: tfjsShape(noise, n), dtype: 'float32' };
-      const onnx: Record<string, Tensorish> = { [IO.noise]: { data: z, shape: [n, noiseDim], dtype: 'float32' } };
+      const onnx: Record<string, HostTensor> = { [IO.noise]: { data: z, shape: [n, noiseDim], dtype: 'float32' } };
       if (label !== null) {
         const labels = generatorLabels(meta, n)!;
         const p = io.inputs[label]!;
