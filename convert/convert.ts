@@ -187,7 +187,10 @@ async function convertGraph(files: TfjsModel, opts: ConvertOptions, planFor: (io
     const tensors = graphInterface(model);
     const nodes = neededNodes(graph, tensors.outputs.map((o) => o.node));
     checkOps(graph, nodes);
-    for (const i of tensors.inputs) if (!i.shape) throw new UnsupportedError(`input "${i.name}" has no known shape (its placeholder has no shape attribute)`);
+    for (const i of tensors.inputs) {
+      i.shape ??= signatureShape(files, i.name);
+      if (!i.shape) throw new UnsupportedError(`input "${i.name}" has no known shape (neither its placeholder nor the signature gives one)`);
+    }
     // The probe run at PROBE_ROWS gives every tensor's shape; outputs whose first dim follows it are batched.
     const probeIo: ModelIO = { inputs: tensors.inputs.map((i) => ({ name: i.name, dtype: i.dtype, shape: i.shape! })), outputs: tensors.outputs.map((o) => ({ name: o.name, dtype: o.dtype, shape: o.shape ?? [] })) };
     const ranges = gatherRanges(nodes, files.weights, tensors.inputs);
@@ -202,15 +205,17 @@ async function convertGraph(files: TfjsModel, opts: ConvertOptions, planFor: (io
       tf.dispose(Object.values(feeds));
     }
     const batched = tensors.inputs.some((i) => i.shape![0] === null);
+    // Open sizes other than the batch: the probe's sizes must not become constants of the graph.
+    const fixedSizes = tensors.inputs.every((i) => i.shape!.slice(1).every((d) => d !== null));
     const io: ModelIO = {
       inputs: probeIo.inputs,
       outputs: tensors.outputs.map((o) => {
         const s = shapes.get(o.index ? `${o.node}:${o.index}` : o.node)!;
-        return { name: o.name, dtype: o.dtype, shape: s.shape.map((d, k) => (k === 0 && batched && d === PROBE_ROWS ? null : d)) };
+        return { name: o.name, dtype: o.dtype, shape: s.shape.map((d, k) => ((k === 0 && batched && d === PROBE_ROWS) || (k > 0 && !fixedSizes) ? null : d)) };
       }),
     };
     const plan = planFor(io, ranges);
-    const e = new Emitter({ keepFp16: opts.keepFp16 });
+    const e = new Emitter({ keepFp16: opts.keepFp16, fixedSizes });
     const inputValues = plan.inputs(e);
     const placeholders = new Map(tensors.inputs.map((t, i) => [t.node, inputValues[i]!]));
     plan.outputs(e, graphGraph(e, graph, nodes, files.weights, shapes, placeholders, tensors.outputs));
@@ -229,6 +234,12 @@ async function convertGraph(files: TfjsModel, opts: ConvertOptions, planFor: (io
     dispose();
     throw err;
   }
+}
+
+/** An input's shape from model.json's signature (-1: open). */
+function signatureShape(files: TfjsModel, name: string): Shape | undefined {
+  const entry = (files.json.signature as { inputs?: Record<string, { tensorShape?: { dim?: { size?: string | number }[] } }> } | undefined)?.inputs?.[name];
+  return entry?.tensorShape?.dim?.map((d) => (Number(d.size ?? -1) < 0 ? null : Number(d.size)));
 }
 
 const toTf = (t: HostTensor): tf.Tensor => tf.tensor(t.data as Float32Array, t.shape, t.dtype as tf.DataType);

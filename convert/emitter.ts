@@ -59,6 +59,11 @@ export class Value {
 export interface EmitterOptions {
   /** Keep float16 weights as float16 initializers (cast to float32 in the graph). */
   keepFp16?: boolean;
+  /**
+   * The shapes are the model's (LayersModel), not those of one probe run of a graph whose inputs
+   * have open sizes other than the batch: only then may sizes become constants of the graph.
+   */
+  fixedSizes?: boolean;
 }
 
 export class Emitter {
@@ -66,7 +71,11 @@ export class Emitter {
   private readonly transposed = new Map<Value, Value>();
   private readonly int64s = new Map<string, string>();
 
-  constructor(private readonly opts: EmitterOptions = {}) {}
+  readonly fixedSizes: boolean;
+
+  constructor(private readonly opts: EmitterOptions = {}) {
+    this.fixedSizes = opts.fixedSizes ?? true;
+  }
 
   input(name: string, dtype: DType, dims: (number | string)[], shape: Shape): Value {
     return new Value(this.g.input(name, elemOf(dtype), dims), dtype, shape);

@@ -210,6 +210,23 @@ describe('onnxgan convert: GraphModels', () => {
     expect(await maxDiff(dir, out, { x: { data: fillUniform(new Rng(9), new Float32Array(n * 6 * 6 * 4)), shape: [n, 6, 6, 4] } })).toBeLessThan(1e-4);
   });
 
+  it('keeps open image sizes open: a fully convolutional graph runs at sizes other than the probe\'s', async () => {
+    const g = new GraphDefBuilder(6);
+    g.placeholder('images', [-1, -1, -1, 3]);
+    const c = g.op('fcn/conv/Relu', '_FusedConv2D', ['images', g.constant('fcn/conv/kernel', [3, 3, 3, 4]), g.constant('fcn/conv/bias', [4])], { ...conv([1, 2, 2, 1], 'SAME'), fused_ops: attr.strings(['BiasAdd', 'Relu']), num_args: attr.i(1) });
+    const p = g.op('fcn/pool', 'MaxPool', [c], { ksize: attr.ints([1, 3, 3, 1]), strides: attr.ints([1, 2, 2, 1]), padding: attr.s('SAME'), data_format: attr.s('NHWC') });
+    g.op('Identity', 'Identity', [g.op('fcn/avg', 'AvgPool', [p], { ksize: attr.ints([1, 2, 2, 1]), strides: attr.ints([1, 1, 1, 1]), padding: attr.s('SAME'), data_format: attr.s('NHWC') })]);
+    const dir = path.join(tmp, 'fcn');
+    g.write(dir, { features: 'Identity' });
+    const out = path.join(tmp, 'fcn.onnx');
+    const r = await convertModel(dir, out);
+    expect(r.maxDiff).toBeLessThan(1e-4);
+    onnxCheck(out);
+    for (const [h, w] of [[17, 13], [8, 31]]) {
+      expect(await maxDiff(dir, out, { images: { data: fillUniform(new Rng(h), new Float32Array(2 * h * w * 3)), shape: [2, h, w, 3] } })).toBeLessThan(1e-4);
+    }
+  });
+
   it('refuses an op it does not know, naming the op, the node and its position, and writes nothing', async () => {
     const g = new GraphDefBuilder();
     g.placeholder('x', [-1, 4]);

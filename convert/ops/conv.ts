@@ -25,14 +25,17 @@ function nchwInput(e: Emitter, x: Value, channelsFirst: boolean): { input: Value
 
 const spatial = (s: Shape, channelsFirst: boolean): [Dim, Dim] => (channelsFirst ? [s[2]!, s[3]!] : [s[1]!, s[2]!]);
 
-/** TensorFlow's padding as ONNX pads [top, left, bottom, right]; SAME puts the odd pixel at the end. */
-function padAttrs(inHW: [Dim, Dim], w: Window): Record<string, Attr> {
+/**
+ * TensorFlow's padding as ONNX pads [top, left, bottom, right]; SAME puts the odd pixel at the end,
+ * as ONNX's SAME_UPPER does, which serves inputs whose size the graph does not fix.
+ */
+function padAttrs(e: Emitter, inHW: [Dim, Dim], w: Window): Record<string, Attr> {
   if (typeof w.padding === 'object') {
     const [t, b, l, r] = w.padding.explicit;
     return { pads: { ints: [t, l, b, r] } };
   }
   if (w.padding === 'valid') return { pads: { ints: [0, 0, 0, 0] } };
-  if (inHW.some((d) => d === null)) return { auto_pad: { s: 'SAME_UPPER' } };
+  if (!e.fixedSizes || inHW.some((d) => d === null)) return { auto_pad: { s: 'SAME_UPPER' } };
   const before: number[] = [];
   const after: number[] = [];
   for (let i = 0; i < 2; i++) {
@@ -54,7 +57,7 @@ export function conv(e: Emitter, x: Value, weight: string, bias: string | null, 
     strides: { ints: w.strides },
     dilations: { ints: w.dilations },
     group: { i: group },
-    ...padAttrs(spatial(x.shape, w.channelsFirst), w),
+    ...padAttrs(e, spatial(x.shape, w.channelsFirst), w),
   };
   return e.op('Conv', [input, weight, ...(bias ? [bias] : [])], attrs, { dtype: 'float32', shape: out, nchw }, hint);
 }
@@ -96,7 +99,7 @@ export function convTranspose(e: Emitter, x: Value, weight: string, bias: string
 /** MaxPool / AveragePool (TensorFlow's average ignores the padding, as ONNX's count_include_pad=0 does). */
 export function pool(e: Emitter, type: 'MaxPool' | 'AveragePool', x: Value, w: Window, out: Shape, hint: string): Value {
   const { input, nchw } = nchwInput(e, x, w.channelsFirst);
-  const attrs: Record<string, Attr> = { kernel_shape: { ints: w.kernel }, strides: { ints: w.strides }, ...padAttrs(spatial(x.shape, w.channelsFirst), w) };
+  const attrs: Record<string, Attr> = { kernel_shape: { ints: w.kernel }, strides: { ints: w.strides }, ...padAttrs(e, spatial(x.shape, w.channelsFirst), w) };
   return e.op(type, [input], attrs, { dtype: 'float32', shape: out, nchw }, hint);
 }
 
