@@ -8,6 +8,7 @@ import { register as registerExport } from './export/command.js';
 import { register as registerServe } from './serve/command.js';
 import { register as registerTriton } from './serve/triton-command.js';
 import { register as registerEval } from './eval/command.js';
+import { register as registerConvert } from './convert/command.js';
 
 const program = new Command('onnxgan')
   .description('Train GAN image generators with TensorFlow.js, export them to ONNX, serve them.')
@@ -19,6 +20,7 @@ registerExport(program);
 registerServe(program);
 registerTriton(program);
 registerEval(program);
+registerConvert(program);
 
 try {
   await program.parseAsync(process.argv);

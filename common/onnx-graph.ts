@@ -6,10 +6,19 @@ export { onnx };
 
 export const OPSET = 17;
 export const IR_VERSION = 8; // the pair both onnxruntime 1.30 and python3-onnx 1.12's checker accept
-export const ELEM = { float: onnx.TensorProto.DataType.FLOAT, float16: onnx.TensorProto.DataType.FLOAT16, int64: onnx.TensorProto.DataType.INT64 };
+export const ELEM = {
+  float: onnx.TensorProto.DataType.FLOAT,
+  float16: onnx.TensorProto.DataType.FLOAT16,
+  int64: onnx.TensorProto.DataType.INT64,
+  int32: onnx.TensorProto.DataType.INT32,
+  bool: onnx.TensorProto.DataType.BOOL,
+};
 
 /** Typed attribute values: ONNX distinguishes INT from FLOAT, so the caller says which. */
-export type Attr = { f: number } | { i: number } | { ints: number[] } | { s: string };
+export type Attr = { f: number } | { i: number } | { ints: number[] } | { floats: number[] } | { s: string };
+
+/** Initializer contents, stored little-endian as raw bytes (BOOL as one byte per value). */
+export type TensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array;
 
 /** float32 -> IEEE half bits (round to nearest even), for --precision fp16. */
 export function toHalfBits(v: number): number {
@@ -75,6 +84,32 @@ export class GraphBuilder {
     return this.node('Cast', [`${name}_fp16`], { to: { i: ELEM.float } }, name);
   }
 
+  /** A float32 weight kept as IEEE half bits (e.g. a tfjs float16 weight), cast to float32 in the graph. */
+  halfWeight(hint: string, bits: Uint16Array, dims: number[]): string {
+    const name = this.name(hint);
+    this.initializers.push({ name: `${name}_fp16`, dataType: ELEM.float16, dims, rawData: bytes(bits) });
+    return this.node('Cast', [`${name}_fp16`], { to: { i: ELEM.float } }, name);
+  }
+
+  /** An initializer of any element type, stored as given (no precision change). */
+  tensor(hint: string, elem: number, data: TensorData, dims: number[]): string {
+    const name = this.name(hint);
+    this.initializers.push({ name, dataType: elem, dims, rawData: bytes(data) });
+    return name;
+  }
+
+  /** A node with several outputs; returns their names. */
+  multiNode(op: string, inputs: string[], attrs: Record<string, Attr>, outputs: number): string[] {
+    const names = Array.from({ length: outputs }, () => this.name(op.toLowerCase()));
+    this.nodes.push({ opType: op, name: `${op}_${this.nodes.length}`, input: inputs, output: names, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
+    return names;
+  }
+
+  /** Nodes and initializers so far (for progress messages). */
+  get size(): { nodes: number; initializers: number } {
+    return { nodes: this.nodes.length, initializers: this.initializers.length };
+  }
+
   int64(hint: string, values: number[]): string {
     const name = this.name(hint);
     this.initializers.push({ name, dataType: ELEM.int64, dims: [values.length], rawData: bytes(BigInt64Array.from(values.map(BigInt))) });
@@ -110,7 +145,7 @@ export class GraphBuilder {
   }
 }
 
-function bytes(a: Float32Array | Uint16Array | BigInt64Array): Uint8Array {
+function bytes(a: TensorData): Uint8Array {
   // Copy: protobuf keeps a view, and typed arrays are little-endian on every platform Node runs on.
   return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
 }
@@ -126,6 +161,7 @@ function attribute(name: string, v: Attr): onnxProto.onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if ('s' in v) return { name, type: T.STRING, s: new TextEncoder().encode(v.s) };
   if ('ints' in v) return { name, type: T.INTS, ints: v.ints };
+  if ('floats' in v) return { name, type: T.FLOATS, floats: v.floats };
   if ('i' in v) return { name, type: T.INT, i: v.i };
   return { name, type: T.FLOAT, f: v.f };
 }

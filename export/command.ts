@@ -19,13 +19,24 @@ export function formatInfo(info: ModelFileInfo): string {
 export function register(program: Command): void {
   program
     .command('export')
-    .description('export a run\'s generator to ONNX (opset 17), verified against tfjs with onnxruntime')
+    .description('export a run\'s generator to ONNX (opset 17) or as a TensorFlow.js model, verified with onnxruntime')
     .argument('<run>', 'run folder or checkpoint.json')
-    .requiredOption('--out <file>', 'output .onnx file')
-    .addOption(new Option('--precision <p>', 'weight precision').choices(['fp32', 'fp16']).default('fp32'))
+    .requiredOption('--out <path>', 'output .onnx file (--format onnx) or folder (--format tfjs)')
+    .addOption(new Option('--format <f>', 'onnx: one .onnx file; tfjs: a LayersModel folder (model.json + weights) for tf.loadLayersModel').choices(['onnx', 'tfjs']).default('onnx'))
+    .addOption(new Option('--precision <p>', 'weight precision (onnx)').choices(['fp32', 'fp16']).default('fp32'))
     .option('--no-ema', 'export the raw generator weights even when the run kept an EMA')
     .action(
-      action('export', async (run: string, o: { out: string; precision: 'fp32' | 'fp16'; ema: boolean }) => {
+      action('export', async (run: string, o: { out: string; format: 'onnx' | 'tfjs'; precision: 'fp32' | 'fp16'; ema: boolean }) => {
+        if (o.format === 'tfjs') {
+          if (o.precision !== 'fp32') {
+            console.error('onnxgan export: --precision fp16 is for --format onnx');
+            return EXIT.usage;
+          }
+          const { exportTfjs } = await import('./tfjs-format.js');
+          const r = await exportTfjs(run, o.out, { useEma: o.ema });
+          console.log(`wrote ${r.dir}/{${r.files.join(',')}} (${(r.bytes / 1024).toFixed(1)} KiB): max |tfjs - ONNX export| = ${r.maxAbsDiff.toExponential(2)} over 256 samples`);
+          return EXIT.ok;
+        }
         const { exportCheckpoint } = await import('./export.js');
         const { readModelInfo } = await import('./onnx-read.js');
         const r = await exportCheckpoint(run, o.out, { precision: o.precision, useEma: o.ema });

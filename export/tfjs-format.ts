@@ -1,0 +1,172 @@
+// onnxgan export --format tfjs: the generator as a TensorFlow.js LayersModel (model.json + one weight
+// shard) that tf.loadLayersModel loads in Node and in the browser, with the same interface as the
+// ONNX file (noise [N, noise_dim] float32, label [N, 1] int32 when conditional -> image [N, C, H, W])
+// and onnxgan's metadata in userDefinedMetadata. Verified against the ONNX export before it is kept.
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { GeneratorRunner } from '../common/generator-runner.js';
+import { IO, metadataToProps, type ModelMetadata } from '../common/metadata.js';
+import { selectBackend } from '../backend/select.js';
+import { readCheckpoint, restoreGenerator } from '../train/checkpoint.js';
+import { BatchNorm, Dense, Dropout, LabelEmbedding, LeakyReLU, ReLU, Sigmoid, Tanh, type Sequential } from '../train/layers.js';
+import { checkpointMetadata, ParityError, PRODUCER, VERIFY_SAMPLES } from './export.js';
+import { generatorGraph, UnsupportedLayerError } from './layer-mapping.js';
+
+/**
+ * Largest accepted |tfjs model - ONNX file| over the verification samples: export's own tfjs-vs-
+ * onnxruntime bound. Two float32 engines sum the products in different orders (tfjs's fused matmul
+ * is XNNPACK on wasm, onnxruntime's MLAS), and the BatchNorm scales amplify it: the shipped digit
+ * generators differ by 4e-6 to 1.5e-5 (bench/RESULTS.md).
+ */
+export const TFJS_TOLERANCE = 1e-4;
+export const MODEL_JSON = 'model.json';
+export const SHARD = 'group1-shard1of1.bin';
+
+export interface TfjsExportResult {
+  dir: string;
+  files: string[];
+  bytes: number;
+  maxAbsDiff: number;
+  metadata: ModelMetadata;
+}
+
+const values = (v: tf.Tensor): tf.Tensor => v.clone();
+
+/** The generator's layer stack as a tfjs functional model with its weights. */
+export function generatorLayersModel(net: Sequential, meta: ModelMetadata): tf.LayersModel {
+  const noise = tf.input({ shape: [net.config.inputDim], name: IO.noise });
+  // Labels [N, 1]: tfjs's predict() turns a 1-d input into [N, 1] anyway, so [N] labels work too.
+  const label = net.conditional ? tf.input({ shape: [1], name: IO.label, dtype: 'int32' }) : null;
+  let h: tf.SymbolicTensor = noise;
+  const weights: [tf.layers.Layer, tf.Tensor[]][] = [];
+  const add = <L extends tf.layers.Layer>(layer: L, w: tf.Tensor[] = []): L => {
+    weights.push([layer, w]);
+    return layer;
+  };
+  net.layers.forEach((layer, i) => {
+    const name = `${i}_${layer.config.type.toLowerCase()}`;
+    if (layer instanceof Dense) h = add(tf.layers.dense({ units: layer.config.units, name }), [values(layer.kernel), values(layer.bias)]).apply(h) as tf.SymbolicTensor;
+    else if (layer instanceof LeakyReLU) h = tf.layers.leakyReLU({ alpha: layer.config.alpha, name }).apply(h) as tf.SymbolicTensor;
+    else if (layer instanceof Tanh) h = tf.layers.activation({ activation: 'tanh', name }).apply(h) as tf.SymbolicTensor;
+    else if (layer instanceof Sigmoid) h = tf.layers.activation({ activation: 'sigmoid', name }).apply(h) as tf.SymbolicTensor;
+    else if (layer instanceof ReLU) h = tf.layers.reLU({ name }).apply(h) as tf.SymbolicTensor;
+    else if (layer instanceof Dropout) h = tf.layers.dropout({ rate: layer.config.rate, name }).apply(h) as tf.SymbolicTensor;
+    else if (layer instanceof BatchNorm) {
+      // Keras's momentum weighs the running value, torch's (ours) the batch statistic.
+      const bn = add(tf.layers.batchNormalization({ epsilon: layer.config.epsilon, momentum: 1 - layer.config.momentum, name }), [values(layer.gamma), values(layer.beta), values(layer.movingMean), values(layer.movingVariance)]);
+      h = bn.apply(h) as tf.SymbolicTensor;
+    } else if (layer instanceof LabelEmbedding) {
+      if (!label) throw new UnsupportedLayerError(`${layer.name} (LabelEmbedding) needs a label input`);
+      const lookup = add(tf.layers.embedding({ inputDim: layer.config.numClasses, outputDim: layer.config.dim, name }), [values(layer.table)]).apply(label) as tf.SymbolicTensor;
+      const emb = tf.layers.flatten({ name: `${name}_flatten` }).apply(lookup) as tf.SymbolicTensor;
+      h = tf.layers.concatenate({ name: `${name}_concat` }).apply([h, emb]) as tf.SymbolicTensor;
+    } else {
+      throw new UnsupportedLayerError(`cannot export layer "${layer.name}" of class ${(layer as object).constructor.name} to tfjs`);
+    }
+  });
+  const image = tf.layers.reshape({ targetShape: meta.imageShape, name: IO.image }).apply(h) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: label ? [noise, label] : [noise], outputs: image, name: `onnxgan_${meta.kind}` });
+  for (const [layer, w] of weights) {
+    layer.setWeights(w);
+    tf.dispose(w);
+  }
+  model.setUserDefinedMetadata({ onnxgan: metadataToProps(meta) });
+  return model;
+}
+
+/** model.json (as tfjs's file and HTTP savers write it) and the weight shard. */
+async function modelFiles(model: tf.LayersModel): Promise<{ json: string; shard: Uint8Array }> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler(async (a) => {
+    artifacts = a;
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  const a = artifacts!;
+  const json = {
+    format: 'layers-model',
+    generatedBy: a.generatedBy,
+    convertedBy: `${PRODUCER.name} ${PRODUCER.version}`,
+    modelTopology: a.modelTopology,
+    weightsManifest: [{ paths: [SHARD], weights: a.weightSpecs }],
+    userDefinedMetadata: a.userDefinedMetadata,
+  };
+  return { json: JSON.stringify(json), shard: new Uint8Array(a.weightData as ArrayBuffer) };
+}
+
+/** Loads a model folder the way tf.loadLayersModel does over HTTP (model.json, then its shards). */
+export async function loadLayersModelFromDir(dir: string): Promise<tf.LayersModel> {
+  const json = JSON.parse(readFileSync(path.join(dir, MODEL_JSON), 'utf8')) as tf.io.ModelJSON;
+  const artifacts = await tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+    const specs = manifest.flatMap((g) => g.weights);
+    const shards = manifest.flatMap((g) => g.paths.map((p) => readFileSync(path.join(dir, p))));
+    const data = Buffer.concat(shards);
+    return [specs, data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer];
+  });
+  return tf.loadLayersModel(tf.io.fromMemory(artifacts));
+}
+
+/** Max |tfjs model - ONNX graph| on the export's verification inputs (every class). */
+async function compareWithOnnx(model: tf.LayersModel, onnx: Uint8Array, meta: ModelMetadata): Promise<number> {
+  const session = await ort.InferenceSession.create(onnx);
+  try {
+    const runner = new GeneratorRunner(session, ort.Tensor, meta);
+    const n = VERIFY_SAMPLES;
+    const noise = runner.noise(12345, n);
+    const labels = runner.labels(n);
+    const expected = await runner.run(noise, labels);
+    const got = tf.tidy(() => {
+      const inputs = [tf.tensor2d(noise, [n, meta.noiseDim]), ...(labels ? [tf.tensor2d(labels, [n, 1], 'int32')] : [])];
+      return (model.predict(inputs.length === 1 ? inputs[0]! : inputs) as tf.Tensor).dataSync() as Float32Array;
+    });
+    if (got.length !== expected.length) throw new ParityError(`the tfjs model gives ${got.length} values for ${expected.length} in the ONNX file`);
+    let max = 0;
+    for (let i = 0; i < got.length; i++) max = Math.max(max, Math.abs(got[i]! - expected[i]!));
+    return max;
+  } finally {
+    await session.release();
+  }
+}
+
+/** A folder `dir` may be replaced by an export: absent, empty, or a previous tfjs export. */
+function replaceable(dir: string): boolean {
+  if (!existsSync(dir)) return true;
+  return readdirSync(dir).every((f) => f === MODEL_JSON || /^group\d+-shard\d+of\d+(\.bin)?$/.test(f));
+}
+
+/** RUN_DIR or checkpoint file -> a tfjs LayersModel folder, verified against the ONNX export. */
+export async function exportTfjs(source: string, dir: string, opts: { useEma?: boolean } = {}): Promise<TfjsExportResult> {
+  const file = source.endsWith('.json') ? source : path.join(source, 'checkpoint.json');
+  const ckpt = readCheckpoint(file);
+  if (!replaceable(dir)) throw new Error(`${dir} holds other files than a tfjs model: not writing into it`);
+  if (!tf.findBackend('wasm') && !tf.findBackend('tensorflow')) await selectBackend('auto');
+  const { generator, ema } = restoreGenerator(ckpt, file, opts.useEma ?? true);
+  const tmp = `${dir.replace(/\/+$/, '')}.tmp-${process.pid}`;
+  let model: tf.LayersModel | undefined;
+  let loaded: tf.LayersModel | undefined;
+  try {
+    const meta = checkpointMetadata(ckpt, ema);
+    model = generatorLayersModel(generator, meta);
+    const { json, shard } = await modelFiles(model);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    writeFileSync(path.join(tmp, MODEL_JSON), json);
+    writeFileSync(path.join(tmp, SHARD), shard);
+    // Check what was written, loaded back the way users load it, against the ONNX export.
+    loaded = await loadLayersModelFromDir(tmp);
+    const onnx = generatorGraph(generator, 'fp32').model(`onnxgan_${meta.kind}`, metadataToProps(meta), PRODUCER);
+    const maxAbsDiff = await compareWithOnnx(loaded, onnx, meta);
+    if (!(maxAbsDiff <= TFJS_TOLERANCE)) throw new ParityError(`the tfjs model and the ONNX export differ by ${maxAbsDiff.toExponential(2)} (> ${TFJS_TOLERANCE}): not writing ${dir}`);
+    const old = `${tmp}-old`;
+    if (existsSync(dir)) renameSync(dir, old);
+    renameSync(tmp, dir);
+    rmSync(old, { recursive: true, force: true });
+    return { dir, files: [MODEL_JSON, SHARD], bytes: json.length + shard.length, maxAbsDiff, metadata: meta };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    model?.dispose();
+    loaded?.dispose();
+    generator.dispose();
+  }
+}
