@@ -7,6 +7,7 @@ import { register as registerTrain } from './train/command.js';
 import { register as registerExport } from './export/command.js';
 import { register as registerServe } from './serve/command.js';
 import { register as registerEval } from './eval/command.js';
+import { register as registerData } from './data/command.js';
 
 const program = new Command('onnxgan')
   .description('Train GAN image generators with TensorFlow.js, export them to ONNX, serve them.')
@@ -17,6 +18,7 @@ registerTrain(program);
 registerExport(program);
 registerServe(program);
 registerEval(program);
+registerData(program);
 
 try {
   await program.parseAsync(process.argv);
