@@ -12,7 +12,7 @@ export interface BatchInput {
   rows: number;
 }
 
-/** Runs one merged batch; returns row-major [rows, 784] images. */
+/** Runs one merged batch; returns row-major [rows, C*H*W] images. */
 export type RunBatch = (input: BatchInput) => Promise<Float32Array>;
 
 export interface BatcherOptions {
@@ -24,6 +24,8 @@ export interface BatcherOptions {
   maxWaitMs: number;
   noiseDim: number;
   conditional: boolean;
+  /** Values per output row, C*H*W (default: the digits' 784). */
+  rowValues?: number;
   /** Called after each run with its row and request counts and duration (metrics). */
   onBatch?: (rows: number, requests: number, seconds: number) => void;
 }
@@ -117,12 +119,13 @@ export class Batcher {
         input = { noise, labels, rows };
       }
       const images = await this.run(input);
-      if (images.length !== rows * IMAGE_PIXELS) throw new Error(`model returned ${images.length} values for ${rows} rows`);
+      const per = this.opts.rowValues ?? IMAGE_PIXELS;
+      if (images.length !== rows * per) throw new Error(`model returned ${images.length} values for ${rows} rows`);
       this.opts.onBatch?.(rows, batch.length, (performance.now() - started) / 1000);
       let row = 0;
       for (const p of batch) {
         // slice (a copy): the request must not keep the whole batch buffer alive.
-        p.resolve(batch.length === 1 ? images : images.slice(row * IMAGE_PIXELS, (row + p.rows) * IMAGE_PIXELS));
+        p.resolve(batch.length === 1 ? images : images.slice(row * per, (row + p.rows) * per));
         row += p.rows;
       }
     } catch (e) {

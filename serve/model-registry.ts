@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { GeneratorRunner } from '../common/generator-runner.js';
-import { isConditional, type ModelMetadata } from '../common/metadata.js';
+import { imageValues, isConditional, type ModelMetadata } from '../common/metadata.js';
 import { readModelInfo } from '../export/onnx-read.js';
 import { Batcher } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
@@ -174,6 +174,7 @@ export class ModelRegistry {
       maxWaitMs: this.opts.maxWaitMs,
       noiseDim: meta.noiseDim,
       conditional: isConditional(meta),
+      rowValues: imageValues(meta.imageShape),
       onBatch: (rows, requests, seconds) => {
         metrics.batchRows.observe({ model: name }, rows);
         metrics.batchRequests.observe({ model: name }, requests);

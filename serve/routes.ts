@@ -1,6 +1,6 @@
 // HTTP API: model listing, generation, health, readiness, metrics, and the model files for the browser.
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
-import { IMAGE_PIXELS, IMAGE_SIZE, isConditional } from '../common/metadata.js';
+import { imageValues, isConditional } from '../common/metadata.js';
 import { gridPng, imagePng } from '../common/png.js';
 import { randomSeed } from '../common/rng.js';
 import type { ServeMetrics } from './metrics.js';
@@ -47,6 +47,7 @@ function describe(m: LoadedModel) {
     epochs: md.epochs,
     steps: md.steps,
     value_range: md.valueRange,
+    image_shape: md.imageShape,
     ...(md.ema !== undefined ? { ema: md.ema } : {}),
     size: m.size,
     file: `/models/${m.name}.onnx`,
@@ -75,22 +76,25 @@ function respond(res: Response, model: LoadedModel, req: GenerateRequest, seed: 
   res.setHeader('X-Model', model.name);
   if (req.label !== null) res.setHeader('X-Label', String(req.label));
   const n = req.count;
+  // [C, H, W]: grey PNGs for C = 1, RGB for C = 3.
+  const shape = model.metadata.imageShape;
+  const v = imageValues(shape);
   switch (req.format) {
     case 'png':
-      res.type('image/png').send(imagePng(images));
+      res.type('image/png').send(imagePng(images, shape));
       return;
     case 'grid':
-      res.type('image/png').send(gridPng(images, n));
+      res.type('image/png').send(gridPng(images, n, undefined, 2, 1, shape));
       return;
     case 'json': {
       const pngs: string[] = [];
-      for (let i = 0; i < n; i++) pngs.push(imagePng(images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS)).toString('base64'));
+      for (let i = 0; i < n; i++) pngs.push(imagePng(images.subarray(i * v, (i + 1) * v), shape).toString('base64'));
       res.json({ model: model.name, seed, label: req.label, count: n, images: pngs });
       return;
     }
     case 'tensor':
       // Plain JSON numbers: each float32 prints as the shortest double that reads back to the same float32.
-      res.json({ model: model.name, seed, label: req.label, shape: [n, 1, IMAGE_SIZE, IMAGE_SIZE], data: Array.from(images) });
+      res.json({ model: model.name, seed, label: req.label, shape: [n, ...shape], data: Array.from(images) });
       return;
   }
 }
