@@ -3,11 +3,12 @@
 import { selectBackend, type BackendChoice } from '../backend/select.js';
 import { balancedSubset, type DataSplits } from '../data/dataset.js';
 import { loadData } from '../data/sources.js';
-import { IMAGE_PIXELS } from '../common/metadata.js';
+import { imageValues } from '../common/metadata.js';
 import { defaultJudgePath, Judge, judgeName, readJudgeFile, trainJudge, type JudgeInfo } from './judge.js';
 import { accuracy, computeMetrics, gaussianStats, predictedClasses, type Metrics } from './metrics.js';
 import { generateOnnxSamples, readNpySamples, SampleError, type Samples } from './samples.js';
 import { readModelInfo } from '../export/onnx-read.js';
+import { ensureFolderJudge, folderEvalData } from './folder-judge.js';
 
 export const DEFAULT_N = 5000;
 
@@ -99,8 +100,14 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const seed = o.seed ?? 0;
   if (!Number.isInteger(n) || n < 2) throw new Error(`n must be an integer >= 2, got ${n}`);
   const notes: string[] = [];
-  const data = chooseData(o.input, o.data, notes);
-  const judgeFile = o.judgeFile ?? defaultJudgePath(data);
+  // A generator trained on an image folder: that folder, and a judge trained for it on first use.
+  const folder = await folderEvalData(o.input, o.data, notes, (l) => console.error(l));
+  const data = folder?.data ?? chooseData(o.input, o.data, notes);
+  const judgeFile = o.judgeFile ?? folder?.judgeFile ?? defaultJudgePath(data);
+  if (folder && !o.judgeFile) {
+    await ensureBackend(o.backend);
+    await ensureFolderJudge(folder, (l) => console.error(l));
+  }
   // Cheap checks first: the judge file and the samples, before tfjs starts.
   const judgeData = readJudgeFile(judgeFile, data);
   const k = judgeData.info.classes.length;
@@ -111,7 +118,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     if (samples.classes && samples.classes.length !== k) {
       throw new Error(`${o.input} has ${samples.classes.length} classes but the ${judge.info.data} judge has ${k}: pass the matching --data`);
     }
-    const splits = cachedData(data);
+    const splits = folder?.splits ?? cachedData(data);
     if (splits.train.classes.length !== k) throw new Error(`${judgeFile} has ${k} classes but data ${data} has ${splits.train.classes.length}`);
 
     const held = await judge.predict(splits.heldOut.images, splits.heldOut.count);
@@ -124,7 +131,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     let ceiling: Metrics | null = null;
     if (o.ceiling ?? true) {
       const real = balancedSubset(splits.train, samples.count, seed);
-      const r = await judge.predict(real.images.subarray(0, real.count * IMAGE_PIXELS), real.count);
+      const r = await judge.predict(real.images.subarray(0, real.count * imageValues(real.shape)), real.count);
       ceiling = computeMetrics({ ...r, labels: real.labels }, reference, k);
     }
     return {
