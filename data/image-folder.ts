@@ -83,7 +83,7 @@ async function decodeAll(scan: FolderScan, r: DecodeRequest, showProgress: boole
         while (next < n) {
           const i = next++;
           try {
-            results[i] = await decodeImage(scan.files[i]!.file, target);
+            results[i] = await decodeImage(scan.files[i]!.file, target, scan.files[i]!.size);
           } catch (e) {
             decodeSkipped.push({ file: scan.files[i]!.file, reason: e instanceof ImageDecodeError ? e.message : `cannot read it (${(e as Error).message})` });
           }
@@ -134,12 +134,13 @@ function splitHeldOut(d: DecodedFolder, classes: string[], name: string, holdout
     idx.forEach((i, j) => (j < cut ? train : held).push(i));
   });
   const v = imageValues(d.shape);
+  const toUnit = Float32Array.from({ length: 256 }, (_, b) => (b / 255) * 2 - 1); // as the IDX reader
   const pack = (idx: number[], setName: string): Dataset => {
     const images = new Float32Array(idx.length * v);
     idx.forEach((src, i) => {
       const o = i * v;
       const s = src * v;
-      for (let p = 0; p < v; p++) images[o + p] = (d.pixels[s + p]! / 255) * 2 - 1; // as the IDX reader
+      for (let p = 0; p < v; p++) images[o + p] = toUnit[d.pixels[s + p]!]!;
     });
     return { images, labels: Int32Array.from(idx, (i) => (scan.layout === 'flat' ? 0 : d.labels[i]!)), count: idx.length, classes, name: setName, shape: d.shape };
   };

@@ -34,15 +34,21 @@ export interface FolderScan {
 const MAX_DEPTH = 32;
 const MAX_EXAMPLES = 5;
 
-/** Python's sorted(): by code point (JS's default compares UTF-16 units, which differs above U+FFFF). */
+/**
+ * Python's sorted(), by code point. JS compares UTF-16 units, which differs only where a surrogate
+ * (half of a code point above U+FFFF) meets a unit from U+E000 up: the surrogate's code point is larger.
+ */
 const byCodePoint = (a: string, b: string): number => {
-  const x = [...a];
-  const y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
-    if (d) return d;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
+    return sx === sy ? x - y : sx ? 1 : -1;
   }
-  return x.length - y.length;
+  return a.length - b.length;
 };
 
 const errorText = (e: unknown): string => {
@@ -65,7 +71,7 @@ function entries(dir: string, skipped: FolderScan['skipped']): Entry[] | null {
   const out: Entry[] = [];
   for (const d of list) {
     if (d.name.startsWith('.')) continue; // .DS_Store, .git, editors' files
-    const full = path.join(dir, d.name);
+    const full = dir.endsWith(path.sep) ? dir + d.name : `${dir}${path.sep}${d.name}`; // dir is absolute and normalised: no path.join per file
     let stat: Stats;
     try {
       stat = statSync(full); // follows links
@@ -88,6 +94,7 @@ export function scanImageFolder(dir: string): FolderScan {
   const top = entries(root, skipped);
   if (!top) throw new DataError(`${dir}: ${skipped[0]!.reason}`);
   const files: ScannedFile[] = [];
+  const prefix = root.endsWith(path.sep) ? root.length : root.length + 1;
 
   const addFile = (e: Entry, label: number): void => {
     if (!isImageFileName(e.name)) {
@@ -96,7 +103,7 @@ export function scanImageFolder(dir: string): FolderScan {
     } else if (e.kind !== 'file') {
       skipped.push({ file: e.full, reason: 'not a regular file' });
     } else {
-      files.push({ file: e.full, rel: path.relative(root, e.full), size: e.stat.size, mtimeMs: e.stat.mtimeMs, label });
+      files.push({ file: e.full, rel: e.full.slice(prefix), size: e.stat.size, mtimeMs: e.stat.mtimeMs, label });
     }
   };
 

@@ -24,7 +24,7 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
   const base = o.model.replace(/\.onnx$/i, '');
   const name = path.basename(base);
   const samples = await generateOnnxSamples(o.model, { n: 100, seed: 0 });
-  writeFileSync(`${base}.png`, gridPng(samples.images, 100, 10, 2, 2));
+  writeFileSync(`${base}.png`, gridPng(samples.images, 100, 10, 2, 2, m.imageShape));
   const report = await evaluate({ input: o.model, n: o.n });
   const facts: [string, string][] = [
     ['kind', m.kind],
@@ -46,7 +46,7 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
   const card = [
     `# ${name}`,
     '',
-    `An onnxgan ${m.kind} generator. Inputs \`noise\` float32 [N, ${m.noiseDim}] (U(-1, 1))${m.classes ? ', `label` int64 [N]' : ''}; output \`image\` float32 [N, 1, 28, 28] in [-1, 1].`,
+    `An onnxgan ${m.kind} generator. Inputs \`noise\` float32 [N, ${m.noiseDim}] (U(-1, 1))${m.classes ? ', `label` int64 [N]' : ''}; output \`image\` float32 [N, ${m.imageShape.join(', ')}] in [-1, 1].`,
     '',
     '| | |',
     '|---|---|',

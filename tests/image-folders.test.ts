@@ -8,6 +8,7 @@ import { PNG } from 'pngjs';
 import sharp from 'sharp';
 import { openData } from '../data/sources.js';
 import { scanImageFolder } from '../data/image-scan.js';
+import { decodeImage } from '../data/image-decode.js';
 import type { DataSplits } from '../data/dataset.js';
 import { CLI, ROOT, runCli, type CliResult } from './helpers/cli.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -61,6 +62,27 @@ describe('image folders: real data', () => {
       }
     }
     expect(checked).toBe(10 * PER_CLASS);
+  });
+
+  it('reads plain 8-bit PNGs already at the target size without a sharp pipeline, to the bytes sharp gives', async () => {
+    const grey = [...fashionFiles.keys()][5]!;
+    const rgb = path.join(tmp, 'plain-rgb.png');
+    await gradient(28, 28).png().toFile(rgb);
+    const planes = async (file: string, space: 'b-w' | 'srgb'): Promise<number[]> => {
+      const { data, info } = await sharp(file).toColourspace(space).raw().toBuffer({ resolveWithObject: true });
+      const n = info.width * info.height;
+      return Array.from({ length: n * info.channels }, (_, i) => data[(i % n) * info.channels + Math.floor(i / n)]!);
+    };
+    const target = { width: 28, height: 28, fit: 'cover' as const };
+    for (const [file, channels, space] of [[grey, 'native', 'b-w'], [grey, 3, 'srgb'], [rgb, 'native', 'srgb'], [rgb, 3, 'srgb']] as const) {
+      const d = await decodeImage(file, { ...target, channels }, 1000);
+      expect(d.via, `${file} ${channels}`).toBe('png');
+      expect(Array.from(d.pixels), `${file} ${channels}`).toEqual(await planes(file, space));
+    }
+    // Anything else goes through sharp: another size, colour to grey, alpha.
+    expect((await decodeImage(grey, { ...target, width: 27, channels: 'native' }, 1000)).via).toBe('sharp');
+    expect((await decodeImage(rgb, { ...target, channels: 1 }, 1000)).via).toBe('sharp');
+    expect((await decodeImage(iconFiles('places').find((f) => f.includes('/24x24/'))!, { ...target, width: 24, height: 24, channels: 'native' }, 1000)).via).toBe('sharp');
   });
 
   it('reads the colour icons (RGBA PNGs of 16-512 px) as RGB, cover or contain, at any size', async () => {
