@@ -9,6 +9,7 @@ import { register as registerServe } from './serve/command.js';
 import { register as registerTriton } from './serve/triton-command.js';
 import { register as registerEval } from './eval/command.js';
 import { register as registerConvert } from './convert/command.js';
+import { register as registerData } from './data/command.js';
 
 const program = new Command('onnxgan')
   .description('Train GAN image generators with TensorFlow.js, export them to ONNX, serve them.')
@@ -21,6 +22,7 @@ registerServe(program);
 registerTriton(program);
 registerEval(program);
 registerConvert(program);
+registerData(program);
 
 try {
   await program.parseAsync(process.argv);

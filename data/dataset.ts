@@ -1,30 +1,37 @@
 // In-memory data sets and the operations on them, whatever file format they were read from.
-import { IMAGE_PIXELS } from '../common/metadata.js';
+import { imageValues, type ImageShape } from '../common/metadata.js';
 import { Rng } from '../common/rng.js';
+import type { ImageFolderInfo } from './image-options.js';
 
 export interface Dataset {
-  /** Row-major [count, 784], scaled to [-1, 1] like Normalize((0.5,), (0.5,)). */
+  /** Row-major [count, C*H*W] (each image planar C x H x W), scaled to [-1, 1] like Normalize((0.5,), (0.5,)). */
   images: Float32Array;
   labels: Int32Array;
   count: number;
   classes: string[];
+  /** The data set's name; for image folders with its content fingerprint (`icons@3f2a...`). */
   name: string;
+  /** [C, H, W] of every image: the digits' [1, 28, 28] for mnist, fashion and IDX folders. */
+  shape: ImageShape;
 }
 
 export interface DataSplits {
   train: Dataset;
   /** Never trained on by default; evaluation compares generators against it. */
   heldOut: Dataset;
+  /** Image folders only: where the images came from, how they were read, what was skipped. */
+  folder?: ImageFolderInfo;
 }
 
 export class DataError extends Error {}
 
 /** Images [from, to) as a data set of their own (copied). */
 export function sliceDataset(ds: Dataset, from: number, to: number, name = ds.name): Dataset {
+  const v = imageValues(ds.shape);
   return {
     ...ds,
     name,
-    images: ds.images.slice(from * IMAGE_PIXELS, to * IMAGE_PIXELS),
+    images: ds.images.slice(from * v, to * v),
     labels: ds.labels.slice(from, to),
     count: to - from,
   };
@@ -49,8 +56,9 @@ export function balancedSubset(ds: Dataset, n: number, seed: number): Dataset {
     if (!any) break;
   }
   picked.sort((a, b) => a - b);
-  const images = new Float32Array(picked.length * IMAGE_PIXELS);
-  picked.forEach((src, i) => images.set(ds.images.subarray(src * IMAGE_PIXELS, (src + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
+  const v = imageValues(ds.shape);
+  const images = new Float32Array(picked.length * v);
+  picked.forEach((src, i) => images.set(ds.images.subarray(src * v, (src + 1) * v), i * v));
   return { ...ds, images, labels: Int32Array.from(picked.map((i) => ds.labels[i]!)), count: picked.length };
 }
 

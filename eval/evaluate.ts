@@ -13,6 +13,7 @@ import { silentProgress, type ProgressSink } from './progress.js';
 import { generateOnnxSamples, readNpySamples, SampleError, type Samples } from './samples.js';
 import { prepareReference, scoreSet, type Metrics, type ScoredSet } from './score.js';
 import { readModelInfo } from '../export/onnx-read.js';
+import { ensureFolderJudge, folderEvalData } from './folder-judge.js';
 
 export const DEFAULT_N = 5000;
 /** Bootstrap resamples behind each spread. */
@@ -184,11 +185,14 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const refSource = o.input ? refs[0] : refs[1];
 
   const notes: string[] = [];
-  const data = chooseData(o.input, refs, o.data, notes);
-  const { spec, facts } = chooseJudge(o.judge, data, notes);
+  // A generator trained on an image folder: that folder, and a judge trained for it on first use.
+  const folder = await folderEvalData(input, o.data, notes, (l) => console.error(l));
+  const data = folder?.data ?? chooseData(o.input, refs, o.data, notes);
+  if (folder && !o.judge) await ensureFolderJudge(folder, (l) => console.error(l));
+  const { spec, facts } = chooseJudge(o.judge ?? folder?.judgeFile, data, notes);
   const k = facts.classes.length;
   // Cheap checks first (the judge file above, the data, the reference), before sampling.
-  const splits = cachedData(data);
+  const splits = folder?.splits ?? cachedData(data);
   if (splits.train.classes.length !== k) throw new Error(`${facts.file} has ${k} classes but data ${data} has ${splits.train.classes.length}`);
   const reference: Samples | null = refSource ? await loadSamples(refSource, MAX_REFERENCE, seed, facts, notes, progress) : null;
   if (reference) checkShape(reference, facts.imageShape, refSource!, facts);

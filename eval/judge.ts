@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { IMAGE_PIXELS, IMAGE_SIZE } from '../common/metadata.js';
+import { DIGIT_SHAPE, imageValues, type ImageShape } from '../common/metadata.js';
 import { Rng } from '../common/rng.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { packageInfo } from '../common/package-info.js';
@@ -22,7 +22,10 @@ export const JUDGE_VERSION = 1;
 export const FEATURE_DIM = 128;
 const C1 = 16;
 const C2 = 32;
-const FLAT = (IMAGE_SIZE / 4) * (IMAGE_SIZE / 4) * C2; // 7 x 7 x 32
+/** Values after the two 2x2 poolings: 7 x 7 x 32 for the digits. */
+const flatSize = ([, h, w]: ImageShape): number => Math.floor(h / 4) * Math.floor(w / 4) * C2;
+/** The judge's input: the digits' unless its file says (judges of image folders). */
+const shapeOf = (info: Pick<JudgeInfo, 'imageShape'>): ImageShape => info.imageShape ?? DIGIT_SHAPE;
 
 export class JudgeError extends Error {}
 
@@ -41,12 +44,12 @@ export const retrainCommand = (data: string): string => `onnxgan eval --retrain-
 
 type WeightName = 'conv1/kernel' | 'conv1/bias' | 'conv2/kernel' | 'conv2/bias' | 'fc1/kernel' | 'fc1/bias' | 'fc2/kernel' | 'fc2/bias';
 
-const shapes = (k: number): Record<WeightName, number[]> => ({
-  'conv1/kernel': [9 * 1, C1],
+const shapes = (k: number, image: ImageShape = DIGIT_SHAPE): Record<WeightName, number[]> => ({
+  'conv1/kernel': [9 * image[0], C1],
   'conv1/bias': [C1],
   'conv2/kernel': [9 * C1, C2],
   'conv2/bias': [C2],
-  'fc1/kernel': [FLAT, FEATURE_DIM],
+  'fc1/kernel': [flatSize(image), FEATURE_DIM],
   'fc1/bias': [FEATURE_DIM],
   'fc2/kernel': [FEATURE_DIM, k],
   'fc2/bias': [k],
@@ -66,6 +69,8 @@ export interface JudgeInfo {
   maxShift: number;
   seed: number;
   created: string;
+  /** [C, H, W] of its input; absent: the digits' [1, 28, 28]. */
+  imageShape?: ImageShape;
 }
 
 interface JudgeFile extends JudgeInfo {
@@ -75,6 +80,10 @@ interface JudgeFile extends JudgeInfo {
 }
 
 export const ARCHITECTURE = 'input 28x28 in [-1,1]; conv3x3(16)+ReLU+maxpool2; conv3x3(32)+ReLU+maxpool2; dense(128)+ReLU [features]; dense(K) [logits]';
+
+/** ARCHITECTURE for another input shape. */
+export const architectureFor = (shape: ImageShape): string =>
+  shape.join() === DIGIT_SHAPE.join() ? ARCHITECTURE : ARCHITECTURE.replace('input 28x28', `input ${shape.join('x')}`);
 
 /** 3x3 'same' convolution as im2col + matMul. x: [N, H, W, C]; kernel: [9C, Cout], rows ordered (dy, dx, c). */
 function conv3x3(x: tf.Tensor4D, kernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor4D {
@@ -90,9 +99,12 @@ function conv3x3(x: tf.Tensor4D, kernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Ten
 export class Judge {
   readonly weights: Record<WeightName, tf.Variable>;
 
+  readonly imageShape: ImageShape;
+
   constructor(readonly info: JudgeInfo, values: Record<WeightName, Float32Array>, trainable = false) {
     const k = info.classes.length;
-    const s = shapes(k);
+    this.imageShape = shapeOf(info);
+    const s = shapes(k, this.imageShape);
     this.weights = {} as Record<WeightName, tf.Variable>;
     for (const name of Object.keys(s) as WeightName[]) {
       this.weights[name] = tf.variable(tf.tensor(values[name], s[name]), trainable);
@@ -106,7 +118,7 @@ export class Judge {
   /** Fresh He-initialised weights (seeded). */
   static init(info: JudgeInfo, seed: number): Judge {
     const rng = new Rng(seed);
-    const s = shapes(info.classes.length);
+    const s = shapes(info.classes.length, shapeOf(info));
     const values = {} as Record<WeightName, Float32Array>;
     for (const name of Object.keys(s) as WeightName[]) {
       const shape = s[name];
@@ -121,30 +133,34 @@ export class Judge {
     return new Judge(info, values, true);
   }
 
-  /** Features [N, 128] and logits [N, K] of images [N, 784] in [-1, 1]. */
+  /** Features [N, 128] and logits [N, K] of images [N, C*H*W] (planar) in [-1, 1]. */
   forward(images: tf.Tensor2D): { features: tf.Tensor2D; logits: tf.Tensor2D } {
     const w = this.weights;
     const n = images.shape[0];
+    const [c, h, wd] = this.imageShape;
     // [-1, 1] -> [0, 1]: a zero background trains about twice as fast as a -1 one.
-    let x = tf.reshape(tf.add(tf.mul(images, 0.5), 0.5), [n, IMAGE_SIZE, IMAGE_SIZE, 1]) as tf.Tensor4D;
+    const unit = tf.add(tf.mul(images, 0.5), 0.5);
+    // Planar C x H x W -> the convolution's H x W x C.
+    let x = (c === 1 ? tf.reshape(unit, [n, h, wd, 1]) : tf.transpose(tf.reshape(unit, [n, c, h, wd]), [0, 2, 3, 1])) as tf.Tensor4D;
     x = tf.maxPool(tf.relu(conv3x3(x, w['conv1/kernel'] as tf.Tensor2D, w['conv1/bias'] as tf.Tensor1D)), 2, 2, 'valid');
     x = tf.maxPool(tf.relu(conv3x3(x, w['conv2/kernel'] as tf.Tensor2D, w['conv2/bias'] as tf.Tensor1D)), 2, 2, 'valid');
-    const flat = tf.reshape(x, [n, FLAT]);
+    const flat = tf.reshape(x, [n, flatSize(this.imageShape)]);
     const features = tf.relu(tf.add(tf.matMul(flat, w['fc1/kernel'] as tf.Tensor2D), w['fc1/bias'])) as tf.Tensor2D;
     const logits = tf.add(tf.matMul(features, w['fc2/kernel'] as tf.Tensor2D), w['fc2/bias']) as tf.Tensor2D;
     return { features, logits };
   }
 
   /** Penultimate features (row-major [count, 128]) and class probabilities ([count, K]), in batches. */
-  async predict(images: Float32Array, count = images.length / IMAGE_PIXELS, batch = 500): Promise<{ features: Float32Array; probs: Float32Array; count: number }> {
-    if (images.length !== count * IMAGE_PIXELS) throw new JudgeError(`expected ${count} x ${IMAGE_PIXELS} pixel values, got ${images.length}`);
+  async predict(images: Float32Array, count = images.length / imageValues(this.imageShape), batch = 500): Promise<{ features: Float32Array; probs: Float32Array; count: number }> {
+    const v = imageValues(this.imageShape);
+    if (images.length !== count * v) throw new JudgeError(`expected ${count} images of ${this.imageShape.join('x')} (${count} x ${v} values) for the ${this.info.data} judge, got ${images.length} values`);
     const k = this.numClasses;
     const features = new Float32Array(count * FEATURE_DIM);
     const probs = new Float32Array(count * k);
     for (let start = 0; start < count; start += batch) {
       const b = Math.min(batch, count - start);
       const [f, p] = tf.tidy(() => {
-        const x = tf.tensor2d(images.subarray(start * IMAGE_PIXELS, (start + b) * IMAGE_PIXELS), [b, IMAGE_PIXELS]);
+        const x = tf.tensor2d(images.subarray(start * v, (start + b) * v), [b, v]);
         const out = this.forward(x);
         return [out.features, tf.softmax(out.logits)];
       });
@@ -206,7 +222,9 @@ export function readJudgeFile(file: string, data: string): JudgeData {
   if (j?.format !== JUDGE_FORMAT) throw bad(`not an onnxgan judge file (format "${String(j?.format)}")`);
   if (j.version !== JUDGE_VERSION) throw bad(`judge format version ${j.version}, this onnxgan reads ${JUDGE_VERSION}`);
   if (!Array.isArray(j.classes) || j.classes.length < 2) throw bad('missing class names');
-  const s = shapes(j.classes.length);
+  const image = shapeOf(j);
+  if (!(Array.isArray(image) && image.length === 3 && [1, 3].includes(image[0]) && image.slice(1).every((d) => Number.isInteger(d) && d >= 4))) throw bad('imageShape is not [1 or 3, H >= 4, W >= 4]');
+  const s = shapes(j.classes.length, image);
   const values = {} as Record<WeightName, Float32Array>;
   for (const name of Object.keys(s) as WeightName[]) {
     const w = j.weights?.[name];
@@ -231,15 +249,20 @@ export interface TrainJudgeOptions {
   /** Random shifts of up to this many pixels (augmentation). */
   maxShift?: number;
   log?: (line: string) => void;
+  /** Called after every training step (progress bars). */
+  onStep?: (step: number, totalSteps: number) => void;
 }
 
-/** Copy image src (784 values) into dst shifted by (dx, dy), filling with background (-1). */
-function shiftInto(dst: Float32Array, dOff: number, src: Float32Array, sOff: number, dx: number, dy: number): void {
-  for (let y = 0; y < IMAGE_SIZE; y++) {
-    const sy = y - dy;
-    for (let x = 0; x < IMAGE_SIZE; x++) {
-      const sx = x - dx;
-      dst[dOff + y * IMAGE_SIZE + x] = sy >= 0 && sy < IMAGE_SIZE && sx >= 0 && sx < IMAGE_SIZE ? src[sOff + sy * IMAGE_SIZE + sx]! : -1;
+/** Copy image src (C planes of H x W) into dst shifted by (dx, dy), filling with background (-1). */
+function shiftInto(dst: Float32Array, dOff: number, src: Float32Array, sOff: number, dx: number, dy: number, [c, h, w]: ImageShape = DIGIT_SHAPE): void {
+  for (let k = 0; k < c; k++) {
+    const plane = k * h * w;
+    for (let y = 0; y < h; y++) {
+      const sy = y - dy;
+      for (let x = 0; x < w; x++) {
+        const sx = x - dx;
+        dst[dOff + plane + y * w + x] = sy >= 0 && sy < h && sx >= 0 && sx < w ? src[sOff + plane + sy * w + sx]! : -1;
+      }
     }
   }
 }
@@ -253,10 +276,12 @@ export async function trainJudge(o: TrainJudgeOptions): Promise<Judge> {
   const maxShift = o.maxShift ?? (judgeName(o.data) === 'mnist' ? 2 : 1);
   const log = o.log ?? (() => {});
   const k = train.classes.length;
+  const image = train.shape;
+  const digits = image.join() === DIGIT_SHAPE.join();
   const info: JudgeInfo = {
     data: judgeName(o.data),
     classes: train.classes,
-    architecture: ARCHITECTURE,
+    architecture: architectureFor(image),
     heldOutAccuracy: NaN,
     heldOutCount: heldOut.count,
     trainCount: train.count,
@@ -264,12 +289,14 @@ export async function trainJudge(o: TrainJudgeOptions): Promise<Judge> {
     maxShift,
     seed,
     created: new Date().toISOString(),
+    ...(digits ? {} : { imageShape: image }),
   };
   const judge = Judge.init(info, seed);
   const rng = new Rng(seed + 1);
   const optimizer = tf.train.adam(o.learningRate ?? 1e-3);
   const order = Array.from({ length: train.count }, (_, i) => i);
-  const xs = new Float32Array(batch * IMAGE_PIXELS);
+  const v = imageValues(image);
+  const xs = new Float32Array(batch * v);
   const ys = new Int32Array(batch);
   const vars = Object.values(judge.weights);
   // Cosine decay of the learning rate over the whole run (to 5% of the start).
@@ -287,13 +314,13 @@ export async function trainJudge(o: TrainJudgeOptions): Promise<Judge> {
         const src = order[start + b]!;
         const dx = maxShift ? rng.int(2 * maxShift + 1) - maxShift : 0;
         const dy = maxShift ? rng.int(2 * maxShift + 1) - maxShift : 0;
-        shiftInto(xs, b * IMAGE_PIXELS, train.images, src * IMAGE_PIXELS, dx, dy);
+        shiftInto(xs, b * v, train.images, src * v, dx, dy, image);
         ys[b] = train.labels[src]!;
       }
       adam.learningRate = baseLr * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * step) / totalSteps)));
       step++;
       const loss = tf.tidy(() => {
-        const x = tf.tensor2d(xs, [batch, IMAGE_PIXELS]);
+        const x = tf.tensor2d(xs, [batch, v]);
         const y = tf.oneHot(tf.tensor1d(ys, 'int32'), k);
         return optimizer.minimize(() => {
           const { logits } = judge.forward(x);
@@ -303,6 +330,7 @@ export async function trainJudge(o: TrainJudgeOptions): Promise<Judge> {
       lossSum += (await loss.data())[0]!;
       loss.dispose();
       steps++;
+      o.onStep?.(step, totalSteps);
     }
     const acc = await judge.accuracy(heldOut);
     log(`epoch ${epoch}/${epochs}: loss ${(lossSum / steps).toFixed(4)}, held-out accuracy ${acc.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);

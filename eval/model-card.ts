@@ -40,7 +40,7 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
   const base = o.model.replace(/\.onnx$/i, '');
   const name = path.basename(base);
   const samples = await generateOnnxSamples(o.model, { n: 100, seed: 0 });
-  writeFileSync(`${base}.png`, gridPng(samples.images, 100, 10, 2, 2));
+  writeFileSync(`${base}.png`, gridPng(samples.images, 100, 10, 2, 2, m.imageShape));
   const report = await evaluate({ input: o.model, n: o.n, progress: o.progress });
   // The select judge's FID too: development decisions were made with it, so it flatters the models.
   const select = await evaluate({ input: o.model, n: o.n, judge: 'select', ceiling: true, progress: o.progress });
@@ -66,7 +66,7 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
   const card = [
     `# ${name}`,
     '',
-    `An onnxgan ${m.kind} generator. Inputs \`noise\` float32 [N, ${m.noiseDim}] (U(-1, 1))${m.classes ? ', `label` int64 [N]' : ''}; output \`image\` float32 [N, 1, 28, 28] in [-1, 1].`,
+    `An onnxgan ${m.kind} generator. Inputs \`noise\` float32 [N, ${m.noiseDim}] (U(-1, 1))${m.classes ? ', `label` int64 [N]' : ''}; output \`image\` float32 [N, ${m.imageShape.join(', ')}] in [-1, 1].`,
     '',
     '| | |',
     '|---|---|',

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { GeneratorRunner } from '../common/generator-runner.js';
-import { IMAGE_PIXELS, IMAGE_SIZE, type ModelKind } from '../common/metadata.js';
+import { IMAGE_PIXELS, IMAGE_SIZE, imageValues, type ModelKind } from '../common/metadata.js';
 import { readModelInfo } from '../export/onnx-read.js';
 
 export class SampleError extends Error {}
@@ -198,7 +198,8 @@ export async function generateOnnxSamples(file: string, o: OnnxSampleOptions): P
   }
   const n = o.n;
   const batch = o.batch ?? 250;
-  const images = new Float32Array(n * IMAGE_PIXELS);
+  const v = imageValues(m.imageShape); // [N, C, H, W] rows, planar
+  const images = new Float32Array(n * v);
   let labels: Int32Array | null;
   try {
     const runner = new GeneratorRunner(session, ort.Tensor, m);
@@ -209,7 +210,7 @@ export async function generateOnnxSamples(file: string, o: OnnxSampleOptions): P
       const rows = await runner.run(noise.slice(start * m.noiseDim, end * m.noiseDim), labels?.subarray(start, end) ?? null).catch((e: Error) => {
         throw new SampleError(`${file}: samples ${start}..${end - 1}: ${e.message}`);
       });
-      images.set(rows, start * IMAGE_PIXELS);
+      images.set(rows, start * v);
       o.onProgress?.(end);
     }
   } catch (e) {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { packageInfo } from '../common/package-info.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { GeneratorRunner } from '../common/generator-runner.js';
-import { DIGIT_SHAPE, IMAGE_PIXELS, metadataToProps, type ModelMetadata } from '../common/metadata.js';
+import { imageValues, metadataToProps, type ModelMetadata } from '../common/metadata.js';
+import { dataSourceProps } from '../data/image-options.js';
 import type { Sequential } from '../train/layers.js';
 import { readCheckpoint, restoreGenerator, type Checkpoint } from '../train/checkpoint.js';
 import { selectBackend } from '../backend/select.js';
@@ -29,9 +30,10 @@ export interface ExportResult {
 /**
  * Export a generator network; runs it in tfjs and onnxruntime on the same VERIFY_SAMPLES inputs
  * (every class for conditional ones) and refuses to write when they differ beyond the tolerance.
+ * `extraProps` are further metadata_props (e.g. where the training images are).
  */
-export async function exportGenerator(net: Sequential, metadata: ModelMetadata, out: string, precision: Precision = 'fp32'): Promise<ExportResult> {
-  const bytes = generatorGraph(net, precision).model(`onnxgan_${metadata.kind}`, metadataToProps(metadata), PRODUCER);
+export async function exportGenerator(net: Sequential, metadata: ModelMetadata, out: string, precision: Precision = 'fp32', extraProps: Record<string, string> = {}): Promise<ExportResult> {
+  const bytes = generatorGraph(net, precision, metadata.imageShape).model(`onnxgan_${metadata.kind}`, { ...metadataToProps(metadata), ...extraProps }, PRODUCER);
   const maxAbsDiff = await parity(net, bytes, metadata);
   if (!(maxAbsDiff <= TOLERANCE[precision])) {
     throw new ParityError(`tfjs and onnxruntime differ by ${maxAbsDiff.toExponential(2)} (> ${TOLERANCE[precision]} for ${precision}): not writing ${out}`);
@@ -65,7 +67,7 @@ async function parity(net: Sequential, bytes: Uint8Array, m: ModelMetadata): Pro
       throw new ParityError(`onnxruntime: ${(e as Error).message}`);
     }
     let max = 0;
-    for (let i = 0; i < n * IMAGE_PIXELS; i++) max = Math.max(max, Math.abs(got[i]! - expected[i]!));
+    for (let i = 0; i < n * imageValues(m.imageShape); i++) max = Math.max(max, Math.abs(got[i]! - expected[i]!));
     return max;
   } finally {
     await session.release();
@@ -80,11 +82,11 @@ export function checkpointMetadata(ckpt: Checkpoint, useEma: boolean): ModelMeta
     noiseDim: arch.noiseDim,
     noise: 'uniform(-1,1)',
     classes: arch.generator.layers.some((l) => l.type === 'LabelEmbedding') ? ckpt.dataset.classes : null,
-    dataset: ckpt.dataset.name,
+    dataset: ckpt.dataset.name, // image folders: name@fingerprint
     epochs: ckpt.position.epoch,
     steps: ckpt.position.step,
     valueRange: [-1, 1],
-    imageShape: DIGIT_SHAPE,
+    imageShape: arch.imageShape,
     ...(useEma && ckpt.options.ema !== null ? { ema: ckpt.options.ema } : {}),
   };
 }
@@ -96,7 +98,9 @@ export async function exportCheckpoint(source: string, out: string, opts: { prec
   if (!tf.findBackend('wasm') && !tf.findBackend('tensorflow')) await selectBackend('auto');
   const { generator, ema } = restoreGenerator(ckpt, file, opts.useEma ?? true);
   try {
-    return await exportGenerator(generator, checkpointMetadata(ckpt, ema), out, opts.precision ?? 'fp32');
+    // Image folders: where the images are and how they were read, so eval can rebuild the data set.
+    const extra = ckpt.dataset.source ? dataSourceProps(ckpt.dataset.source) : {};
+    return await exportGenerator(generator, checkpointMetadata(ckpt, ema), out, opts.precision ?? 'fp32', extra);
   } finally {
     generator.dispose();
   }

@@ -3,7 +3,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm, Dense, Dropout, LabelEmbedding, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh, type Layer } from '../train/layers.js';
 import { ELEM, GraphBuilder } from '../common/onnx-graph.js';
-import { IMAGE_SIZE, IO } from '../common/metadata.js';
+import { DIGIT_SHAPE, imageValues, IO, type ImageShape } from '../common/metadata.js';
 
 export class UnsupportedLayerError extends Error {}
 
@@ -45,15 +45,15 @@ function mapLayer(g: GraphBuilder, layer: Layer, x: string, label: string | null
 
 /**
  * The generator as an ONNX graph with the onnxgan interface: `noise` float32 [N, noise_dim],
- * `label` int64 [N] (conditional only) -> `image` float32 [N, 1, 28, 28].
+ * `label` int64 [N] (conditional only) -> `image` float32 [N, C, H, W] (the digits: [N, 1, 28, 28]).
  */
-export function generatorGraph(net: Sequential, precision: 'fp32' | 'fp16'): GraphBuilder {
+export function generatorGraph(net: Sequential, precision: 'fp32' | 'fp16', imageShape: ImageShape = DIGIT_SHAPE): GraphBuilder {
   const g = new GraphBuilder(precision);
   let h = g.input(IO.noise, ELEM.float, ['N', net.config.inputDim]);
   const label = net.conditional ? g.input(IO.label, ELEM.int64, ['N']) : null;
   for (const layer of net.layers) h = mapLayer(g, layer, h, label);
-  if (net.outputDim !== IMAGE_SIZE * IMAGE_SIZE) throw new UnsupportedLayerError(`the network outputs ${net.outputDim} values, not ${IMAGE_SIZE}x${IMAGE_SIZE}`);
-  g.node('Reshape', [h, g.int64('image_shape', [-1, 1, IMAGE_SIZE, IMAGE_SIZE])], {}, IO.image);
-  g.output(IO.image, ELEM.float, ['N', 1, IMAGE_SIZE, IMAGE_SIZE]);
+  if (net.outputDim !== imageValues(imageShape)) throw new UnsupportedLayerError(`the network outputs ${net.outputDim} values, not ${imageShape.join('x')} = ${imageValues(imageShape)}`);
+  g.node('Reshape', [h, g.int64('image_shape', [-1, ...imageShape])], {}, IO.image);
+  g.output(IO.image, ELEM.float, ['N', ...imageShape]);
   return g;
 }

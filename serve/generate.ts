@@ -55,19 +55,20 @@ function respond(res: ServerResponse, model: LoadedModel, req: GenerateRequest, 
   res.setHeader('X-Model', model.name);
   if (req.label !== null) res.setHeader('X-Label', String(req.label));
   const n = req.count;
+  const shape = model.metadata.imageShape; // grey PNGs for C = 1, RGB for C = 3
   const png = (bytes: Buffer): void => {
     res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': bytes.length });
     res.end(bytes);
   };
   switch (req.format) {
     case 'png':
-      return png(imagePng(images));
+      return png(imagePng(images, shape));
     case 'grid':
-      return png(gridPng(images, n));
+      return png(gridPng(images, n, undefined, 2, 1, shape));
     case 'json': {
       const size = imageValues(model.metadata.imageShape);
       const pngs: string[] = [];
-      for (let i = 0; i < n; i++) pngs.push(imagePng(images.subarray(i * size, (i + 1) * size)).toString('base64'));
+      for (let i = 0; i < n; i++) pngs.push(imagePng(images.subarray(i * size, (i + 1) * size), shape).toString('base64'));
       return sendJson(res, 200, { model: model.name, seed, label: req.label, count: n, images: pngs });
     }
     case 'tensor':

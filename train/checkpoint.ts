@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { writeFileAtomic } from '../common/atomic.js';
-import { MODEL_KINDS } from '../common/metadata.js';
+import { DIGIT_SHAPE, MODEL_KINDS, type ImageShape } from '../common/metadata.js';
 import { OPTION_KEYS, RECIPES, TRAINING_OPTIONS, referenceOptions, type TrainingOptions } from './options.js';
 import { Rng, type RngState } from '../common/rng.js';
 import { Sequential, weightKey } from './layers.js';
@@ -51,6 +51,8 @@ const architecture = z.object({
   generatorAdam: betas,
   criticAdam: betas,
   gpLambda: z.number().min(0),
+  /** [C, H, W]; checkpoints written before image folders are the digits'. */
+  imageShape: z.tuple([z.union([z.literal(1), z.literal(3)]), positiveInt, positiveInt]).default([...DIGIT_SHAPE] as [1, number, number]) as z.ZodType<ImageShape, ImageShape | undefined>,
 });
 
 // From the option table. Optional: an option added since a checkpoint was written takes the reference's value (completeOptions).
@@ -69,8 +71,17 @@ const position = z.object({
   wallTimeMs: z.number().min(0),
 });
 
+/** How an image folder was read (data/image-options.ts DataSource); absent for mnist, fashion and IDX folders. */
+const dataSource = z.object({
+  path: z.string(),
+  size: z.tuple([positiveInt, positiveInt]),
+  channels: z.union([z.literal(1), z.literal(3), z.literal('auto')]),
+  fit: z.enum(['cover', 'contain']),
+  holdout: z.number().gt(0).lt(1),
+});
+
 const common = {
-  dataset: z.object({ name: z.string(), classes: z.array(z.string()), count: positiveInt }),
+  dataset: z.object({ name: z.string(), classes: z.array(z.string()), count: positiveInt, source: dataSource.optional() }),
   seed: count,
   /** Batch size of the last session (absent in checkpoints written before it was kept). */
   batch: positiveInt.optional(),
@@ -136,6 +147,7 @@ function fromV1(c: z.infer<typeof checkpointV1>): Checkpoint {
       generatorAdam: { beta1: g.beta1, beta2: g.beta2 },
       criticAdam: { beta1: d.beta1, beta2: d.beta2 },
       gpLambda: spec.gpLambda,
+      imageShape: spec.imageShape,
     },
     options: {
       gLr: g.lr,

@@ -5,13 +5,15 @@ import { action, EXIT } from '../common/command-action.js';
 import { MODEL_KINDS, type ModelKind } from '../common/metadata.js';
 import { BACKENDS, type BackendChoice } from '../backend/choices.js';
 import { RECIPES, TRAINING_OPTIONS, flagOf, helpOf, type GivenOptions, type OptionKey, type Recipe } from './options.js';
+import { addImageDataOptions, imageOptionsFrom } from '../data/image-options.js';
 
 export function register(program: Command): void {
-  const cmd = program
+  const cmd: Command = program
     .command('train')
     .description('train a generator (checkpoints, metrics, samples and loss curve in --out)')
     .addOption(new Option('--model <kind>', 'generator to train').choices(MODEL_KINDS).makeOptionMandatory())
-    .option('--data <source>', 'mnist (embedded), fashion (Debian dataset-fashion-mnist) or a folder of IDX files', 'mnist')
+    .option('--data <source>', 'mnist (embedded), fashion (Debian dataset-fashion-mnist), a folder of IDX files, or a folder of images (one subfolder per class, or flat)', 'mnist');
+  addImageDataOptions(cmd)
     .option('--epochs <n>', 'total epochs (a resumed run continues up to this count)', int(1), 20)
     .option('--batch <n>', "batch size (default: 300, or a resumed run's own)", int(1))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
@@ -42,6 +44,7 @@ export function register(program: Command): void {
       await train({
         model: o.model as ModelKind,
         data: o.data as string,
+        dataOptions: imageOptionsFrom(o),
         epochs: o.epochs as number,
         batch: o.batch as number | undefined,
         backend: o.backend as BackendChoice,

@@ -3,13 +3,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { IMAGE_PIXELS, type ModelKind } from '../common/metadata.js';
+import { imageValues, type ModelKind } from '../common/metadata.js';
 import { Rng, generatorNoise } from '../common/rng.js';
 import { gridPng } from '../common/png.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { selectBackend, type BackendChoice } from '../backend/select.js';
-import { balancedSubset, shuffle, type Dataset } from '../data/dataset.js';
-import { loadData } from '../data/sources.js';
+import { balancedSubset, DataError, shuffle, type Dataset, type DataSplits } from '../data/dataset.js';
+import { openData } from '../data/sources.js';
+import type { ImageDataOptions } from '../data/image-options.js';
 import { architecture } from './models.js';
 import { learningRateScale, optionFlags, resolveOptions, type GivenOptions, type Recipe, type TrainingOptions } from './options.js';
 import { initOutputBiasToMean } from './layers.js';
@@ -23,6 +24,8 @@ export const DEFAULT_BATCH = 300;
 export interface TrainOptions {
   model: ModelKind;
   data: string;
+  /** Image folders: --image-size, --channels, --fit, --holdout, --strict as given (a resume takes the run's own for those not given). */
+  dataOptions?: ImageDataOptions;
   epochs: number;
   /** Default: a resumed run's own, else DEFAULT_BATCH. */
   batch?: number;
@@ -66,25 +69,50 @@ function sampleGrid(trainer: GanTrainer, seed: number, classes: string[]): Buffe
     const labels = trainer.conditional ? tf.tensor1d(Int32Array.from({ length: n }, (_, i) => Math.floor(i / cols)), 'int32') : undefined;
     return trainer.generate(noise, labels).dataSync() as Float32Array;
   });
-  return gridPng(images, n, cols, 2, 2);
+  const shape = trainer.arch.imageShape;
+  return gridPng(images, n, cols, 2, Math.max(1, Math.floor(56 / Math.max(shape[1], shape[2]))), shape);
 }
 
 function batchTensors(ds: Dataset, order: number[], from: number, to: number): { x: tf.Tensor2D; y: tf.Tensor1D } {
   const n = to - from;
-  const x = new Float32Array(n * IMAGE_PIXELS);
+  const v = imageValues(ds.shape);
+  const x = new Float32Array(n * v);
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const src = order[from + i]!;
-    x.set(ds.images.subarray(src * IMAGE_PIXELS, (src + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS);
+    x.set(ds.images.subarray(src * v, (src + 1) * v), i * v);
     y[i] = ds.labels[src]!;
   }
-  return { x: tf.tensor2d(x, [n, IMAGE_PIXELS]), y: tf.tensor1d(y, 'int32') };
+  return { x: tf.tensor2d(x, [n, v]), y: tf.tensor1d(y, 'int32') };
 }
 
 function meanImage(ds: Dataset): Float32Array {
-  const mean = new Float32Array(IMAGE_PIXELS);
-  for (let i = 0; i < ds.count; i++) for (let p = 0; p < IMAGE_PIXELS; p++) mean[p] += ds.images[i * IMAGE_PIXELS + p]! / ds.count;
+  const v = imageValues(ds.shape);
+  const mean = new Float32Array(v);
+  for (let i = 0; i < ds.count; i++) for (let p = 0; p < v; p++) mean[p] += ds.images[i * v + p]! / ds.count;
   return mean;
+}
+
+/** The data of a run: a resume reads an image folder with the run's own data options unless others are given. */
+async function loadRunData(opts: TrainOptions, ckpt: Checkpoint | null, log: (line: string) => void): Promise<DataSplits> {
+  const stored = ckpt?.dataset.source;
+  const given = opts.dataOptions ?? {};
+  const options: ImageDataOptions = stored
+    ? { size: stored.size, channels: stored.channels === 'auto' ? undefined : stored.channels, fit: stored.fit, holdout: stored.holdout, ...given }
+    : given;
+  const splits = await openData(opts.data, options, { log });
+  const f = splits.folder;
+  if (f) {
+    const [c, h, w] = splits.train.shape;
+    const classes = f.layout === 'flat' ? 'no classes' : splits.train.classes.map((k, i) => `${k} ${f.perClass[i]}`).join(', ');
+    log(`data: ${splits.train.name}, ${c}x${h}x${w} ${c === 3 ? 'RGB' : 'grey'} (${classes}); ${splits.train.count} to train, ${splits.heldOut.count} held out${f.cache.hit ? ', from the cache' : ''}`);
+    if (f.skipped.length) log(`data: skipped ${f.skipped.length} (--strict makes this an error), first ${f.skipped[0]!.file}: ${f.skipped[0]!.reason}; \`onnxgan data ${opts.data}\` lists them`);
+  }
+  if (opts.model === 'cgan') {
+    if (f?.layout === 'flat') throw new DataError(`${opts.data} is a flat folder of images without classes: cgan needs one subfolder per class (gan and wgan-gp train on a flat folder)`);
+    if (splits.train.classes.length < 2) throw new DataError(`${opts.data} has a single class (${splits.train.classes[0]}): cgan needs at least 2 class folders (gan and wgan-gp train on one)`);
+  }
+  return splits;
 }
 
 /** Keep only metrics of epochs the checkpoint contains, so a resumed log is one continuous series. */
@@ -134,6 +162,8 @@ interface Run {
   log: (line: string) => void;
   backend: string;
   data: Dataset;
+  /** Image folders: how to read the folder again (resume, eval). */
+  source: DatasetInfo['source'];
   trainer: GanTrainer;
   seed: number;
   batch: number;
@@ -149,9 +179,6 @@ interface Run {
 async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<Run> {
   const backend = await selectBackend(opts.backend, { threads: opts.threads });
   log(`backend: ${backend.name} (${backend.reason})`);
-  const splits = loadData(opts.data);
-  const data = opts.limit ? balancedSubset(splits.train, opts.limit, opts.seed) : splits.train;
-  mkdirSync(opts.out, { recursive: true });
   const ckptFile = path.join(opts.out, CHECKPOINT_FILE);
   const metricsFile = path.join(opts.out, METRICS_FILE);
 
@@ -160,12 +187,16 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
     if (!opts.resume) throw new Error(`${opts.out} already holds a run: pass --resume to continue it or choose another --out`);
     ckpt = readCheckpoint(ckptFile);
     if (ckpt.architecture.kind !== opts.model) throw new Error(`${ckptFile} is a ${ckpt.architecture.kind} run, not ${opts.model}`);
-    if (ckpt.dataset.name !== data.name || ckpt.dataset.count !== data.count) {
-      throw new Error(`${ckptFile} was trained on ${ckpt.dataset.name} (${ckpt.dataset.count} images), not ${data.name} (${data.count})`);
-    }
   } else if (opts.resume) {
     log(`no checkpoint in ${opts.out}: starting a new run`);
   }
+  // Data before the run folder: a bad --data leaves no empty run behind.
+  const splits = await loadRunData(opts, ckpt, log);
+  const data = opts.limit ? balancedSubset(splits.train, opts.limit, opts.seed) : splits.train;
+  if (ckpt && (ckpt.dataset.name !== data.name || ckpt.dataset.count !== data.count)) {
+    throw new Error(`${ckptFile} was trained on ${ckpt.dataset.name} (${ckpt.dataset.count} images), not ${data.name} (${data.count})`);
+  }
+  mkdirSync(opts.out, { recursive: true });
 
   const seed = ckpt?.seed ?? opts.seed;
   const batch = opts.batch ?? ckpt?.batch ?? DEFAULT_BATCH;
@@ -174,7 +205,7 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
     throw new Error(`${ckptFile} stopped partway through an epoch of batch ${ckpt.batch}: resume with --batch ${ckpt.batch} (or none)`);
   }
   // The architecture is fixed for a run; the options may change on --resume.
-  const arch = ckpt?.architecture ?? architecture(opts.model, data.classes.length);
+  const arch = ckpt?.architecture ?? architecture(opts.model, data.classes.length, data.shape);
   const { options, optionChanges } = ckpt
     ? resumedOptions(ckpt, opts)
     : { options: resolveOptions(opts.model, opts.options, { epochs: opts.epochs }, opts.recipe), optionChanges: undefined };
@@ -200,11 +231,11 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   if (ckpt) log(`resuming ${opts.out} at epoch ${pos.epoch + 1}${pos.batchInEpoch ? `, batch ${pos.batchInEpoch + 1}` : ''} (step ${pos.step})`);
   else log(`recipe ${recipe}: ${optionFlags(opts.model, options).join(' ') || "the chapter's settings"}`);
   const history = reconcileMetrics(metricsFile, pos.epoch);
-  return { opts, log, backend: backend.name, data, trainer, seed, batch, recipe, pos, optionChanges, history, ckptFile, metricsFile };
+  return { opts, log, backend: backend.name, data, source: splits.folder?.source, trainer, seed, batch, recipe, pos, optionChanges, history, ckptFile, metricsFile };
 }
 
 async function saveRun(r: Run): Promise<void> {
-  const dataset: DatasetInfo = { name: r.data.name, classes: r.data.classes, count: r.data.count };
+  const dataset: DatasetInfo = { name: r.data.name, classes: r.data.classes, count: r.data.count, ...(r.source ? { source: r.source } : {}) };
   const meta = {
     dataset,
     seed: r.seed,

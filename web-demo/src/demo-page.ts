@@ -1,7 +1,7 @@
 // The demo page (web-demo/index.html): model, class, seed and count controls, a per-class grid,
 // a latent walk and PNG download. All inference goes through generator.ts.
 import { randomSeed } from '../../common/rng.js';
-import { defaultColumns, downloadPng, drawGrid, drawMessage } from './grid-canvas.js';
+import { defaultColumns, downloadPng, drawGrid, drawMessage, scaleFor } from './grid-canvas.js';
 import { loadGenerator, type Generated, type Generator } from './generator.js';
 import { classRows, nudgedFrame, walkFrame, walkStrip } from './latent-walk.js';
 import { loadCatalog, type CatalogEntry } from './model-catalog.js';
@@ -105,7 +105,7 @@ async function generateMain(): Promise<void> {
     setState('loading');
     const out = await g.generate({ seed, count, label });
     if (g !== generator) return;
-    drawGrid(ui.grid, out.images, count, { cols: defaultColumns(count), scale: 4 });
+    drawGrid(ui.grid, out.images, count, { cols: defaultColumns(count), scale: scaleFor(g.shape, 112), shape: g.shape });
     const what = g.conditional ? (label === null ? 'classes in turn' : `class ${g.classes[label]}`) : g.metadata.kind;
     ui.grid.setAttribute('aria-label', `${plural(count, 'generated image')} from ${ui.model.value}, ${what}, seed ${seed}`);
     ui.timing.textContent = `${timingText(out)} · seed ${seed}`;
@@ -126,7 +126,7 @@ async function generateClassRows(): Promise<void> {
     const cols = intInput(ui.classColumns, 'Columns');
     const out = await classRows(g, seed, cols);
     if (g !== generator) return;
-    drawGrid(ui.classGrid, out.images, out.count, { cols, scale: 2, rowLabels: g.classes });
+    drawGrid(ui.classGrid, out.images, out.count, { cols, scale: scaleFor(g.shape, 56), rowLabels: g.classes, shape: g.shape });
     ui.classGrid.setAttribute('aria-label', `${g.classes.length} rows, one per class (${g.classes.join(', ')}), ${cols} noise vectors from seed ${seed}`);
     ui.classTiming.textContent = timingText(out);
   } catch (e) {
@@ -148,7 +148,7 @@ async function renderWalkFrame(): Promise<void> {
     const [from, to] = walkSeeds();
     const out = await walkFrame(g, from, to, t, selectedLabel());
     if (g !== generator) return;
-    drawGrid(ui.walkFrame, out.images, 1, { cols: 1, scale: 6 });
+    drawGrid(ui.walkFrame, out.images, 1, { cols: 1, scale: scaleFor(g.shape, 168), shape: g.shape });
     ui.walkFrame.setAttribute('aria-label', `image at position ${t.toFixed(2)} between seed ${from} and seed ${to}`);
     ui.walkTiming.textContent = `t = ${t.toFixed(2)} · ${out.ms.toFixed(1)} ms`;
   } catch (e) {
@@ -164,7 +164,7 @@ async function renderWalkStrip(): Promise<void> {
     const [from, to] = walkSeeds();
     const out = await walkStrip(g, from, to, WALK_STEPS, selectedLabel());
     if (g !== generator) return;
-    drawGrid(ui.walkStrip, out.images, WALK_STEPS, { cols: WALK_STEPS, scale: 2 });
+    drawGrid(ui.walkStrip, out.images, WALK_STEPS, { cols: WALK_STEPS, scale: scaleFor(g.shape, 56), shape: g.shape });
   } catch (e) {
     drawMessage(ui.walkStrip, (e as Error).message);
   }
@@ -201,7 +201,7 @@ async function renderSliderFrame(): Promise<void> {
     const amounts = directionInputs.map((i) => Number(i.value));
     const out = await nudgedFrame(g, base, amounts, selectedLabel());
     if (g !== generator) return;
-    drawGrid(ui.sliderFrame, out.images, 1, { cols: 1, scale: 6 });
+    drawGrid(ui.sliderFrame, out.images, 1, { cols: 1, scale: scaleFor(g.shape, 168), shape: g.shape });
     ui.sliderFrame.setAttribute('aria-label', `image from seed ${base} moved by ${amounts.map((a) => a.toFixed(2)).join(', ')}`);
     ui.sliderTiming.textContent = `${out.ms.toFixed(1)} ms`;
   } catch (e) {
@@ -237,8 +237,10 @@ function renderAll(): Promise<unknown> {
 
 function describeModel(g: Generator): string {
   const m = g.metadata;
+  const [c, h, w] = g.shape;
   const parts = [
     `${m.kind}${g.conditional ? ` (conditional, ${g.classes.length} classes)` : ''}`,
+    `${w}×${h} ${c === 3 ? 'colour' : 'grey'}`,
     `${m.dataset}, ${plural(m.epochs, 'epoch')} (${m.steps} steps)`,
     `noise ${m.noise} × ${m.noiseDim}`,
     `${(g.bytes / 1024).toFixed(0)} KiB`,

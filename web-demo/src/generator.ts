@@ -3,13 +3,13 @@
 // checks are common/generator-runner.ts, the same code the server runs.
 import type * as Ort from 'onnxruntime-web';
 import { GeneratorRunner } from '../../common/generator-runner.js';
-import { IMAGE_PIXELS, isConditional, metadataFromProps, type ModelMetadata } from '../../common/metadata.js';
+import { imageValues, isConditional, metadataFromProps, type ImageShape, type ModelMetadata } from '../../common/metadata.js';
 import { readOnnxMetadataProps } from './onnx-metadata.js';
 import { download } from './download.js';
 import { loadRuntime, openSession } from './ort-runtime.js';
 
 export interface Generated {
-  /** Row-major [count, 28*28] floats in [-1, 1] (the model's raw output). */
+  /** Row-major [count, C*H*W] floats in [-1, 1] (the model's raw output, each image planar C x H x W). */
   images: Float32Array;
   count: number;
   /** Label of each image (conditional models), else null. */
@@ -93,6 +93,11 @@ export class Generator {
     return this.metadata.classes ?? [];
   }
 
+  /** [C, H, W] of one image. */
+  get shape(): ImageShape {
+    return this.metadata.imageShape;
+  }
+
   /** The noise rows the server uses for the same seed: U(-1, 1), [count, noise_dim]. */
   noise(seed: number, count: number): Float32Array {
     return this.runner.noise(seed, count);
@@ -113,7 +118,7 @@ export class Generator {
       const start = performance.now();
       const images = await this.runner.run(noise, labels);
       const ms = performance.now() - start;
-      const count = images.length / IMAGE_PIXELS;
+      const count = images.length / imageValues(this.shape);
       return { images, count, labels: this.conditional && labels ? Array.from(labels) : null, ms };
     });
     this.queue = task.catch(() => undefined);

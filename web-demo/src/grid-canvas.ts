@@ -1,5 +1,6 @@
-// Draws generated 28x28 images into a canvas as a grid and exports it as PNG.
-import { IMAGE_PIXELS, IMAGE_SIZE } from '../../common/metadata.js';
+// Draws generated images (C x H x W: grey for C = 1, RGB for C = 3) into a canvas as a grid and
+// exports it as PNG.
+import { DIGIT_SHAPE, imageValues, type ImageShape } from '../../common/metadata.js';
 import { toByte } from '../../common/pixels.js';
 
 export const GRID_PAD = 2;
@@ -7,37 +8,50 @@ const SEPARATOR = 40; // dark grey, as in the server's grid PNG
 
 export interface GridLayout {
   cols: number;
-  /** Integer upscaling of each 28x28 image. */
+  /** Integer upscaling of each image. */
   scale: number;
   /** Names written left of each row (e.g. the class of a one-row-per-class grid). */
   rowLabels?: string[];
+  /** [C, H, W] of each image (the model's imageShape); default the digits' [1, 28, 28]. */
+  shape?: ImageShape;
 }
 
-/** Width of the row-label column, when there is one. */
+/** Width of the row-label column for one- or two-character names (digits); longer class names widen it. */
 export const ROW_LABEL_WIDTH = 22;
+/** The widest row-label column: longer names are squeezed to fit. */
+const MAX_ROW_LABEL_WIDTH = 140;
 
 /** The columns of a grid when none are asked for: the server's grid PNG uses the same rule. */
 export { gridColumns as defaultColumns } from '../../common/grid-layout.js';
 
-/** Resizes `canvas` to fit the grid and draws `count` images (row-major [count, 784]). */
-export function drawGrid(canvas: HTMLCanvasElement, images: Float32Array, count: number, { cols, scale, rowLabels }: GridLayout): void {
+/** A scale that draws images of `shape` about `target` pixels tall (at least 1). */
+export const scaleFor = (shape: ImageShape, target: number): number => Math.max(1, Math.round(target / Math.max(shape[1], shape[2])));
+
+/** Resizes `canvas` to fit the grid and draws `count` images (row-major [count, C*H*W], each planar). */
+export function drawGrid(canvas: HTMLCanvasElement, images: Float32Array, count: number, { cols, scale, rowLabels, shape = DIGIT_SHAPE }: GridLayout): void {
   cols = Math.max(1, Math.min(cols, count));
+  const [channels, h, w] = shape;
   const rows = Math.ceil(count / cols);
-  const cell = IMAGE_SIZE * scale;
-  const gutter = rowLabels ? ROW_LABEL_WIDTH : 0;
-  const width = gutter + cols * cell + (cols + 1) * GRID_PAD;
-  const height = rows * cell + (rows + 1) * GRID_PAD;
+  const [cellW, cellH] = [w * scale, h * scale];
+  const font = `bold ${Math.max(9, Math.min(14, cellH - 2))}px system-ui, sans-serif`;
+  const gutter = rowLabels ? labelWidth(canvas, rowLabels, font) : 0;
+  const width = gutter + cols * cellW + (cols + 1) * GRID_PAD;
+  const height = rows * cellH + (rows + 1) * GRID_PAD;
   const pixels = new ImageData(width, height);
   const px = new Uint32Array(pixels.data.buffer);
-  const grey = (v: number): number => (0xff000000 | (v << 16) | (v << 8) | v) >>> 0; // little-endian RGBA
-  px.fill(grey(SEPARATOR));
+  const rgba = (r: number, g: number, b: number): number => (0xff000000 | (b << 16) | (g << 8) | r) >>> 0; // little-endian RGBA
+  px.fill(rgba(SEPARATOR, SEPARATOR, SEPARATOR));
+  const plane = h * w;
+  const values = imageValues(shape);
   for (let i = 0; i < count; i++) {
-    const ox = gutter + GRID_PAD + (i % cols) * (cell + GRID_PAD);
-    const oy = GRID_PAD + Math.floor(i / cols) * (cell + GRID_PAD);
-    for (let p = 0; p < IMAGE_PIXELS; p++) {
-      const v = grey(toByte(images[i * IMAGE_PIXELS + p]!));
-      const x0 = ox + (p % IMAGE_SIZE) * scale;
-      const y0 = oy + Math.floor(p / IMAGE_SIZE) * scale;
+    const ox = gutter + GRID_PAD + (i % cols) * (cellW + GRID_PAD);
+    const oy = GRID_PAD + Math.floor(i / cols) * (cellH + GRID_PAD);
+    const base = i * values;
+    for (let p = 0; p < plane; p++) {
+      const r = toByte(images[base + p]!);
+      const v = channels === 3 ? rgba(r, toByte(images[base + plane + p]!), toByte(images[base + 2 * plane + p]!)) : rgba(r, r, r);
+      const x0 = ox + (p % w) * scale;
+      const y0 = oy + Math.floor(p / w) * scale;
       for (let dy = 0; dy < scale; dy++) px.fill(v, (y0 + dy) * width + x0, (y0 + dy) * width + x0 + scale);
     }
   }
@@ -47,11 +61,19 @@ export function drawGrid(canvas: HTMLCanvasElement, images: Float32Array, count:
   ctx.putImageData(pixels, 0, 0);
   if (rowLabels) {
     ctx.fillStyle = '#e8e8e8';
-    ctx.font = `bold ${Math.min(14, cell - 2)}px system-ui, sans-serif`;
+    ctx.font = font;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
-    rowLabels.slice(0, rows).forEach((name, r) => ctx.fillText(name, gutter / 2 + 1, GRID_PAD + r * (cell + GRID_PAD) + cell / 2, gutter - 2));
+    rowLabels.slice(0, rows).forEach((name, r) => ctx.fillText(name, gutter / 2 + 1, GRID_PAD + r * (cellH + GRID_PAD) + cellH / 2, gutter - 2));
   }
+}
+
+/** The row-label column: ROW_LABEL_WIDTH for digits, as wide as the longest class name up to MAX_ROW_LABEL_WIDTH. */
+function labelWidth(canvas: HTMLCanvasElement, labels: string[], font: string): number {
+  const ctx = canvas.getContext('2d')!;
+  ctx.font = font;
+  const widest = Math.max(0, ...labels.map((l) => ctx.measureText(l).width));
+  return Math.min(MAX_ROW_LABEL_WIDTH, Math.max(ROW_LABEL_WIDTH, Math.ceil(widest) + 8));
 }
 
 /** Replaces the canvas content with a readable message, so a failure never leaves it blank. */

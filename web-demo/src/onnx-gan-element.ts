@@ -2,7 +2,7 @@
 // A custom element that runs an onnxgan generator in the page and draws the images. It re-renders
 // when an attribute changes and shows errors inside itself. Importing this module defines it.
 import { randomSeed } from '../../common/rng.js';
-import { defaultColumns, drawGrid, drawMessage } from './grid-canvas.js';
+import { defaultColumns, drawGrid, drawMessage, scaleFor } from './grid-canvas.js';
 import { loadGenerator, type Generated, type Generator } from './generator.js';
 
 export { Generator, loadGenerator, type Generated, type LoadOptions } from './generator.js';
@@ -39,9 +39,11 @@ interface Parsed {
   src: string;
   seed: number;
   count: number;
-  label: number | null;
+  /** A class index or a class name (resolved once the model's classes are known). */
+  label: string | null;
   cols: number | null;
-  scale: number;
+  /** Null: about 84 px per image (3x for the digits). */
+  scale: number | null;
   ort: string | undefined;
 }
 
@@ -51,6 +53,16 @@ function intAttr(el: Element, name: string, min: number, max: number): number | 
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new RangeError(`attribute ${name}="${raw}" must be an integer from ${min} to ${max}`);
   return n;
+}
+
+/** label="7" or label="Trouser": a class name first (a class may be called "7"), else an index. */
+function classIndex(classes: string[], label: string): number {
+  const named = classes.indexOf(label.normalize('NFC'));
+  if (named >= 0) return named;
+  const n = Number(label);
+  if (Number.isInteger(n) && n >= 0 && n < classes.length) return n;
+  if (Number.isInteger(n)) throw new RangeError(`label ${label} is out of range: this model has classes 0 to ${classes.length - 1}`);
+  throw new RangeError(`label "${label}" is not a class of this model (${classes.join(', ')})`);
 }
 
 export class OnnxGanElement extends HTMLElement {
@@ -104,9 +116,9 @@ export class OnnxGanElement extends HTMLElement {
       src,
       seed: intAttr(this, 'seed', 0, 0xffffffff) ?? randomSeed(),
       count: intAttr(this, 'count', 1, MAX_COUNT) ?? 8,
-      label: intAttr(this, 'label', 0, 1e6),
+      label: this.getAttribute('label')?.trim() || null,
       cols: intAttr(this, 'columns', 1, MAX_COUNT),
-      scale: intAttr(this, 'scale', 1, 16) ?? 3,
+      scale: intAttr(this, 'scale', 1, 16),
       ort: this.getAttribute('ort') ?? undefined,
     };
   }
@@ -128,16 +140,14 @@ export class OnnxGanElement extends HTMLElement {
       };
       generator = await loadGenerator(p.src, { runtime: p.ort, onProgress });
       if (id !== this.renderId) return;
-      if (generator.conditional && p.label !== null && p.label >= generator.classes.length) {
-        throw new RangeError(`label ${p.label} is out of range: this model has classes 0 to ${generator.classes.length - 1}`);
-      }
       if (!generator.conditional && p.label !== null) throw new Error(`label="${p.label}" needs a conditional model; ${p.src} is a ${generator.metadata.kind}`);
-      const out = await generator.generate({ seed: p.seed, count: p.count, label: p.label });
+      const label = p.label === null ? null : classIndex(generator.classes, p.label);
+      const out = await generator.generate({ seed: p.seed, count: p.count, label });
       if (id !== this.renderId) return; // a newer render superseded this one
-      drawGrid(this.canvas, out.images, out.count, { cols: p.cols ?? defaultColumns(p.count), scale: p.scale });
+      drawGrid(this.canvas, out.images, out.count, { cols: p.cols ?? defaultColumns(p.count), scale: p.scale ?? scaleFor(generator.shape, 84), shape: generator.shape });
       const what = generator.conditional
         ? p.label !== null
-          ? `class ${generator.classes[p.label]}`
+          ? `class ${generator.classes[label!]}`
           : 'one class after another'
         : generator.metadata.kind;
       this.canvas.setAttribute('aria-label', `${out.count} generated image${out.count > 1 ? 's' : ''}, ${what}, seed ${p.seed}`);

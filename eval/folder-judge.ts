@@ -1,0 +1,84 @@
+// Evaluating a generator trained on a folder of images: the folder is found through the model's
+// metadata (onnxgan.data_source: path and data options), read again the same way, and the images
+// are scored by a judge trained for that data set on first use and cached by its fingerprint.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { imageValues } from '../common/metadata.js';
+import type { DataSplits } from '../data/dataset.js';
+import { cacheDir, dataSourceFromProps } from '../data/image-options.js';
+import { progressBar } from '../data/progress.js';
+import { openData } from '../data/sources.js';
+import { readModelInfo } from '../export/onnx-read.js';
+import { judgeName, readJudgeFile, trainJudge } from './judge.js';
+
+export interface FolderEval {
+  /** The folder, as eval's data source. */
+  data: string;
+  splits: DataSplits;
+  /** The judge for this data set (and held-out split), in cacheDir('judges'). */
+  judgeFile: string;
+}
+
+/**
+ * The data set of a generator trained on an image folder, read again with its data options (from
+ * `explicitData` when given, else from where it was trained); null for other inputs. Throws, saying
+ * what it needs, when the folder is gone or has no classes for a judge.
+ */
+export async function folderEvalData(input: string, explicitData: string | undefined, notes: string[], log: (line: string) => void): Promise<FolderEval | null> {
+  if (!/\.onnx$/i.test(input) || !existsSync(input) || explicitData === 'mnist' || explicitData === 'fashion') return null;
+  let props: Record<string, string>;
+  let meta: ReturnType<typeof readModelInfo>['metadata'];
+  try {
+    ({ props, metadata: meta } = readModelInfo(input));
+  } catch {
+    return null; // the sample source reports bad files with their own message
+  }
+  const source = dataSourceFromProps(props);
+  if (!source) return null;
+  const [c, h, w] = meta.imageShape;
+  const what = `${meta.dataset} (${c}x${h}x${w}${meta.classes ? `, classes ${meta.classes.join(', ')}` : ''})`;
+  const dir = explicitData ?? source.path;
+  if (!existsSync(dir)) {
+    throw new Error(
+      `${input} was trained on ${what}, read from ${source.path}, which is not there any more: eval needs those images to train its judge and as the real images to compare with; ` +
+        `put them back there or pass --data DIR with the same class folders`,
+    );
+  }
+  const options = { size: [w, h] as [number, number], channels: source.channels === 'auto' ? undefined : source.channels, fit: source.fit, holdout: source.holdout };
+  const splits = await openData(dir, options, { log });
+  const ds = splits.train;
+  if (ds.shape.join() !== meta.imageShape.join()) {
+    throw new Error(`${dir} now reads as ${ds.shape.join('x')} images, but ${input} makes ${meta.imageShape.join('x')}: pass --data with the images it was trained on`);
+  }
+  if (splits.folder?.layout === 'flat' || ds.classes.length < 2) {
+    throw new Error(`eval scores generators with a judge, a classifier of the data set's classes, and ${dir} has ${splits.folder?.layout === 'flat' ? 'no classes (a flat folder)' : 'a single class'}: pass --data with a folder of at least 2 class folders`);
+  }
+  if (ds.name !== meta.dataset) notes.push(`${dir} now holds ${ds.name}; ${input} was trained on ${meta.dataset}: the images changed since, and it is scored against the current ones`);
+  const judgeFile = path.join(cacheDir('judges'), `judge-${judgeName(ds.name.replace('@', '-'))}-holdout${source.holdout}.json`);
+  return { data: dir, splits, judgeFile };
+}
+
+/** Judge training length for an image folder: about 600 steps of 100 images, at least 4 epochs, at most 100. */
+export const folderJudgeEpochs = (trainCount: number): number => Math.min(100, Math.max(4, Math.ceil((600 * 100) / trainCount)));
+
+/** Trains and caches the folder's judge unless a readable one is cached; reports its held-out accuracy. */
+export async function ensureFolderJudge(f: FolderEval, log: (line: string) => void): Promise<void> {
+  try {
+    readJudgeFile(f.judgeFile, f.data);
+    return;
+  } catch {
+    // none yet, or unreadable: (re)train it
+  }
+  const { train, heldOut } = f.splits;
+  const epochs = folderJudgeEpochs(train.count);
+  const batch = Math.min(100, train.count);
+  log(`training the judge for ${train.name} (first eval of this data set): ${train.count} images x ${epochs} epochs, ${train.shape.join('x')}; cached as ${f.judgeFile}`);
+  const bar = progressBar('judge', epochs * Math.floor(train.count / batch), 'steps');
+  const judge = await trainJudge({ data: f.data, train, heldOut, epochs, batch, seed: 0, onStep: (step) => bar.update(step) }).finally(() => bar.stop());
+  try {
+    judge.save(f.judgeFile);
+    log(`judge for ${train.name}: held-out accuracy ${judge.info.heldOutAccuracy.toFixed(4)} on ${heldOut.count} images (${imageValues(train.shape)} values each)`);
+  } finally {
+    judge.dispose();
+  }
+}
