@@ -1,7 +1,7 @@
 // Each tfjs (Keras) layer class as ONNX nodes. A mapping gets the layer's tfjs config (its
 // getConfig(), camelCase), its inputs and the output shapes tfjs computed, and returns its outputs.
 import type * as tf from '@tensorflow/tfjs';
-import { reshaped, permute, type Constant, type DType, type Emitter, type Shape, type Value } from './emitter.js';
+import { elemOf, permute, reshaped, type Constant, type DType, type Emitter, type Shape, type Value } from './emitter.js';
 import { activation, clip } from './ops/activations.js';
 import { conv, convTranspose, crop2d, globalPool, pad2d, pool, resize, type Window } from './ops/conv.js';
 import { channelAffine, elementwise, foldBatchNorm } from './ops/elementwise.js';
@@ -181,14 +181,14 @@ export const LAYERS: Record<string, Mapping> = {
 
   Embedding: (c) => {
     let ids = c.e.logical(x0(c));
-    if (ids.dtype !== 'int32') ids = c.e.op('Cast', [ids], { to: { i: 6 } }, { dtype: 'int32', shape: ids.shape }); // tfjs casts to int32 (truncating)
+    if (ids.dtype !== 'int32') ids = c.e.op('Cast', [ids], { to: { i: elemOf('int32') } }, { dtype: 'int32', shape: ids.shape }); // tfjs casts to int32 (truncating)
     const table = c.param('embeddings', () => c.weight('embeddings'));
     return [c.e.op('Gather', [table, ids], { axis: { i: 0 } }, { dtype: 'float32', shape: shape0(c) }, c.layer.name)];
   },
 
   Rescaling: (c) => {
     let x = x0(c);
-    if (x.dtype !== 'float32') x = c.e.op('Cast', [x], { to: { i: 1 } }, { dtype: 'float32', shape: x.shape, nchw: x.nchw });
+    if (x.dtype !== 'float32') x = c.e.op('Cast', [x], { to: { i: elemOf('float32') } }, { dtype: 'float32', shape: x.shape, nchw: x.nchw });
     const scaled = elementwise(c.e, 'Mul', [x, c.e.floats([c.config.scale], [])], { shape: x.shape });
     return [c.config.offset ? elementwise(c.e, 'Add', [scaled, c.e.floats([c.config.offset], [])], { shape: x.shape }) : scaled];
   },

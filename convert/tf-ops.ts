@@ -1,8 +1,8 @@
 // Each TensorFlow op of a GraphModel as ONNX nodes, with tfjs-converter's semantics (all integers
 // are int32, grappler's fused ops as tfjs runs them). A mapping gets the node, its data inputs and
 // the output shapes tfjs computed on a probe run, and returns its outputs.
-import { ELEM, type Attr } from '../common/onnx-graph.js';
-import { NCHW_AXIS, permute, reshaped, type DType, type Emitter, type Shape, type Value, numbers } from './emitter.js';
+import type { Attr } from '../common/onnx-graph.js';
+import { elemOf, NCHW_AXIS, numbers, permute, reshaped, type DType, type Emitter, type Shape, type Value } from './emitter.js';
 import { Attrs, type NodeDef } from './graphdef.js';
 import { activation, clip } from './ops/activations.js';
 import { conv, convTranspose, pool, resize, type Padding, type Window } from './ops/conv.js';
@@ -24,7 +24,6 @@ export interface OpCall {
 type Mapping = (c: OpCall) => Value[];
 
 const INT_MAX = 2 ** 62;
-const ONNX_TYPE: Record<DType, number> = { float32: ELEM.float, int32: ELEM.int32, bool: ELEM.bool, int64: ELEM.int64 };
 const x0 = (c: OpCall): Value => c.inputs[0]!;
 const out0 = (c: OpCall): { shape: Shape; dtype: DType } => c.out[0] ?? { shape: x0(c).shape, dtype: x0(c).dtype };
 
@@ -137,7 +136,7 @@ const asInt64 = (c: OpCall, i: number): string => c.e.int64Of(c.inputs[i]!);
 
 function cast(c: OpCall, x: Value, to: DType): Value {
   if (x.dtype === to) return x;
-  return c.e.op('Cast', [x], { to: { i: ONNX_TYPE[to] } }, { dtype: to, shape: x.shape, nchw: x.nchw });
+  return c.e.op('Cast', [x], { to: { i: elemOf(to) } }, { dtype: to, shape: x.shape, nchw: x.nchw });
 }
 
 /** StridedSlice with constant begin/end/strides and TensorFlow's masks: Slice, then Squeeze and Unsqueeze. */
