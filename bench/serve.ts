@@ -160,6 +160,7 @@ async function batchCounters(base: string): Promise<{ requests: number; runs: nu
 }
 
 const children: ChildProcess[] = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGTERM'))); // also when the benchmark fails
 const started = async (s: Promise<{ child: ChildProcess; url: string }>): Promise<{ base: string; pid: number }> => {
   const { child, url } = await s;
   children.push(child);

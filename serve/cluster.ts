@@ -100,8 +100,9 @@ export function runPrimary(workers: number, log: PrimaryLog): Promise<number> {
         log.error({ worker: worker.process.pid, code: exitCode, signal }, 'a worker exited before it was ready: stopping');
         return stop('worker failed', 1);
       }
+      // A pause, so a worker that keeps dying does not spin the primary.
       log.error({ worker: worker.process.pid, code: exitCode, signal }, 'worker died: starting another');
-      fork();
+      setTimeout(() => stopping || fork(), 1000);
     });
     process.once('SIGTERM', () => stop('SIGTERM', 0));
     process.once('SIGINT', () => stop('SIGINT', 0));
