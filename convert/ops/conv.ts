@@ -133,8 +133,10 @@ export function resize(e: Emitter, x: Value, how: Interpolation, channelsFirst: 
   if (h === null || w === null) throw new UnsupportedError(`${hint}: resizing needs a fixed output size`);
   const batchAndChannels = e.op('Slice', [e.op('Shape', [input], {}, { dtype: 'int64', shape: [4] }), e.int64([0]), e.int64([2])], {}, { dtype: 'int64', shape: [2] });
   const sizes = e.op('Concat', [batchAndChannels, e.int64([h, w])], { axis: { i: 0 } }, { dtype: 'int64', shape: [4] });
-  const transform = how.alignCorners ? 'align_corners' : how.halfPixelCenters ? (how.mode === 'nearest' ? 'tf_half_pixel_for_nn' : 'half_pixel') : 'asymmetric';
+  const transform = how.alignCorners ? 'align_corners' : how.halfPixelCenters ? 'half_pixel' : 'asymmetric';
   const attrs: Record<string, Attr> = { mode: { s: how.mode }, coordinate_transformation_mode: { s: transform } };
-  if (how.mode === 'nearest') attrs.nearest_mode = { s: how.alignCorners ? 'round_prefer_ceil' : 'floor' };
+  // TensorFlow's nearest pixel: round(x) with align_corners, floor((x + 0.5) / scale) with half-pixel
+  // centers (= half_pixel's (x + 0.5) / scale - 0.5, rounded half up), else floor(x / scale).
+  if (how.mode === 'nearest') attrs.nearest_mode = { s: how.alignCorners || how.halfPixelCenters ? 'round_prefer_ceil' : 'floor' };
   return e.op('Resize', [input, '', '', sizes], attrs, { dtype: 'float32', shape: out, nchw }, hint);
 }
