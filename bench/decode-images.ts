@@ -1,7 +1,9 @@
 // Benchmark: decoding a folder of 60,000 28x28 PNGs (Fashion-MNIST's training set exported by
 // class) the first time and from the decoded-image cache, with peak memory, next to two peers in the
 // same run: reading every file's bytes (the I/O floor) and loading the same images from the IDX file.
-//   npm run build && node dist/bench/decode-images.js [--dir /tmp/onnxgan-bench-fashion-png] [--rounds 2] [--n 60000]
+//   npm run build && node dist/bench/decode-images.js [--dir /tmp/onnxgan-bench-fashion-png] [--rounds 2] [--n 60000] [--image-size N]
+// Without --image-size the 28x28 grey files are already at the target size (the plain-PNG path);
+// another size sends every file through sharp's resize (the general path).
 // Budget (issue 13): first decode <= 60 s, from the cache <= 3 s, memory bounded. Each measurement
 // runs in its own process (its own peak RSS and a cold module cache); the PNG folder is written once.
 import { spawn } from 'node:child_process';
@@ -24,7 +26,7 @@ interface Measurement {
 }
 
 /** One phase in this process; prints its measurement as JSON. */
-async function phase(which: Phase, dir: string): Promise<void> {
+async function phase(which: Phase, dir: string, size: number | undefined): Promise<void> {
   const started = performance.now();
   const cpu0 = process.cpuUsage();
   let images = 0;
@@ -37,7 +39,7 @@ async function phase(which: Phase, dir: string): Promise<void> {
     images = d.train.count;
   } else {
     const { loadImageFolder } = await import('../data/image-folder.js');
-    const d = await loadImageFolder(dir, {}, { log: () => {}, progress: false });
+    const d = await loadImageFolder(dir, size ? { size: [size, size] } : {}, { log: () => {}, progress: false });
     if (d.folder!.cache.hit !== (which === 'cache')) throw new Error(`expected cache ${which === 'cache' ? 'hit' : 'miss'}`);
     images = d.train.count + d.heldOut.count;
   }
@@ -52,9 +54,9 @@ async function phase(which: Phase, dir: string): Promise<void> {
   console.log(JSON.stringify(m));
 }
 
-function runPhase(which: Phase, dir: string, cacheDir: string): Promise<Measurement> {
+function runPhase(which: Phase, dir: string, cacheDir: string, size: number | undefined): Promise<Measurement> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [self, '--phase', which, '--dir', dir], { env: { ...process.env, ONNXGAN_CACHE_DIR: cacheDir }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [self, '--phase', which, '--dir', dir, ...(size ? ['--image-size', String(size)] : [])], { env: { ...process.env, ONNXGAN_CACHE_DIR: cacheDir }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Measurement) : reject(new Error(`${which}: exit ${code}`))));
@@ -89,20 +91,21 @@ async function main(): Promise<void> {
     .option('--dir <dir>', 'the PNG folder (written on first use)', path.join(tmpdir(), 'onnxgan-bench-fashion-png'))
     .option('--n <count>', 'images', (v) => Number(v), 60_000)
     .option('--rounds <n>', 'rounds (each: read, idx, decode with an empty cache, cache)', (v) => Number(v), 2)
+    .option('--image-size <n>', 'decode to NxN (default: the files\' own 28x28)', (v) => Number(v))
     .option('--phase <phase>', '(internal) run one measurement')
     .parse()
-    .opts<{ dir: string; n: number; rounds: number; phase?: Phase }>();
-  if (o.phase) return phase(o.phase, o.dir);
+    .opts<{ dir: string; n: number; rounds: number; imageSize?: number; phase?: Phase }>();
+  if (o.phase) return phase(o.phase, o.dir, o.imageSize);
   await writeFolder(o.dir, o.n);
   const rows: string[] = [];
   for (let round = 1; round <= o.rounds; round++) {
     const cache = mkdtempSync(path.join(tmpdir(), 'onnxgan-bench-cache-'));
     try {
       const load = loadavg()[0]!.toFixed(1);
-      const read = await runPhase('read', o.dir, cache);
-      const idx = await runPhase('idx', o.dir, cache);
-      const decode = await runPhase('decode', o.dir, cache);
-      const cached = await runPhase('cache', o.dir, cache);
+      const read = await runPhase('read', o.dir, cache, o.imageSize);
+      const idx = await runPhase('idx', o.dir, cache, o.imageSize);
+      const decode = await runPhase('decode', o.dir, cache, o.imageSize);
+      const cached = await runPhase('cache', o.dir, cache, o.imageSize);
       for (const m of [read, idx, decode, cached]) {
         rows.push(
           `| ${round} | ${m.phase} | ${m.images.toLocaleString('en-US')} | ${m.seconds.toFixed(2)} | ${m.cpuSeconds.toFixed(1)} | ${m.maxRssMiB.toFixed(0)} | ${(m.seconds / read.seconds).toFixed(2)}x | ${(m.seconds / idx.seconds).toFixed(2)}x | ${load} |`,

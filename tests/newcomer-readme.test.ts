@@ -14,17 +14,12 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/cli.js';
+import { readmeShBlocks } from './helpers/readme.js';
 import { tempDir } from './helpers/temp-dir.js';
-
-const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
 /** The commands of the first ```sh block under a `## heading`: comments dropped, one per line. */
 function commandsUnder(heading: string): string[] {
-  const section = README.split(/^## /m).find((s) => s.startsWith(`${heading}\n`));
-  if (!section) throw new Error(`README.md has no "## ${heading}" section`);
-  const block = /^```sh\n([\s\S]*?)^```/m.exec(section)?.[1];
-  if (!block) throw new Error(`README.md's "## ${heading}" has no sh block`);
-  return block
+  return readmeShBlocks(heading)[0]!
     .replace(/\\\n\s*/g, ' ')
     .split('\n')
     .map((l) => l.replace(/\s+#.*$/, '').trim())

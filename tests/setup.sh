@@ -7,12 +7,14 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 /usr/bin/python3 -c "import onnx" 2>/dev/null || need+=(python3-onnx)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+# tests/image-*.test.ts build a colour data set from Adwaita's PNG icons (README: Train on your own images).
+[ -d /usr/share/icons/Adwaita/48x48/places ] || need+=(adwaita-icon-theme)
 # tests/triton.test.ts parses config.pbtxt files against Triton's model_config.proto with protoc + protobuf.
 command -v protoc >/dev/null || need+=(protobuf-compiler)
 /usr/bin/python3 -c "import google.protobuf" 2>/dev/null || need+=(python3-protobuf)
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
-    echo "tests/setup.sh: missing ${need[*]} and no apt-get here: install Chromium (/usr/bin/chromium or set CHROMIUM_PATH), python3 with the onnx and protobuf packages, protoc, and Fashion-MNIST IDX files" >&2
+    echo "tests/setup.sh: missing ${need[*]} and no apt-get here: install Chromium (/usr/bin/chromium or set CHROMIUM_PATH), python3 with the onnx and protobuf packages, protoc, Fashion-MNIST IDX files and the Adwaita icon theme (PNG icons)" >&2
     exit 1
   fi
   echo "installing ${need[*]} with apt-get"

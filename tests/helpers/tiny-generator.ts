@@ -22,6 +22,8 @@ export interface TinyOptions {
   props?: Record<string, string>;
   /** Units of a hidden layer (default none): a slower model, whose runs overlap with arriving requests. */
   hidden?: number;
+  /** Added to every pixel's pre-tanh value of each channel, e.g. [3, -3, -3]: a red image. */
+  channelBias?: number[];
   seed?: number;
 }
 
@@ -48,7 +50,10 @@ export function tinyGenerator(o: TinyOptions = {}): Uint8Array {
     x = g.node('Tanh', [g.node('Gemm', [x, g.weight('hidden', random(width * o.hidden, 1), [width, o.hidden]), g.weight('hidden_bias', random(o.hidden, 0.1), [o.hidden])])]);
     width = o.hidden;
   }
-  const h = g.node('Gemm', [x, g.weight('kernel', random(width * pixels, 1.5 / Math.sqrt(width / 8)), [width, pixels]), g.weight('bias', random(pixels, 0.5), [pixels])]);
+  const bias = random(pixels, 0.5);
+  const plane = imageShape[1] * imageShape[2];
+  if (o.channelBias) for (let i = 0; i < pixels; i++) bias[i]! += o.channelBias[Math.floor(i / plane)] ?? 0;
+  const h = g.node('Gemm', [x, g.weight('kernel', random(width * pixels, 1.5 / Math.sqrt(width / 8)), [width, pixels]), g.weight('bias', bias, [pixels])]);
   let image = g.node('Reshape', [g.node('Tanh', [h]), g.int64('shape', [-1, ...imageShape])]);
   if (o.failAbove !== undefined) {
     // sqrt(t - noise[:, 0]) * 0 is 0, or NaN where noise[:, 0] > t.
