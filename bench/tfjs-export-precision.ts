@@ -112,11 +112,11 @@ function tfjsLayers(model: tf.LayersModel, count: number, noise: Float32Array, l
     return l.output as tf.SymbolicTensor;
   });
   const probe = tf.model({ inputs: model.inputs, outputs: outs });
-  return tf.tidy(() => {
-    const inputs = [tf.tensor2d(noise, [n, noiseDim]), ...(labels ? [tf.tensor2d(labels, [n, 1], 'int32')] : [])];
-    const res = probe.predict(inputs.length === 1 ? inputs[0]! : inputs) as tf.Tensor | tf.Tensor[];
-    return (Array.isArray(res) ? res : [res]).map(f64);
-  });
+  const inputs = [tf.tensor2d(noise, [n, noiseDim]), ...(labels ? [tf.tensor2d(labels, [n, 1], 'int32')] : [])];
+  const res = probe.predict(inputs.length === 1 ? inputs[0]! : inputs) as tf.Tensor | tf.Tensor[];
+  const outs64 = (Array.isArray(res) ? res : [res]).map(f64);
+  tf.dispose([inputs, res]);
+  return outs64;
 }
 
 async function main(): Promise<void> {
