@@ -17,7 +17,8 @@ import { generatorLabels } from '../common/generator-runner.js';
 import { IO } from '../common/metadata.js';
 import { ELEM, GraphBuilder } from '../common/onnx-graph.js';
 import { generatorNoise } from '../common/rng.js';
-import { checkpointMetadata, PRODUCER, VERIFY_SAMPLES } from '../export/export.js';
+import { checkpointMetadata } from '../export/export.js';
+import { PRODUCER, VERIFY_SAMPLES } from '../export/verify.js';
 import { mapLayer } from '../export/layer-mapping.js';
 import { generatorLayersModel } from '../export/tfjs-format.js';
 import { readCheckpoint, restoreGenerator } from '../train/checkpoint.js';
@@ -25,6 +26,7 @@ import { BatchNorm, Dense, Dropout, LabelEmbedding, LeakyReLU, ReLU, Sigmoid, Ta
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const EPS32 = 2 ** -24; // unit roundoff of float32
+const DOUBLE = 11; // onnx.TensorProto.DataType.DOUBLE
 const f64 = (t: tf.Tensor): Float64Array => Float64Array.from(t.dataSync() as Float32Array);
 
 interface Step {
@@ -86,13 +88,18 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Every layer's output in onnxruntime: the export's graph with each layer's tensor also an output. */
-async function onnxLayers(layers: Layer[], noiseDim: number, noise: Float32Array, labels: Int32Array | null, n: number): Promise<Float64Array[]> {
+async function onnxLayers(layers: Layer[], noiseDim: number, noise: Float32Array, labels: Int32Array | null, n: number, gemm64 = false): Promise<Float64Array[]> {
   const g = new GraphBuilder('fp32');
   let h = g.input(IO.noise, ELEM.float, ['N', noiseDim]);
   const label = labels ? g.input(IO.label, ELEM.int64, ['N']) : null;
   const names: string[] = [];
+  const double = (hint: string, t: tf.Tensor): string => g.tensor(hint, DOUBLE, new Uint8Array(f64(t).buffer), t.shape);
   for (const layer of layers) {
-    const next = mapLayer(g, layer, h, label);
+    // gemm64: the same graph with each Dense's Gemm in float64 (cast in and out), to see how much
+    // of the difference from float64 is the Gemm's float32 summation.
+    const next = gemm64 && layer instanceof Dense
+      ? g.node('Cast', [g.node('Gemm', [g.node('Cast', [h], { to: { i: DOUBLE } }), double(`${layer.name}/kernel`, layer.kernel), double(`${layer.name}/bias`, layer.bias)])], { to: { i: ELEM.float } })
+      : mapLayer(g, layer, h, label);
     names.push(next);
     if (next !== h) g.output(next, ELEM.float, ['N', 'D']);
     h = next;
@@ -132,7 +139,10 @@ async function main(): Promise<void> {
     const labels = generatorLabels(meta, n);
     const layers = generator.layers;
 
-    const engines: Record<string, Float64Array[]> = { onnxruntime: await onnxLayers(layers, meta.noiseDim, noise, labels, n) };
+    const engines: Record<string, Float64Array[]> = {
+      onnxruntime: await onnxLayers(layers, meta.noiseDim, noise, labels, n),
+      'onnxruntime, Gemm in float64': await onnxLayers(layers, meta.noiseDim, noise, labels, n, true),
+    };
     const model = generatorLayersModel(generator, meta);
     await tf.setBackend('wasm');
     engines['tfjs-wasm'] = tfjsLayers(model, layers.length, noise, labels, n, meta.noiseDim);
@@ -169,7 +179,8 @@ async function main(): Promise<void> {
     });
     const last = layers.length - 1;
     const e = Object.fromEntries(Object.entries(engines).map(([k, v]) => [k, v[last]!]));
-    console.log(`\nimages: |tfjs-wasm - onnxruntime| ${maxAbsDiff(e['tfjs-wasm']!, e.onnxruntime!).toExponential(2)}, |tfjs-cpu - onnxruntime| ${maxAbsDiff(e['tfjs-cpu']!, e.onnxruntime!).toExponential(2)}, |tfjs-wasm - tfjs-cpu| ${maxAbsDiff(e['tfjs-wasm']!, e['tfjs-cpu']!).toExponential(2)}`);
+    const d = (a: string, b: string): string => maxAbsDiff(e[a]!, e[b]!).toExponential(2);
+    console.log(`\nimages: |tfjs-wasm - onnxruntime| ${d('tfjs-wasm', 'onnxruntime')}, |tfjs-cpu - onnxruntime| ${d('tfjs-cpu', 'onnxruntime')}, |tfjs-wasm - tfjs-cpu| ${d('tfjs-wasm', 'tfjs-cpu')}, |tfjs-cpu - onnxruntime Gemm64| ${d('tfjs-cpu', 'onnxruntime, Gemm in float64')}`);
     model.dispose();
     generator.dispose();
   }
