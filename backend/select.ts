@@ -1,8 +1,7 @@
 // Chooses the fastest tfjs backend present and patches the wasm matmul.
-import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's Node entry registers no gradients; the @tensorflow/tfjs bundle registers them all
-// (into tfjs-core's global registry).
-import '@tensorflow/tfjs';
+// (into tfjs-core's global registry). Loaded by require (backend/tfjs.ts says why).
+import { requireCjs, tfjs as tf } from './tfjs.js';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { useOrtMatMul } from './ort-matmul.js';
@@ -58,7 +57,7 @@ export async function selectBackend(choice: BackendChoice = 'auto', opts: WasmOp
     }
   };
   const useWasm = async (reason: string): Promise<BackendInfo> => {
-    await import('@tensorflow/tfjs-backend-wasm');
+    requireCjs('@tensorflow/tfjs-backend-wasm');
     // Kernels are patched once per process (a second call would wrap the wrappers).
     wasmMatmul ??= (() => {
       const ort = opts.matmul === 'xnnpack' ? { ok: false as const, why: 'requested' } : useOrtMatMul(opts.threads ?? 1);
@@ -70,7 +69,7 @@ export async function selectBackend(choice: BackendChoice = 'auto', opts: WasmOp
     return { name: 'wasm', reason: `${reason}; ${wasmMatmul}` };
   };
   const useCpu = async (reason: string): Promise<BackendInfo> => {
-    await import('@tensorflow/tfjs-backend-cpu');
+    requireCjs('@tensorflow/tfjs-backend-cpu');
     await tf.setBackend('cpu');
     return { name: 'cpu', reason };
   };

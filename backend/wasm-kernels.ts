@@ -1,15 +1,16 @@
 // Kernel replacements that make tfjs-backend-wasm faster for training (same results).
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { tfjs } from './tfjs.js';
 
 /**
  * Re-register kernel `name` of `backend` as `wrap(original)`. Returns false when the kernel is not
  * registered (its backend package not loaded).
  */
 export function replaceKernel(name: string, backend: string, wrap: (orig: tf.KernelFunc) => tf.KernelFunc): boolean {
-  const orig = tf.getKernel(name, backend);
+  const orig = tfjs.getKernel(name, backend);
   if (!orig) return false;
-  tf.unregisterKernel(name, backend);
-  tf.registerKernel({ ...orig, kernelFunc: wrap(orig.kernelFunc) });
+  tfjs.unregisterKernel(name, backend);
+  tfjs.registerKernel({ ...orig, kernelFunc: wrap(orig.kernelFunc) });
   return true;
 }
 
@@ -20,7 +21,7 @@ export function replaceKernel(name: string, backend: string, wrap: (orig: tf.Ker
  * Done at the kernel level so forward, first and second derivatives all benefit.
  */
 export function patchWasmMatMulTranspose(): void {
-  const transpose = tf.getKernel('Transpose', 'wasm');
+  const transpose = tfjs.getKernel('Transpose', 'wasm');
   if (!transpose) return;
   replaceKernel('BatchMatMul', 'wasm', (orig) => ({ inputs, backend, attrs }) => {
     const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };

@@ -2,7 +2,9 @@
 // LayersModel, a DCGAN-style generator LayersModel and a GraphModel), end to end as a user runs it
 // (node start-up, reading, converting, the parity check, writing), against the peer of loading the
 // same model in tfjs and running it once (what any use of the model costs).
-//   npm run build && node dist/bench/convert.js [--rounds 3] [--out FILE.md] (paste the table into bench/RESULTS.md)
+//   npm run build && node dist/bench/convert.js [--rounds 3] [--out FILE.md] [--keep DIR] [--baseline OTHER/cli.js]
+// (paste the table into bench/RESULTS.md). --baseline times another build's CLI in the same rounds
+// (e.g. a copy of dist/ made before a change).
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,7 +17,7 @@ import { Rng } from '../common/rng.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'dist/cli.js');
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, out: { type: 'string', default: '/tmp/onnxgan-convert-bench.md' } } });
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, out: { type: 'string', default: '/tmp/onnxgan-convert-bench.md' }, keep: { type: 'string' }, baseline: { type: 'string' } } });
 const L = tf.layers;
 const SHARD = 4 * 1024 * 1024;
 
@@ -143,7 +145,8 @@ const fs = require('fs'), path = require('path');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 await selectBackend('auto');
-const work = mkdtempSync(path.join(os.tmpdir(), 'onnxgan-convert-bench-'));
+// --keep DIR: write the models there and keep them (to profile one conversion).
+const work = args.keep ?? mkdtempSync(path.join(os.tmpdir(), 'onnxgan-convert-bench-'));
 try {
   const cases: [string, string][] = [
     ['MobileNet-style LayersModel (Conv2D, DepthwiseConv2D, BatchNorm, ReLU6, Dense)', path.join(work, 'mobilenet')],
@@ -159,26 +162,29 @@ try {
     const bytes = readdirBytes(dir);
     const convert: { wall: number; cpu: number }[] = [];
     const peer: { wall: number; cpu: number }[] = [];
+    const base: { wall: number; cpu: number }[] = [];
     for (let r = 0; r < rounds; r++) {
+      if (args.baseline) base.push(timed([args.baseline, 'convert', dir, '--out', path.join(work, 'out.onnx')]));
       convert.push(timed([CLI, 'convert', dir, '--out', path.join(work, 'out.onnx')]));
       peer.push(timed(['-e', PEER, dir]));
     }
     const load = os.loadavg()[0]!.toFixed(1);
     const ratio = convert.map((c, i) => c.wall / peer[i]!.wall);
-    rows.push(`| ${label} | ${(bytes / 1e6).toFixed(1)} MB | ${convert.map((c) => c.wall.toFixed(2)).join(' / ')} | ${convert.map((c) => c.cpu.toFixed(2)).join(' / ')} | ${peer.map((p) => p.wall.toFixed(2)).join(' / ')} | ${median(ratio).toFixed(2)}x | ${load} |`);
+    const baseline = args.baseline ? ` ${base.map((c) => `${c.wall.toFixed(2)} (${c.cpu.toFixed(2)})`).join(' / ')} | ${median(convert.map((c, i) => c.cpu / base[i]!.cpu)).toFixed(2)}x |` : '';
+    rows.push(`| ${label} | ${(bytes / 1e6).toFixed(1)} MB | ${convert.map((c) => c.wall.toFixed(2)).join(' / ')} | ${convert.map((c) => c.cpu.toFixed(2)).join(' / ')} | ${peer.map((p) => p.wall.toFixed(2)).join(' / ')} | ${median(ratio).toFixed(2)}x | ${load} |${baseline}`);
     console.log(rows.at(-1));
   }
   const table = [
-    `Command: \`npm run build && node dist/bench/convert.js --rounds ${rounds}\` (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores)`,
+    `Command: \`npm run build && node dist/bench/convert.js --rounds ${rounds}${args.baseline ? ` --baseline ${args.baseline}` : ''}\` (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores)`,
     '',
-    '| model | weights | `onnxgan convert` wall s, per round | its CPU s | peer: tfjs load + one run, wall s | convert / peer (median) | load average |',
-    '|---|---|---|---|---|---|---|',
+    `| model | weights | \`onnxgan convert\` wall s, per round | its CPU s | peer: tfjs load + one run, wall s | convert / peer (median) | load average |${args.baseline ? ' baseline wall s (CPU s) | CPU / baseline CPU (median) |' : ''}`,
+    `|---|---|---|---|---|---|---|${args.baseline ? '---|---|' : ''}`,
     ...rows,
   ].join('\n');
   writeFileSync(args.out!, `${table}\n`);
   console.log(`\n${table}\n\nwritten to ${args.out}`);
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  if (!args.keep) rmSync(work, { recursive: true, force: true });
 }
 process.exit(0);
 

@@ -1,12 +1,13 @@
 // onnxgan convert: a tfjs model.json (LayersModel or GraphModel) -> a verified ONNX file.
 // tfjs reads the topology and is the reference: the file is written only when onnxruntime-node
 // gives tfjs's outputs on random inputs (within TOLERANCE).
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../backend/tfjs.js';
 import * as ort from 'onnxruntime-node';
 import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic.js';
 import { GeneratorRunner } from '../common/generator-runner.js';
-import { ParityError, PRODUCER, TOLERANCE as EXPORT_TOLERANCE } from '../export/export.js';
+import { ParityError, PRODUCER, TOLERANCE as EXPORT_TOLERANCE } from '../export/verify.js';
 import { metadataFromProps, type ModelMetadata } from '../common/metadata.js';
 import { selectBackend } from '../backend/select.js';
 import { Emitter, type Shape } from './emitter.js';
@@ -62,7 +63,7 @@ export async function convertModel(input: string, out: string, opts: ConvertOpti
 export async function convertFiles(files: TfjsModel, out: string, opts: ConvertOptions = {}): Promise<ConvertResult> {
   const log = opts.log ?? (() => {});
   log(`read ${files.file}: ${files.format}, ${files.specs.length} weights in ${files.shards} shard${files.shards === 1 ? '' : 's'} (${mb(files.data.length)})`);
-  if (!tf.findBackend('wasm') && !tf.findBackend('tensorflow')) await selectBackend('auto');
+  if (!tfjs.findBackend('wasm') && !tfjs.findBackend('tensorflow')) await selectBackend('auto');
   const planFor = (io: ModelIO, ranges: Map<string, number>): InterfacePlan => {
     if (!opts.generator) return plainInterface(io, ranges, sourceProps(files));
     // A tfjs model exported by onnxgan carries its metadata: its classes and data set are the defaults.
@@ -111,7 +112,7 @@ const arrayBuffer = (a: Uint8Array): ArrayBuffer => a.buffer.slice(a.byteOffset,
 async function diagnoseLayersModel(files: TfjsModel, cause: unknown): Promise<Error> {
   let model: tf.LayersModel;
   try {
-    model = await tf.models.modelFromJSON({ modelTopology: files.topology } as never);
+    model = await tfjs.models.modelFromJSON({ modelTopology: files.topology } as never);
   } catch (e) {
     return new UnsupportedError(`${files.file}: tfjs cannot build this LayersModel: ${describeTfjsError(e, files)}`);
   }
@@ -131,7 +132,7 @@ async function convertLayers(files: TfjsModel, opts: ConvertOptions, planFor: (i
   let model: tf.LayersModel;
   try {
     // tfjs's own loader (and decoder of the weights): what tf.loadLayersModel does with these files.
-    model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: files.topology, weightSpecs: files.specs as tf.io.WeightsManifestEntry[], weightData: arrayBuffer(files.data) }), { strict: true });
+    model = await tfjs.loadLayersModel(tfjs.io.fromMemory({ modelTopology: files.topology, weightSpecs: files.specs as tf.io.WeightsManifestEntry[], weightData: arrayBuffer(files.data) }), { strict: true });
   } catch (e) {
     throw await diagnoseLayersModel(files, e);
   }
@@ -167,7 +168,7 @@ async function convertGraph(files: TfjsModel, opts: ConvertOptions, planFor: (io
   if (files.json.modelInitializer) throw new UnsupportedError(`${files.file}: models with an initializer graph (hash tables) are not supported`);
   let model: tf.GraphModel;
   try {
-    model = await tf.loadGraphModel({
+    model = await tfjs.loadGraphModel({
       load: async () => ({
         modelTopology: files.topology,
         weightSpecs: files.specs as tf.io.WeightsManifestEntry[],
@@ -202,7 +203,7 @@ async function convertGraph(files: TfjsModel, opts: ConvertOptions, planFor: (io
     } catch (e) {
       throw new UnsupportedError(`tfjs cannot run this GraphModel: ${(e as Error).message}`);
     } finally {
-      tf.dispose(Object.values(feeds));
+      tfjs.dispose(Object.values(feeds));
     }
     const batched = tensors.inputs.some((i) => i.shape![0] === null);
     // Open sizes other than the batch: the probe's sizes must not become constants of the graph.
@@ -242,7 +243,7 @@ function signatureShape(files: TfjsModel, name: string): Shape | undefined {
   return entry?.tensorShape?.dim?.map((d) => (Number(d.size ?? -1) < 0 ? null : Number(d.size)));
 }
 
-const toTf = (t: HostTensor): tf.Tensor => tf.tensor(t.data as Float32Array, t.shape, t.dtype as tf.DataType);
+const toTf = (t: HostTensor): tf.Tensor => tfjs.tensor(t.data as Float32Array, t.shape, t.dtype as tf.DataType);
 
 /** Runs both sides on the same random sample; the largest difference, relative above magnitude 1. */
 async function parity(c: Converted): Promise<number> {
@@ -250,13 +251,13 @@ async function parity(c: Converted): Promise<number> {
   const inputs = sample.tfjs.map(toTf);
   let expected: Record<string, HostTensor>;
   try {
-    const outs = tf.tidy(() => c.reference(inputs));
+    const outs = tfjs.tidy(() => c.reference(inputs));
     expected = c.plan.expected(outs.map((t) => ({ data: t.dataSync() as Float32Array, shape: t.shape, dtype: t.dtype as 'float32' })));
-    tf.dispose(outs);
+    tfjs.dispose(outs);
   } catch (e) {
     throw new ParityError(`tfjs could not run the model on random inputs: ${(e as Error).message}`);
   } finally {
-    tf.dispose(inputs);
+    tfjs.dispose(inputs);
   }
   let session: ort.InferenceSession;
   try {

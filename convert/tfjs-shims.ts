@@ -1,14 +1,15 @@
 // Keras layer classes tfjs-layers lacks although Keras models (and the coverage) use them:
 // registered here so tfjs can build and run such models as the conversion's reference.
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../backend/tfjs.js';
 
 /** Keras Subtract: inputs[0] - inputs[1]. */
-class Subtract extends tf.layers.Layer {
+class Subtract extends tfjs.layers.Layer {
   static readonly className = 'Subtract';
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const [a, b] = inputs as tf.Tensor[];
     if (!a || !b) throw new Error('Subtract needs exactly two inputs');
-    return tf.sub(a, b);
+    return tfjs.sub(a, b);
   }
   override computeOutputShape(shapes: tf.Shape | tf.Shape[]): tf.Shape {
     return (shapes as tf.Shape[])[0]!;
@@ -16,7 +17,7 @@ class Subtract extends tf.layers.Layer {
 }
 
 /** Keras SpatialDropout2D: the identity outside training. */
-class SpatialDropout2D extends tf.layers.Layer {
+class SpatialDropout2D extends tfjs.layers.Layer {
   static readonly className = 'SpatialDropout2D';
   private readonly rate: number;
   constructor(args: { rate?: number } & Record<string, unknown>) {
@@ -37,6 +38,6 @@ let registered = false;
 export function registerShims(): void {
   if (registered) return;
   registered = true;
-  const known = (tf.serialization as unknown as { SerializationMap: { getMap(): { classNameMap: Record<string, unknown> } } }).SerializationMap.getMap().classNameMap;
-  for (const cls of [Subtract, SpatialDropout2D]) if (!known[cls.className]) tf.serialization.registerClass(cls);
+  const known = (tfjs.serialization as unknown as { SerializationMap: { getMap(): { classNameMap: Record<string, unknown> } } }).SerializationMap.getMap().classNameMap;
+  for (const cls of [Subtract, SpatialDropout2D]) if (!known[cls.className]) tfjs.serialization.registerClass(cls);
 }

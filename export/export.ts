@@ -2,7 +2,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import path from 'node:path';
-import { packageInfo } from '../common/package-info.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { GeneratorRunner } from '../common/generator-runner.js';
 import { imageValues, metadataToProps, type ModelMetadata } from '../common/metadata.js';
@@ -11,14 +10,9 @@ import type { Sequential } from '../train/layers.js';
 import { readCheckpoint, restoreGenerator, type Checkpoint } from '../train/checkpoint.js';
 import { selectBackend } from '../backend/select.js';
 import { generatorGraph } from './layer-mapping.js';
+import { ParityError, PRODUCER, TOLERANCE, VERIFY_SAMPLES, type Precision } from './verify.js';
 
-export type Precision = 'fp32' | 'fp16';
-export const TOLERANCE: Record<Precision, number> = { fp32: 1e-4, fp16: 2e-2 };
-export const VERIFY_SAMPLES = 256;
-
-export const PRODUCER = { name: 'onnxgan', version: packageInfo().version };
-
-export class ParityError extends Error {}
+export { ParityError, PRODUCER, TOLERANCE, VERIFY_SAMPLES, type Precision } from './verify.js';
 
 export interface ExportResult {
   file: string;

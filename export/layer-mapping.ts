@@ -10,7 +10,7 @@ export class UnsupportedLayerError extends Error {}
 const values = (v: tf.Tensor): Float32Array => v.dataSync() as Float32Array;
 
 /** Append the nodes of one layer; returns the name of its output tensor. */
-function mapLayer(g: GraphBuilder, layer: Layer, x: string, label: string | null): string {
+export function mapLayer(g: GraphBuilder, layer: Layer, x: string, label: string | null): string {
   if (layer instanceof Dense) {
     const { inputDim, units } = layer.config;
     const w = g.weight(`${layer.name}/kernel`, values(layer.kernel), [inputDim, units]);

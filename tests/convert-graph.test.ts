@@ -70,7 +70,7 @@ function classifierGraph(): GraphDefBuilder {
   g.op('Identity', 'Identity', [g.op(`${P}/dense/Softmax`, 'Softmax', [logits])]);
   // Second output: reductions, transposes, slicing, concatenation and elementwise math.
   const M = `${P}/misc`;
-  const rs = g.op(`${M}/Rsqrt`, 'Rsqrt', [g.op(`${M}/add1`, 'AddV2', [g.op(`${M}/Square`, 'Square', [mean]), g.constant(`${M}/one`, [], [1])])]);
+  const rs = g.op(`${M}/Rsqrt`, 'Rsqrt', [g.op(`${M}/add1`, 'Add', [g.op(`${M}/Square`, 'Square', [mean]), g.constant(`${M}/one`, [], [1])])]);
   const mx = g.op(`${M}/Max`, 'Max', [residual, g.ints(`${M}/maxaxes`, [3])], { keep_dims: attr.b(true), Tidx: attr.type('DT_INT32') });
   const sum = g.op(`${M}/Sum`, 'Sum', [mx, g.ints(`${M}/sumaxes`, [1])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
   const tr = g.op(`${M}/Transpose`, 'Transpose', [sum, g.ints(`${M}/perm`, [0, 2, 1])], { Tperm: attr.type('DT_INT32') });

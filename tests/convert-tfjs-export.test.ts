@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { chromium } from '@playwright/test';
-import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,29 @@ import { artifactsFromDir } from './helpers/tfjs-models.js';
 
 const tmp = tempDir('onnxgan-tfjs-export-');
 const N = 64;
+
+/**
+ * The README's example under "### Convert a TensorFlow.js model" (the sh block), as CLI argv with its
+ * output folders (runs/, my-models/) moved into the test's temporary folder.
+ */
+function readmeExample(): string[][] {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.split(/^### /m).find((s) => s.startsWith('Convert a TensorFlow.js model\n'))!;
+  const block = /^```sh\n([\s\S]*?)^```/m.exec(section)![1]!;
+  return block
+    .split('\n')
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .filter(Boolean)
+    .map((l) => {
+      const words = l.split(/\s+/);
+      expect(words.slice(0, 2)).toEqual(['npx', 'onnxgan']);
+      return words.slice(2).map((w) => (/^(runs|my-models)\//.test(w) ? path.join(tmp, w) : w));
+    });
+}
+const [exportCgan, convertBack] = readmeExample() as [string[], string[]];
+/** The README's export, run once for the tests that need it (in any order). */
+let exported: ReturnType<typeof runCli> | undefined;
+const exportOnce = (): ReturnType<typeof runCli> => (exported ??= runCli(exportCgan));
 
 /** The shipped ONNX file's images for seed 7 and every class in turn, through the one runner. */
 async function onnxImages(file: string): Promise<{ noise: Float32Array; labels: Int32Array | null; images: Float32Array }> {
@@ -47,8 +70,10 @@ describe('onnxgan export --format tfjs', () => {
   afterAll(() => server?.close());
 
   it('writes the shipped cgan as a LayersModel that tf.loadLayersModel runs like the ONNX file, in Node and in Chromium', async () => {
-    const dir = path.join(tmp, 'cgan');
-    const r = await runCli(['export', path.join(ROOT, 'models/checkpoints/cgan'), '--format', 'tfjs', '--out', dir]);
+    // The README's example: `export models/checkpoints/cgan --format tfjs --out runs/cgan-tfjs`.
+    expect(exportCgan.slice(0, 4)).toEqual(['export', 'models/checkpoints/cgan', '--format', 'tfjs']);
+    const dir = exportCgan[exportCgan.indexOf('--out') + 1]!;
+    const r = await exportOnce();
     expect(r.code, r.stderr).toBe(0);
     expect(Number(/max \|tfjs - ONNX export\| = (\S+)/.exec(r.stdout)![1])).toBeLessThan(1e-4);
     const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
@@ -103,9 +128,12 @@ describe('onnxgan export --format tfjs', () => {
   });
 
   it('converts the tfjs export back to ONNX with the metadata it carries', async () => {
-    const dir = path.join(tmp, 'cgan');
-    const back = path.join(tmp, 'cgan-back.onnx');
-    const r = await runCli(['convert', dir, '--out', back, '--as-generator']);
+    // The README's example: `convert runs/cgan-tfjs --out my-models/cgan-tfjs.onnx --as-generator`.
+    expect(convertBack[0]).toBe('convert');
+    expect(convertBack[1]).toBe(exportCgan[exportCgan.indexOf('--out') + 1]);
+    const back = convertBack[convertBack.indexOf('--out') + 1]!;
+    expect((await exportOnce()).code).toBe(0);
+    const r = await runCli(convertBack);
     expect(r.code, r.stderr).toBe(0);
     const info = readModelInfo(back);
     expect(info.metadata).toMatchObject({ kind: 'cgan', classes: DIGIT_CLASSES, dataset: 'mnist', noiseDim: 100, epochs: 2050, steps: 61500, ema: 0.999 });
@@ -133,5 +161,24 @@ describe('onnxgan export --format tfjs', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/busy holds other files than a tfjs model: not writing into it/);
     expect(existsSync(path.join(busy, 'model.json'))).toBe(false);
+  });
+
+  it('refuses to write a tfjs model that does not give the ONNX export\'s images, printing the difference', async () => {
+    // The gan with its last Dense kernel x 1e4: the pre-tanh sums are ~1e4 and a few land near 0,
+    // where each engine's float32 rounding (~1e-3 at that magnitude) shows in the image.
+    const ckpt = JSON.parse(readFileSync(path.join(ROOT, 'models/checkpoints/gan/checkpoint.json'), 'utf8'));
+    const kernel = ckpt.weights['generator/6_dense/kernel'];
+    const values = new Float32Array(new Uint8Array(Buffer.from(kernel.data, 'base64')).buffer);
+    kernel.data = Buffer.from(values.map((v) => v * 1e4).buffer).toString('base64');
+    const run = path.join(tmp, 'ill-conditioned');
+    mkdirSync(run);
+    writeFileSync(path.join(run, 'checkpoint.json'), JSON.stringify(ckpt));
+    const out = path.join(tmp, 'ill-conditioned-tfjs');
+    const r = await runCli(['export', run, '--format', 'tfjs', '--out', out, '--no-ema']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/the tfjs model and the ONNX export differ by \d\.\d\de[+-]\d+ \(> 0\.0001\): not writing .*ill-conditioned-tfjs/);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(tmp).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 });

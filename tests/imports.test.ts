@@ -32,6 +32,8 @@ function staticImports(file: string): { local: string[]; packages: string[] } {
     if (spec.startsWith('.')) local.push(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
     else if (!spec.startsWith('node:')) packages.push(spec);
   }
+  // Packages loaded by a top-level require (backend/tfjs.ts loads tfjs so) count as static imports.
+  for (const m of text.matchAll(/^(?:export\s+)?const\s+[^=]+=\s*\w*[rR]equire\w*\(['"]([^'"]+)['"]\)/gm)) packages.push(m[1]!);
   return { local, packages };
 }
 
