@@ -7,6 +7,7 @@
 // (one thread, in this process: the peer that shows how busy the machine is).
 //   npm run build && node dist/bench/web-load.js [--models models] [--model cgan] [--runs 5] [--repeat 50] [--cpu-slowdown 1]
 // Bytes: the sum of CDP's encodedDataLength (headers + body as received) over every request of the page.
+// Where the time goes: the element's User Timing measures (web-demo/src/timing.ts) and resource timing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -69,7 +70,22 @@ interface Load {
   downloadsMs: number;
   /** Bytes per kind of file: runtime (ort), model, bundle (js), page. */
   parts: Record<string, number>;
+  /** Milestones of the load, ms after navigation (see PHASES). */
+  phases: Record<string, number>;
 }
+
+/** The load's milestones, in the order they happen. */
+const PHASES = {
+  html: 'HTML received',
+  start: 'the element starts loading (its script ran)',
+  wasmBytes: "the runtime's wasm: last byte",
+  runtime: "runtime ready (the wasm's bytes read, its module imported)",
+  model: 'model downloaded',
+  sessionStart: 'session opening starts',
+  sessionEnd: 'session open',
+  runEnd: 'first run done',
+  images: 'images drawn',
+} as const;
 
 /** Records when the first images are on screen: an element's `render` event, or the demo's data-state. */
 const WATCH_FIRST_IMAGES = `
@@ -115,8 +131,24 @@ async function load(page: Page, url: string, reload = false): Promise<Load> {
   const downloadsMs = await page.evaluate(() =>
     Math.max(0, ...performance.getEntriesByType('resource').filter((e) => /\.(wasm|onnx)$/.test(e.name)).map((e) => (e as PerformanceResourceTiming).responseEnd)),
   );
+  const phases = await page.evaluate((): Record<keyof typeof PHASES, number> => {
+    const measure = (name: string): PerformanceEntry | undefined => performance.getEntriesByName(`onnx-gan:${name}`, 'measure')[0];
+    const end = (e: PerformanceEntry | undefined): number => (e ? e.startTime + e.duration : NaN);
+    const wasm = performance.getEntriesByType('resource').find((e) => /\.wasm$/.test(e.name)) as PerformanceResourceTiming | undefined;
+    return {
+      html: (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).responseEnd,
+      start: measure('runtime-wasm')?.startTime ?? NaN,
+      wasmBytes: wasm?.responseEnd ?? NaN,
+      runtime: end(measure('runtime-wasm')),
+      model: end(measure('model')),
+      sessionStart: measure('session')?.startTime ?? NaN,
+      sessionEnd: end(measure('session')),
+      runEnd: end(measure('run')),
+      images: (window as unknown as { __firstImages: number }).__firstImages,
+    };
+  });
   await cdp.detach();
-  return { bytes, requests, firstImagesMs, downloadsMs, parts };
+  return { bytes, requests, firstImagesMs, downloadsMs, parts, phases };
 }
 
 /** Median in-page time of one 64-image run (the page's own generator module and session). */
@@ -222,11 +254,21 @@ for (const r of rows) {
   );
 }
 const ratio = (a: Row, b: Row): string => (median(a.cold.map((l) => l.bytes)) / median(b.cold.map((l) => l.bytes))).toFixed(3);
+const compressed = rows.filter((r) => !r.encoding.startsWith('identity'));
+const byName = (name: string, encoding = 'br/gzip'): Row => rows.find((r) => r.scenario.startsWith(name) && r.encoding === encoding)!;
+const phaseLines = [
+  `| milestone, ms after navigation (median of the cold runs) | ${compressed.map((r) => r.scenario.replace(/ \(.*/, '')).join(' | ')} |`,
+  `|---|${compressed.map(() => '---:').join('|')}|`,
+  ...Object.entries(PHASES).map(([key, label]) => `| ${label} | ${compressed.map((r) => median(r.cold.map((l) => l.phases[key]!)).toFixed(0)).join(' | ')} |`),
+  `| images drawn - wasm's last byte | ${compressed.map((r) => median(r.cold.map((l) => l.phases.images! - l.phases.wasmBytes!)).toFixed(0)).join(' | ')} |`,
+];
 console.log(`Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, Chromium ${browser.version()}, CPU slowdown ${slowdown}x;
 load average ${load0.map((l) => l.toFixed(1)).join(' / ')} at the start, ${load1.map((l) => l.toFixed(1)).join(' / ')} at the end; ${runs} cold runs per row, ${repeat} 64-image runs per page.
 
 ${lines.join('\n')}
 
-Compressed / identity bytes: embed ${ratio(rows[0]!, rows[2]!)}, demo ${ratio(rows[1]!, rows[3]!)}. onnxruntime-node, one thread, 64 images: ${nodeMs.toFixed(2)} ms (median).
+${phaseLines.join('\n')}
+
+Compressed / identity bytes: embed ${ratio(byName('embed ('), byName('embed (', 'identity (peer)'))}, demo ${ratio(byName('demo'), byName('demo', 'identity (peer)'))}. onnxruntime-node, one thread, 64 images: ${nodeMs.toFixed(2)} ms (median).
 
 \`npm run build && node dist/bench/web-load.js --models ${args.models} --model ${args.model} --runs ${runs} --repeat ${repeat}${slowdown > 1 ? ` --cpu-slowdown ${slowdown}` : ''}\``);

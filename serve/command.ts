@@ -13,6 +13,7 @@ interface ServeFlags {
   maxBatch: number;
   maxWaitMs: number;
   cors?: string;
+  embedOrigins?: string;
   logLevel: string;
   accessLog: boolean;
   logFormat: 'auto' | 'pretty' | 'json';
@@ -39,7 +40,8 @@ export function register(program: Command): void {
     .addOption(new Option('--host <addr>', 'address to listen on (0.0.0.0: every interface)').env('HOST').argParser(host).default(SERVE_DEFAULTS.host))
     .option('--max-batch <n>', 'rows per onnxruntime run (1 = no dynamic batching)', int(1, 4096), SERVE_DEFAULTS.maxBatch)
     .option('--max-wait-ms <ms>', 'under concurrent load, how long a request may wait for others to batch with', nonNegative, SERVE_DEFAULTS.maxWaitMs)
-    .option('--cors <origins>', 'comma-separated origins allowed cross-origin access, or * (default: off)')
+    .option('--cors <origins>', 'comma-separated origins allowed cross-origin access to the API (/v1, /v2), or * (default: off)')
+    .option('--embed-origins <origins>', 'comma-separated origins whose pages may embed the public files (/dist/, /ort/, /models/) (default: every origin)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--no-access-log', 'do not log every request')
     .addOption(new Option('--log-format <format>', 'logs as readable lines (pretty) or JSON lines (json); auto: pretty on a terminal').choices(['auto', 'pretty', 'json']).default('auto'))
@@ -64,6 +66,7 @@ export function register(program: Command): void {
           maxBatch: o.maxBatch,
           maxWaitMs: o.maxWaitMs,
           cors: o.cors?.split(',').map((s) => s.trim()),
+          embedOrigins: o.embedOrigins?.split(','),
           logger,
           accessLog: o.accessLog,
         });

@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../serve/server.js';
 import { negotiateEncoding, parseEmbedOrigins } from '../serve/static-files.js';
+import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -88,6 +89,12 @@ describe('embeddable by default', () => {
     await expect(startServer({ models, port: 0, logLevel: 'silent', embedOrigins: ['https://a.example/path'] })).rejects.toThrow(/not an origin/);
     expect(parseEmbedOrigins(['*', 'https://a.example'])).toBe('*');
     expect(parseEmbedOrigins(undefined)).toBe('*');
+  });
+
+  it('onnxgan serve --embed-origins with a malformed origin: one line naming it, exit 1', async () => {
+    const r = await runCli(['serve', '--models', models, '--port', '0', '--embed-origins', 'https://a.example,a.example']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n'), r.stderr).toEqual(['onnxgan serve: embed origin "a.example" is not an origin like https://example.org or http://localhost:3000']);
   });
 });
 

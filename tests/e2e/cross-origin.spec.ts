@@ -1,6 +1,7 @@
 // <onnx-gan> on pages of other origins (other local ports) embedding from the onnxgan server that
 // Playwright starts without flags: the README's snippet, a page with COOP/COEP on its HTML only,
-// the documented CSP, and a server that restricts the embedding origins.
+// the documented CSP, and `onnxgan serve --embed-origins` restricting the embedding origins.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -128,24 +129,52 @@ test('a strict CSP without the documented directives: a short reason and an erro
   }
 });
 
-test('a server that restricts the embedding origins serves the listed ones only', async ({ page }) => {
+/** `onnxgan serve` (the built CLI) on a free port with `flags`, once its models are loaded. */
+async function serveCli(flags: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'serve', '--models', path.join(ROOT, 'models'), '--port', '0', '--log-format', 'json', '--no-access-log', ...flags], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((r) => child.on('close', r));
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /"url":"(http:[^"]+)"[^\n]*"msg":"listening"/.exec((out += d.toString()));
+      if (m) resolve(m[1]!);
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    void exited.then((code) => reject(new Error(`onnxgan serve exited (${code}):\n${out}`)));
+  });
+  await expect.poll(() => fetch(`${url}/readyz`).then((r) => r.status), { timeout: 60_000 }).toBe(200);
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+test('onnxgan serve --embed-origins: the listed origin embeds, any other does not', async ({ page }) => {
   const allowed = await site({});
   const other = await site({});
-  const { startServer } = (await import(path.join(ROOT, 'dist/serve/server.js'))) as typeof import('../../serve/server.js');
-  const server = await startServer({ models: path.join(ROOT, 'models'), port: 0, logLevel: 'silent', accessLog: false, embedOrigins: [allowed.origin] });
+  const server = await serveCli(['--embed-origins', `${allowed.origin}, https://another.example`]);
   try {
     const html = htmlPage(readmeSnippet('cross-origin', server.url));
     allowed.pages['/'] = html;
+    await watchElements(page);
     await page.goto(allowed.url);
     await expectDigits(page);
+    expect(await elementErrors(page)).toEqual([]);
     // Any other origin gets no CORS: the element's module script does not load there.
     other.pages['/'] = html;
     const failed = page.waitForEvent('requestfailed', (r) => r.url().endsWith('/dist/onnx-gan.js'));
     await page.goto(other.url);
     await failed;
     expect(await page.evaluate(() => customElements.get('onnx-gan') === undefined)).toBe(true);
+    // Nor can it fetch the model or the runtime.
+    for (const file of ['/models/cgan.onnx', '/ort/ort.wasm.min.mjs']) {
+      expect(await page.evaluate((u) => fetch(u).then(() => 'allowed', () => 'blocked'), `${server.url}${file}`), file).toBe('blocked');
+    }
   } finally {
-    await server.close();
+    await server.stop();
   }
 });
 

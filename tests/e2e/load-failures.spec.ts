@@ -1,7 +1,8 @@
 // Every way loading can fail shows a short reason inside the element within 10 s of navigation and
 // fires one `error` event: refused and stalled servers, missing CORS, COEP, a wrong runtime location,
-// a file that is not a model. The element itself comes from a self-hosted copy on the page's origin.
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+// a file that is not a model, a runtime whose wasm stalls or is not WebAssembly. The element itself
+// comes from a self-hosted copy on the page's origin.
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -76,4 +77,16 @@ test('a COOP/COEP page whose model host sends neither CORS nor CORP', async ({ p
   sites.push(plain);
   const isolated = await site({ pageHeaders: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } });
   await expectReason(page, isolated, `<onnx-gan src="${plain.origin}/models/cgan.onnx"></onnx-gan>`, /^could not download model .*no Access-Control-Allow-Origin/);
+});
+
+test("the runtime's wasm stalls midway, or is not WebAssembly", async ({ page, baseURL }) => {
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, 'web-demo/dist/ort/manifest.json'), 'utf8')) as Record<string, string>;
+  const name = manifest['ort-wasm-simd-threaded.wasm']!;
+  const wasm = readFileSync(path.join(ROOT, 'web-demo/dist/ort', name));
+  const element = `<onnx-gan src="${baseURL}/models/cgan.onnx"></onnx-gan>`;
+  // The headers and the first 256 kB, then nothing.
+  const stalls = await site({ handlers: { [`/dist/ort/${name}`]: (_req, res) => res.writeHead(200, { 'content-type': 'application/wasm' }).write(wasm.subarray(0, 256 * 1024)) } });
+  await expectReason(page, stalls, element, /^could not download onnxruntime-web's \S+\.wasm: no data for 6 s$/);
+  const junk = await site({ handlers: { [`/dist/ort/${name}`]: (_req, res) => res.writeHead(200, { 'content-type': 'application/wasm' }).end('<!doctype html><title>not here</title>') } });
+  await expectReason(page, junk, element, /^could not download onnxruntime-web's \S+\.wasm: not WebAssembly \(it starts with "<!doctype html><"\)$/);
 });

@@ -25,6 +25,8 @@ export interface SiteOptions {
   root?: string;
   /** Headers of the pages (not of the files under `root`), e.g. COOP/COEP or a CSP. */
   pageHeaders?: Record<string, string>;
+  /** Answers of their own for some paths (taking precedence over `root`), e.g. a broken file. */
+  handlers?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
 
 function listen(server: Server, requests: string[], pages: Record<string, string> = {}): Promise<Site> {
@@ -53,6 +55,8 @@ export function startSite(options: SiteOptions): Promise<Site> {
   const app = express();
   app.use((req, res, next) => {
     requests.push(req.path);
+    const handler = options.handlers?.[req.path];
+    if (handler) return handler(req, res);
     const html = pages[req.path];
     if (html === undefined) return next();
     res.set(options.pageHeaders ?? {}).type('html').send(html);

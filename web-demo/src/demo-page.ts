@@ -5,7 +5,7 @@ import { defaultColumns, downloadPng, drawGrid, drawMessage, scaleFor } from './
 import { loadGenerator, type Generated, type Generator } from './generator.js';
 import { classRows, nudgedFrame, walkFrame, walkStrip } from './latent-walk.js';
 import { loadCatalog, type CatalogEntry } from './model-catalog.js';
-import { wasmUnsupportedReason } from './ort-runtime.js';
+import { loadRuntime, wasmUnsupportedReason } from './ort-runtime.js';
 
 const byId = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -51,6 +51,8 @@ const WALK_STEPS = 10;
 let catalog: CatalogEntry[] = [];
 let generator: Generator | null = null;
 let modelToken = 0;
+/** Bytes of onnxruntime-web received so far (its load starts before the model list arrives). */
+let runtimeBytes = 0;
 let playing = false;
 
 function setState(state: 'loading' | 'ready' | 'error'): void {
@@ -268,7 +270,7 @@ async function selectModel(name: string, wantedLabel: string | null = ui.label.v
   ui.modelInfo.textContent = '';
   try {
     const onProgress = (bytes: number): void => {
-      if (token === modelToken) ui.timing.textContent = `loading ${name}… ${(bytes / 1e6).toFixed(1)} MB`;
+      if (token === modelToken) ui.timing.textContent = `loading ${name}… ${((bytes + runtimeBytes) / 1e6).toFixed(1)} MB`;
     };
     const g = await loadGenerator(entry.src, { onProgress });
     if (token !== modelToken) return;
@@ -331,6 +333,9 @@ async function main(): Promise<void> {
   ui.seed.value = q.get('seed') ?? String(randomSeed());
   if (q.get('count')) ui.count.value = q.get('count')!;
   wireControls();
+  // The runtime does not depend on the model list: its downloads start now (a failure shows when
+  // the model loads).
+  loadRuntime(null, (n) => (runtimeBytes += n)).catch(() => undefined);
   try {
     const list = await loadCatalog();
     catalog = list.models;

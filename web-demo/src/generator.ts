@@ -7,6 +7,7 @@ import { imageValues, isConditional, metadataFromProps, type ImageShape, type Mo
 import { readOnnxMetadataProps } from './onnx-metadata.js';
 import { download } from './download.js';
 import { loadRuntime, openSession } from './ort-runtime.js';
+import { measured } from './timing.js';
 
 export interface Generated {
   /** Row-major [count, C*H*W] floats in [-1, 1] (the model's raw output, each image planar C x H x W). */
@@ -58,7 +59,7 @@ export class Generator {
     runtime.catch(() => undefined); // awaited below, after the model's own checks
     let bytes: Uint8Array;
     try {
-      bytes = await download(url, onBytes);
+      bytes = await measured('model', download(url, onBytes));
     } catch (e) {
       throw new ModelLoadError(`could not download model ${url}: ${(e as Error).message}`);
     }
@@ -116,7 +117,7 @@ export class Generator {
   run(noise: Float32Array, labels: ArrayLike<number> | null): Promise<Generated> {
     const task = this.queue.then(async (): Promise<Generated> => {
       const start = performance.now();
-      const images = await this.runner.run(noise, labels);
+      const images = await measured('run', this.runner.run(noise, labels));
       const ms = performance.now() - start;
       const count = images.length / imageValues(this.shape);
       return { images, count, labels: this.conditional && labels ? Array.from(labels) : null, ms };

@@ -1,9 +1,11 @@
 // Loads onnxruntime-web (WASM backend) once per page, from the copy next to this bundle or from a
 // folder the page names (never a CDN of ours), picks threads only where they work and opens sessions
 // with a deadline: every failure ends in one short sentence within seconds, none waits forever.
+// Its three files are fetched in parallel as soon as an element loads.
 import type * as Ort from 'onnxruntime-web';
 import { download, type OnBytes } from './download.js';
 import { cspBlock, importFailure, STALL_MS, wasmBlockedByCsp, withDeadline } from './load-failures.js';
+import { measured } from './timing.js';
 
 export type OrtModule = typeof Ort;
 
@@ -71,15 +73,29 @@ export function loadRuntime(folder?: string | null, onBytes?: OnBytes): Promise<
 }
 
 async function start(files: RuntimeFiles, onBytes?: OnBytes): Promise<Runtime> {
-  const wasm = download(files.wasm, onBytes).catch((e: Error) => {
+  const wasm = measured('runtime-wasm', download(files.wasm, onBytes).then(checkWasm)).catch((e: Error) => {
     throw new Error(`could not download onnxruntime-web's ${files.wasm}: ${e.message}`);
   });
-  const [ort, binary, glue] = await Promise.all([importRuntime(files.module), wasm, threadedGlue(files.glue)]);
+  // The glue too, now rather than when the first session opens (onnxruntime-web imports it then,
+  // from the module map): one round trip less after the wasm arrives.
+  const glue = measured('runtime-glue', threadedGlue(files.glue).then(async (blob) => blob ?? (await importRuntime(files.glue), files.glue)));
+  const [ort, binary, glueUrl] = await Promise.all([measured('runtime-module', importRuntime(files.module)), wasm, glue]);
   // Bytes downloaded here (with progress and a stall deadline) instead of by onnxruntime-web.
+  // (Compiling them while they download, with WebAssembly.compileStreaming fed from this download,
+  // was no faster: Blink decodes a streamed module on the page's main thread; bench/RESULTS.md.)
   ort.env.wasm.wasmBinary = binary;
-  ort.env.wasm.wasmPaths = { mjs: glue ?? files.glue, wasm: files.wasm };
-  ort.env.wasm.numThreads = glue ? threadCount() : 1;
+  ort.env.wasm.wasmPaths = { mjs: glueUrl, wasm: files.wasm };
+  ort.env.wasm.numThreads = glueUrl.startsWith('blob:') ? threadCount() : 1;
   return { ort, threads: ort.env.wasm.numThreads };
+}
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]; // "\0asm"
+
+/** The bytes, when they are WebAssembly; a page or an error body gets a short reason, not a CompileError. */
+function checkWasm(bytes: Uint8Array): Uint8Array {
+  if (WASM_MAGIC.every((b, i) => bytes[i] === b)) return bytes;
+  const start = new TextDecoder().decode(bytes.subarray(0, 16)).replace(/[^\x20-\x7e]/g, '?');
+  throw new Error(`not WebAssembly (it starts with "${start}")`);
 }
 
 async function importRuntime(url: string): Promise<OrtModule> {
@@ -125,7 +141,7 @@ export async function openSession(runtime: Runtime, model: Uint8Array): Promise<
   const what = runtime.threads > 1 ? `onnxruntime-web did not start its ${runtime.threads} worker threads` : 'onnxruntime-web did not start';
   const stuck = `${what} within ${STALL_MS / 1000} s`;
   try {
-    const session = await withDeadline(runtime.ort.InferenceSession.create(model, { executionProviders: ['wasm'] }), STALL_MS, stuck);
+    const session = await withDeadline(measured('session', runtime.ort.InferenceSession.create(model, { executionProviders: ['wasm'] })), STALL_MS, stuck);
     runtime.ort.env.wasm.wasmBinary = undefined; // compiled: let the 14 MB go
     return session;
   } catch (e) {
