@@ -79,7 +79,8 @@ describe("the README's own-images example, as written", () => {
     expect([cell % 24, preview.height]).toEqual([0, 3 * cell + 4 * 2]);
     expect(existsSync(path.join(work, 'my-models', 'icons.onnx'))).toBe(true);
     expect(r.out).toMatch(/wrote my-models\/icons\.onnx/);
-    expect(r.out).toMatch(/judge.*held-out accuracy/i); // trained for the icons on first use
+    expect(r.out).toMatch(/training the judge for icons@/); // trained for the icons on first use, with its held-out accuracy
+    expect(r.out).toMatch(/held-out accuracy 0\.\d+/);
     expect(r.out).toMatch(/FID/);
   }, 900_000);
 
@@ -104,6 +105,23 @@ describe("the README's own-images example, as written", () => {
       expect((await unknown.json()).detail).toMatch(/"devices","mimetypes","places"/);
     });
   }, 120_000);
+
+  it('eval says what it needs once the folder is gone, and reuses the cached judge with --data', async () => {
+    renameSync(path.join(work, 'icons'), path.join(work, 'icons-moved'));
+    try {
+      const gone = await sh('npx onnxgan eval my-models/icons.onnx --n 100');
+      expect(gone.code).toBe(1);
+      const line = gone.out.trim().split('\n').at(-1)!;
+      expect(line).toMatch(/^onnxgan eval: .*icons.*--data DIR/);
+      // The same images elsewhere: the same data set fingerprint, so the judge trained above is reused.
+      const moved = await sh('npx onnxgan eval my-models/icons.onnx --n 100 --no-ceiling --data icons-moved');
+      expect(moved.code, moved.out).toBe(0);
+      expect(moved.out).not.toMatch(/training the judge/);
+      expect(moved.out).toMatch(/FID/);
+    } finally {
+      renameSync(path.join(work, 'icons-moved'), path.join(work, 'icons'));
+    }
+  }, 600_000);
 });
 
 describe('gan and wgan-gp on a folder of Fashion-MNIST PNGs', () => {

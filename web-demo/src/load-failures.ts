@@ -14,6 +14,32 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, message: string
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
+/** Hard bound of withIdleDeadline: however busy the page, a step fails after this long. */
+export const BUSY_CAP_MS = 30_000;
+
+/**
+ * Like withDeadline, but only the time this page's main thread spends waiting counts towards `ms`.
+ * A step that works (onnxruntime-web compiling its 14 MB wasm on a slow or busy CPU) keeps the
+ * thread busy and gets the time it needs, up to BUSY_CAP_MS; one that waits for what never comes
+ * (worker threads that never start) leaves the thread idle and fails after `ms`, as before.
+ */
+export function withIdleDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  const tick = 100;
+  const started = performance.now();
+  let last = started;
+  let waited = 0;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      const now = performance.now();
+      waited += Math.min(now - last, 2 * tick); // a late tick: the thread was busy, not waiting
+      last = now;
+      if (waited >= ms || now - started >= BUSY_CAP_MS) reject(new Error(message));
+    }, tick);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearInterval(timer));
+}
+
 /** Content-Security-Policy violations of this page, kept from the start so none is missed. */
 const violations: SecurityPolicyViolationEvent[] = [];
 if (typeof document !== 'undefined') document.addEventListener('securitypolicyviolation', (e) => violations.push(e));

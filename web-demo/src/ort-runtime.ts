@@ -4,7 +4,7 @@
 // Its three files are fetched in parallel as soon as an element loads.
 import type * as Ort from 'onnxruntime-web';
 import { download, type OnBytes } from './download.js';
-import { cspBlock, importFailure, STALL_MS, wasmBlockedByCsp, withDeadline } from './load-failures.js';
+import { cspBlock, importFailure, STALL_MS, wasmBlockedByCsp, withDeadline, withIdleDeadline } from './load-failures.js';
 import { measured } from './timing.js';
 
 export type OrtModule = typeof Ort;
@@ -141,7 +141,7 @@ export async function openSession(runtime: Runtime, model: Uint8Array): Promise<
   const what = runtime.threads > 1 ? `onnxruntime-web did not start its ${runtime.threads} worker threads` : 'onnxruntime-web did not start';
   const stuck = `${what} within ${STALL_MS / 1000} s`;
   try {
-    const session = await withDeadline(measured('session', runtime.ort.InferenceSession.create(model, { executionProviders: ['wasm'] })), STALL_MS, stuck);
+    const session = await withIdleDeadline(measured('session', runtime.ort.InferenceSession.create(model, { executionProviders: ['wasm'] })), STALL_MS, stuck);
     runtime.ort.env.wasm.wasmBinary = undefined; // compiled: let the 14 MB go
     return session;
   } catch (e) {
