@@ -1,5 +1,8 @@
-// PNG encoding of generated images (Node only: uses pngjs).
-import { PNG } from 'pngjs';
+// PNG encoding of generated images (Node only). A small writer on node:zlib (deflate, crc32): PNG's
+// framing is four chunks, and the server writes one PNG per request, where pngjs's general-purpose
+// encoder (stream objects, a colour-type converter, level-9 deflate) cost ~30x the deflate itself
+// and was the largest item of a single-image request's profile (bench/RESULTS.md, issue 16).
+import { crc32, deflateSync } from 'node:zlib';
 import { gridColumns } from './grid-layout.js';
 import { DIGIT_SHAPE, imageValues, type ImageShape } from './metadata.js';
 
@@ -7,19 +10,71 @@ import { toByte } from './pixels.js';
 
 export { toByte };
 
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const TYPES = { IHDR: Buffer.from('IHDR'), IDAT: Buffer.from('IDAT'), IEND: Buffer.from('IEND') };
+
+/** Writes one chunk (length, type, data, CRC of type + data) at `o`; returns the offset after it. */
+function putChunk(out: Buffer, o: number, type: Buffer, data: Buffer): number {
+  out.writeUInt32BE(data.length, o);
+  type.copy(out, o + 4);
+  data.copy(out, o + 8);
+  out.writeUInt32BE(crc32(data, crc32(type)), o + 8 + data.length);
+  return o + 12 + data.length;
+}
+
+/** PNG filter type 4 (Paeth) of every scanline of `raw` (rows of 1 filter byte + `stride` samples). */
+function paethFilter(raw: Buffer, stride: number, height: number, bpp: number): Buffer {
+  const out = Buffer.allocUnsafe(raw.length);
+  const line = stride + 1;
+  for (let y = 0, r = 0; y < height; y++, r += line) {
+    out[r] = 4;
+    for (let x = 1; x <= stride; x++) {
+      const a = x > bpp ? raw[r + x - bpp]! : 0;
+      const b = y > 0 ? raw[r - line + x]! : 0;
+      const c = x > bpp && y > 0 ? raw[r - line + x - bpp]! : 0;
+      const pa = Math.abs(b - c);
+      const pb = Math.abs(a - c);
+      const pc = Math.abs(a + b - 2 * c);
+      out[r + x] = (raw[r + x]! - (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
+    }
+  }
+  return out;
+}
+
+/**
+ * An 8-bit PNG, grey for `channels` 1 and RGB for 3, of `raw`: `height` scanlines of one filter-type
+ * byte (0, none) and `width * channels` interleaved samples. `paeth` filters the rows first: best for
+ * grids (upscaled cells and separators: 42.8 KB for the gan model card, 49.4 KB unfiltered), while a
+ * single generated image compresses best unfiltered (~300 vs ~365 bytes for a gan digit).
+ */
+export function encodePng(raw: Buffer, width: number, height: number, channels: number, paeth: boolean): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth; compression, filter method and interlace stay 0
+  ihdr[9] = channels === 3 ? 2 : 0;
+  const idat = deflateSync(paeth ? paethFilter(raw, width * channels, height, channels) : raw);
+  const out = Buffer.allocUnsafe(SIGNATURE.length + 3 * 12 + ihdr.length + idat.length);
+  SIGNATURE.copy(out, 0);
+  let o = putChunk(out, SIGNATURE.length, TYPES.IHDR, ihdr);
+  o = putChunk(out, o, TYPES.IDAT, idat);
+  putChunk(out, o, TYPES.IEND, Buffer.alloc(0));
+  return out;
+}
+
 /**
  * Tile `count` images of `shape` [C, H, W] (row-major [count, C*H*W], each planar, values in
- * [-1, 1]) into a grid PNG with `cols` columns, columns (default: common/grid-layout.ts, shared with the browser), a `pad`-pixel border and integer upscaling `scale`:
- * a greyscale PNG for C = 1, RGB for C = 3.
+ * [-1, 1]) into a grid PNG with `cols` columns (default: common/grid-layout.ts, shared with the
+ * browser), a `pad`-pixel border and integer upscaling `scale`: a greyscale PNG for C = 1, RGB for C = 3.
  */
 export function gridPng(images: Float32Array, count: number, cols = gridColumns(count), pad = 2, scale = 1, shape: ImageShape = DIGIT_SHAPE): Buffer {
   const [channels, h, w] = shape;
-  const colorType = channels === 3 ? 2 : 0;
   const rows = Math.ceil(count / cols);
   const width = cols * w * scale + (cols + 1) * pad;
   const height = rows * h * scale + (rows + 1) * pad;
-  const png = new PNG({ width, height, colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8 });
-  png.data = Buffer.alloc(width * height * channels, 40); // dark grey separators
+  const line = width * channels + 1; // a filter-type byte, then the row's samples
+  const raw = Buffer.alloc(line * height, 40); // dark grey separators
+  for (let r = 0; r < raw.length; r += line) raw[r] = 0;
   const plane = h * w;
   const values = imageValues(shape);
   for (let i = 0; i < count; i++) {
@@ -31,14 +86,13 @@ export function gridPng(images: Float32Array, count: number, cols = gridColumns(
         const x0 = ox + (p % w) * scale;
         const y0 = oy + Math.floor(p / w) * scale;
         for (let dy = 0; dy < scale; dy++) {
-          const row = (y0 + dy) * width;
-          for (let dx = 0; dx < scale; dx++) png.data[(row + x0 + dx) * channels + c] = v;
+          const row = (y0 + dy) * line + 1;
+          for (let dx = 0; dx < scale; dx++) raw[row + (x0 + dx) * channels + c] = v;
         }
       }
     }
   }
-  // One fixed filter (Paeth): pngjs's default tries all five per row, 3x slower for ~the same size.
-  return PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: false, filterType: 4 });
+  return encodePng(raw, width, height, channels, count > 1 || scale > 1);
 }
 
 /** One image of `shape` (default the digits' 1x28x28) as a PNG. */
