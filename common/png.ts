@@ -11,15 +11,13 @@ import { toByte } from './pixels.js';
 export { toByte };
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-const TYPES = { IHDR: Buffer.from('IHDR'), IDAT: Buffer.from('IDAT'), IEND: Buffer.from('IEND') };
 
-/** Writes one chunk (length, type, data, CRC of type + data) at `o`; returns the offset after it. */
-function putChunk(out: Buffer, o: number, type: Buffer, data: Buffer): number {
-  out.writeUInt32BE(data.length, o);
-  type.copy(out, o + 4);
-  data.copy(out, o + 8);
-  out.writeUInt32BE(crc32(data, crc32(type)), o + 8 + data.length);
-  return o + 12 + data.length;
+/** Frames the chunk whose `length` bytes of data are at o + 8: its length, type and CRC; returns the offset after it. */
+function frameChunk(out: Buffer, o: number, type: string, length: number): number {
+  out.writeUInt32BE(length, o);
+  out.write(type, o + 4, 'latin1');
+  out.writeUInt32BE(crc32(out.subarray(o + 4, o + 8 + length)), o + 8 + length);
+  return o + 12 + length;
 }
 
 /** PNG filter type 4 (Paeth) of every scanline of `raw` (rows of 1 filter byte + `stride` samples). */
@@ -50,18 +48,19 @@ function paethFilter(raw: Buffer, stride: number, height: number, bpp: number): 
  * of its CPU time on a 28x28 image.
  */
 export function encodePng(raw: Buffer, width: number, height: number, channels: number, paeth: boolean): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth; compression, filter method and interlace stay 0
-  ihdr[9] = channels === 3 ? 2 : 0;
   // chunkSize: zlib's output buffer, 16 KiB by default, allocated per call: a small image needs less.
   const idat = deflateSync(paeth ? paethFilter(raw, width * channels, height, channels) : raw, { strategy: constants.Z_RLE, chunkSize: Math.min(16384, raw.length + 1024) });
-  const out = Buffer.allocUnsafe(SIGNATURE.length + 3 * 12 + ihdr.length + idat.length);
+  const out = Buffer.allocUnsafe(SIGNATURE.length + 3 * 12 + 13 + idat.length);
   SIGNATURE.copy(out, 0);
-  let o = putChunk(out, SIGNATURE.length, TYPES.IHDR, ihdr);
-  o = putChunk(out, o, TYPES.IDAT, idat);
-  putChunk(out, o, TYPES.IEND, Buffer.alloc(0));
+  out.writeUInt32BE(width, 16);
+  out.writeUInt32BE(height, 20);
+  out[24] = 8; // bit depth
+  out[25] = channels === 3 ? 2 : 0; // colour type: RGB or grey
+  out.fill(0, 26, 29); // compression, filter method, no interlace
+  let o = frameChunk(out, SIGNATURE.length, 'IHDR', 13);
+  idat.copy(out, o + 8);
+  o = frameChunk(out, o, 'IDAT', idat.length);
+  frameChunk(out, o, 'IEND', 0);
   return out;
 }
 
@@ -76,7 +75,7 @@ export function gridPng(images: Float32Array, count: number, cols = gridColumns(
   const width = cols * w * scale + (cols + 1) * pad;
   const height = rows * h * scale + (rows + 1) * pad;
   const line = width * channels + 1; // a filter-type byte, then the row's samples
-  const raw = Buffer.alloc(line * height, 40); // dark grey separators
+  const raw = Buffer.allocUnsafe(line * height).fill(40); // dark grey separators (allocUnsafe: pooled when small)
   for (let r = 0; r < raw.length; r += line) raw[r] = 0;
   const values = imageValues(shape);
   for (let i = 0; i < count; i++) {
@@ -86,6 +85,10 @@ export function gridPng(images: Float32Array, count: number, cols = gridColumns(
       for (let y = 0; y < h; y++) {
         for (let x = 0; x < w; x++, p++) {
           const v = toByte(images[p]!);
+          if (scale === 1) {
+            raw[(oy + y) * line + 1 + (ox + x) * channels + c] = v;
+            continue;
+          }
           for (let dy = 0; dy < scale; dy++) {
             const at = (oy + y * scale + dy) * line + 1 + (ox + x * scale) * channels + c;
             for (let dx = 0; dx < scale; dx++) raw[at + dx * channels] = v;
