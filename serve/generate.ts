@@ -5,8 +5,7 @@ import { gridPng, imagePng } from '../common/png.js';
 import { randomSeed } from '../common/rng.js';
 import { BodyError, isJson, readBody } from './body.js';
 import type { LoadedModel } from './model-registry.js';
-import { jsonWithNumbers, NUMBERS } from './json-numbers.js';
-import { sendError, sendJson, sendJsonText, type RouteContext } from './routes.js';
+import { sendError, sendJson, type RouteContext } from './routes.js';
 import { validationError, type GenerateRequest } from './schemas.js';
 
 export async function generate(ctx: RouteContext, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -74,6 +73,6 @@ function respond(res: ServerResponse, model: LoadedModel, req: GenerateRequest, 
     }
     case 'tensor':
       // Plain JSON numbers: each float32 prints as the shortest double that reads back to the same float32.
-      return sendJsonText(res, 200, jsonWithNumbers({ model: model.name, seed, label: req.label, shape: [n, ...model.metadata.imageShape], data: NUMBERS }, images));
+      return sendJson(res, 200, { model: model.name, seed, label: req.label, shape: [n, ...model.metadata.imageShape], data: Array.from(images) });
   }
 }

@@ -4,7 +4,6 @@
 // input the model takes, its datatype, its shape and its data's length, with 400s that say which.
 import { z } from 'zod';
 import { IO, isConditional, type ModelMetadata } from '../common/metadata.js';
-import { jsonWithNumbers, NUMBERS } from './json-numbers.js';
 
 export const OIP_VERSION = '1';
 export const PLATFORM = 'onnxruntime_onnx';
@@ -221,7 +220,7 @@ export function inferResponse(model: string, meta: ModelMetadata, request: Infer
   const output = { name: IO.image, datatype: 'FP32', shape: [request.rows, ...meta.imageShape] };
   const head = { model_name: model, model_version: OIP_VERSION, ...(request.id !== undefined ? { id: request.id } : {}) };
   if (!request.binaryOutput) {
-    const body = Buffer.from(jsonWithNumbers({ ...head, outputs: [{ ...output, data: NUMBERS }] }, images));
+    const body = Buffer.from(JSON.stringify({ ...head, outputs: [{ ...output, data: Array.from(images) }] }));
     return { body, headers: { 'Content-Type': 'application/json' } };
   }
   const header = Buffer.from(JSON.stringify({ ...head, outputs: [{ ...output, parameters: { binary_data_size: images.byteLength } }] }));

@@ -28,11 +28,7 @@ export function sendError(res: ServerResponse, status: number, error: string, de
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  sendJsonText(res, status, JSON.stringify(body));
-}
-
-export function sendJsonText(res: ServerResponse, status: number, json: string): void {
-  const bytes = Buffer.from(json);
+  const bytes = Buffer.from(JSON.stringify(body));
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': bytes.length });
   res.end(bytes);
 }
