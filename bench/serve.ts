@@ -1,7 +1,8 @@
 // Load test of `onnxgan serve` (not a unit test): single-image requests (v1 PNG, OIP infer as JSON
 // and as binary tensors) with and without --workers, against a bare Express "hello" route as the
-// peer, all measured in the same run. The machine is shared, so the targets take turns in rounds
-// and each figure is the median over the rounds; the ratio to hello is taken within each round.
+// peer, all measured in the same run. The machine is shared, so the targets take turns in rounds,
+// each right after a hello of its own, and each figure is the median over the rounds; the ratio to
+// hello is taken within each such pair.
 //   npm run build && node dist/bench/serve.js [--models DIR] [--model gan] [--duration 5] [--rounds 3]
 //     [--connections 64] [--workers 1,2] [--baseline DIR] [--out FILE.md] (paste the table into bench/RESULTS.md)
 // --baseline DIR adds v1 PNG from another built checkout (e.g. an older commit: git archive + npm run build).
@@ -184,9 +185,10 @@ const ratios = new Map<Target, number[]>(targets.map((t) => [t, []]));
 const cpuRatios = new Map<Target, number[]>(targets.map((t) => [t, []]));
 const perRun = new Map<Target, { requests: number; runs: number }>(targets.map((t) => [t, { requests: 0, runs: 0 }]));
 for (let round = 0; round < rounds; round++) {
-  const helloSample = await load(targets[0]!, duration);
-  samples.get(targets[0]!)!.push(helloSample);
   for (const t of targets.slice(1)) {
+    // Hello right before each target: the pair sees the same load from the rest of the machine.
+    const helloSample = await load(targets[0]!, duration);
+    samples.get(targets[0]!)!.push(helloSample);
     const before = await batchCounters(t.base);
     const s = await load(t, duration);
     const after = await batchCounters(t.base);
@@ -219,7 +221,7 @@ const cpu = os.cpus()[0]?.model ?? 'cpu';
 const md = `Single-image requests to \`${args.model}\` at ${connections} connections: \`POST /v1/models/${args.model}/generate\` with \`{"format":"png"}\`
 (a fresh random seed per request), and \`POST /v2/models/${args.model}/infer\` with one noise row as JSON numbers or as binary
 tensor data (the image back as JSON or binary). ${rounds} rounds of ${duration} s per target after a 2 s warm-up; medians over
-the rounds; "vs hello" is each round's ratio to a bare Express 5 \`GET /hello\` measured in that round. "Server CPU per
+the rounds; "vs hello" is the ratio to a bare Express 5 \`GET /hello\` measured for ${duration} s right before the target, in each round. "Server CPU per
 request" is the CPU time of the server's processes (primary and workers) divided by the requests answered, and "CPU
 efficiency vs hello" is hello's CPU per request over the target's: it does not depend on how busy the rest of the machine
 is. autocannon runs in the benchmark process, each server in its own (access log ${args['access-log'] ? 'on' : 'off'}).

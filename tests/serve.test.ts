@@ -151,6 +151,30 @@ describe('endpoints', () => {
     expect(page.headers.get('access-control-allow-origin')).toBeNull(); // CORS is off by default
   });
 
+  it("answers the inference routes (plain node:http) with helmet's security headers, like every Express route", async () => {
+    // Per-response headers aside, what helmet sets: run by helmet itself on a bare response here.
+    const { default: helmet } = await import('helmet');
+    const { IncomingMessage, ServerResponse } = await import('node:http');
+    const { Socket } = await import('node:net');
+    const probe = new ServerResponse(new IncomingMessage(new Socket()));
+    helmet()(probe.req as never, probe as never, () => {});
+    const helmetNames = Object.keys(probe.getHeaders()).sort();
+    const security = (r: Response): Record<string, string> =>
+      Object.fromEntries([...r.headers].filter(([k]) => helmetNames.includes(k) || k.startsWith('cross-origin-')));
+    const page = security(await fetch(`${base}/v1/models`));
+    expect(Object.keys(page).sort()).toEqual([...new Set([...helmetNames, 'cross-origin-embedder-policy'])].sort());
+    const infer = (model: string) =>
+      fetch(`${base}/v2/models/${model}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', data: Array(100).fill(0) }] }) });
+    for (const [what, r] of [
+      ['v1 png', await post('gan', { seed: 1, format: 'png' })],
+      ['v1 error', await post('nope', { format: 'png' })],
+      ['v2 infer', await infer('gan')],
+      ['v2 error', await infer('nope')],
+    ] as const) {
+      expect(security(r), what).toEqual(page);
+    }
+  });
+
   it('allows configured CORS origins', async () => {
     const other = await startServer({ models, port: 0, logLevel: 'silent', cors: ['http://example.test'], webRoot: path.join(work, 'web') });
     try {
