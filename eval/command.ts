@@ -19,9 +19,9 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the generator noise, the subsets and the bootstrap', int(0), 0)
     .option('--json', 'print the report as JSON only (progress stays on stderr)', false)
     .option('--retrain-judge', 'train the --judge (report or select) for --data again and write it (models/judge-[report-]<data>.json or the --judge file), then evaluate input if given', false)
-    .option('--judge-epochs <n>', 'epochs for --retrain-judge (default: report 20, select 8 for mnist; fewer for larger data sets)', int(1))
+    .option('--judge-epochs <n>', 'epochs for --retrain-judge (default: report 8, select 8 for mnist; fewer for larger data sets)', int(1))
     .option('--no-ceiling', 'skip scoring real training images')
-    .addOption(new Option('--backend <name>', 'tfjs backend for --retrain-judge (scoring runs on onnxruntime)').choices(BACKENDS).default('auto'))
+    .addOption(new Option('--backend <name>', "tfjs backend for training a judge (--retrain-judge, or an image folder's judge on its first eval; scoring runs on onnxruntime)").choices(BACKENDS).default('auto'))
     .action(
       action('eval', async (input: string | undefined, o: { ref: string[]; n: number; data?: string; judge?: string; bootstrap: number; seed: number; json: boolean; retrainJudge: boolean; judgeEpochs?: number; ceiling: boolean; backend: BackendChoice }) => {
         const { evaluate, retrainJudge } = await import('./evaluate.js');
@@ -37,7 +37,7 @@ export function register(program: Command): void {
           console.error(`wrote ${r.file}: held-out accuracy ${r.heldOutAccuracy.toFixed(4)} on ${r.heldOutCount} images`);
         }
         if (input || o.ref.length) {
-          const report = await evaluate({ input, refs: o.ref, n: o.n, data: o.data, seed: o.seed, judge: o.judge, bootstrap: o.bootstrap, ceiling: o.ceiling, progress: terminalProgress() });
+          const report = await evaluate({ input, refs: o.ref, n: o.n, data: o.data, seed: o.seed, judge: o.judge, bootstrap: o.bootstrap, ceiling: o.ceiling, backend: o.backend, progress: terminalProgress() });
           console.log(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
         }
         return EXIT.ok; // onnxruntime and wasm keep handles open

@@ -2,9 +2,9 @@
 // reference set (the judge's held-out real images, or --ref) with a judge, next to the ceiling of real
 // training images scored the same way.
 import type { BackendChoice } from '../backend/choices.js';
-import { balancedSubset, DataError, type Dataset, type DataSplits } from '../data/dataset.js';
+import { balancedSubset, type Dataset, type DataSplits } from '../data/dataset.js';
 import { loadData } from '../data/sources.js';
-import { DIGIT_SHAPE, imageValues, type ImageShape } from '../common/metadata.js';
+import { imageValues, type ImageShape } from '../common/metadata.js';
 import { JudgeError, judgeName } from './judge.js';
 import { buildCommand, loadJudge, readJudge, trainAndSaveJudge, type JudgeFacts, type JudgeRole, type LoadedJudge } from './judges.js';
 import { Gemm } from './gemm.js';
@@ -188,7 +188,10 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   // A generator trained on an image folder: that folder, and a judge trained for it on first use.
   const folder = await folderEvalData(input, o.data, notes, (l) => console.error(l));
   const data = folder?.data ?? chooseData(o.input, refs, o.data, notes);
-  if (folder && !o.judge) await ensureFolderJudge(folder, (l) => console.error(l));
+  if (folder && !o.judge) {
+    await ensureFolderJudge(folder, (l) => console.error(l), o.backend);
+    notes.push(`no report judge for image folders: scored by the judge trained for this folder on its first eval (the select judge's architecture, ${folder.judgeFile}); numbers are comparable between models of this folder only`);
+  }
   const { spec, facts } = chooseJudge(o.judge ?? folder?.judgeFile, data, notes);
   const k = facts.classes.length;
   // Cheap checks first (the judge file above, the data, the reference), before sampling.
@@ -254,12 +257,6 @@ export async function retrainJudge(o: {
   const { selectBackend } = await import('../backend/select.js');
   await selectBackend(o.backend ?? 'auto');
   const splits = cachedData(o.data);
-  return trainAndSaveJudge({ role: o.role, data: o.data, splits, imageShape: imageShapeOf(splits.train), file: o.file, epochs: o.epochs, seed: o.seed, log: o.log });
+  return trainAndSaveJudge({ role: o.role, data: o.data, splits, imageShape: splits.train.shape, file: o.file, epochs: o.epochs, seed: o.seed, log: o.log });
 }
 
-/** [C, H, W] of a data set's images: the data set's own when it says, else the digits' 28 x 28 grey. */
-function imageShapeOf(ds: Dataset): ImageShape {
-  const shape = (ds as Dataset & { imageShape?: ImageShape }).imageShape ?? DIGIT_SHAPE;
-  if (ds.images.length !== ds.count * imageValues(shape)) throw new DataError(`${ds.name}: its images are not ${shape.join('x')}`);
-  return shape;
-}

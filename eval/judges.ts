@@ -67,6 +67,7 @@ export function readJudge(spec: string, data: string): { facts: JudgeFacts; onnx
     };
   }
   const j = readJudgeFile(file, data);
+  const imageShape = j.info.imageShape ?? DIGIT_SHAPE; // older digit judges carry no shape
   return {
     facts: {
       role,
@@ -74,12 +75,12 @@ export function readJudge(spec: string, data: string): { facts: JudgeFacts; onnx
       data: j.info.data,
       architecture: j.info.architecture,
       classes: j.info.classes,
-      imageShape: DIGIT_SHAPE,
+      imageShape,
       dim: FEATURE_DIM,
       seed: j.info.seed,
       training: `${j.info.epochs} epochs, shifts up to ${j.info.maxShift} px`,
     },
-    onnx: () => selectJudgeOnnx(j.values, DIGIT_SHAPE),
+    onnx: () => selectJudgeOnnx(j.values, imageShape),
     heldOutAccuracy: j.info.heldOutAccuracy,
   };
 }
@@ -91,9 +92,9 @@ export async function loadJudge(spec: string, data: string): Promise<LoadedJudge
   return { ...facts, predict: (images, count, onProgress) => session.predict(images, count, onProgress), release: () => session.release() };
 }
 
-/** Default judge training length (select: 8 epochs of 9,000 digits, 4 of 60,000; report: 20 and 5). */
+/** Default judge training length (select: 8 epochs of 9,000 digits, 4 of 60,000; report: 8 and 1). */
 export const defaultJudgeEpochs = (role: JudgeRole, trainCount: number): number =>
-  role === 'select' ? Math.min(8, Math.max(4, Math.round(240_000 / trainCount))) : Math.min(20, Math.max(5, Math.round(180_000 / trainCount)));
+  role === 'select' ? Math.min(8, Math.max(4, Math.round(240_000 / trainCount))) : Math.min(8, Math.max(1, Math.round(72_000 / trainCount)));
 
 /** Train a judge for a data set (tfjs backend already set up) and write it atomically. */
 export async function trainAndSaveJudge(o: {

@@ -27,6 +27,7 @@ import { FASHION_DIR, loadData } from '../data/sources.js';
 import { Rng } from '../common/rng.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { ICON_CLASSES, writeIconSet } from './helpers/image-sets.js';
 
 const tmp = tempDir('onnxgan-eval-');
 const CGAN = path.join(ROOT, 'models', 'cgan.onnx');
@@ -372,6 +373,34 @@ describe('onnxgan eval', () => {
     expect(s.code, s.stderr).toBe(0);
     expect(s.stderr).toMatch(/epoch 1\/1: loss [\d.]+, held-out accuracy/);
     expect((await evalJson([constGen, '--n', '100', '--data', dir, '--judge', selectFile, '--bootstrap', '0'])).judge.role).toBe('select');
+  });
+
+  it('a generator trained on an image folder is scored against that folder by a judge trained for it on first use, then cached', async () => {
+    // Colour icons at 16 x 16: not the digits' shape, so the folder's judge takes the folder's images.
+    process.env.ONNXGAN_CACHE_DIR = path.join(tmp, 'cache'); // inherited by the CLI children: a fresh judge cache
+    const dir = path.join(tmp, 'icons');
+    writeIconSet(dir);
+    const run = path.join(tmp, 'icons-run');
+    const model = path.join(tmp, 'icons.onnx');
+    const t = await runCli(['train', '--model', 'gan', '--data', dir, '--image-size', '16', '--epochs', '1', '--batch', '64', '--out', run]);
+    expect(t.code, t.stderr).toBe(0);
+    expect((await runCli(['export', run, '--out', model])).code).toBe(0);
+    const first = await runCli(['eval', model, '--n', '200', '--bootstrap', '3', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/training the judge for icons@\w+ \(first eval of this data set\)/);
+    const r = JSON.parse(first.stdout) as EvalReport;
+    expect(r.data).toBe(dir);
+    expect(r.judge.imageShape).toEqual([3, 16, 16]);
+    expect(r.judge.classes).toEqual(ICON_CLASSES);
+    expect(r.judge.file.startsWith(path.join(tmp, 'cache', 'judges'))).toBe(true);
+    expect(r.judge.heldOutAccuracy).toBeGreaterThan(1 / 3); // three classes: chance is 1/3
+    expect(r.notes.join(' ')).toMatch(/no report judge for image folders/);
+    expect(r.generator.sd.replicates).toBe(3);
+    expect(r.ceiling!.n).toBe(200);
+    const second = await runCli(['eval', model, '--n', '200', '--bootstrap', '0', '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toMatch(/training the judge/); // cached
+    expect((JSON.parse(second.stdout) as EvalReport).judge.file).toBe(r.judge.file);
   });
 
   // The issue's floor for a small n (its goal at n=5000 is 0.95; the shipped cgan measures 0.928 at
