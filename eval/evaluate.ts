@@ -5,7 +5,9 @@ import type { BackendChoice } from '../backend/choices.js';
 import { balancedSubset, type Dataset, type DataSplits } from '../data/dataset.js';
 import { loadData } from '../data/sources.js';
 import { imageValues, type ImageShape } from '../common/metadata.js';
+import { existsSync } from 'node:fs';
 import { JudgeError, judgeName } from './judge.js';
+import { reportJudgePath } from './report-judge.js';
 import { buildCommand, loadJudge, readJudge, trainAndSaveJudge, type JudgeFacts, type JudgeRole, type LoadedJudge } from './judges.js';
 import { Gemm } from './gemm.js';
 import { accuracy, predictedClasses } from './metrics.js';
@@ -104,7 +106,8 @@ function chooseJudge(spec: string | undefined, data: string, notes: string[]): {
   try {
     return { spec: spec ?? 'report', facts: readJudge(spec ?? 'report', data).facts };
   } catch (e) {
-    if (spec !== undefined || !(e instanceof JudgeError) || data === 'mnist' || data === 'fashion') throw e;
+    // A report judge that is missing (not one that is broken) falls back to the select judge, said in the report.
+    if (spec !== undefined || !(e instanceof JudgeError) || existsSync(reportJudgePath(data))) throw e;
     notes.push(`no report judge for ${data} (build one with \`${buildCommand('report', data)}\`): these numbers are the select judge's`);
     return { spec: 'select', facts: readJudge('select', data).facts };
   }
