@@ -401,7 +401,7 @@ describe('onnxgan eval', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).not.toMatch(/training the judge/); // cached
     expect((JSON.parse(second.stdout) as EvalReport).judge.file).toBe(r.judge.file);
-  });
+  }, 900_000); // trains a GAN and a judge: minutes on a shared 2-core machine
 
   // The floor for a small n (its goal at n=5000 is 0.95; the shipped cgan measures 0.928 at
   // n=5000 after 38,186 generator steps, models/cgan.md). A generator that ignores its label scores 0.1.
