@@ -225,7 +225,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     if ((o.ceiling ?? true) && !reference) {
       const real = balancedSubset(splits.train, samples.count, seed);
       const r = await judged(judge, real.images.subarray(0, real.count * imageValues(facts.imageShape)), real.count, real.labels, `${real.count} real training images (ceiling)`, progress);
-      ceiling = await scoreSet(gemm, r, prepared, k, { bootstrap, seed, progress, label: 'ceiling' });
+      ceiling = await scoreSet(gemm, r, prepared, k, { bootstrap, seed, progress, label: 'real images' });
     }
     return {
       input,
