@@ -34,7 +34,7 @@ function factsOfExistingCard(card: string): [string, string][] {
   return rows;
 }
 
-export async function writeModelCard(o: CardOptions): Promise<{ card: string; report: EvalReport }> {
+export async function writeModelCard(o: CardOptions): Promise<{ card: string; report: EvalReport; select: EvalReport }> {
   const info = readModelInfo(o.model);
   const m = info.metadata;
   const base = o.model.replace(/\.onnx$/i, '');
@@ -90,7 +90,7 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
     ...(o.extra ? [o.extra, ''] : []),
   ].join('\n');
   writeFileSync(`${base}.md`, card);
-  return { card: `${base}.md`, report };
+  return { card: `${base}.md`, report, select };
 }
 
 /** The run's opt-in levers (README: Train), and the step from which a resume changed them. */
