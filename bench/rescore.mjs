@@ -26,14 +26,14 @@ for (const model of models) {
   replicates = r.generator.sd.replicates;
   rows.push(row(`[${name}](models/${name}.md)`, r.generator, `${s(select.generator.fid, select.generator.sd.fid, 2)} (ceiling ${select.ceiling.fid.toFixed(2)})`));
   if (!ceilings.has(r.data)) ceilings.set(r.data, row(`ceiling, ${r.data} (real training images)`, r.ceiling, `${select.ceiling.fid.toFixed(2)}`));
-  judges.set(r.data, `${path.relative(process.cwd(), r.judge.file)} (held-out accuracy ${r.judge.heldOutAccuracy.toFixed(4)} on ${r.judge.heldOutCount})`);
+  judges.set(r.data, `${r.judge.role} ${path.relative(process.cwd(), r.judge.file)} (held-out accuracy ${r.judge.heldOutAccuracy.toFixed(4)} on ${r.judge.heldOutCount})`);
   const byClass = r.generator.fidByClass;
   if (byClass) {
     const acc = r.generator.accuracyByClass;
-    console.error(`${name} per class (report judge): ${r.judge.classes.map((c, i) => `${c}: FID ${s(byClass[i], r.generator.sd.fidByClass[i], 1)}, acc ${s(acc[i] * 100, r.generator.sd.accuracyByClass[i] * 100, 1)}%`).join('; ')}`);
+    console.error(`${name} per class (${r.judge.role} judge): ${r.judge.classes.map((c, i) => `${c}: FID ${s(byClass[i], r.generator.sd.fidByClass[i], 1)}, acc ${s(acc[i] * 100, r.generator.sd.accuracyByClass[i] * 100, 1)}%`).join('; ')}`);
   }
 }
-console.log(`n = ${n} per model, seed 0, ${replicates} bootstrap resamples; report judges: ${[...judges.values()].join(', ')}; ${((performance.now() - t0) / 1000).toFixed(0)} s, load average ${load0.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end`);
+console.log(`n = ${n} per model, seed 0, ${replicates} bootstrap resamples; judges (eval's default for each data set): ${[...judges.values()].join(', ')}; ${((performance.now() - t0) / 1000).toFixed(0)} s, load average ${load0.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end`);
 console.log('');
 console.log('| model | FID | KID x 1000 | precision | recall | density | coverage | Inception score | classes >= 2% | requested-class accuracy | FID, select judge |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
