@@ -92,9 +92,9 @@ export async function loadJudge(spec: string, data: string): Promise<LoadedJudge
   return { ...facts, predict: (images, count, onProgress) => session.predict(images, count, onProgress), release: () => session.release() };
 }
 
-/** Default judge training length (select: 8 epochs of 9,000 digits, 4 of 60,000; report: 8 and 3). */
+/** Default judge training length (select: 8 epochs of 9,000 digits, 4 of 60,000; report: 8 and 6). */
 export const defaultJudgeEpochs = (role: JudgeRole, trainCount: number): number =>
-  role === 'select' ? Math.min(8, Math.max(4, Math.round(240_000 / trainCount))) : Math.min(8, Math.max(3, Math.round(72_000 / trainCount)));
+  role === 'select' ? Math.min(8, Math.max(4, Math.round(240_000 / trainCount))) : Math.min(8, Math.max(6, Math.round(72_000 / trainCount)));
 
 /** Train a judge for a data set (tfjs backend already set up) and write it atomically. */
 export async function trainAndSaveJudge(o: {
