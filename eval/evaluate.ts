@@ -1,59 +1,67 @@
-// evaluate(): score a generator (.onnx) or a samples file (.npy) with the judge, next to the ceiling of
-// real training images scored the same way.
-import { selectBackend, type BackendChoice } from '../backend/select.js';
-import { balancedSubset, type DataSplits } from '../data/dataset.js';
+// evaluate(): score a set of images (a generator's samples, an .npy file or a data set) against a
+// reference set (the judge's held-out real images, or --ref) with a judge, next to the ceiling of real
+// training images scored the same way.
+import type { BackendChoice } from '../backend/choices.js';
+import { balancedSubset, type Dataset, type DataSplits } from '../data/dataset.js';
 import { loadData } from '../data/sources.js';
-import { imageValues } from '../common/metadata.js';
-import { defaultJudgePath, Judge, judgeName, readJudgeFile, trainJudge, type JudgeInfo } from './judge.js';
-import { accuracy, computeMetrics, gaussianStats, predictedClasses, type Metrics } from './metrics.js';
+import { imageValues, type ImageShape } from '../common/metadata.js';
+import { existsSync } from 'node:fs';
+import { JudgeError, judgeName } from './judge.js';
+import { reportJudgePath } from './report-judge.js';
+import { buildCommand, loadJudge, readJudge, trainAndSaveJudge, type JudgeFacts, type JudgeRole, type LoadedJudge } from './judges.js';
+import { Gemm } from './gemm.js';
+import { accuracy, predictedClasses } from './metrics.js';
+import { silentProgress, type ProgressSink } from './progress.js';
 import { generateOnnxSamples, readNpySamples, SampleError, type Samples } from './samples.js';
+import { prepareReference, scoreSet, type Metrics, type ScoredSet } from './score.js';
 import { readModelInfo } from '../export/onnx-read.js';
 import { ensureFolderJudge, folderEvalData } from './folder-judge.js';
 
 export const DEFAULT_N = 5000;
+/** Bootstrap resamples behind each spread. */
+export const DEFAULT_BOOTSTRAP = 30;
+/** A --ref set larger than this is scored on a class-balanced subset of this size. */
+export const MAX_REFERENCE = 10_000;
 
 export interface EvalOptions {
-  /** An exported generator (.onnx) or a samples file (.npy). */
-  input: string;
-  /** Samples to generate (.onnx) or at most to read (.npy). Default 5000. */
+  /** The images to score: a generator (.onnx), samples (.npy), or a data set (mnist, fashion, a folder). */
+  input?: string;
+  /** --ref: the reference set (one), or, without input, the scored set and the reference (two). */
+  refs?: string[];
+  /** Samples to generate (.onnx) or at most to read. Default 5000. */
   n?: number;
-  /** Data set of the judge and the real images: mnist, fashion or an IDX folder. Default: the generator's, else mnist. */
+  /** Data set of the judge (and of the default reference and ceiling). Default: the generator's, else mnist. */
   data?: string;
-  /** Seed of the generator noise and of the ceiling's choice of training images. Default 0. */
+  /** Seed of the generator noise, of the subsets and of the bootstrap. Default 0. */
   seed?: number;
-  /** Judge file (default models/judge-<data>.json in the package). */
-  judgeFile?: string;
-  /** Also score real training images (the ceiling). Default true. */
+  /** report (default), select, or a judge file. */
+  judge?: string;
+  /** Also score real training images (the ceiling; only against the default reference). Default true. */
   ceiling?: boolean;
+  /** Bootstrap resamples for the spreads (0: none). Default 30. */
+  bootstrap?: number;
   backend?: BackendChoice;
+  progress?: ProgressSink;
 }
 
 export interface EvalReport {
+  /** What was scored. */
   input: string;
   source: string;
   kind: string | null;
   data: string;
   seed: number;
-  judge: {
-    file: string;
-    architecture: string;
-    classes: string[];
-    /** Measured now on the held-out split (the FID reference set). */
+  judge: JudgeFacts & {
+    /** Measured now on the data set's held-out split. */
     heldOutAccuracy: number;
     heldOutCount: number;
   };
+  reference: { source: string; count: number };
   generator: Metrics;
-  /** Remarks for the user (sample ranges, data set guesses); also printed under the table. */
+  /** Remarks for the user (sample ranges, data set guesses, fallbacks); also printed under the table. */
   notes: string[];
-  /** Real training images vs the held-out images: the best a generator can hope for at this n. */
+  /** Real training images vs the reference: the best a generator can hope for at this n. */
   ceiling: Metrics | null;
-}
-
-let backendReady: Promise<unknown> | null = null;
-/** Set up tfjs once per process. */
-export function ensureBackend(choice: BackendChoice = 'auto'): Promise<unknown> {
-  backendReady ??= selectBackend(choice);
-  return backendReady;
 }
 
 const dataCache = new Map<string, DataSplits>();
@@ -66,118 +74,192 @@ function cachedData(data: string): DataSplits {
   return d;
 }
 
-/** The data set to judge against: explicit --data, else the generator's own (mnist/fashion), else mnist. */
-function chooseData(input: string, explicit: string | undefined, notes: string[]): string {
-  if (/\.onnx$/i.test(input) && explicit) {
-    try {
-      const ds = readModelInfo(input).metadata.dataset;
-      if (ds !== judgeName(explicit)) notes.push(`the generator was trained on "${ds}" but is judged against ${explicit}`);
-    } catch {
-      // reported by the sample source
-    }
+const isFile = (s: string, ext: string): boolean => s.toLowerCase().endsWith(ext);
+
+/** The generator's data set name (ONNX metadata), or null. */
+function modelDataset(input: string | undefined): string | null {
+  if (!input || !isFile(input, '.onnx')) return null;
+  try {
+    return readModelInfo(input).metadata.dataset;
+  } catch {
+    return null; // the sample source reports bad files with their own message
   }
-  if (explicit) return explicit;
-  if (/\.onnx$/i.test(input)) {
-    try {
-      const ds = readModelInfo(input).metadata.dataset;
-      if (ds === 'mnist' || ds === 'fashion') return ds;
-      notes.push(`the generator was trained on "${ds}"; judged against mnist (pass --data to choose)`);
-    } catch {
-      // the sample source reports bad files with their own message
-    }
-  }
-  return 'mnist';
 }
 
-async function loadSamples(input: string, n: number, seed: number, numClasses: number): Promise<Samples> {
-  if (/\.npy$/i.test(input)) return readNpySamples(input, n, numClasses);
-  if (/\.onnx$/i.test(input)) return generateOnnxSamples(input, { n, seed });
-  throw new SampleError(`${input}: expected an .onnx generator or an .npy samples file`);
+/** The data set to judge against: explicit --data, else the generator's own (mnist/fashion), else a named --ref, else mnist. */
+function chooseData(input: string | undefined, refs: string[], explicit: string | undefined, notes: string[]): string {
+  const ds = modelDataset(input);
+  if (explicit) {
+    if (ds && ds !== judgeName(explicit)) notes.push(`the generator was trained on "${ds}" but is judged against ${explicit}`);
+    return explicit;
+  }
+  if (ds === 'mnist' || ds === 'fashion') return ds;
+  if (ds) notes.push(`the generator was trained on "${ds}"; judged against mnist (pass --data to choose)`);
+  return refs.find((r) => r === 'mnist' || r === 'fashion') ?? 'mnist';
+}
+
+/**
+ * The judge --judge names. The report judge is the default; a data set without one (a folder) is
+ * judged by its select judge, and the report says so.
+ */
+function chooseJudge(spec: string | undefined, data: string, notes: string[]): { spec: string; facts: JudgeFacts } {
+  try {
+    return { spec: spec ?? 'report', facts: readJudge(spec ?? 'report', data).facts };
+  } catch (e) {
+    // A report judge that is missing (not one that is broken) falls back to the select judge, said in the report.
+    if (spec !== undefined || !(e instanceof JudgeError) || existsSync(reportJudgePath(data))) throw e;
+    notes.push(`no report judge for ${data} (build one with \`${buildCommand('report', data)}\`): these numbers are the select judge's`);
+    return { spec: 'select', facts: readJudge('select', data).facts };
+  }
+}
+
+/** The images of a data set (both splits), as samples, at most `limit` (class-balanced), labelled when its classes are the judge's. */
+function datasetSamples(source: string, limit: number, seed: number, judgeClasses: string[], notes: string[]): Samples {
+  const { train, heldOut } = cachedData(source);
+  const all: Dataset = {
+    ...train,
+    images: concat(train.images, heldOut.images),
+    labels: Int32Array.from([...train.labels, ...heldOut.labels]),
+    count: train.count + heldOut.count,
+  };
+  const picked = balancedSubset(all, limit, seed);
+  if (picked.count < all.count) notes.push(`${source}: scored a class-balanced subset of ${picked.count} of its ${all.count} images`);
+  const sameClasses = train.classes.length === judgeClasses.length && train.classes.every((c, i) => c === judgeClasses[i]);
+  if (!sameClasses) notes.push(`${source}: its classes are not the judge's, so its labels are not used`);
+  return {
+    images: picked.images,
+    count: picked.count,
+    labels: sameClasses ? picked.labels : null,
+    source: `data set ${source} (${picked.count} images${sameClasses ? ', labelled' : ''})`,
+    kind: null,
+    classes: train.classes,
+    dataset: judgeName(source),
+    notes: [],
+  };
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+async function loadSamples(input: string, n: number, seed: number, judge: JudgeFacts, notes: string[], progress: ProgressSink): Promise<Samples> {
+  if (isFile(input, '.npy')) return readNpySamples(input, n, judge.classes.length);
+  if (isFile(input, '.onnx')) {
+    const stage = progress.stage(`sampling ${n} images from ${input}`, n);
+    const s = await generateOnnxSamples(input, { n, seed, onProgress: (done) => stage.update(done) });
+    stage.done();
+    return s;
+  }
+  try {
+    return datasetSamples(input, n, seed, judge.classes, notes);
+  } catch (e) {
+    throw new SampleError(`${input}: expected an .onnx generator, an .npy samples file or a data set (mnist, fashion, a folder): ${(e as Error).message}`);
+  }
+}
+
+function checkShape(s: Samples, shape: ImageShape, what: string, judge: JudgeFacts): void {
+  const per = imageValues(shape);
+  if (s.images.length !== s.count * per) {
+    throw new SampleError(`${what}: its images are not ${shape.join('x')}, the ${judge.role} judge's input (${judge.file}); pass the matching --data`);
+  }
+}
+
+async function judged(judge: LoadedJudge, images: Float32Array, count: number, labels: Int32Array | null, what: string, progress: ProgressSink): Promise<ScoredSet> {
+  const stage = progress.stage(`scoring ${what} with the ${judge.role} judge`, count);
+  const out = await judge.predict(images, count, (done) => stage.update(done));
+  stage.done();
+  return { ...out, labels };
 }
 
 export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const n = o.n ?? DEFAULT_N;
   const seed = o.seed ?? 0;
+  const bootstrap = o.bootstrap ?? DEFAULT_BOOTSTRAP;
+  const progress = o.progress ?? silentProgress;
+  const refs = o.refs ?? [];
   if (!Number.isInteger(n) || n < 2) throw new Error(`n must be an integer >= 2, got ${n}`);
+  if (refs.length > 2) throw new Error(`--ref is given ${refs.length} times: give one reference, or two sets to compare`);
+  if (o.input && refs.length > 1) throw new Error('give the images to score or two --ref sets, not both');
+  if (!o.input && refs.length < 2) throw new Error('give a generator (.onnx), samples (.npy) or a data set to evaluate, or two --ref sets to compare');
+  const input = o.input ?? refs[0]!;
+  const refSource = o.input ? refs[0] : refs[1];
+
   const notes: string[] = [];
   // A generator trained on an image folder: that folder, and a judge trained for it on first use.
-  const folder = await folderEvalData(o.input, o.data, notes, (l) => console.error(l));
-  const data = folder?.data ?? chooseData(o.input, o.data, notes);
-  const judgeFile = o.judgeFile ?? folder?.judgeFile ?? defaultJudgePath(data);
-  if (folder && !o.judgeFile) {
-    await ensureBackend(o.backend);
-    await ensureFolderJudge(folder, (l) => console.error(l));
+  const folder = await folderEvalData(input, o.data, notes, (l) => console.error(l));
+  const data = folder?.data ?? chooseData(o.input, refs, o.data, notes);
+  if (folder && !o.judge) {
+    await ensureFolderJudge(folder, (l) => console.error(l), o.backend);
+    notes.push(`no report judge for image folders: scored by the judge trained for this folder on its first eval (the select judge's architecture, ${folder.judgeFile}); numbers are comparable between models of this folder only`);
   }
-  // Cheap checks first: the judge file and the samples, before tfjs starts.
-  const judgeData = readJudgeFile(judgeFile, data);
-  const k = judgeData.info.classes.length;
-  const samples = await loadSamples(o.input, n, seed, k);
-  await ensureBackend(o.backend);
-  const judge = new Judge(judgeData.info, judgeData.values);
+  const { spec, facts } = chooseJudge(o.judge ?? folder?.judgeFile, data, notes);
+  const k = facts.classes.length;
+  // Cheap checks first (the judge file above, the data, the reference), before sampling.
+  const splits = folder?.splits ?? cachedData(data);
+  if (splits.train.classes.length !== k) throw new Error(`${facts.file} has ${k} classes but data ${data} has ${splits.train.classes.length}`);
+  const reference: Samples | null = refSource ? await loadSamples(refSource, MAX_REFERENCE, seed, facts, notes, progress) : null;
+  if (reference) checkShape(reference, facts.imageShape, refSource!, facts);
+  const samples = await loadSamples(input, n, seed, facts, notes, progress);
+  checkShape(samples, facts.imageShape, input, facts);
+  if (samples.classes && samples.classes.length !== k) {
+    throw new Error(`${input} has ${samples.classes.length} classes but the ${facts.data} judge has ${k}: pass the matching --data`);
+  }
+  if (reference && (o.ceiling ?? true)) notes.push('no ceiling with --ref (the ceiling is real training images against the held-out split)');
+
+  // Scoring runs on onnxruntime; only training a judge needs tfjs.
+  const judge = await loadJudge(spec, data);
+  const gemm = await Gemm.create();
   try {
-    if (samples.classes && samples.classes.length !== k) {
-      throw new Error(`${o.input} has ${samples.classes.length} classes but the ${judge.info.data} judge has ${k}: pass the matching --data`);
-    }
-    const splits = folder?.splits ?? cachedData(data);
-    if (splits.train.classes.length !== k) throw new Error(`${judgeFile} has ${k} classes but data ${data} has ${splits.train.classes.length}`);
-
-    const held = await judge.predict(splits.heldOut.images, splits.heldOut.count);
-    const reference = gaussianStats(held.features, held.count, held.features.length / held.count);
+    const held = await judged(judge, splits.heldOut.images, splits.heldOut.count, splits.heldOut.labels, `the ${splits.heldOut.count} held-out images`, progress);
     const heldOutAccuracy = accuracy(predictedClasses(held.probs, held.count, k), splits.heldOut.labels);
+    const refSet = reference ? await judged(judge, reference.images, reference.count, reference.labels, `the ${reference.count} reference images`, progress) : held;
+    const prepared = await prepareReference(gemm, refSet, k);
 
-    const out = await judge.predict(samples.images, samples.count);
-    const generator = computeMetrics({ ...out, labels: samples.labels }, reference, k);
+    const scored = await judged(judge, samples.images, samples.count, samples.labels, `${samples.count} images of ${input}`, progress);
+    const generator = await scoreSet(gemm, scored, prepared, k, { bootstrap, seed, progress, label: 'samples' });
 
     let ceiling: Metrics | null = null;
-    if (o.ceiling ?? true) {
+    if ((o.ceiling ?? true) && !reference) {
       const real = balancedSubset(splits.train, samples.count, seed);
-      const r = await judge.predict(real.images.subarray(0, real.count * imageValues(real.shape)), real.count);
-      ceiling = computeMetrics({ ...r, labels: real.labels }, reference, k);
+      const r = await judged(judge, real.images.subarray(0, real.count * imageValues(facts.imageShape)), real.count, real.labels, `${real.count} real training images (ceiling)`, progress);
+      ceiling = await scoreSet(gemm, r, prepared, k, { bootstrap, seed, progress, label: 'real images' });
     }
     return {
-      input: o.input,
+      input,
       source: samples.source,
       kind: samples.kind,
       data,
       seed,
-      judge: {
-        file: judgeFile,
-        architecture: judge.info.architecture,
-        classes: judge.info.classes,
-        heldOutAccuracy,
-        heldOutCount: splits.heldOut.count,
-      },
+      judge: { ...facts, heldOutAccuracy, heldOutCount: splits.heldOut.count },
+      reference: reference
+        ? { source: `${refSource}: ${reference.source}`, count: reference.count }
+        : { source: `${judgeName(data)} held-out split`, count: splits.heldOut.count },
       generator,
       ceiling,
-      notes: [...notes, ...samples.notes],
+      notes: [...notes, ...samples.notes, ...(reference?.notes ?? [])],
     };
   } finally {
-    judge.dispose();
+    await gemm.release();
+    await judge.release();
   }
 }
 
-/** Default judge training length: 8 epochs of the 9,000 mnist digits, 4 of Fashion-MNIST's 60,000. */
-export const defaultJudgeEpochs = (trainCount: number): number => Math.min(8, Math.max(4, Math.round(240_000 / trainCount)));
-
-/** Train the judge for a data set and write it atomically; returns its info. */
+/** Train a judge for a data set and write it atomically (the tfjs backend is set up here). */
 export async function retrainJudge(o: {
+  role: JudgeRole;
   data: string;
   file?: string;
   epochs?: number;
   seed?: number;
   backend?: BackendChoice;
   log?: (line: string) => void;
-}): Promise<{ file: string; info: JudgeInfo }> {
-  await ensureBackend(o.backend);
-  const { train, heldOut } = cachedData(o.data);
-  const file = o.file ?? defaultJudgePath(o.data);
-  const epochs = o.epochs ?? defaultJudgeEpochs(train.count);
-  o.log?.(`training the ${judgeName(o.data)} judge on ${train.count} images for ${epochs} epochs (held-out: ${heldOut.count} images)`);
-  const judge: Judge = await trainJudge({ data: o.data, train, heldOut, epochs, seed: o.seed ?? 0, log: o.log });
-  try {
-    judge.save(file);
-    return { file, info: { ...judge.info } };
-  } finally {
-    judge.dispose();
-  }
+}): Promise<{ file: string; heldOutAccuracy: number; heldOutCount: number }> {
+  const { selectBackend } = await import('../backend/select.js');
+  await selectBackend(o.backend ?? 'auto');
+  const splits = cachedData(o.data);
+  return trainAndSaveJudge({ role: o.role, data: o.data, splits, imageShape: splits.train.shape, file: o.file, epochs: o.epochs, seed: o.seed, log: o.log });
 }
+

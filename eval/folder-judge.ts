@@ -2,6 +2,7 @@
 // metadata (onnxgan.data_source: path and data options), read again the same way, and the images
 // are scored by a judge trained for that data set on first use and cached by its fingerprint.
 import { existsSync } from 'node:fs';
+import type { BackendChoice } from '../backend/choices.js';
 import path from 'node:path';
 import { imageValues } from '../common/metadata.js';
 import type { DataSplits } from '../data/dataset.js';
@@ -62,13 +63,16 @@ export async function folderEvalData(input: string, explicitData: string | undef
 export const folderJudgeEpochs = (trainCount: number): number => Math.min(100, Math.max(4, Math.ceil((600 * 100) / trainCount)));
 
 /** Trains and caches the folder's judge unless a readable one is cached; reports its held-out accuracy. */
-export async function ensureFolderJudge(f: FolderEval, log: (line: string) => void): Promise<void> {
+export async function ensureFolderJudge(f: FolderEval, log: (line: string) => void, backend: BackendChoice = 'auto'): Promise<void> {
   try {
     readJudgeFile(f.judgeFile, f.data);
     return;
   } catch {
     // none yet, or unreadable: (re)train it
   }
+  // Scoring runs on onnxruntime; training the judge is the one step that needs tfjs.
+  const { selectBackend } = await import('../backend/select.js');
+  await selectBackend(backend);
   const { train, heldOut } = f.splits;
   const epochs = folderJudgeEpochs(train.count);
   const batch = Math.min(100, train.count);

@@ -88,11 +88,22 @@ export function predictedClasses(probs: Float32Array, count: number, k: number):
   return out;
 }
 
+/**
+ * The metrics below take optional `weights`: how often each sample is drawn by a bootstrap
+ * resample (eval/bootstrap.ts); without them every sample counts once.
+ */
+export type Weights = Float64Array | null;
+
 /** Fraction of samples predicted as each class. */
-export function classHistogram(predicted: Int32Array, k: number): number[] {
+export function classHistogram(predicted: Int32Array, k: number, weights: Weights = null): number[] {
   const h = new Array<number>(k).fill(0);
-  for (const c of predicted) h[c]! += 1;
-  return h.map((v) => (predicted.length ? v / predicted.length : 0));
+  let total = 0;
+  predicted.forEach((c, i) => {
+    const w = weights ? weights[i]! : 1;
+    h[c]! += w;
+    total += w;
+  });
+  return h.map((v) => (total ? v / total : 0));
 }
 
 /** Classes holding at least `minShare` of the samples (default 2%). */
@@ -115,79 +126,52 @@ export function normalizedEntropy(histogram: number[]): number {
  * Classifier Inception Score: exp(E_x KL(p(y|x) || p(y))), p(y) the mean prediction, over all samples
  * (one split). 1 = every sample gets the same prediction; k = confident predictions spread evenly.
  */
-export function inceptionScore(probs: Float32Array, count: number, k: number): number {
+export function inceptionScore(probs: Float32Array, count: number, k: number, weights: Weights = null): number {
   if (count === 0) throw new Error('no samples');
   const eps = 1e-12;
   const marginal = new Float64Array(k);
-  for (let i = 0; i < count; i++) for (let c = 0; c < k; c++) marginal[c]! += probs[i * k + c]!;
-  for (let c = 0; c < k; c++) marginal[c]! /= count;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const w = weights ? weights[i]! : 1;
+    if (w === 0) continue;
+    total += w;
+    for (let c = 0; c < k; c++) marginal[c]! += w * probs[i * k + c]!;
+  }
+  for (let c = 0; c < k; c++) marginal[c]! /= total;
   let kl = 0;
   for (let i = 0; i < count; i++) {
+    const w = weights ? weights[i]! : 1;
+    if (w === 0) continue;
     for (let c = 0; c < k; c++) {
       const p = probs[i * k + c]!;
-      if (p > 0) kl += p * (Math.log(p + eps) - Math.log(marginal[c]! + eps));
+      if (p > 0) kl += w * p * (Math.log(p + eps) - Math.log(marginal[c]! + eps));
     }
   }
-  return Math.exp(kl / count);
+  return Math.exp(kl / total);
 }
 
 /** Fraction of samples whose predicted class is the requested one. */
-export function accuracy(predicted: Int32Array, labels: Int32Array): number {
+export function accuracy(predicted: Int32Array, labels: Int32Array, weights: Weights = null): number {
   if (predicted.length !== labels.length) throw new Error(`${predicted.length} predictions but ${labels.length} labels`);
   if (predicted.length === 0) throw new Error('no samples');
   let hit = 0;
-  for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) hit++;
-  return hit / predicted.length;
+  let total = 0;
+  for (let i = 0; i < predicted.length; i++) {
+    const w = weights ? weights[i]! : 1;
+    total += w;
+    if (predicted[i] === labels[i]) hit += w;
+  }
+  return hit / total;
 }
 
 /** Accuracy among the samples that requested each class (null for a class never requested). */
-export function accuracyByClass(predicted: Int32Array, labels: Int32Array, k: number): (number | null)[] {
+export function accuracyByClass(predicted: Int32Array, labels: Int32Array, k: number, weights: Weights = null): (number | null)[] {
   const hits = new Array<number>(k).fill(0);
   const asked = new Array<number>(k).fill(0);
   labels.forEach((c, i) => {
-    asked[c]! += 1;
-    if (predicted[i] === c) hits[c]! += 1;
+    const w = weights ? weights[i]! : 1;
+    asked[c]! += w;
+    if (predicted[i] === c) hits[c]! += w;
   });
   return hits.map((h, c) => (asked[c] ? h / asked[c]! : null));
-}
-
-export interface Metrics {
-  /** Number of samples scored. */
-  n: number;
-  /** Fréchet distance in the judge's penultimate feature space to the held-out real images. */
-  fid: number;
-  inceptionScore: number;
-  /** Classes with >= 2% of the predictions. */
-  coverage: number;
-  classes: number;
-  /** Normalised entropy of the predicted-class histogram (1 = uniform). */
-  entropy: number;
-  /** Share of samples predicted as each class. */
-  histogram: number[];
-  /** Judge accuracy on the requested class (conditional samples only). */
-  accuracy: number | null;
-  /** The same per requested class (conditional samples only). */
-  accuracyByClass: (number | null)[] | null;
-}
-
-/** All metrics of a set of samples from the judge's outputs on them and on the reference images. */
-export function computeMetrics(
-  sample: { features: Float32Array; probs: Float32Array; count: number; labels?: Int32Array | null },
-  reference: Gaussian,
-  k: number,
-): Metrics {
-  const dim = sample.features.length / sample.count;
-  const predicted = predictedClasses(sample.probs, sample.count, k);
-  const histogram = classHistogram(predicted, k);
-  return {
-    n: sample.count,
-    fid: frechetDistance(gaussianStats(sample.features, sample.count, dim), reference),
-    inceptionScore: inceptionScore(sample.probs, sample.count, k),
-    coverage: classCoverage(histogram),
-    classes: k,
-    entropy: normalizedEntropy(histogram),
-    histogram,
-    accuracy: sample.labels ? accuracy(predicted, sample.labels) : null,
-    accuracyByClass: sample.labels ? accuracyByClass(predicted, sample.labels, k) : null,
-  };
 }

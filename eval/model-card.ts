@@ -1,13 +1,15 @@
 // Model cards: models/NAME.md with the training facts, the eval table and a sample grid.
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gridPng } from '../common/png.js';
+import { packageInfo } from '../common/package-info.js';
 import { readModelInfo } from '../export/onnx-read.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import { optionFlags } from '../train/options.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import { evaluate, type EvalReport } from './evaluate.js';
-import { formatReport } from './report.js';
+import type { ProgressSink } from './progress.js';
+import { formatReport, withSpread } from './report.js';
 import { generateOnnxSamples } from './samples.js';
 
 export interface CardOptions {
@@ -16,16 +18,32 @@ export interface CardOptions {
   run?: string;
   n: number;
   extra?: string;
+  progress?: ProgressSink;
 }
 
-export async function writeModelCard(o: CardOptions): Promise<{ card: string; report: EvalReport }> {
+/** Facts a card takes from its run; without --run they are kept from the card being replaced. */
+const RUN_FACTS = ['training wall time', 'seed, batch', 'training options beyond the reference'];
+
+function factsOfExistingCard(card: string): [string, string][] {
+  if (!existsSync(card)) return [];
+  const rows: [string, string][] = [];
+  for (const line of readFileSync(card, 'utf8').split('\n')) {
+    const m = /^\| (.+?) \| (.*) \|$/.exec(line);
+    if (m && RUN_FACTS.includes(m[1]!)) rows.push([m[1]!, m[2]!]);
+  }
+  return rows;
+}
+
+export async function writeModelCard(o: CardOptions): Promise<{ card: string; report: EvalReport; select: EvalReport }> {
   const info = readModelInfo(o.model);
   const m = info.metadata;
   const base = o.model.replace(/\.onnx$/i, '');
   const name = path.basename(base);
   const samples = await generateOnnxSamples(o.model, { n: 100, seed: 0 });
   writeFileSync(`${base}.png`, gridPng(samples.images, 100, 10, 2, 2, m.imageShape));
-  const report = await evaluate({ input: o.model, n: o.n });
+  const report = await evaluate({ input: o.model, n: o.n, progress: o.progress });
+  // The select judge's FID too: development decisions were made with it, so it flatters the models.
+  const select = await evaluate({ input: o.model, n: o.n, judge: 'select', ceiling: true, progress: o.progress });
   const facts: [string, string][] = [
     ['kind', m.kind],
     ['data', `${m.dataset}${m.classes ? ` (classes: ${m.classes.join(', ')})` : ''}`],
@@ -42,6 +60,8 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
     if (existsSync(curve)) {
       copyFileSync(curve, `${base}-loss.svg`);
     }
+  } else {
+    facts.push(...factsOfExistingCard(`${base}.md`));
   }
   const card = [
     `# ${name}`,
@@ -58,17 +78,20 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
     '',
     '## Evaluation',
     '',
-    `\`onnxgan eval ${o.model} --n ${o.n}\`:`,
+    `\`onnxgan eval ${o.model} --n ${o.n}\` (${report.judge.role === 'report' ? 'the report judge, which no training decision was made with' : `the ${report.judge.role} judge: this data set has no report judge`}; definitions in [docs/metrics.md](${path.relative(path.dirname(base), path.join(packageInfo().root, 'docs', 'metrics.md'))})):`,
     '',
     '```',
     formatReport(report),
     '```',
     '',
+    ...(report.judge.role === 'report'
+      ? [`With the select judge (\`--judge select\`), whose FID chose this model's training options and checkpoints and so flatters it: FID ${withSpread(select.generator.fid, select.generator.sd.fid, 2)} (ceiling ${withSpread(select.ceiling!.fid, select.ceiling!.sd.fid, 2)}).`, '']
+      : []),
     ...(o.run && existsSync(`${base}-loss.svg`) ? ['## Training curves', '', `![losses](${name}-loss.svg)`, ''] : []),
     ...(o.extra ? [o.extra, ''] : []),
   ].join('\n');
   writeFileSync(`${base}.md`, card);
-  return { card: `${base}.md`, report };
+  return { card: `${base}.md`, report, select };
 }
 
 /** The run's opt-in levers (README: Train), and the step from which a resume changed them. */

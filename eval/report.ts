@@ -1,12 +1,21 @@
-// The human-readable eval report (eval command, model cards).
+// The human-readable eval report (eval command, model cards): every number with its spread and the
+// judge that produced it.
 import path from 'node:path';
 import type { EvalReport } from './evaluate.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from './score.js';
 
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 
-const perClassLine = (values: (number | null)[], classes: string[]): string =>
-  values.map((v, i) => `${classes[i]}:${v === null ? '-' : pct(v)}`).join(' ');
+/** "value ± sd" with `digits` decimals (the spread omitted when there is none). */
+export function withSpread(v: number, sd: number | null | undefined, digits: number): string {
+  return sd === null || sd === undefined || !Number.isFinite(sd) ? v.toFixed(digits) : `${v.toFixed(digits)} ± ${sd.toFixed(digits)}`;
+}
+
+const perClassLine = (values: (number | null)[], sds: (number | null)[] | null, classes: string[], f: (v: number) => string): string =>
+  values.map((v, i) => `${classes[i]}:${v === null ? '-' : f(v)}${v !== null && sds?.[i] != null && Number.isFinite(sds[i]) ? `±${f(sds[i]!).replace('%', '')}` : ''}`).join(' ');
+
+/** Short names of the judge's roles, for column heads. */
+export const judgeLabel = (role: string): string => `${role} judge`;
 
 /** The human-readable report. */
 export function formatReport(r: EvalReport): string {
@@ -14,31 +23,44 @@ export function formatReport(r: EvalReport): string {
   const c = r.ceiling;
   const k = g.classes;
   const rows: [string, (m: Metrics) => string][] = [
-    ['samples', (m) => String(m.n)],
-    ['FID-judge (lower is better)', (m) => m.fid.toFixed(3)],
-    [`Inception score (max ${k})`, (m) => m.inceptionScore.toFixed(3)],
-    ['class coverage (classes >= 2%)', (m) => `${m.coverage}/${m.classes}`],
-    ['class entropy (1 = uniform)', (m) => m.entropy.toFixed(3)],
-    ['requested-class accuracy', (m) => (m.accuracy === null ? '-' : m.accuracy.toFixed(3))],
+    ['images scored', (m) => String(m.n)],
+    ['FID (lower is better)', (m) => withSpread(m.fid, m.sd.fid, 2)],
+    ['KID x 1000 (lower is better)', (m) => withSpread(m.kid * 1000, m.sd.kid * 1000, 2)],
+    ['precision (realism, k=3)', (m) => withSpread(m.precision, m.sd.precision, 3)],
+    ['recall (diversity, k=3)', (m) => withSpread(m.recall, m.sd.recall, 3)],
+    ['density (k=5; ~1 for real)', (m) => withSpread(m.density, m.sd.density, 3)],
+    ['coverage of the reference (k=5)', (m) => withSpread(m.realCoverage, m.sd.realCoverage, 3)],
+    [`Inception score (max ${k})`, (m) => withSpread(m.inceptionScore, m.sd.inceptionScore, 2)],
+    ['classes with >= 2% of images', (m) => `${m.coverage}/${m.classes}`],
+    ['class entropy (1 = uniform)', (m) => withSpread(m.entropy, m.sd.entropy, 3)],
+    ['requested-class accuracy', (m) => (m.accuracy === null ? '-' : withSpread(m.accuracy, m.sd.accuracy, 3))],
   ];
-  const head = ['metric', 'generator', ...(c ? ['ceiling (real)'] : [])];
+  const head = [`metric (${judgeLabel(r.judge.role)})`, 'scored', ...(c ? ['ceiling (real)'] : [])];
   const table = [head, ...rows.map(([name, f]) => [name, f(g), ...(c ? [f(c)] : [])])];
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   const line = (row: string[]): string => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ');
   const classes = r.judge.classes.length <= 10 && r.judge.classes.every((s) => s.length <= 2) ? r.judge.classes : r.judge.classes.map((_, i) => String(i));
+  const j = r.judge;
+  const spread = g.sd.replicates
+    ? `± one standard deviation over ${g.sd.replicates} bootstrap resamples of the scored images, the reference fixed (KID: its jackknife standard error)`
+    : 'none (--bootstrap 0)';
   const out = [
-    `input:  ${r.input} (${r.source}${r.kind === null ? '' : `, seed ${r.seed}`})`,
-    `judge:  ${path.relative(process.cwd(), r.judge.file)} (${r.data}, held-out accuracy ${r.judge.heldOutAccuracy.toFixed(4)} on ${r.judge.heldOutCount} images)`,
-    c ? `ceiling: ${c.n} real training images scored the same way against the held-out images` : '',
+    `input:     ${r.input} (${r.source}${r.kind === null ? '' : `, seed ${r.seed}`})`,
+    `judge:     ${j.role} judge ${path.relative(process.cwd(), j.file) || j.file} (${j.data}, seed ${j.seed}, held-out accuracy ${j.heldOutAccuracy.toFixed(4)} on ${j.heldOutCount} images; trained ${j.training})`,
+    `reference: ${r.reference.source} (${r.reference.count} images)`,
+    c ? `ceiling:   ${c.n} real training images scored the same way against the reference` : '',
+    `spread:    ${spread}`,
     '',
     line(table[0]!),
     ...table.slice(1).map(line),
     '',
-    `predicted classes, generator: ${perClassLine(g.histogram, classes)}`,
-    ...(c ? [`predicted classes, ceiling:   ${perClassLine(c.histogram, classes)}`] : []),
-    ...(g.accuracyByClass ? [`accuracy by requested class:  ${perClassLine(g.accuracyByClass, classes)}`] : []),
+    `predicted classes, scored:  ${perClassLine(g.histogram, null, classes, pct)}`,
+    ...(c ? [`predicted classes, ceiling: ${perClassLine(c.histogram, null, classes, pct)}`] : []),
+    ...(g.accuracyByClass ? [`accuracy by requested class: ${perClassLine(g.accuracyByClass, g.sd.accuracyByClass, classes, pct)}`] : []),
+    ...(g.fidByClass ? [`FID by requested class:      ${perClassLine(g.fidByClass, g.sd.fidByClass, classes, (v) => v.toFixed(1))}`] : []),
+    ...(c?.fidByClass ? [`FID by class, ceiling:       ${perClassLine(c.fidByClass, c.sd.fidByClass, classes, (v) => v.toFixed(1))}`] : []),
   ];
   for (const note of r.notes) out.push(`note: ${note}`);
-  if (g.accuracy === null) out.push('(requested-class accuracy: conditional generators, or .npy samples with a .labels.npy file, only)');
-  return out.filter((l, i) => l !== '' || i > 2).join('\n');
+  if (g.accuracy === null) out.push('(requested-class accuracy and per-class FID: conditional generators, labelled data sets, or .npy samples with a .labels.npy file)');
+  return out.filter((l, i) => l !== '' || i > 4).join('\n');
 }

@@ -178,6 +178,8 @@ export interface OnnxSampleOptions {
   n: number;
   seed: number;
   batch?: number;
+  /** Called after each batch with the samples made so far. */
+  onProgress?: (done: number) => void;
 }
 
 
@@ -209,6 +211,7 @@ export async function generateOnnxSamples(file: string, o: OnnxSampleOptions): P
         throw new SampleError(`${file}: samples ${start}..${end - 1}: ${e.message}`);
       });
       images.set(rows, start * v);
+      o.onProgress?.(end);
     }
   } catch (e) {
     throw e instanceof SampleError ? e : new SampleError(`${file}: ${(e as Error).message}`);

@@ -77,6 +77,7 @@ await g.generate({ seed: '1', count: 4 });
       'web-demo/style.css',
       'models/cgan.onnx',
       'models/judge-mnist.json',
+      'models/judge-report-mnist.json',
     ];
     expect(needed.filter((f) => !files.has(f)), 'missing from the package').toEqual([]);
     expect([...files].filter((f) => f.startsWith('models/checkpoints/') || f.startsWith('tests/')), 'not published').toEqual([]);

@@ -1,7 +1,8 @@
 // onnxgan eval: metric functions on analytic cases, the shipped judges, the command on deliberately
-// broken generators, .npy inputs, clear errors, and the trained cgan (when models/cgan.onnx exists).
+// broken generators, .npy inputs, --ref folders, clear errors, and the trained cgan (when models/cgan.onnx
+// exists). tests/eval-metrics.test.ts checks the metrics on real digits with known answers.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Matrix } from 'ml-matrix';
@@ -26,6 +27,7 @@ import { FASHION_DIR, loadData } from '../data/sources.js';
 import { Rng } from '../common/rng.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { ICON_CLASSES, writeIconSet } from './helpers/image-sets.js';
 
 const tmp = tempDir('onnxgan-eval-');
 const CGAN = path.join(ROOT, 'models', 'cgan.onnx');
@@ -161,6 +163,34 @@ async function evalJson(args: string[]): Promise<EvalReport> {
   return JSON.parse(r.stdout) as EvalReport;
 }
 
+/** An IDX folder (train split only) of images [n, 784] in [-1, 1] with their labels. */
+function writeIdxDir(dir: string, images: Float32Array, labels: Int32Array): string {
+  mkdirSync(dir, { recursive: true });
+  const n = labels.length;
+  const imgs = Buffer.alloc(16 + n * IMAGE_PIXELS);
+  imgs.writeUInt32BE(0x803, 0);
+  imgs.writeUInt32BE(n, 4);
+  imgs.writeUInt32BE(28, 8);
+  imgs.writeUInt32BE(28, 12);
+  for (let i = 0; i < n * IMAGE_PIXELS; i++) imgs[16 + i] = Math.round(((images[i]! + 1) / 2) * 255);
+  const lbls = Buffer.alloc(8 + n);
+  lbls.writeUInt32BE(0x801, 0);
+  lbls.writeUInt32BE(n, 4);
+  labels.forEach((l, i) => (lbls[8 + i] = l));
+  writeFileSync(path.join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(imgs));
+  writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), lbls);
+  return dir;
+}
+
+/** The digits of `ds` whose label passes `keep`. */
+function digits(keep: (label: number) => boolean, ds = loadData('mnist').heldOut): { images: Float32Array; labels: Int32Array } {
+  const idx: number[] = [];
+  ds.labels.forEach((l, i) => keep(l) && idx.push(i));
+  const images = new Float32Array(idx.length * IMAGE_PIXELS);
+  idx.forEach((src, r) => images.set(ds.images.subarray(src * IMAGE_PIXELS, (src + 1) * IMAGE_PIXELS), r * IMAGE_PIXELS));
+  return { images, labels: Int32Array.from(idx, (i) => ds.labels[i]!) };
+}
+
 describe('onnxgan eval', () => {
   const noiseGen = path.join(tmp, 'noise.onnx');
   const constGen = path.join(tmp, 'constant.onnx');
@@ -170,31 +200,50 @@ describe('onnxgan eval', () => {
     brokenGenerator(constGen, 'constant', train.images.slice(0, IMAGE_PIXELS)); // one real digit
   });
 
-  it('evaluate(): the shipped mnist judge classifies >= 97% of the held-out digits', async () => {
+  it('evaluate(): the report judge by default; both shipped mnist judges classify >= 97% of the held-out digits', async () => {
     const { evaluate } = await import('../eval/evaluate.js');
-    const r = await evaluate({ input: constGen, n: 200, ceiling: false });
+    const r = await evaluate({ input: constGen, n: 200, ceiling: false, bootstrap: 0 });
     expect(r.data).toBe('mnist');
+    expect(r.judge.role).toBe('report');
+    expect(r.judge.file).toMatch(/judge-report-mnist\.json$/);
     expect(r.judge.heldOutCount).toBe(1000);
-    expect(r.judge.heldOutAccuracy).toBeGreaterThanOrEqual(0.97);
+    expect(r.judge.heldOutAccuracy).toBeGreaterThanOrEqual(0.98);
     expect(r.generator.n).toBe(200);
     expect(r.ceiling).toBeNull();
+    const s = await evaluate({ input: constGen, n: 200, ceiling: false, bootstrap: 0, judge: 'select' });
+    expect(s.judge.role).toBe('select');
+    expect(s.judge.heldOutAccuracy).toBeGreaterThanOrEqual(0.97);
   });
 
-  it.skipIf(!existsSync(FASHION_DIR))('the shipped fashion judge classifies >= 89% of the t10k images', async () => {
-    const { loadJudge, defaultJudgePath } = await import('../eval/judge.js');
-    const { ensureBackend } = await import('../eval/evaluate.js');
-    await ensureBackend();
-    const judge = loadJudge(defaultJudgePath('fashion'), 'fashion');
-    expect(await judge.accuracy(loadData('fashion').heldOut)).toBeGreaterThanOrEqual(0.89);
-    judge.dispose();
+  // Fashion-MNIST's report judge (`onnxgan eval --retrain-judge --data fashion`: 0.884) ships; should
+  // its file be missing, fashion is scored by its select judge (eval says so), and that is checked.
+  const FASHION_REPORT = path.join(ROOT, 'models', 'judge-report-fashion.json');
+  const fashionJudges = existsSync(FASHION_REPORT) ? (['report', 'select'] as const) : (['select'] as const);
+  it.skipIf(!existsSync(FASHION_DIR))(`the shipped fashion judges (${fashionJudges.join(', ')}) classify >= 88% (report) and 89% (select) of the t10k images`, async () => {
+    const { loadJudge } = await import('../eval/judges.js');
+    const { heldOut } = loadData('fashion');
+    for (const which of fashionJudges) {
+      const judge = await loadJudge(which, 'fashion');
+      const { probs } = await judge.predict(heldOut.images, heldOut.count);
+      expect(accuracy(predictedClasses(probs, heldOut.count, 10), heldOut.labels), which).toBeGreaterThanOrEqual(which === 'report' ? 0.88 : 0.89);
+      await judge.release();
+    }
+    if (!existsSync(FASHION_REPORT)) {
+      const { evaluate } = await import('../eval/evaluate.js');
+      const r = await evaluate({ input: 'fashion', data: 'fashion', n: 200, ceiling: false, bootstrap: 0 });
+      expect(r.judge.role).toBe('select');
+      expect(r.notes.join(' ')).toMatch(/no report judge for fashion .*these numbers are the select judge's/);
+    }
   });
 
-  it('prints every metric for a generator, with the real-image ceiling beside it', async () => {
+  it('prints every metric with its spread and the judge that produced it, the real-image ceiling beside it, and progress on stderr', async () => {
     const r = await runCli(['eval', constGen, '--n', '500']);
     expect(r.code, r.stderr).toBe(0);
-    for (const label of ['FID-judge', 'Inception score', 'class coverage', 'class entropy', 'requested-class accuracy', 'ceiling (real)', 'held-out accuracy', 'predicted classes', 'accuracy by requested class']) {
+    for (const label of ['metric (report judge)', 'FID', 'KID', 'precision', 'recall', 'density', 'coverage of the reference', 'Inception score', 'classes with >= 2%', 'class entropy', 'requested-class accuracy', 'ceiling (real)', 'held-out accuracy', 'predicted classes', 'accuracy by requested class', 'FID by requested class', 'bootstrap resamples']) {
       expect(r.stdout).toContain(label);
     }
+    expect(r.stdout).toMatch(/FID \(lower is better\) +[\d.]+ ± [\d.]+ +[\d.]+ ± [\d.]+/);
+    for (const stage of ['sampling 500 images', 'scoring 500 images', 'bootstrap spread', 'real training images (ceiling)']) expect(r.stderr).toContain(stage);
   });
 
   it('fails a generator that always draws the same image (mode collapse)', async () => {
@@ -205,8 +254,16 @@ describe('onnxgan eval', () => {
     expect(g.entropy).toBeLessThan(0.05);
     expect(g.inceptionScore).toBeLessThan(1.1);
     expect(g.accuracy!).toBeLessThan(0.15);
+    expect(g.recall).toBeLessThan(0.05);
+    expect(g.realCoverage).toBeLessThan(0.1);
     const c = j.ceiling!;
     expect(c.coverage).toBe(10);
+    expect(c.recall).toBeGreaterThan(0.5);
+    // 500 real digits cover ~0.8 of the 1,000 held-out ones' balls (0.798 with the report judge); one image covers < 0.1.
+    expect(c.realCoverage).toBeGreaterThan(0.75);
+    expect(c.kid).toBeLessThan(g.kid / 20);
+    expect(j.generator.sd.replicates).toBe(30);
+    expect(c.sd.fid).toBeGreaterThan(0);
     expect(c.entropy).toBeGreaterThan(0.98);
     expect(c.inceptionScore).toBeGreaterThan(8);
     expect(c.accuracy!).toBeGreaterThan(0.97);
@@ -222,6 +279,8 @@ describe('onnxgan eval', () => {
     expect(g.coverage).toBeLessThanOrEqual(5);
     expect(g.entropy).toBeLessThan(0.7);
     expect(g.fid).toBeGreaterThan(50);
+    expect(g.precision).toBeLessThan(0.05);
+    expect(g.density).toBeLessThan(0.05);
   });
 
   it('scores .npy samples: real digits as uint8 [n,28,28] with labels reach the ceiling', async () => {
@@ -255,55 +314,123 @@ describe('onnxgan eval', () => {
     expect(g.stderr).toMatch(/garbage\.onnx: not a valid ONNX file/);
     const missing = await runCli(['eval', constGen, '--judge', path.join(tmp, 'nope.json')]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/nope\.json not found: build it with `onnxgan eval --retrain-judge --data mnist`/);
+    expect(missing.stderr).toMatch(/judge file .*nope\.json not found \(--judge takes report, select or a judge file\)/);
     const none = await runCli(['eval']);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/give a generator/);
-    for (const r of [shape, notOurs, g, missing]) expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    const noRef = await runCli(['eval', constGen, '--ref', path.join(tmp, 'no-such-folder')]);
+    expect(noRef.code).toBe(1);
+    expect(noRef.stderr).toMatch(/no-such-folder/);
+    const tooMany = await runCli(['eval', constGen, '--ref', 'mnist', '--ref', 'mnist']);
+    expect(tooMany.code).toBe(1);
+    expect(tooMany.stderr).toMatch(/not both/);
+    const brokenJudge = path.join(tmp, 'judge-broken.json');
+    writeFileSync(brokenJudge, '{"format":"onnxgan-report-judge","version":1,"classes":["a","b"],"imageShape":[1,28,28],"weights":{}}');
+    const bj = await runCli(['eval', constGen, '--judge', brokenJudge]);
+    expect(bj.code).toBe(1);
+    expect(bj.stderr).toMatch(/judge-broken\.json: weight conv1\/kernel missing/);
+    for (const r of [shape, notOurs, g, missing, noRef, tooMany, bj]) {
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
   });
 
-  it('--retrain-judge trains a judge for an IDX folder and writes it atomically', async () => {
-    // A small IDX folder (600 training digits, no t10k: 10% is held out) keeps this to seconds.
+  it('--ref DIR scores against a folder, --ref A --ref B compares two folders (identical sets: FID 0, precision and recall 1)', async () => {
+    const all = digits(() => true);
+    const dirAll = writeIdxDir(path.join(tmp, 'ref-all'), all.images, all.labels);
+    const low = digits((l) => l < 5);
+    const dirLow = writeIdxDir(path.join(tmp, 'ref-low'), low.images, low.labels);
+    const same = await evalJson(['--ref', dirAll, '--ref', dirAll, '--bootstrap', '5']);
+    expect(same.ceiling).toBeNull();
+    expect(same.reference.count).toBe(1000);
+    expect(same.generator.n).toBe(1000);
+    expect(same.generator.fid).toBeLessThan(0.05); // 8-bit rounding of the IDX copy
+    expect(same.generator.precision).toBe(1);
+    expect(same.generator.recall).toBe(1);
+    expect(same.generator.accuracy!).toBeGreaterThan(0.97); // real labels: the judge's accuracy
+    const half = await evalJson(['--ref', dirLow, '--ref', dirAll, '--bootstrap', '5']);
+    expect(half.generator.coverage).toBe(5);
+    expect(half.generator.realCoverage).toBeLessThan(0.65);
+    expect(half.generator.recall).toBeLessThan(0.65);
+    expect(half.generator.fidByClass!.slice(5)).toEqual([null, null, null, null, null]);
+    const model = await evalJson([constGen, '--n', '300', '--ref', dirLow, '--bootstrap', '0']);
+    expect(model.reference.source).toContain(dirLow);
+    expect(model.reference.count).toBe(500);
+    expect(model.notes.join(' ')).toMatch(/no ceiling with --ref/);
+    expect(model.generator.sd.replicates).toBe(0);
+  });
+
+  it('--retrain-judge trains a report or a select judge for an IDX folder and writes it atomically', async () => {
+    // A small IDX folder (600 training digits, no t10k: 10% is held out) keeps this to a minute.
     const { train } = loadData('mnist');
-    const dir = path.join(tmp, 'tiny');
-    mkdirSync(dir);
     const n = 600;
     const pick = Array.from({ length: n }, (_, i) => Math.floor((i * train.count) / n));
-    const imgs = Buffer.alloc(16 + n * IMAGE_PIXELS);
-    imgs.writeUInt32BE(0x803, 0);
-    imgs.writeUInt32BE(n, 4);
-    imgs.writeUInt32BE(28, 8);
-    imgs.writeUInt32BE(28, 12);
-    const lbls = Buffer.alloc(8 + n);
-    lbls.writeUInt32BE(0x801, 0);
-    lbls.writeUInt32BE(n, 4);
-    pick.forEach((src, i) => {
-      for (let p = 0; p < IMAGE_PIXELS; p++) imgs[16 + i * IMAGE_PIXELS + p] = Math.round(((train.images[src * IMAGE_PIXELS + p]! + 1) / 2) * 255);
-      lbls[8 + i] = train.labels[src]!;
-    });
-    writeFileSync(path.join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(imgs));
-    writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), lbls);
-    const judgeFile = path.join(tmp, 'judge-tiny.json');
-    const r = await runCli(['eval', '--retrain-judge', '--data', dir, '--judge', judgeFile, '--judge-epochs', '2']);
+    const images = new Float32Array(n * IMAGE_PIXELS);
+    pick.forEach((src, i) => images.set(train.images.subarray(src * IMAGE_PIXELS, (src + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
+    const dir = writeIdxDir(path.join(tmp, 'tiny'), images, Int32Array.from(pick, (i) => train.labels[i]!));
+    const reportFile = path.join(tmp, 'judge-report-tiny.json');
+    const r = await runCli(['eval', '--retrain-judge', '--data', dir, '--judge', reportFile, '--judge-epochs', '2']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/epoch 2\/2: loss [\d.]+, held-out accuracy/);
-    expect(r.stderr).toMatch(/wrote .*judge-tiny\.json: held-out accuracy 0\.\d+ on 60 images/);
-    expect(existsSync(judgeFile)).toBe(true);
-    const j = await evalJson([constGen, '--n', '100', '--data', dir, '--judge', judgeFile]);
+    expect(r.stderr).toMatch(/training the report judge for tiny on 540 images for 2 epochs/);
+    expect(r.stderr).toMatch(/epoch 2\/2 step 4\/4: loss [\d.]+, augmented training accuracy/);
+    expect(r.stderr).toMatch(/wrote .*judge-report-tiny\.json: held-out accuracy 0\.\d+ on 60 images/);
+    const j = await evalJson([constGen, '--n', '100', '--data', dir, '--judge', reportFile]);
+    expect(j.judge.role).toBe('report');
     expect(j.judge.heldOutCount).toBe(60);
     expect(j.generator.coverage).toBeLessThanOrEqual(1);
+    const selectFile = path.join(tmp, 'judge-tiny.json');
+    writeFileSync(selectFile, readFileSync(path.join(ROOT, 'models', 'judge-mnist.json'))); // an existing select judge is retrained as one
+    const s = await runCli(['eval', '--retrain-judge', '--data', dir, '--judge', selectFile, '--judge-epochs', '1']);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stderr).toMatch(/epoch 1\/1: loss [\d.]+, held-out accuracy/);
+    expect((await evalJson([constGen, '--n', '100', '--data', dir, '--judge', selectFile, '--bootstrap', '0'])).judge.role).toBe('select');
   });
 
-  // The issue's floor for a small n (its goal at n=5000 is 0.95; the shipped cgan measures 0.928 at
-  // n=5000 after 38,186 generator steps, models/cgan.md). A generator that ignores its label scores 0.1.
-  const CGAN_MIN_ACCURACY = 0.95; // issue 6's quality goal; the shipped cgan scores 0.98 at n = 5000
+  it('a generator trained on an image folder is scored against that folder by a judge trained for it on first use, then cached', async () => {
+    // Colour icons at 16 x 16: not the digits' shape, so the folder's judge takes the folder's images.
+    process.env.ONNXGAN_CACHE_DIR = path.join(tmp, 'cache'); // inherited by the CLI children: a fresh judge cache
+    const dir = path.join(tmp, 'icons');
+    writeIconSet(dir);
+    const run = path.join(tmp, 'icons-run');
+    const model = path.join(tmp, 'icons.onnx');
+    const t = await runCli(['train', '--model', 'gan', '--data', dir, '--image-size', '16', '--epochs', '1', '--batch', '64', '--out', run]);
+    expect(t.code, t.stderr).toBe(0);
+    expect((await runCli(['export', run, '--out', model])).code).toBe(0);
+    const first = await runCli(['eval', model, '--n', '200', '--bootstrap', '3', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/training the judge for icons@\w+ \(first eval of this data set\)/);
+    const r = JSON.parse(first.stdout) as EvalReport;
+    expect(r.data).toBe(dir);
+    expect(r.judge.imageShape).toEqual([3, 16, 16]);
+    expect(r.judge.classes).toEqual(ICON_CLASSES);
+    expect(r.judge.file.startsWith(path.join(tmp, 'cache', 'judges'))).toBe(true);
+    expect(r.judge.heldOutAccuracy).toBeGreaterThan(1 / 3); // three classes: chance is 1/3
+    expect(r.notes.join(' ')).toMatch(/no report judge for image folders/);
+    expect(r.generator.sd.replicates).toBe(3);
+    expect(r.ceiling!.n).toBe(200);
+    const second = await runCli(['eval', model, '--n', '200', '--bootstrap', '0', '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toMatch(/training the judge/); // cached
+    expect((JSON.parse(second.stdout) as EvalReport).judge.file).toBe(r.judge.file);
+  }, 900_000); // trains a GAN and a judge: minutes on a shared 2-core machine
+
+  // Issue 6's goal (requested-class accuracy >= 0.95) was set and met with the select judge (0.980 at
+  // n = 5000); the report judge counts 0.943 at n = 5000 (its 8s and 9s: bench/RESULTS.md), so the goal
+  // is checked with the judge it was defined by, and the report judge's count is guarded from
+  // regressions. A generator that ignores its label scores 0.1.
+  const CGAN_MIN_ACCURACY = 0.95;
+  const CGAN_MIN_REPORT_ACCURACY = 0.9;
   const cganTitle = existsSync(CGAN)
-    ? `the trained cgan (models/cgan.onnx) draws the requested digit >= ${CGAN_MIN_ACCURACY * 100}% of the time (n=500)`
+    ? `the trained cgan (models/cgan.onnx) draws the requested digit >= ${CGAN_MIN_ACCURACY * 100}% of the time by the select judge, >= ${CGAN_MIN_REPORT_ACCURACY * 100}% by the report judge (n=500)`
     : `SKIPPED: models/cgan.onnx is absent (train and export it: see README) - requested-class accuracy >= ${CGAN_MIN_ACCURACY}`;
   it.skipIf(!existsSync(CGAN))(cganTitle, async () => {
-    const j = await evalJson([CGAN, '--n', '500']);
+    const j = await evalJson([CGAN, '--n', '500', '--judge', 'select']);
     expect(j.kind).toBe('cgan');
     expect(j.generator.accuracy!).toBeGreaterThanOrEqual(CGAN_MIN_ACCURACY);
     expect(j.generator.coverage).toBe(10);
+    const r = await evalJson([CGAN, '--n', '500']);
+    expect(r.judge.role).toBe('report');
+    expect(r.generator.accuracy!).toBeGreaterThanOrEqual(CGAN_MIN_REPORT_ACCURACY);
+    expect(r.generator.accuracy!).toBeLessThan(j.generator.accuracy!); // the select judge flatters it
   });
 });

@@ -122,7 +122,8 @@ describe('onnxgan train', () => {
     expect(md).toContain('| seed, batch | 0, 600 |');
     expect(md).toContain('exponential moving average (decay 0.99)');
     expect(md).toContain('| epochs / generator steps | 3 / 3 |');
-    expect(md).toMatch(/FID-judge \(lower is better\) +\d/);
+    expect(md).toMatch(/FID \(lower is better\) +\d/);
+    expect(md).toMatch(/judge: +report judge .*judge-report-mnist\.json/);
     expect(existsSync(path.join(tmp, 'decay.png')) && existsSync(path.join(tmp, 'decay-loss.svg'))).toBe(true);
   });
 
