@@ -10,7 +10,7 @@ import { cacheDir, dataSourceFromProps } from '../data/image-options.js';
 import { progressBar } from '../data/progress.js';
 import { openData } from '../data/sources.js';
 import { readModelInfo } from '../export/onnx-read.js';
-import { judgeName, readJudgeFile, trainJudge } from './judge.js';
+import { readJudgeFile, trainJudge } from './judge.js';
 
 export interface FolderEval {
   /** The folder, as eval's data source. */
@@ -54,8 +54,13 @@ export async function folderEvalData(input: string, explicitData: string | undef
   if (splits.folder?.layout === 'flat' || ds.classes.length < 2) {
     throw new Error(`eval scores generators with a judge, a classifier of the data set's classes, and ${dir} has ${splits.folder?.layout === 'flat' ? 'no classes (a flat folder)' : 'a single class'}: pass --data with a folder of at least 2 class folders`);
   }
-  if (ds.name !== meta.dataset) notes.push(`${dir} now holds ${ds.name}; ${input} was trained on ${meta.dataset}: the images changed since, and it is scored against the current ones`);
-  const judgeFile = path.join(cacheDir('judges'), `judge-${judgeName(ds.name.replace('@', '-'))}-holdout${source.holdout}.json`);
+  // NAME@FINGERPRINT: the fingerprint is the images' content, the name only the folder's.
+  const fingerprint = ds.name.slice(ds.name.lastIndexOf('@') + 1);
+  if (fingerprint !== meta.dataset.slice(meta.dataset.lastIndexOf('@') + 1)) {
+    notes.push(`${dir} now holds ${ds.name}; ${input} was trained on ${meta.dataset}: the images changed since, and it is scored against the current ones`);
+  }
+  // Keyed by content, so the same images in a moved or renamed folder reuse the judge.
+  const judgeFile = path.join(cacheDir('judges'), `judge-${fingerprint}-holdout${source.holdout}.json`);
   return { data: dir, splits, judgeFile };
 }
 
