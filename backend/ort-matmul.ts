@@ -5,7 +5,7 @@
 // the gradients' transposed products need no explicit transpose.
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
-import { ELEM, GraphBuilder } from '../common/onnx-graph.js';
+import { gemmModel } from '../common/onnx-graph.js';
 import { replaceKernel } from './wasm-kernels.js';
 
 const require = createRequire(import.meta.url);
@@ -25,15 +25,6 @@ type OrtTensor = new (type: 'float32', data: Float32Array, dims: number[]) => un
 interface WasmBackend extends tf.KernelBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
-
-function gemmModel(transA: boolean, transB: boolean): Uint8Array {
-  const g = new GraphBuilder();
-  g.input('A', ELEM.float, ['a0', 'a1']);
-  g.input('B', ELEM.float, ['b0', 'b1']);
-  g.node('Gemm', ['A', 'B'], { transA: { i: Number(transA) }, transB: { i: Number(transB) } }, 'Y');
-  g.output('Y', ELEM.float, ['m', 'n']);
-  return g.model('gemm', {}, { name: 'onnxgan', version: '0' });
 }
 
 /**

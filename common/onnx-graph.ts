@@ -165,3 +165,13 @@ function attribute(name: string, v: Attr): onnxProto.onnx.IAttributeProto {
   if ('i' in v) return { name, type: T.INT, i: v.i };
   return { name, type: T.FLOAT, f: v.f };
 }
+
+/** A one-node float32 Gemm graph, Y = op(A) op(B), for running matrix products on onnxruntime's MLAS. */
+export function gemmModel(transA: boolean, transB: boolean): Uint8Array {
+  const g = new GraphBuilder();
+  g.input('A', ELEM.float, ['a0', 'a1']);
+  g.input('B', ELEM.float, ['b0', 'b1']);
+  g.node('Gemm', ['A', 'B'], { transA: { i: Number(transA) }, transB: { i: Number(transB) } }, 'Y');
+  g.output('Y', ELEM.float, ['m', 'n']);
+  return g.model('gemm', {}, { name: 'onnxgan', version: '0' });
+}

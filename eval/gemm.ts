@@ -2,16 +2,7 @@
 // thousands of feature vectors (KID, nearest neighbours) and the bootstrap's weighted covariances
 // take seconds in plain JavaScript and tens of milliseconds here.
 import * as ort from 'onnxruntime-node';
-import { ELEM, GraphBuilder } from '../common/onnx-graph.js';
-
-function gemmModel(transA: boolean, transB: boolean): Uint8Array {
-  const g = new GraphBuilder();
-  g.input('A', ELEM.float, ['a0', 'a1']);
-  g.input('B', ELEM.float, ['b0', 'b1']);
-  g.node('Gemm', ['A', 'B'], { transA: { i: Number(transA) }, transB: { i: Number(transB) } }, 'Y');
-  g.output('Y', ELEM.float, ['m', 'n']);
-  return g.model('gemm', {}, { name: 'onnxgan', version: '0' });
-}
+import { gemmModel } from '../common/onnx-graph.js';
 
 export class Gemm {
   private constructor(
