@@ -1,4 +1,5 @@
-// The wasm backend's matrix products on onnxruntime-node's CPU GEMM (MLAS, AVX2/AVX-512).
+// Matrix products on onnxruntime-node's CPU GEMM (MLAS, AVX2/AVX-512), for the wasm backend's
+// BatchMatMul kernel and for the hand-written training step (train/mlp-step.ts).
 // Why: matmuls are ~2/3 of a training step, and XNNPACK in wasm (128-bit SIMD, no FMA) runs them
 // ~2.8x slower than MLAS on this CPU (per step, bench/RESULTS.md). onnxruntime-node is
 // already a dependency (the server), so this costs no install. Gemm takes transA/transB itself, so
@@ -21,6 +22,49 @@ interface OrtBinding {
 }
 type OrtTensor = new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
 
+/**
+ * out [m, n] = op(A) op(B), op transposing when asked; A is [aRows, aCols] and B [bRows, bCols] as
+ * stored (row-major). Synchronous, on the calling thread (plus threads-1 of onnxruntime's pool).
+ */
+export type Gemm = (A: Float32Array, aShape: [number, number], B: Float32Array, bShape: [number, number], tA: boolean, tB: boolean, out: Float32Array) => void;
+
+let opened: { gemm: Gemm; threads: number } | { why: string } | undefined;
+
+/**
+ * onnxruntime's GEMM with `threads` threads (1: the other core stays free, and PyTorch's peer uses
+ * one; more for an otherwise idle machine). Opened once per process; why not when onnxruntime-node's
+ * native binding is unusable.
+ */
+export function ortGemm(threads = 1): { gemm: Gemm } | { why: string } {
+  if (opened) return opened;
+  try {
+    const ort = require('onnxruntime-node') as { Tensor: OrtTensor };
+    const b = require('onnxruntime-node/dist/binding') as OrtBinding;
+    b.initOrt();
+    const Tensor = ort.Tensor;
+    const sessions: NativeSession[] = [];
+    for (const tA of [false, true]) {
+      for (const tB of [false, true]) {
+        const s = new b.binding.InferenceSession();
+        const m = gemmModel(tA, tB);
+        s.loadModel(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+        if (typeof s.run !== 'function') throw new Error('onnxruntime-node has no synchronous run');
+        sessions.push(s);
+      }
+    }
+    const gemm: Gemm = (A, aShape, B, bShape, tA, tB, out) => {
+      const m = tA ? aShape[1] : aShape[0];
+      const n = tB ? bShape[0] : bShape[1];
+      const feeds = { A: new Tensor('float32', A, aShape), B: new Tensor('float32', B, bShape) };
+      sessions[(tA ? 2 : 0) + (tB ? 1 : 0)]!.run(feeds, { Y: new Tensor('float32', out, [m, n]) }, {});
+    };
+    opened = { gemm, threads };
+  } catch (e) {
+    opened = { why: (e as Error).message.split('\n')[0]! };
+  }
+  return opened;
+}
+
 /** The parts of tfjs-backend-wasm's backend that kernels use. */
 interface WasmBackend extends tf.KernelBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -33,30 +77,9 @@ interface WasmBackend extends tf.KernelBackend {
  * (no copies). Returns why it could not when onnxruntime-node's native binding is unusable.
  */
 export function useOrtMatMul(threads = 1): { ok: true } | { ok: false; why: string } {
-  let Tensor: OrtTensor;
-  const sessions = new Map<string, NativeSession>();
-  try {
-    const ort = require('onnxruntime-node') as { Tensor: OrtTensor };
-    const b = require('onnxruntime-node/dist/binding') as OrtBinding;
-    b.initOrt();
-    Tensor = ort.Tensor;
-    for (const tA of [false, true]) {
-      for (const tB of [false, true]) {
-        const s = new b.binding.InferenceSession();
-        const m = gemmModel(tA, tB);
-        s.loadModel(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength, {
-          // 1: on the calling thread, the other core stays free (and PyTorch's peer uses one); --threads N for an idle machine.
-          intraOpNumThreads: threads,
-          interOpNumThreads: 1,
-          executionMode: 'sequential',
-        });
-        if (typeof s.run !== 'function') throw new Error('onnxruntime-node has no synchronous run');
-        sessions.set(`${tA}${tB}`, s);
-      }
-    }
-  } catch (e) {
-    return { ok: false, why: (e as Error).message.split('\n')[0]! };
-  }
+  const opened = ortGemm(threads);
+  if ('why' in opened) return { ok: false, why: opened.why };
+  const { gemm } = opened;
   const replaced = replaceKernel('BatchMatMul', 'wasm', (orig) => (args) => {
     const { inputs, attrs } = args;
     const backend = args.backend as WasmBackend;
@@ -78,10 +101,7 @@ export function useOrtMatMul(threads = 1): { ok: true } | { ok: false; why: stri
     const outShape = [...(batchA.length >= batchB.length ? batchA : batchB), m, n];
     const out = backend.makeOutput(outShape, 'float32');
     // Views after makeOutput: an allocation may grow (and so replace) the wasm heap.
-    const A = new Tensor('float32', backend.typedArrayFromHeap(a), [ra, ca]);
-    const B = new Tensor('float32', backend.typedArrayFromHeap(b), [rb, cb]);
-    const Y = new Tensor('float32', backend.typedArrayFromHeap(out), [m, n]);
-    sessions.get(`${transposeA}${transposeB}`)!.run({ A, B }, { Y }, {});
+    gemm(backend.typedArrayFromHeap(a), [ra, ca], backend.typedArrayFromHeap(b), [rb, cb], transposeA, transposeB, backend.typedArrayFromHeap(out));
     return out;
   });
   return replaced ? { ok: true } : { ok: false, why: 'the wasm backend is not registered' };

@@ -23,13 +23,15 @@ async function worker(backend: string, model: string, steps: number): Promise<vo
   const { loadEmbeddedMnist } = await import('../data/sources.js');
   const { Rng } = await import('../common/rng.js');
   // wasm-xnnpack: the wasm backend with its own matmuls (XNNPACK), for comparison with onnxruntime's;
-  // wasm-threads2: onnxruntime's GEMM on two threads (train --threads 2, for an otherwise idle machine).
+  // wasm-threads2: onnxruntime's GEMM on two threads (train --threads 2, for an otherwise idle machine);
+  // wasm-tfjs: tfjs's autodiff instead of the hand-written step (train/mlp-step.ts), matmuls still on onnxruntime.
   const info = await selectBackend((backend.startsWith('wasm') ? 'wasm' : backend) as 'wasm', {
     matmul: backend === 'wasm-xnnpack' ? 'xnnpack' : 'onnxruntime',
     threads: backend === 'wasm-threads2' ? 2 : 1,
   });
   const { train } = loadEmbeddedMnist();
-  const trainer = new GanTrainer(architecture(model as 'cgan'), referenceOptions(model as 'cgan'), new Rng(1));
+  const engine = backend === 'wasm-tfjs' || backend === 'wasm-xnnpack' ? 'tfjs' : undefined;
+  const trainer = new GanTrainer(architecture(model as 'cgan'), referenceOptions(model as 'cgan'), new Rng(1), engine);
   const x = tf.tensor2d(train.images.subarray(0, 300 * 784), [300, 784]);
   const y = tf.tensor1d(train.labels.subarray(0, 300), 'int32');
   trainer.step(x, y); // warm-up: optimiser slots, kernel setup
@@ -39,7 +41,7 @@ async function worker(backend: string, model: string, steps: number): Promise<vo
     trainer.step(x, y);
     times.push(performance.now() - t0);
   }
-  console.log(JSON.stringify({ backend: info.name, model, ms_median: median(times), steps }));
+  console.log(JSON.stringify({ backend: info.name, engine: trainer.engine, model, ms_median: median(times), steps }));
   process.exit(0);
 }
 
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
     .option('--model <m>')
     .option('--rounds <n>', 'rounds', '3')
     .option('--steps <n>', 'measured steps per wasm run', '10')
-    .option('--backends <list>', 'tfjs backends to try', 'tensorflow,wasm,wasm-threads2,wasm-xnnpack,cpu')
+    .option('--backends <list>', 'tfjs backends to try', 'tensorflow,wasm,wasm-tfjs,wasm-threads2,wasm-xnnpack,cpu')
     .option('--out <file>', 'markdown output', '/tmp/onnxgan-train-step.md')
     .parse()
     .opts();

@@ -127,9 +127,10 @@ describe('onnxgan train', () => {
     expect(existsSync(path.join(tmp, 'decay.png')) && existsSync(path.join(tmp, 'decay-loss.svg'))).toBe(true);
   });
 
-  // 600 images, batch 100: 6 steps per epoch, 3 epochs. Small and exact.
+  // 600 images, batch 100: 6 steps per epoch, 3 epochs. Small and exact. 20 critic steps make an
+  // epoch last long enough (~1 s) for an interrupt 300 ms after epoch 1's checkpoint to land in epoch 2.
   const args = (out: string, extra: string[] = []): string[] =>
-    ['train', '--model', 'cgan', '--limit', '600', '--batch', '100', '--epochs', '3', '--sample-every', '10', '--out', out, ...extra];
+    ['train', '--model', 'cgan', '--limit', '600', '--batch', '100', '--epochs', '3', '--critic-steps', '20', '--sample-every', '10', '--out', out, ...extra];
   const reference = (): Promise<CliResult> => once('ref', args(path.join(tmp, 'ref')));
 
   it('an uninterrupted reference run', async () => {

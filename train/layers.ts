@@ -101,6 +101,25 @@ export class ReLU extends Activation {}
 export class Tanh extends Activation {}
 export class Sigmoid extends Activation {}
 
+/** An inverted-dropout mask of `size` values, 0 or 1/(1-rate), from `rng` (train/mlp-step.ts draws the same). */
+export function dropoutMask(rng: Rng, size: number, rate: number): Float32Array {
+  const keep = 1 - rate;
+  // Two 16-bit draws per random word: keep-probability resolution 2^-16 (0.5 is exact).
+  const threshold = Math.round(keep * 65536);
+  const words = Math.ceil(size / 2);
+  const bits = rng.fillUint32(new Uint32Array(words));
+  // Branch-free: (draw - threshold) >> 31 is all ones exactly when draw < threshold, and selects the
+  // float bits of 1/keep: faster than a conditional float store, and masks are drawn every step.
+  const scaleBits = new Int32Array(new Float32Array([1 / keep]).buffer)[0]!;
+  const mask = new Int32Array(words * 2);
+  for (let w = 0; w < words; w++) {
+    const b = bits[w]!;
+    mask[2 * w] = (((b & 0xffff) - threshold) >> 31) & scaleBits;
+    mask[2 * w + 1] = (((b >>> 16) - threshold) >> 31) & scaleBits;
+  }
+  return new Float32Array(mask.buffer, 0, size);
+}
+
 /** Inverted dropout with masks from the run's seeded RNG, so resumed runs replay exactly. */
 export class Dropout implements Layer {
   readonly trainable: tf.Variable[] = [];
@@ -109,21 +128,7 @@ export class Dropout implements Layer {
   apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
     if (!ctx.training || this.config.rate === 0) return x;
     if (!ctx.rng) throw new Error(`${this.name}: dropout in training needs an rng`);
-    const keep = 1 - this.config.rate;
-    // Two 16-bit draws per random word: keep-probability resolution 2^-16 (0.5 is exact).
-    const threshold = Math.round(keep * 65536);
-    const words = Math.ceil(x.size / 2);
-    const bits = ctx.rng.fillUint32(new Uint32Array(words));
-    // Branch-free: (draw - threshold) >> 31 is all ones exactly when draw < threshold, and selects the
-    // float bits of 1/keep: faster than a conditional float store, and masks are drawn every step.
-    const scaleBits = new Int32Array(new Float32Array([1 / keep]).buffer)[0]!;
-    const mask = new Int32Array(words * 2);
-    for (let w = 0; w < words; w++) {
-      const b = bits[w]!;
-      mask[2 * w] = (((b & 0xffff) - threshold) >> 31) & scaleBits;
-      mask[2 * w + 1] = (((b >>> 16) - threshold) >> 31) & scaleBits;
-    }
-    return tf.mul(x, tf.tensor2d(new Float32Array(mask.buffer, 0, x.size), x.shape));
+    return tf.mul(x, tf.tensor2d(dropoutMask(ctx.rng, x.size, this.config.rate), x.shape));
   }
   outputDim(d: number): number {
     return d;

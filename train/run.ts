@@ -216,6 +216,7 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   }
   const rng = new Rng(seed);
   const trainer = new GanTrainer(arch, options, rng);
+  log(`step: ${trainer.engine === 'hand' ? 'hand-written forward and backward, products on onnxruntime' : `tfjs autodiff on ${backend.name}`}`);
   if (ckpt) {
     await restoreCheckpoint(trainer, ckpt, ckptFile);
     rng.setState(ckpt.rngState);

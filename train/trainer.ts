@@ -6,6 +6,15 @@ import type { Architecture } from './models.js';
 import { WARMUP_CRITIC_STEPS, type TrainingOptions } from './options.js';
 import { gradientPenalty, r1Penalty } from './gradient-penalty.js';
 import { emaDecayAt, useAveragedWeights } from './ema.js';
+import { ortGemm } from '../backend/ort-matmul.js';
+import { HandStep, handStepSupported } from './mlp-step.js';
+
+/**
+ * How a step computes its gradients: `hand`, the hand-written MLP step on onnxruntime's GEMM
+ * (mlp-step.ts; the default wherever onnxruntime-node loads), or `tfjs`, tfjs's autodiff on the
+ * backend in use (the definition the hand path is tested against; the native tensorflow backend).
+ */
+export type StepEngine = 'hand' | 'tfjs';
 
 export interface StepMetrics {
   /** Discriminator / critic loss (last critic step). */
@@ -33,12 +42,18 @@ export class GanTrainer {
   readonly dOpt: tf.AdamOptimizer;
   /** Exponential moving average of the generator's weights (--ema; its decay is options.ema). */
   ema: tf.Variable[] | null = null;
+  readonly engine: StepEngine;
+  private readonly hand: HandStep | null = null;
 
-  constructor(readonly arch: Architecture, readonly options: TrainingOptions, readonly rng: Rng) {
+  constructor(readonly arch: Architecture, readonly options: TrainingOptions, readonly rng: Rng, engine?: StepEngine) {
     this.generator = new Sequential('generator', arch.generator, rng);
     this.critic = new Sequential('critic', arch.critic, rng);
     this.gOpt = adam(options.gLr, arch.generatorAdam);
     this.dOpt = adam(options.dLr, arch.criticAdam);
+    const gemm = engine === 'tfjs' || (!engine && tf.getBackend() === 'tensorflow') ? null : ortGemm();
+    if (gemm && 'gemm' in gemm && handStepSupported(this)) this.hand = new HandStep(this, gemm.gemm);
+    else if (engine === 'hand') throw new Error(`the hand-written step is not available here (${gemm && 'why' in gemm ? gemm.why : 'unsupported layers'})`);
+    this.engine = this.hand ? 'hand' : 'tfjs';
   }
 
   /** Scale both learning rates (a schedule); Adam reads its rate at every update. */
@@ -73,7 +88,7 @@ export class GanTrainer {
 
   /** One generator update preceded by options.criticSteps critic updates on the same real batch. */
   step(real: tf.Tensor2D, labels: tf.Tensor1D): StepMetrics {
-    const m = this.arch.gpLambda > 0 ? this.wganStep(real, labels) : this.ganStep(real);
+    const m = this.hand ? this.hand.step(real, labels) : this.arch.gpLambda > 0 ? this.wganStep(real, labels) : this.ganStep(real);
     this.updateEma();
     return m;
   }
