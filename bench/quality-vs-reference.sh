@@ -1,24 +1,48 @@
 #!/usr/bin/env bash
-# Quality at equal wall time: onnxgan (tfjs wasm) and the reference PyTorch program train the same
-# model on the same 9,000 embedded digits for MINUTES each, side by side (one core each), then both are
-# scored by the same `onnxgan eval`. Usage: bash bench/quality-vs-reference.sh cgan 8 [extra train flags]
-# Needs Debian's python3-torch (/usr/bin/python3). Prints one markdown row per implementation.
+# Quality at equal wall time: onnxgan with its defaults and the reference PyTorch program train the
+# same model on the same 9,000 embedded digits for MINUTES each, side by side (one core each), then
+# both are scored by the same `onnxgan eval`.
+#   npm run build && bash bench/quality-vs-reference.sh cgan "10 20" [extra onnxgan train flags]
+# Needs Debian's python3-torch with libopenblas0-pthread (/usr/bin/python3; without OpenBLAS torch
+# falls back to the reference BLAS, ~8x slower). Prints one markdown row per implementation and budget.
+#
+# onnxgan's run is given an end, as a user with a time budget would: --epochs is set from the steps
+# per second of a one-minute calibration pair (onnxgan beside the reference), so the default
+# recipe's learning-rate decay ends with the budget. The budget is a hard limit (SIGINT at the deadline:
+# onnxgan checkpoints and exits 0); the reference runs exactly MINUTES.
 set -euo pipefail
-model=$1; minutes=$2; shift 2
-out=$(mktemp -d /tmp/onnxgan-quality-XXXX)
+model=$1; budgets=$2; shift 2
+out=${QUALITY_OUT:-$(mktemp -d /tmp/onnxgan-quality-XXXX)}
+mkdir -p "$out"
 cd "$(dirname "$0")/.."
-# Epochs without end (the reference has none either); SIGINT at the deadline: onnxgan checkpoints and exits 0.
-(timeout -s INT "$((minutes * 60))" node dist/cli.js train --model "$model" --seed 1 --out "$out/ours" --epochs 1000000 --sample-every 1000 "$@" > "$out/ours.log" 2>&1 || true) &
-/usr/bin/python3 bench/reference_train.py --model "$model" --minutes "$minutes" --seed 1 --out "$out/reference" > "$out/reference.log" 2>&1 &
-wait
-node dist/cli.js export "$out/ours" --out "$out/ours.onnx" > /dev/null
-steps_ours=$(node -e "console.log(require('$out/ours/checkpoint.json').position.step)")
-steps_ref=$(sed -n 's/.*"steps": \([0-9]*\).*/\1/p' "$out/reference.log")
-row() { # id label input steps
-  node dist/cli.js eval "$3" --n 5000 --no-ceiling --json > "$out/$1.json"
-  node bench/eval-row.mjs "$out/$1.json" "$model" "$2" "$minutes min" "$4"
+steps_per_epoch=30 # 9,000 digits, batch 300
+
+pair() { # name minutes epochs: both implementations for `minutes`, one core each
+  local name=$1 minutes=$2 epochs=$3
+  shift 3
+  rm -rf "$out/$name"
+  (timeout -s INT "$(awk "BEGIN { print int($minutes * 60) }")" node dist/cli.js train --model "$model" --seed 1 --out "$out/$name" \
+    --epochs "$epochs" --sample-every 1000 "$@" > "$out/$name.log" 2>&1 || true) &
+  /usr/bin/python3 bench/reference_train.py --model "$model" --minutes "$minutes" --seed 1 --out "$out/$name-reference" > "$out/$name-reference.log" 2>&1 &
+  wait
 }
-echo "| model | implementation | wall time | generator steps | FID-judge | IS | coverage | entropy | class accuracy |"
-echo "|---|---|---|---|---|---|---|---|---|"
-row ours "onnxgan (tfjs wasm) $*" "$out/ours.onnx" "$steps_ours"
-row reference "reference PyTorch (1 thread)" "$out/reference.npy" "$steps_ref"
+ckpt() { node -e "const p = require('$out/$1/checkpoint.json').position; console.log(p.$2)"; }
+
+pair calibration 1 1000000 "$@"
+rate=$(node -e "console.log($(ckpt calibration step) / ($(ckpt calibration wallTimeMs) / 1000))")
+echo "calibration: $(ckpt calibration step) generator steps in $(ckpt calibration wallTimeMs) ms of training ($rate steps/s)" >&2
+
+echo "| model | implementation | budget | wall time used | generator steps | FID-judge | IS | coverage | entropy | class accuracy |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for minutes in $budgets; do
+  # 92% of the budget at the calibrated rate: start-up, checkpoints and sample grids take the rest.
+  epochs=$(node -e "console.log(Math.max(2, Math.floor(0.92 * $minutes * 60 * $rate / $steps_per_epoch)))")
+  pair "ours-$minutes" "$minutes" "$epochs" "$@"
+  node dist/cli.js export "$out/ours-$minutes" --out "$out/ours-$minutes.onnx" > /dev/null
+  used=$(node -e "console.log(($(ckpt "ours-$minutes" wallTimeMs) / 60000).toFixed(1) + ' min')")
+  steps_ref=$(sed -n 's/.*"steps": \([0-9]*\).*/\1/p' "$out/ours-$minutes-reference.log")
+  node dist/cli.js eval "$out/ours-$minutes.onnx" --n 5000 --no-ceiling --json > "$out/ours-$minutes.json"
+  node dist/cli.js eval "$out/ours-$minutes-reference.npy" --n 5000 --no-ceiling --json > "$out/ours-$minutes-reference.json"
+  node bench/eval-row.mjs "$out/ours-$minutes.json" "$model" "onnxgan, defaults (--epochs $epochs) $*" "$minutes min" "$used" "$(ckpt "ours-$minutes" step)"
+  node bench/eval-row.mjs "$out/ours-$minutes-reference.json" "$model" "reference PyTorch (1 thread)" "$minutes min" "$minutes min" "$steps_ref"
+done

@@ -51,10 +51,18 @@ type TapeEntry =
    * A Dense of input [n, din]; after a LabelEmbedding its kernel has `embed.dim` more rows, for the
    * label's embedding, whose product is taken per class (table x those rows) instead of per row.
    */
-  | { kind: 'dense'; input: Float32Array; W: Float32Array; din: number; dout: number; kernelGrad: number; biasGrad: number; embed?: Embedded }
+  | { kind: 'dense'; input: RowBlocks; W: Float32Array; din: number; dout: number; kernelGrad: number; biasGrad: number; embed?: Embedded }
+  /** out = tanh(in), kept: the derivative is 1 - out^2. */
+  | { kind: 'tanh'; y: Float32Array }
   /** out = f(in) elementwise; slope = f'(in); `piecewiseLinear`: f'' = 0, so the penalty's double backward may treat it as constant. */
   | { kind: 'slope'; slope: Float32Array; piecewiseLinear: boolean }
   | { kind: 'bn'; xhat: Float32Array; invStd: Float32Array; gamma: Float32Array; gammaGrad: number; betaGrad: number };
+
+/**
+ * A matrix as consecutive blocks of rows: the critic's input is [real, fake] or [real, fake, real]
+ * without copying them into one; the same array twice is multiplied once.
+ */
+type RowBlocks = Float32Array[];
 
 interface Embedded {
   labels: Int32Array;
@@ -81,10 +89,20 @@ export function supportedByHand(net: Sequential, critic: boolean): boolean {
 
 const read = (v: tf.Variable): Float32Array => v.dataSync() as Float32Array;
 
+/**
+ * Copy a float32 tensor's values into `out`: straight from the wasm heap where the backend has one
+ * (dataSync would allocate a new array per read: megabytes per step, and a scavenge every few steps).
+ */
+export function readInto(t: tf.TensorInfo, out: Float32Array): Float32Array {
+  const heap = (tf.backend() as { typedArrayFromHeap?: (t: tf.TensorInfo) => Float32Array }).typedArrayFromHeap;
+  out.set(heap ? heap.call(tf.backend(), t) : (tf.engine().readSync(t.dataId) as Float32Array));
+  return out;
+}
+
 export class MlpNet {
   /** Each trainable variable's index in `net.trainable` (gradients are indexed the same way). */
   private readonly gradIndex: Map<tf.Variable, number>;
-  /** The trainable weights as read by `load()`, indexed like `net.trainable`. */
+  /** The trainable weights as read by `load()`, indexed like `net.trainable` (overwritten by each load). */
   private values: Float32Array[] = [];
 
   constructor(readonly net: Sequential, private readonly gemm: Gemm, private readonly arena: Arena) {
@@ -93,7 +111,9 @@ export class MlpNet {
 
   /** Read the current weights (after every optimiser update of this network). */
   load(): void {
-    this.values = this.net.trainable.map(read);
+    const vars = this.net.trainable;
+    if (this.values.length !== vars.length) this.values = vars.map((v) => new Float32Array(v.size));
+    vars.forEach((v, i) => readInto(v, this.values[i]!));
   }
 
   /** Zeroed gradients, one per trainable variable. */
@@ -106,13 +126,16 @@ export class MlpNet {
   }
 
   /**
-   * The training-mode forward pass of `x` [n, inputDim]. `output: false` skips the last layer's
-   * product (the penalties need its weights, not its values).
+   * The training-mode forward pass of `x` [n, inputDim] (one array, or blocks of rows). `output:
+   * false` skips the last layer's product (the penalties need its weights, not its values).
    */
-  forward(x: Float32Array, n: number, ctx: MlpContext, output = true): Forward {
+  forward(x: Float32Array | RowBlocks, n: number, ctx: MlpContext, output = true): Forward {
     const tape: TapeEntry[] = [];
     const A = this.arena;
-    let h = x;
+    const first = this.net.layers.findIndex((l) => !(l instanceof LabelEmbedding));
+    let blocks = Array.isArray(x) ? x : [x];
+    if (blocks.length > 1 && !(this.net.layers[first] instanceof Dense)) blocks = [concatRows(blocks, A)];
+    let h = blocks[0]!;
     let width = this.net.config.inputDim;
     const layers = this.net.layers;
     for (let l = 0; l < layers.length; l++) {
@@ -128,19 +151,27 @@ export class MlpNet {
           if (!ctx.labels) throw new Error(`${prev.name}: a conditional layer needs labels`);
           embed = { labels: ctx.labels, table: this.value(prev.table), classes: prev.config.numClasses, dim: prev.config.dim, tableGrad: this.gradIndex.get(prev.table)! };
         }
-        tape.push({ kind: 'dense', input: h, W, din, dout: units, kernelGrad: this.gradIndex.get(layer.kernel)!, biasGrad: this.gradIndex.get(layer.bias)!, embed });
+        const input = l === first ? blocks : [h];
+        tape.push({ kind: 'dense', input, W, din, dout: units, kernelGrad: this.gradIndex.get(layer.kernel)!, biasGrad: this.gradIndex.get(layer.bias)!, embed });
         width = units;
         if (!output && l === layers.length - 1) return { out: h, n, tape };
         const z = A.take(n * units);
-        this.gemm(h, [n, din], W.subarray(0, din * units), [din, units], false, false, z);
+        this.blocksTimes(input, din, W.subarray(0, din * units), units, z);
         // The embedding's part: one row of table x kernel rows per class, added per label.
         let perClass: Float32Array | null = null;
         if (embed) {
           perClass = A.take(embed.classes * units);
           this.gemm(embed.table, [embed.classes, embed.dim], W.subarray(din * units), [embed.dim, units], false, false, perClass);
         }
-        // A following LeakyReLU/ReLU and Dropout are applied in the same pass.
         const act = layers[l + 1];
+        if (act instanceof Tanh) {
+          biasTanhInPlace(z, n, units, this.value(layer.bias));
+          tape.push({ kind: 'tanh', y: z });
+          l += 1;
+          h = z;
+          continue;
+        }
+        // A following LeakyReLU/ReLU and Dropout are applied in the same pass.
         const alpha = act instanceof LeakyReLU ? act.config.alpha : act instanceof ReLU ? 0 : null;
         const drop = alpha !== null && layers[l + 2] instanceof Dropout ? (layers[l + 2] as Dropout).config.rate : 0;
         const slope = alpha === null ? null : A.take(n * units);
@@ -170,6 +201,49 @@ export class MlpNet {
       }
     }
     return { out: h, n, tape };
+  }
+
+  /** out [n, cols] = blocks x W, each distinct block multiplied once. */
+  private blocksTimes(blocks: RowBlocks, din: number, W: Float32Array, cols: number, out: Float32Array): void {
+    let row = 0;
+    const done = new Map<Float32Array, number>();
+    for (const b of blocks) {
+      const rows = b.length / din;
+      const at = done.get(b);
+      if (at !== undefined) out.copyWithin(row * cols, at * cols, (at + rows) * cols);
+      else this.gemm(b, [rows, din], W, [din, cols], false, false, out.subarray(row * cols, (row + rows) * cols));
+      done.set(b, row);
+      row += rows;
+    }
+  }
+
+  /** dW [din, dout] += sum over blocks of block^T g_block; a block that appears twice is taken once, with its g rows summed. */
+  private addBlocksGradient(blocks: RowBlocks, din: number, g: Float32Array, dout: number, dW: Float32Array): void {
+    const sums = new Map<Float32Array, Float32Array>();
+    const summed = new Set<Float32Array>(); // g rows copied out of g, safe to add into
+    let row = 0;
+    for (const b of blocks) {
+      const rows = b.length / din;
+      const gb = g.subarray(row * dout, (row + rows) * dout);
+      let sum = sums.get(b);
+      if (!sum) sum = gb;
+      else {
+        if (!summed.has(b)) {
+          const copy = this.arena.take(sum.length);
+          copy.set(sum);
+          sum = copy;
+          summed.add(b);
+        }
+        addInto(sum, gb);
+      }
+      sums.set(b, sum);
+      row += rows;
+    }
+    const t = this.arena.take(din * dout);
+    for (const [b, gb] of sums) {
+      this.gemm(b, [b.length / din, din], gb, [gb.length / dout, dout], true, false, t);
+      addInto(dW, t);
+    }
   }
 
   private bits = new Uint32Array(0);
@@ -213,9 +287,7 @@ export class MlpNet {
       if (e.kind === 'dense') {
         const { din, dout, embed } = e;
         if (grads) {
-          const dW = A.take(din * dout);
-          this.gemm(e.input, [n, din], g, [n, dout], true, false, dW);
-          addInto(grads[e.kernelGrad]!.subarray(0, din * dout), dW);
+            this.addBlocksGradient(e.input, din, g, dout, grads[e.kernelGrad]!.subarray(0, din * dout));
           addColumnSums(grads[e.biasGrad]!, g, n, dout);
           if (embed) this.embeddingBackward(embed, e.W.subarray(din * dout), g, n, dout, grads[e.kernelGrad]!.subarray(din * dout), grads[embed.tableGrad]!);
         }
@@ -225,6 +297,8 @@ export class MlpNet {
         g = dIn;
       } else if (e.kind === 'slope') {
         g = multiply(g, e.slope, A.take(g.length));
+      } else if (e.kind === 'tanh') {
+        g = tanhBackward(g, e.y, A.take(g.length));
       } else {
         g = batchNormBackward(e, g, n, grads, A.take(g.length));
       }
@@ -273,7 +347,7 @@ export class MlpNet {
         if (!e.piecewiseLinear) throw new Error('the penalty needs piecewise-linear activations');
         u = multiply(u, e.slope, A.take(u.length));
       } else {
-        throw new Error('the penalty needs a network without BatchNorm');
+        throw new Error(`the penalty needs a network without ${e.kind === 'bn' ? 'BatchNorm' : 'tanh'}`);
       }
     }
     return { gx: u, upstream };
@@ -448,6 +522,25 @@ function fastTanh(v: number): number {
   const p = x * (4.89352455891786e-3 + x2 * (6.37261928875436e-4 + x2 * (1.48572235717979e-5 + x2 * (5.12229709037114e-8 + x2 * (-8.60467152213735e-11 + x2 * (2.00018790482477e-13 + x2 * -2.76076847742355e-16))))));
   const q = 4.89352518554385e-3 + x2 * (2.268434632439e-3 + x2 * (1.18534705686654e-4 + x2 * 1.19825839466702e-6));
   return p / q;
+}
+
+function biasTanhInPlace(z: Float32Array, n: number, d: number, bias: Float32Array): void {
+  for (let i = 0; i < n; i++) for (let j = 0, o = i * d; j < d; j++) z[o + j] = fastTanh(z[o + j]! + bias[j]!);
+}
+
+function tanhBackward(g: Float32Array, y: Float32Array, out: Float32Array): Float32Array {
+  for (let i = 0; i < g.length; i++) out[i] = g[i]! * (1 - y[i]! * y[i]!);
+  return out;
+}
+
+function concatRows(parts: Float32Array[], arena: Arena): Float32Array {
+  const out = arena.take(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 function tanh(x: Float32Array, out: Float32Array, slope: Float32Array): void {

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fillUniform } from '../common/rng.js';
 import type { Gemm } from '../backend/ort-matmul.js';
-import { Arena, MlpNet, supportedByHand, type Forward } from './mlp-net.js';
+import { Arena, MlpNet, readInto, supportedByHand, type Forward } from './mlp-net.js';
 import { WARMUP_CRITIC_STEPS } from './options.js';
 import type { GanTrainer, StepMetrics } from './trainer.js';
 
@@ -24,8 +24,11 @@ export class HandStep {
     this.D = new MlpNet(t.critic, gemm, this.arena);
   }
 
+  private real = new Float32Array(0);
+
   step(realT: tf.Tensor2D, labelsT: tf.Tensor1D): StepMetrics {
-    const real = realT.dataSync() as Float32Array;
+    if (this.real.length !== realT.size) this.real = new Float32Array(realT.size);
+    const real = readInto(realT, this.real);
     const labels = Int32Array.from(labelsT.dataSync());
     this.G.load();
     return this.t.arch.gpLambda > 0 ? this.wgan(real, labels) : this.gan(real);
@@ -42,7 +45,7 @@ export class HandStep {
     const fake = this.G.forward(this.noise(n), n, { rng, updateStats: true });
     this.D.load();
     const dGrads = this.D.zeroGrads();
-    const d = this.D.forward(this.concatRows([real, fake.out]), 2 * n, { rng, updateStats: false });
+    const d = this.D.forward([real, fake.out], 2 * n, { rng, updateStats: false });
     const logits = d.out;
     const s = options.labelSmoothing;
     const ce = softmaxCrossEntropy(logits, [0, n, s / 2, 1 - s / 2], [n, 2 * n, 1, 0]);
@@ -83,7 +86,7 @@ export class HandStep {
       this.D.load();
       const grads = this.D.zeroGrads();
       const rows = wrong ? 3 : 2;
-      const d = this.D.forward(this.concatRows(wrong ? [real, fake, real] : [real, fake]), rows * n, {
+      const d = this.D.forward(wrong ? [real, fake, real] : [real, fake], rows * n, {
         rng,
         labels: concatLabels(wrong ? [labels, labels, wrong] : [labels, labels]),
         updateStats: false,
@@ -155,16 +158,6 @@ export class HandStep {
     const grads = this.G.zeroGrads();
     this.G.backward(g, dFake, grads, false);
     this.apply(this.t.gOpt, this.t.generator.trainable, grads);
-  }
-
-  private concatRows(parts: Float32Array[]): Float32Array {
-    const out = this.arena.take(parts.reduce((s, p) => s + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
   }
 
   /** tfjs's Adam, as minimize() would call it (same variable order, so the same moment slots). */
