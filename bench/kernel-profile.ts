@@ -1,5 +1,7 @@
-// Where a training step's time goes: wall ms per tfjs kernel over a few cgan/gan steps (wasm).
+// Where a tfjs-autodiff training step's time goes (the step the hand-written one replaced, and the
+// one tfjs-node runs): wall ms per tfjs kernel over a few cgan/gan steps (wasm).
 //   npm run build && node dist/bench/kernel-profile.js [--model cgan] [--steps 5]
+// For the hand-written step, `node --cpu-prof dist/bench/train-step.js --worker wasm --model cgan`.
 // Wraps every registered kernel of the active backend with a timer; "overhead" is step time not
 // spent inside kernels (tape, tidy, JS glue).
 import * as tf from '@tensorflow/tfjs-core';
@@ -28,7 +30,7 @@ for (const k of tf.getKernelsForBackend(info.name)) {
   });
 }
 const { train } = loadEmbeddedMnist();
-const trainer = new GanTrainer(architecture(o.model as ModelKind), referenceOptions(o.model as ModelKind), new Rng(1));
+const trainer = new GanTrainer(architecture(o.model as ModelKind), referenceOptions(o.model as ModelKind), new Rng(1), 'tfjs');
 const x = tf.tensor2d(train.images.subarray(0, 300 * 784), [300, 784]);
 const y = tf.tensor1d(train.labels.subarray(0, 300), 'int32');
 trainer.step(x, y);
