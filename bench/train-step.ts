@@ -4,7 +4,7 @@
 // Each measurement runs in its own process; rounds alternate tfjs and PyTorch so both see the same
 // machine load, and ratios are taken within a round.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +87,9 @@ async function main(): Promise<void> {
   if (o.worker) return worker(o.worker, o.model, Number(o.steps));
 
   const python = '/usr/bin/python3';
+  // Debian's torch takes the system BLAS: the reference BLAS (the default) is ~8x slower than OpenBLAS.
+  const blas = (() => { try { return realpathSync('/etc/alternatives/libblas.so.3-x86_64-linux-gnu'); } catch { return 'unknown BLAS'; } })();
+  if (!blas.includes('openblas')) console.error(`warning: PyTorch uses ${blas}, not OpenBLAS: apt-get install libopenblas0-pthread`);
   const hasTorch = existsSync(python) && (() => { try { execFileSync(python, ['-c', 'import torch']); return true; } catch { return false; } })();
   const rows: Record<string, number[]> = {};
   const add = (k: string, v: number): void => void (rows[k] ??= []).push(v);
@@ -97,7 +100,7 @@ async function main(): Promise<void> {
     if (hasTorch) {
       for (const r of runJsonLines(python, ['bench/reference_step.py', '--steps', String(o.steps), '--threads', '1', '--models', MODELS.join(',')])) {
         torch[r.model as string] = r.ms_median as number;
-        add(`pytorch ${r.model}`, r.ms_median as number);
+        add(`reference PyTorch, 1 thread: ${r.model}`, r.ms_median as number);
       }
     }
     for (const backend of backends) {
@@ -107,15 +110,16 @@ async function main(): Promise<void> {
       const steps = backend === 'cpu' ? 1 : Number(o.steps);
       for (const model of MODELS) {
         const [r] = runJsonLines(process.execPath, [fileURLToPath(import.meta.url), '--worker', backend, '--model', model, '--steps', String(steps)]);
-        add(`tfjs-${backend} ${model}`, r!.ms_median as number);
-        if (torch[model]) (ratios[`tfjs-${backend} ${model}`] ??= []).push((r!.ms_median as number) / torch[model]!);
+        const label = `onnxgan ${backend}, ${r!.engine === 'hand' ? 'hand-written step' : 'tfjs autodiff'}: ${model}`;
+        add(label, r!.ms_median as number);
+        if (torch[model]) (ratios[label] ??= []).push((r!.ms_median as number) / torch[model]!);
       }
     }
     console.error(`round ${round + 1} done`);
   }
   const rss = await peakRss();
   const lines = [
-    `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ${o.steps} --backends ${o.backends}\` (${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ${hasTorch ? 'via /usr/bin/python3, torch.set_num_threads(1)' : 'not available'})`,
+    `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ${o.steps} --backends ${o.backends}\` (${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ${hasTorch ? `via /usr/bin/python3, torch.set_num_threads(1), ${blas}` : 'not available'})`,
     '',
     '| run | median ms per generator step (batch 300), per round | vs PyTorch (same round) |',
     '|---|---|---|',
