@@ -83,6 +83,7 @@ describe('the hand-written step', () => {
         expect(d, name).toBeLessThan(wganOutputBias ? steps * c.options.criticSteps * c.options.dLr * 1.01 : 2e-5);
       }
       // Adam's moments, slot by slot (the checkpoint stores them by position).
+      b.trainer.syncOptimizers(); // the hand-written step keeps Adam's moments in JavaScript until asked
       for (const [oa, ob] of [[a.trainer.gOpt, b.trainer.gOpt], [a.trainer.dOpt, b.trainer.dOpt]] as const) {
         const [sa, sb] = [await adamState(oa), await adamState(ob)];
         expect(sb.length).toBe(sa.length);

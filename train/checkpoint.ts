@@ -195,6 +195,7 @@ export async function captureCheckpoint(
 ): Promise<Checkpoint> {
   const weights: Record<string, EncodedTensor> = {};
   for (const [key, v] of trainer.keyedWeights()) weights[key] = encode(v);
+  trainer.syncOptimizers();
   const opt = async (o: tf.Optimizer): Promise<EncodedTensor[]> => {
     const named = await o.getWeights();
     const encoded = named.map((w) => encode(w.tensor));
@@ -274,6 +275,7 @@ export async function restoreCheckpoint(trainer: GanTrainer, ckpt: Checkpoint, f
   };
   await setOpt(trainer.gOpt, ckpt.optimizers.generator, trainer.generator.trainable, 'generator');
   await setOpt(trainer.dOpt, ckpt.optimizers.critic, trainer.critic.trainable, 'critic');
+  trainer.optimizersChanged();
   if (ckpt.emaWeights) {
     trainer.startEma();
     const stored = emaTensors(ckpt, trainer.generator.weights.length, file);

@@ -36,6 +36,45 @@ export class Arena {
   }
 }
 
+/**
+ * A network's gradients, one per trainable variable (indexed like `net.trainable`). A kernel's first
+ * product is written straight into it; only later contributions go through a scratch array and an
+ * add, and only what is accumulated element by element (biases, BatchNorm, tables) starts zeroed.
+ */
+export class Grads {
+  private readonly values: Float32Array[];
+  private readonly fresh: boolean[];
+  constructor(vars: tf.Variable[], private readonly arena: Arena) {
+    this.values = vars.map((v) => arena.take(v.size));
+    this.fresh = vars.map((v) => v.rank === 2);
+    this.values.forEach((x, i) => this.fresh[i] || x.fill(0));
+  }
+  /** Gradient k's values [from, to) += what `fill` writes into its argument. */
+  add(k: number, from: number, to: number, fill: (out: Float32Array) => void): void {
+    const all = this.values[k]!;
+    if (this.fresh[k]) {
+      this.fresh[k] = false;
+      if (from === 0 && to === all.length) return fill(all);
+      all.fill(0);
+    }
+    const t = this.arena.take(to - from);
+    fill(t);
+    addInto(all.subarray(from, to), t);
+  }
+  /** Gradient k, to accumulate into. */
+  get(k: number): Float32Array {
+    if (this.fresh[k]) {
+      this.fresh[k] = false;
+      this.values[k]!.fill(0);
+    }
+    return this.values[k]!;
+  }
+  /** Every gradient (one never written is zero). */
+  all(): Float32Array[] {
+    return this.values.map((_, k) => this.get(k));
+  }
+}
+
 export interface MlpContext {
   /** Class labels [n] for a LabelEmbedding. */
   labels?: Int32Array;
@@ -116,9 +155,14 @@ export class MlpNet {
     vars.forEach((v, i) => readInto(v, this.values[i]!));
   }
 
-  /** Zeroed gradients, one per trainable variable. */
-  zeroGrads(): Float32Array[] {
-    return this.net.trainable.map((v) => this.arena.zeros(v.size));
+  /** The values `load()` read, indexed like `net.trainable`. */
+  get weights(): Float32Array[] {
+    return this.values;
+  }
+
+  /** Empty gradients for this network. */
+  grads(): Grads {
+    return new Grads(this.net.trainable, this.arena);
   }
 
   private value(v: tf.Variable): Float32Array {
@@ -217,8 +261,8 @@ export class MlpNet {
     }
   }
 
-  /** dW [din, dout] += sum over blocks of block^T g_block; a block that appears twice is taken once, with its g rows summed. */
-  private addBlocksGradient(blocks: RowBlocks, din: number, g: Float32Array, dout: number, dW: Float32Array): void {
+  /** Gradient k's first din x dout values += sum over blocks of block^T g_block; a block that appears twice is taken once, with its g rows summed. */
+  private addBlocksGradient(blocks: RowBlocks, din: number, g: Float32Array, dout: number, grads: Grads, k: number): void {
     const sums = new Map<Float32Array, Float32Array>();
     const summed = new Set<Float32Array>(); // g rows copied out of g, safe to add into
     let row = 0;
@@ -239,11 +283,7 @@ export class MlpNet {
       sums.set(b, sum);
       row += rows;
     }
-    const t = this.arena.take(din * dout);
-    for (const [b, gb] of sums) {
-      this.gemm(b, [b.length / din, din], gb, [gb.length / dout, dout], true, false, t);
-      addInto(dW, t);
-    }
+    for (const [b, gb] of sums) grads.add(k, 0, din * dout, (out) => this.gemm(b, [b.length / din, din], gb, [gb.length / dout, dout], true, false, out));
   }
 
   private bits = new Uint32Array(0);
@@ -278,27 +318,31 @@ export class MlpNet {
    * Backpropagate dOut through the tape: adds each weight's gradient into `grads` (when given) and
    * returns the gradient of the input (when `wantInput`; without the embedding's columns).
    */
-  backward(f: Forward, dOut: Float32Array, grads: Float32Array[] | null, wantInput: boolean): Float32Array | null {
+  backward(f: Forward, dOut: Float32Array, grads: Grads | null, wantInput: boolean): Float32Array | null {
     const { n, tape } = f;
     const A = this.arena;
     let g = dOut;
+    let biasDone = false; // the bias gradient was summed in the pass that made g
     for (let t = tape.length - 1; t >= 0; t--) {
       const e = tape[t]!;
       if (e.kind === 'dense') {
         const { din, dout, embed } = e;
         if (grads) {
-            this.addBlocksGradient(e.input, din, g, dout, grads[e.kernelGrad]!.subarray(0, din * dout));
-          addColumnSums(grads[e.biasGrad]!, g, n, dout);
-          if (embed) this.embeddingBackward(embed, e.W.subarray(din * dout), g, n, dout, grads[e.kernelGrad]!.subarray(din * dout), grads[embed.tableGrad]!);
+          this.addBlocksGradient(e.input, din, g, dout, grads, e.kernelGrad);
+          if (!biasDone) addColumnSums(grads.get(e.biasGrad), g, n, dout);
+          if (embed) this.embeddingBackward(embed, e.W.subarray(din * dout), g, n, dout, grads, e.kernelGrad, din * dout);
         }
+        biasDone = false;
         if (t === 0 && !wantInput) return null;
         const dIn = A.take(n * din);
         this.gemm(g, [n, dout], e.W.subarray(0, din * dout), [din, dout], false, true, dIn);
         g = dIn;
-      } else if (e.kind === 'slope') {
-        g = multiply(g, e.slope, A.take(g.length));
-      } else if (e.kind === 'tanh') {
-        g = tanhBackward(g, e.y, A.take(g.length));
+      } else if (e.kind === 'slope' || e.kind === 'tanh') {
+        // The Dense below needs g's column sums (its bias gradient): taken in the same pass.
+        const below = tape[t - 1];
+        const sums = grads && below?.kind === 'dense' ? grads.get(below.biasGrad) : null;
+        g = e.kind === 'slope' ? multiply(g, e.slope, A.take(g.length), sums, n) : tanhBackward(g, e.y, A.take(g.length), sums, n);
+        biasDone = sums !== null;
       } else {
         g = batchNormBackward(e, g, n, grads, A.take(g.length));
       }
@@ -310,18 +354,14 @@ export class MlpNet {
    * The embedding's share of a Dense's gradients, per class: with S[c] the sum of g over the rows
    * labelled c, dKernelRows += table^T S and dTable += S kernelRows^T.
    */
-  private embeddingBackward(e: Embedded, rows: Float32Array, g: Float32Array, n: number, dout: number, dRows: Float32Array, dTable: Float32Array): void {
+  private embeddingBackward(e: Embedded, rows: Float32Array, g: Float32Array, n: number, dout: number, grads: Grads, kernel: number, from: number): void {
     const S = this.arena.zeros(e.classes * dout);
     for (let i = 0; i < n; i++) {
       const c = e.labels[i]! * dout;
       for (let j = 0, o = i * dout; j < dout; j++) S[c + j]! += g[o + j]!;
     }
-    const dR = this.arena.take(e.dim * dout);
-    this.gemm(e.table, [e.classes, e.dim], S, [e.classes, dout], true, false, dR);
-    addInto(dRows, dR);
-    const dT = this.arena.take(e.classes * e.dim);
-    this.gemm(S, [e.classes, dout], rows, [e.dim, dout], false, true, dT);
-    addInto(dTable, dT);
+    grads.add(kernel, from, from + e.dim * dout, (out) => this.gemm(e.table, [e.classes, e.dim], S, [e.classes, dout], true, false, out));
+    grads.add(e.tableGrad, 0, e.classes * e.dim, (out) => this.gemm(S, [e.classes, dout], rows, [e.dim, dout], false, true, out));
   }
 
   /**
@@ -359,7 +399,7 @@ export class MlpNet {
    * so the double backward walks the chain forward: at a Dense, dW += G^T u_out and G <- G W.
    * The embedding's rows take no part in gx, so they get no gradient from it.
    */
-  penaltyBackward(f: Forward, input: { upstream: Float32Array[] }, dGx: Float32Array, grads: Float32Array[]): void {
+  penaltyBackward(f: Forward, input: { upstream: Float32Array[] }, dGx: Float32Array, grads: Grads): void {
     const { n, tape } = f;
     const A = this.arena;
     let G = dGx;
@@ -369,9 +409,9 @@ export class MlpNet {
         G = multiply(G, e.slope, A.take(G.length));
       } else if (e.kind === 'dense') {
         const { din, dout } = e;
-        const dW = A.take(din * dout);
-        this.gemm(G, [n, din], input.upstream[t]!, [n, dout], true, false, dW);
-        addInto(grads[e.kernelGrad]!.subarray(0, din * dout), dW);
+        const u = input.upstream[t]!;
+        const Gt = G;
+        grads.add(e.kernelGrad, 0, din * dout, (out) => this.gemm(Gt, [n, din], u, [n, dout], true, false, out));
         if (t === tape.length - 1) break;
         const next = A.take(n * dout);
         this.gemm(G, [n, din], e.W.subarray(0, din * dout), [din, dout], false, false, next);
@@ -407,7 +447,7 @@ function normalise(x: Float32Array, mean: Float64Array, invStd: Float32Array, ga
   }
 }
 
-function batchNormBackward(e: Extract<TapeEntry, { kind: 'bn' }>, g: Float32Array, n: number, grads: Float32Array[] | null, dx: Float32Array): Float32Array {
+function batchNormBackward(e: Extract<TapeEntry, { kind: 'bn' }>, g: Float32Array, n: number, grads: Grads | null, dx: Float32Array): Float32Array {
   const d = e.gamma.length;
   const sumG = new Float64Array(d);
   const sumGx = new Float64Array(d);
@@ -418,8 +458,8 @@ function batchNormBackward(e: Extract<TapeEntry, { kind: 'bn' }>, g: Float32Arra
     }
   }
   if (grads) {
-    const dGamma = grads[e.gammaGrad]!;
-    const dBeta = grads[e.betaGrad]!;
+    const dGamma = grads.get(e.gammaGrad);
+    const dBeta = grads.get(e.betaGrad);
     for (let j = 0; j < d; j++) {
       dGamma[j]! += sumGx[j]!;
       dBeta[j]! += sumG[j]!;
@@ -528,8 +568,10 @@ function biasTanhInPlace(z: Float32Array, n: number, d: number, bias: Float32Arr
   for (let i = 0; i < n; i++) for (let j = 0, o = i * d; j < d; j++) z[o + j] = fastTanh(z[o + j]! + bias[j]!);
 }
 
-function tanhBackward(g: Float32Array, y: Float32Array, out: Float32Array): Float32Array {
+/** out = g * (1 - y^2); with `sums`, its column sums added into sums ([n rows] of sums.length). */
+function tanhBackward(g: Float32Array, y: Float32Array, out: Float32Array, sums: Float32Array | null, n: number): Float32Array {
   for (let i = 0; i < g.length; i++) out[i] = g[i]! * (1 - y[i]! * y[i]!);
+  if (sums) addColumnSums(sums, out, n, sums.length);
   return out;
 }
 
@@ -559,8 +601,20 @@ function sigmoid(x: Float32Array, out: Float32Array, slope: Float32Array): void 
   }
 }
 
-function multiply(x: Float32Array, s: Float32Array, out: Float32Array): Float32Array {
-  for (let i = 0; i < x.length; i++) out[i] = x[i]! * s[i]!;
+/** out = x * s; with `sums`, out's column sums added into sums ([n rows] of sums.length columns), in the same pass. */
+function multiply(x: Float32Array, s: Float32Array, out: Float32Array, sums: Float32Array | null = null, n = 0): Float32Array {
+  if (!sums) {
+    for (let i = 0; i < x.length; i++) out[i] = x[i]! * s[i]!;
+    return out;
+  }
+  const d = sums.length;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0, o = i * d; j < d; j++) {
+      const v = x[o + j]! * s[o + j]!;
+      out[o + j] = v;
+      sums[j]! += v;
+    }
+  }
   return out;
 }
 

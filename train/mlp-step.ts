@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fillUniform } from '../common/rng.js';
 import type { Gemm } from '../backend/ort-matmul.js';
 import { Arena, MlpNet, readInto, supportedByHand, type Forward } from './mlp-net.js';
+import { HandAdam } from './hand-adam.js';
 import { WARMUP_CRITIC_STEPS } from './options.js';
 import type { GanTrainer, StepMetrics } from './trainer.js';
 
@@ -19,9 +20,26 @@ export class HandStep {
   /** Scratch for one update (reset before each critic and generator update). */
   private readonly arena = new Arena();
 
+  private readonly gAdam: HandAdam;
+  private readonly dAdam: HandAdam;
+
   constructor(private readonly t: GanTrainer, gemm: Gemm) {
     this.G = new MlpNet(t.generator, gemm, this.arena);
     this.D = new MlpNet(t.critic, gemm, this.arena);
+    this.gAdam = new HandAdam(t.gOpt, t.generator.trainable);
+    this.dAdam = new HandAdam(t.dOpt, t.critic.trainable);
+  }
+
+  /** Put Adam's moments where tfjs's optimisers (and so checkpoints) read them. */
+  syncOptimizers(): void {
+    this.gAdam.sync();
+    this.dAdam.sync();
+  }
+
+  /** The tfjs optimisers' state was set from outside (a restored checkpoint): read it from there. */
+  optimizersChanged(): void {
+    this.gAdam.reset();
+    this.dAdam.reset();
   }
 
   private real = new Float32Array(0);
@@ -44,7 +62,7 @@ export class HandStep {
     this.arena.reset();
     const fake = this.G.forward(this.noise(n), n, { rng, updateStats: true });
     this.D.load();
-    const dGrads = this.D.zeroGrads();
+    const dGrads = this.D.grads();
     const d = this.D.forward([real, fake.out], 2 * n, { rng, updateStats: false });
     const logits = d.out;
     const s = options.labelSmoothing;
@@ -60,7 +78,7 @@ export class HandStep {
     }
     this.D.backward(d, ce.grad, dGrads, false);
     const dAcc = (accuracy(logits, 0, n, 1) + accuracy(logits, n, 2 * n, 0)) / 2;
-    this.apply(this.t.dOpt, this.t.critic.trainable, dGrads);
+    this.dAdam.apply(this.D.weights, dGrads.all());
 
     this.D.load();
     const gd = this.D.forward(fake.out, n, { rng, updateStats: false });
@@ -84,7 +102,7 @@ export class HandStep {
       const K = arch.numClasses;
       const wrong = m ? labels.map((c) => (c + 1 + rng.int(K - 1)) % K) : null;
       this.D.load();
-      const grads = this.D.zeroGrads();
+      const grads = this.D.grads();
       const rows = wrong ? 3 : 2;
       const d = this.D.forward(wrong ? [real, fake, real] : [real, fake], rows * n, {
         rng,
@@ -138,7 +156,7 @@ export class HandStep {
       gp = (arch.gpLambda * gp) / n;
       this.D.penaltyBackward(f, g, dGx, grads);
       this.D.backward(d, dOut, grads, false);
-      this.apply(this.t.dOpt, this.t.critic.trainable, grads);
+      this.dAdam.apply(this.D.weights, grads.all());
       last = { dLoss: cFake - cReal + gp + mismatchLoss, wasserstein: cReal - cFake, gp };
     }
     this.arena.reset();
@@ -155,14 +173,9 @@ export class HandStep {
   /** The generator's update from the critic's output gradient on its images. */
   private backToGenerator(g: Forward, d: Forward, dOut: Float32Array): void {
     const dFake = this.D.backward(d, dOut, null, true)!;
-    const grads = this.G.zeroGrads();
+    const grads = this.G.grads();
     this.G.backward(g, dFake, grads, false);
-    this.apply(this.t.gOpt, this.t.generator.trainable, grads);
-  }
-
-  /** tfjs's Adam, as minimize() would call it (same variable order, so the same moment slots). */
-  private apply(opt: tf.AdamOptimizer, vars: tf.Variable[], grads: Float32Array[]): void {
-    tf.tidy(() => opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(grads[i]!, v.shape) }))));
+    this.gAdam.apply(this.G.weights, grads.all());
   }
 }
 

@@ -56,6 +56,16 @@ export class GanTrainer {
     this.engine = this.hand ? 'hand' : 'tfjs';
   }
 
+  /** Bring the optimisers' own state up to date (before reading it: checkpoints). */
+  syncOptimizers(): void {
+    this.hand?.syncOptimizers();
+  }
+
+  /** The optimisers' state was set from outside (a restored checkpoint). */
+  optimizersChanged(): void {
+    this.hand?.optimizersChanged();
+  }
+
   /** Scale both learning rates (a schedule); Adam reads its rate at every update. */
   setLearningRateScale(scale: number): void {
     setRate(this.gOpt, this.options.gLr * scale);
