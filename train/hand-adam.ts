@@ -41,7 +41,9 @@ export class HandAdam {
   /** One update: `weights` are the variables' current values (as loaded), `grads` their gradients. */
   apply(weights: Float32Array[], grads: Float32Array[]): void {
     const s = (this.state ??= this.read());
-    const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps } = this.o;
+    // tfjs holds the betas as float32 scalars: the same values here keep beta^t equal to its own.
+    const { learningRate: lr, epsilon: eps } = this.o;
+    const [b1, b2] = [Math.fround(this.o.beta1), Math.fround(this.o.beta2)];
     const c1 = Math.fround(1 - s.acc1);
     const c2 = Math.fround(1 - s.acc2);
     tf.tidy(() => {
@@ -56,17 +58,14 @@ export class HandAdam {
     this.o.incrementIterations();
   }
 
-  /** Write the moments and the betas' powers into the tfjs optimiser (its slots made as applyGradients makes them). */
+  /** Write the moments and the betas' powers into the tfjs optimiser. */
   sync(): void {
     const s = this.state;
     if (!s) return;
     tf.tidy(() => {
       this.vars.forEach((v, i) => {
-        for (const [slots, values, suffix] of [[this.o.accumulatedFirstMoment, s.m, 'm'], [this.o.accumulatedSecondMoment, s.v, 'v']] as const) {
-          const t = tf.tensor(values[i]!, v.shape);
-          if (slots[i]) slots[i]!.variable.assign(t);
-          else slots[i] = { originalName: `${v.name}/${suffix}`, variable: tf.keep(t.variable(false)) };
-        }
+        this.o.accumulatedFirstMoment[i]!.variable.assign(tf.tensor(s.m[i]!, v.shape));
+        this.o.accumulatedSecondMoment[i]!.variable.assign(tf.tensor(s.v[i]!, v.shape));
       });
       this.o.accBeta1.assign(tf.scalar(s.acc1));
       this.o.accBeta2.assign(tf.scalar(s.acc2));
@@ -78,12 +77,16 @@ export class HandAdam {
     this.state = null;
   }
 
+  /** The moments from the tfjs optimiser's slots, made first (zeros) where missing, as applyGradients makes them. */
   private read(): State {
-    const slot = (slots: AdamInternals['accumulatedFirstMoment'], i: number): Float32Array =>
-      slots[i] ? readInto(slots[i]!.variable, new Float32Array(this.vars[i]!.size)) : new Float32Array(this.vars[i]!.size);
+    const slot = (slots: AdamInternals['accumulatedFirstMoment'], i: number, suffix: string): Float32Array => {
+      const v = this.vars[i]!;
+      slots[i] ??= { originalName: `${v.name}/${suffix}`, variable: tf.zeros(v.shape).variable(false) };
+      return readInto(slots[i]!.variable, new Float32Array(v.size));
+    };
     return {
-      m: this.vars.map((_, i) => slot(this.o.accumulatedFirstMoment, i)),
-      v: this.vars.map((_, i) => slot(this.o.accumulatedSecondMoment, i)),
+      m: this.vars.map((_, i) => slot(this.o.accumulatedFirstMoment, i, 'm')),
+      v: this.vars.map((_, i) => slot(this.o.accumulatedSecondMoment, i, 'v')),
       acc1: this.o.accBeta1.dataSync()[0]!,
       acc2: this.o.accBeta2.dataSync()[0]!,
     };
