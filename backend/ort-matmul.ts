@@ -47,7 +47,10 @@ export function ortGemm(threads = 1): { gemm: Gemm } | { why: string } {
       for (const tB of [false, true]) {
         const s = new b.binding.InferenceSession();
         const m = gemmModel(tA, tB);
-        s.loadModel(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+        // No spinning: onnxruntime's idle pool threads otherwise spin between products and took the
+        // core the step's own JavaScript needs (--threads 2 was 1.4x slower than 1; bench/RESULTS.md).
+        const extra = { session: { intra_op: { allow_spinning: '0' } } };
+        s.loadModel(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', extra });
         if (typeof s.run !== 'function') throw new Error('onnxruntime-node has no synchronous run');
         sessions.push(s);
       }
