@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     .option('--rounds <n>', 'rounds', '3')
     .option('--steps <n>', 'measured steps per wasm run', '10')
     .option('--backends <list>', 'tfjs backends to try', 'tensorflow,wasm,wasm-tfjs,wasm-threads2,wasm-xnnpack,cpu')
+    .option('--torch-threads <list>', "PyTorch's thread counts (ratios are against 1)", '1')
     .option('--out <file>', 'markdown output', '/tmp/onnxgan-train-step.md')
     .parse()
     .opts();
@@ -97,10 +98,11 @@ async function main(): Promise<void> {
   const backends = (o.backends as string).split(',');
   for (let round = 0; round < Number(o.rounds); round++) {
     const torch: Record<string, number> = {};
-    if (hasTorch) {
-      for (const r of runJsonLines(python, ['bench/reference_step.py', '--steps', String(o.steps), '--threads', '1', '--models', MODELS.join(',')])) {
-        torch[r.model as string] = r.ms_median as number;
-        add(`reference PyTorch, 1 thread: ${r.model}`, r.ms_median as number);
+    // Ratios are against PyTorch at one thread; --torch-threads 1,2 adds its two-thread figures.
+    for (const threads of hasTorch ? (o.torchThreads as string).split(',').map(Number) : []) {
+      for (const r of runJsonLines(python, ['bench/reference_step.py', '--steps', String(o.steps), '--threads', String(threads), '--models', MODELS.join(',')])) {
+        if (threads === 1) torch[r.model as string] = r.ms_median as number;
+        add(`reference PyTorch, ${threads} thread${threads > 1 ? 's' : ''}: ${r.model}`, r.ms_median as number);
       }
     }
     for (const backend of backends) {
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
   }
   const rss = await peakRss();
   const lines = [
-    `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ${o.steps} --backends ${o.backends}\` (${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ${hasTorch ? `via /usr/bin/python3, torch.set_num_threads(1), ${blas}` : 'not available'})`,
+    `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ${o.steps} --backends ${o.backends} --torch-threads ${o.torchThreads}\` (${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ${hasTorch ? `via /usr/bin/python3, torch.set_num_threads(1), ${blas}` : 'not available'})`,
     '',
     '| run | median ms per generator step (batch 300), per round | vs PyTorch (same round) |',
     '|---|---|---|',
