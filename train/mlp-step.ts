@@ -1,6 +1,7 @@
-// trainer.ts's generator step (GAN, WGAN-GP, CGAN) computed by hand with mlp-net.ts: the same
-// math, the same random draws in the same order and tfjs's own Adam fed the gradients, so the results
-// are those of the tfjs path to float rounding (tests/mlp-step.test.ts compares them step by step).
+// trainer.ts's generator step (GAN, WGAN-GP, CGAN) computed by hand with mlp-net.ts and
+// hand-adam.ts: the same math, the same random draws in the same order and tfjs's Adam formula, so
+// the results are those of the tfjs path to float rounding (tests/mlp-step.test.ts compares them
+// step by step).
 import * as tf from '@tensorflow/tfjs-core';
 import { fillUniform } from '../common/rng.js';
 import type { Gemm } from '../backend/ort-matmul.js';
@@ -22,6 +23,8 @@ export class HandStep {
 
   private readonly gAdam: HandAdam;
   private readonly dAdam: HandAdam;
+  /** The real batch, read out of its tensor (kept: one array per step would be a megabyte). */
+  private real = new Float32Array(0);
 
   constructor(private readonly t: GanTrainer, gemm: Gemm) {
     this.G = new MlpNet(t.generator, gemm, this.arena);
@@ -41,8 +44,6 @@ export class HandStep {
     this.gAdam.reset();
     this.dAdam.reset();
   }
-
-  private real = new Float32Array(0);
 
   step(realT: tf.Tensor2D, labelsT: tf.Tensor1D): StepMetrics {
     if (this.real.length !== realT.size) this.real = new Float32Array(realT.size);
