@@ -95,7 +95,7 @@ export class HandAdam {
 
 /** m, v updated in place; out = w - lr * (m / c1) / (sqrt(v / c2) + eps), as tfjs's applyGradients. */
 function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): void {
-  for (let j = 0; j < w.length; j++) {
+  for (let j = 0, len = w.length; j < len; j++) {
     const gj = g[j]!;
     const mj = Math.fround(m[j]! * b1 + gj * (1 - b1));
     const vj = Math.fround(v[j]! * b2 + gj * gj * (1 - b2));

@@ -182,7 +182,7 @@ export class MlpNet {
     let h = blocks[0]!;
     let width = this.net.config.inputDim;
     const layers = this.net.layers;
-    for (let l = 0; l < layers.length; l++) {
+    for (let l = 0, len = layers.length; l < len; l++) {
       const layer = layers[l]!;
       if (layer instanceof LabelEmbedding) continue; // taken by the Dense after it
       if (layer instanceof Dense) {
@@ -374,7 +374,7 @@ export class MlpNet {
     const A = this.arena;
     const upstream: Float32Array[] = [];
     let u = A.take(n * c.length);
-    for (let i = 0; i < u.length; i++) u[i] = c[i % c.length]!;
+    for (let i = 0, len = u.length; i < len; i++) u[i] = c[i % c.length]!;
     for (let t = tape.length - 1; t >= 0; t--) {
       const e = tape[t]!;
       if (e.kind === 'dense') {
@@ -403,7 +403,7 @@ export class MlpNet {
     const { n, tape } = f;
     const A = this.arena;
     let G = dGx;
-    for (let t = 0; t < tape.length; t++) {
+    for (let t = 0, len = tape.length; t < len; t++) {
       const e = tape[t]!;
       if (e.kind === 'slope') {
         G = multiply(G, e.slope, A.take(G.length));
@@ -503,7 +503,7 @@ function leakyReluInPlace(z: Float32Array, alpha: number, slope: Float32Array): 
   const zi = signBits(z);
   slopes[0] = 1;
   slopes[1] = alpha;
-  for (let i = 0; i < z.length; i++) {
+  for (let i = 0, len = z.length; i < len; i++) {
     const s = slopes[zi[i]! >>> 31]!;
     slope[i] = s;
     z[i]! *= s;
@@ -538,7 +538,7 @@ function leakyReluDropoutInPlace(z: Float32Array, alpha: number, bits: Uint32Arr
 }
 
 function leakyRelu(x: Float32Array, a: number, out: Float32Array, slope: Float32Array): void {
-  for (let i = 0; i < x.length; i++) {
+  for (let i = 0, len = x.length; i < len; i++) {
     const z = x[i]!;
     const s = z > 0 ? 1 : a;
     slope[i] = s;
@@ -547,7 +547,7 @@ function leakyRelu(x: Float32Array, a: number, out: Float32Array, slope: Float32
 }
 
 function dropout(x: Float32Array, mask: Float32Array, out: Float32Array, slope: Float32Array): void {
-  for (let i = 0; i < x.length; i++) out[i] = x[i]! * mask[i]!;
+  for (let i = 0, len = x.length; i < len; i++) out[i] = x[i]! * mask[i]!;
   slope.set(mask);
 }
 
@@ -570,7 +570,7 @@ function biasTanhInPlace(z: Float32Array, n: number, d: number, bias: Float32Arr
 
 /** out = g * (1 - y^2); with `sums`, its column sums added into sums ([n rows] of sums.length). */
 function tanhBackward(g: Float32Array, y: Float32Array, out: Float32Array, sums: Float32Array | null, n: number): Float32Array {
-  for (let i = 0; i < g.length; i++) out[i] = g[i]! * (1 - y[i]! * y[i]!);
+  for (let i = 0, len = g.length; i < len; i++) out[i] = g[i]! * (1 - y[i]! * y[i]!);
   if (sums) addColumnSums(sums, out, n, sums.length);
   return out;
 }
@@ -586,7 +586,7 @@ function concatRows(parts: Float32Array[], arena: Arena): Float32Array {
 }
 
 function tanh(x: Float32Array, out: Float32Array, slope: Float32Array): void {
-  for (let i = 0; i < x.length; i++) {
+  for (let i = 0, len = x.length; i < len; i++) {
     const y = fastTanh(x[i]!);
     out[i] = y;
     slope[i] = 1 - y * y;
@@ -594,7 +594,7 @@ function tanh(x: Float32Array, out: Float32Array, slope: Float32Array): void {
 }
 
 function sigmoid(x: Float32Array, out: Float32Array, slope: Float32Array): void {
-  for (let i = 0; i < x.length; i++) {
+  for (let i = 0, len = x.length; i < len; i++) {
     const y = 1 / (1 + Math.exp(-x[i]!));
     out[i] = y;
     slope[i] = y * (1 - y);
@@ -604,7 +604,7 @@ function sigmoid(x: Float32Array, out: Float32Array, slope: Float32Array): void 
 /** out = x * s; with `sums`, out's column sums added into sums ([n rows] of sums.length columns), in the same pass. */
 function multiply(x: Float32Array, s: Float32Array, out: Float32Array, sums: Float32Array | null = null, n = 0): Float32Array {
   if (!sums) {
-    for (let i = 0; i < x.length; i++) out[i] = x[i]! * s[i]!;
+    for (let i = 0, len = x.length; i < len; i++) out[i] = x[i]! * s[i]!;
     return out;
   }
   const d = sums.length;
@@ -619,7 +619,7 @@ function multiply(x: Float32Array, s: Float32Array, out: Float32Array, sums: Flo
 }
 
 function addInto(acc: Float32Array, x: Float32Array): void {
-  for (let i = 0; i < acc.length; i++) acc[i]! += x[i]!;
+  for (let i = 0, len = acc.length; i < len; i++) acc[i]! += x[i]!;
 }
 
 function assign(v: tf.Variable, values: Float32Array): void {
