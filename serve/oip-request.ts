@@ -21,16 +21,24 @@ export class OipError extends Error {
 /** Bytes per element of the spec's tensor data types (BYTES is variable). */
 const TYPE_SIZE: Record<string, number> = { BOOL: 1, UINT8: 1, UINT16: 2, UINT32: 4, UINT64: 8, INT8: 1, INT16: 2, INT32: 4, INT64: 8, FP16: 2, FP32: 4, FP64: 8, BF16: 2 };
 
+/** The label's shape in the graph after the batch (common/metadata.ts IO: int64 [N]). */
+export const LABEL_GRAPH_SHAPE: number[] = [];
+
 export interface TensorMetadata {
   name: string;
   datatype: 'FP32' | 'INT64';
   shape: number[];
 }
 
-/** The model's tensors as the spec's metadata shows them: -1 for the batch. */
+/**
+ * The model's tensors as the spec's metadata shows them, -1 for the batch: the one interface of
+ * `onnxgan serve` and of the Triton repository `onnxgan triton` writes from it (serve/triton.ts).
+ * A label is one class index per row, [-1, 1] as Triton declares it; the graph takes it as [N]
+ * (LABEL_GRAPH_SHAPE), and /v2 accepts [N] too.
+ */
 export function modelTensors(meta: ModelMetadata): { inputs: TensorMetadata[]; outputs: TensorMetadata[] } {
   const inputs: TensorMetadata[] = [{ name: IO.noise, datatype: 'FP32', shape: [-1, meta.noiseDim] }];
-  if (isConditional(meta)) inputs.push({ name: IO.label, datatype: 'INT64', shape: [-1] });
+  if (isConditional(meta)) inputs.push({ name: IO.label, datatype: 'INT64', shape: [-1, 1] });
   return { inputs, outputs: [{ name: IO.image, datatype: 'FP32', shape: [-1, ...meta.imageShape] }] };
 }
 

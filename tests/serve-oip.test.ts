@@ -58,7 +58,7 @@ describe('health and metadata', () => {
         platform: 'onnxruntime_onnx',
         inputs: [
           { name: 'noise', datatype: 'FP32', shape: [-1, 100] },
-          { name: 'label', datatype: 'INT64', shape: [-1] },
+          { name: 'label', datatype: 'INT64', shape: [-1, 1] },
         ],
         outputs: [{ name: 'image', datatype: 'FP32', shape: [-1, 1, 28, 28] }],
       });
@@ -222,7 +222,7 @@ describe('refused requests: 400/404/503 with {"error"}, never a 5xx', () => {
     ['an unknown datatype', 'gan', { inputs: [{ ...noise1(), datatype: 'FLOAT' as 'FP32' }] }, 400, /unknown datatype "FLOAT"/],
     ['shape of the wrong width', 'gan', { inputs: [{ name: 'noise', shape: [1, 50], datatype: 'FP32', data: new Array(50).fill(0) }] }, 400, /shape \[1, 50\] does not match FP32 \[-1, 100\]/],
     ['data shorter than its shape', 'gan', { inputs: [{ name: 'noise', shape: [2, 100], datatype: 'FP32', data: new Array(100).fill(0) }] }, 400, /100 values for shape \[2, 100\] \(200\)/],
-    ['missing input', 'cgan', { inputs: [noise1()] }, 400, /missing input "label" \(INT64 \[-1\]\)/],
+    ['missing input', 'cgan', { inputs: [noise1()] }, 400, /missing input "label" \(INT64 \[-1, 1\]\)/],
     ['unknown input', 'gan', { inputs: [noise1(), label([1])] }, 400, /unknown input "label"/],
     ['an input twice', 'gan', { inputs: [noise1(), noise1()] }, 400, /given twice/],
     ['unknown output', 'gan', { inputs: [noise1()], outputs: [{ name: 'logits' }] }, 400, /unknown output "logits" \(model outputs: image\)/],
