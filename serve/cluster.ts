@@ -1,32 +1,45 @@
-// `onnxgan serve --workers N`: N worker processes (node:cluster) share one port, each loading and
-// watching the models folder itself. The primary only supervises: it forks the workers, restarts
-// one that dies while serving, drains them all on SIGTERM/SIGINT, and answers the workers' /metrics
-// requests with every worker's metrics aggregated (prom-client's AggregatorRegistry).
-import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+// `onnxgan serve --workers N`, the workers' side: a worker is this same command forked by the primary
+// (serve/cluster-primary.ts) with ONNXGAN_WORKER=1 and an IPC channel. It listens on 127.0.0.1 on a
+// port of its own (only the primary's proxy talks to it), says "ready" once its models are loaded,
+// hands its metrics to the primary on request, and asks the primary for the aggregated /metrics.
+import type { Registry } from 'prom-client';
 
-const METRICS_REQ = 'onnxgan:metrics';
-const METRICS_RES = 'onnxgan:metrics-res';
-const READY = 'onnxgan:ready';
+export const MSG = {
+  ready: 'onnxgan:ready',
+  /** worker -> primary: the aggregated /metrics text, please. */
+  metricsReq: 'onnxgan:metrics',
+  metricsRes: 'onnxgan:metrics-res',
+  /** primary -> worker: this worker's metrics as prom-client JSON. */
+  jsonReq: 'onnxgan:metrics-json',
+  jsonRes: 'onnxgan:metrics-json-res',
+} as const;
 
-interface Message {
+export interface ClusterMessage {
   type?: string;
   id?: number;
   text?: string;
+  json?: object[];
   error?: string;
   url?: string;
 }
 
-/** True in a worker forked by runPrimary (not in other cluster setups that embed the server). */
-const isOurWorker = (): boolean => cluster.isWorker && process.env.ONNXGAN_WORKER === '1';
+/** True in a worker forked by the primary (not in other setups that embed the server). */
+export const isClusterWorker = (): boolean => process.env.ONNXGAN_WORKER === '1' && typeof process.send === 'function';
 
-/** The /metrics text of this server: its own registry, or in a worker every worker's, aggregated. */
+/** Where a worker listens: loopback, any free port (the primary proxies the public port to it). */
+export const WORKER_ADDRESS = { host: '127.0.0.1', port: 0 } as const;
+
+const send = (m: ClusterMessage): void => {
+  if (process.connected) process.send!(m, undefined, {}, () => {}); // a primary gone is handled on 'disconnect'
+};
+
+/** The /metrics text of this server: its own registry, or in a worker every ready worker's, aggregated by the primary. */
 export function clusterMetricsText(registry: Registry): () => Promise<string> {
-  if (!isOurWorker()) return () => registry.metrics();
+  if (!isClusterWorker()) return () => registry.metrics();
   let next = 0;
   const pending = new Map<number, { resolve: (t: string) => void; reject: (e: Error) => void }>();
-  process.on('message', (m: Message) => {
-    if (m?.type !== METRICS_RES || m.id === undefined) return;
+  process.on('message', (m: ClusterMessage) => {
+    if (m?.type !== MSG.metricsRes || m.id === undefined) return;
     const p = pending.get(m.id);
     pending.delete(m.id);
     if (m.error !== undefined) p?.reject(new Error(m.error));
@@ -36,76 +49,21 @@ export function clusterMetricsText(registry: Registry): () => Promise<string> {
     new Promise((resolve, reject) => {
       const id = next++;
       pending.set(id, { resolve, reject });
-      process.send!({ type: METRICS_REQ, id });
+      send({ type: MSG.metricsReq, id });
     });
 }
 
-/** In one of our workers: report this registry to the primary's aggregator, and say we serve. */
+/** In a worker, once its models are loaded: answer the primary's metrics requests, say we serve at `url`. */
 export function joinCluster(registry: Registry, url: string): void {
-  if (!isOurWorker()) return;
-  new AggregatorRegistry(); // installs the worker side of prom-client's metrics requests
-  AggregatorRegistry.setRegistries([registry]);
-  process.send!({ type: READY, url });
-}
-
-export interface PrimaryLog {
-  info(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-/**
- * Runs the primary: forks `workers` copies of this command, logs "listening" once all serve,
- * restarts a worker that dies after it served, and on SIGTERM/SIGINT drains every worker (each
- * finishes its in-flight requests) and resolves with the exit code. A worker that exits before it
- * was ready (bad folder, port taken) stops them all: the error is its own, printed by the worker.
- */
-export function runPrimary(workers: number, log: PrimaryLog): Promise<number> {
-  const aggregator = new AggregatorRegistry();
-  const ready = new Set<number>();
-  let stopping = false;
-  let announced = false;
-  let code = 0;
-  return new Promise((resolve) => {
-    const fork = (): Worker => cluster.fork({ ONNXGAN_WORKER: '1' });
-    const stop = (signal: string, exitCode: number): void => {
-      if (stopping) return;
-      stopping = true;
-      code = exitCode;
-      log.info({ signal, workers: Object.keys(cluster.workers ?? {}).length }, 'stopping workers');
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-      if (Object.keys(cluster.workers ?? {}).length === 0) resolve(code);
-    };
-    cluster.on('message', (worker, m: Message) => {
-      if (m?.type === READY) {
-        ready.add(worker.id);
-        if (!announced && ready.size === workers) {
-          announced = true;
-          log.info({ url: m.url, workers, pid: process.pid }, 'listening');
-        }
-      } else if (m?.type === METRICS_REQ) {
-        aggregator.clusterMetrics().then(
-          (text) => worker.isConnected() && worker.send({ type: METRICS_RES, id: m.id, text }),
-          (e: Error) => worker.isConnected() && worker.send({ type: METRICS_RES, id: m.id, error: e.message }),
-        );
-      }
-    });
-    cluster.on('exit', (worker, exitCode, signal) => {
-      const served = ready.delete(worker.id);
-      if (stopping) {
-        if (exitCode !== 0 && signal !== 'SIGTERM') code = code || 1;
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(code);
-        return;
-      }
-      if (!served) {
-        log.error({ worker: worker.process.pid, code: exitCode, signal }, 'a worker exited before it was ready: stopping');
-        return stop('worker failed', 1);
-      }
-      // A pause, so a worker that keeps dying does not spin the primary.
-      log.error({ worker: worker.process.pid, code: exitCode, signal }, 'worker died: starting another');
-      setTimeout(() => stopping || fork(), 1000);
-    });
-    process.once('SIGTERM', () => stop('SIGTERM', 0));
-    process.once('SIGINT', () => stop('SIGINT', 0));
-    for (let i = 0; i < workers; i++) fork();
+  if (!isClusterWorker()) return;
+  process.on('message', (m: ClusterMessage) => {
+    if (m?.type !== MSG.jsonReq) return;
+    registry.getMetricsAsJSON().then(
+      (json) => send({ type: MSG.jsonRes, id: m.id, json }),
+      (e: Error) => send({ type: MSG.jsonRes, id: m.id, error: e.message }),
+    );
   });
+  // The primary gone (killed): drain and exit like on SIGTERM instead of serving as an orphan.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  send({ type: MSG.ready, url });
 }

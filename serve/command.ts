@@ -48,10 +48,12 @@ export function register(program: Command): void {
     .option('--workers <n>', 'processes serving on the one port (node:cluster), or auto: one per CPU core', parseWorkers, 1)
     .action(
       action('serve', async (o: ServeFlags) => {
-        if (o.workers > 1 && (await import('node:cluster')).default.isPrimary) {
-          // This process supervises; each worker runs this same command and serves (serve/cluster.ts).
-          const [{ runPrimary }, { pino }] = await Promise.all([import('./cluster.js'), import('pino')]);
-          return runPrimary(o.workers, pino({ name: 'onnxgan-serve', level: o.logLevel }));
+        const { isClusterWorker, WORKER_ADDRESS } = await import('./cluster.js');
+        const worker = isClusterWorker();
+        if (o.workers > 1 && !worker) {
+          // This process listens and proxies to the workers; each runs this same command (serve/cluster-primary.ts).
+          const [{ runPrimary }, { pino }] = await Promise.all([import('./cluster-primary.js'), import('pino')]);
+          return runPrimary({ workers: o.workers, port: o.port, host: o.host }, pino({ name: 'onnxgan-serve', level: o.logLevel }));
         }
         const [{ startServer }, { pino }, { readableDestination, startupLine }] = await Promise.all([import('./server.js'), import('pino'), import('./console-log.js')]);
         const readable = o.logFormat === 'pretty' || (o.logFormat === 'auto' && process.stdout.isTTY === true);
@@ -61,8 +63,7 @@ export function register(program: Command): void {
         if (readable && level === 'info') logger.level = 'warn';
         const server = await startServer({
           models: o.models,
-          port: o.port,
-          host: o.host,
+          ...(worker ? WORKER_ADDRESS : { port: o.port, host: o.host }),
           maxBatch: o.maxBatch,
           maxWaitMs: o.maxWaitMs,
           cors: o.cors?.split(',').map((s) => s.trim()),
@@ -72,7 +73,7 @@ export function register(program: Command): void {
         });
         if (readable) {
           logger.level = level;
-          if (level !== 'silent') console.log(startupLine(server, o.models));
+          if (level !== 'silent' && !worker) console.log(startupLine(server, o.models));
         }
         const stop = (signal: string): void => {
           server.logger.info({ signal }, 'signal received');
