@@ -1,5 +1,6 @@
-// `onnxgan serve --workers N`: worker processes on one port, each watching the folder, /metrics
-// summed over all of them, a dead worker replaced, and SIGTERM draining every worker.
+// `onnxgan serve --workers N`: worker processes behind the primary's port, each watching the folder,
+// /metrics summed over all of them, a worker SIGKILLed under load losing no request, a dead worker
+// replaced and taking traffic only once ready, and SIGTERM draining every worker.
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
 import { request } from 'node:http';
@@ -33,14 +34,16 @@ function spawnCluster(models: string, extra: string[] = []) {
 }
 
 /** One request on a connection of its own: the cluster hands new connections to the workers in turn. */
-function fresh(url: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
+function fresh(url: string, method = 'GET', body?: string): Promise<{ status: number; body: string; retryAfter?: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, agent: false, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
       let text = '';
       res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text, retryAfter: res.headers['retry-after'] }));
     });
     req.on('error', reject);
+    // A request that gets no answer fails the test instead of hanging it.
+    req.setTimeout(20_000, () => req.destroy(new Error(`no answer to ${method} ${url} in 20 s`)));
     req.end(body);
   });
 }
@@ -93,6 +96,61 @@ describe('--workers 2', () => {
       });
       await eventually(async () => (await fresh(`${url}/readyz`)).status === 200 && (await fresh(`${url}/readyz`)).status === 200);
       expect(s.log()).toMatch(/worker died: starting another/);
+    } finally {
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+    }
+  });
+
+  it('a worker SIGKILLed under load loses no request; its replacement takes traffic only once ready; /metrics never fails', async () => {
+    const models = path.join(work, 'kill');
+    mkdirSync(models);
+    for (const m of ['gan', 'cgan']) copyFileSync(path.join(ROOT, `models/${m}.onnx`), path.join(models, `${m}.onnx`));
+    // A batching window keeps requests inside the workers when one is killed.
+    const s = spawnCluster(models, ['--max-wait-ms', '1000']);
+    try {
+      const url = await s.url;
+      const generate = (i: number, count = 1) => fresh(`${url}/v1/models/cgan/generate`, 'POST', JSON.stringify({ seed: i, label: i % 10, count, format: 'json' }));
+      await Promise.all(Array.from({ length: 8 }, (_, i) => generate(i))); // lone requests run at once: expect company
+      const inflight = Array.from({ length: 16 }, (_, i) => generate(i, 2));
+      await eventually(async () => metric((await fresh(`${url}/metrics`)).body, 'onnxgan_http_requests_in_flight') >= 16);
+      const [victim, survivor] = workerPids(s.child.pid!);
+      process.kill(victim!, 'SIGKILL');
+      // While the replacement boots: requests and scrapes keep coming, each answered by a ready worker.
+      const during: { status: number; body: string }[] = [];
+      let booting = 0;
+      for (const until = Date.now() + 20_000; ; ) {
+        if (Date.now() > until) throw new Error(`no second ready worker after 20 s:\n${s.log()}`);
+        const [a, b, m] = await Promise.all([generate(during.length), fresh(`${url}/v2/models/cgan`), fresh(`${url}/metrics`)]);
+        during.push(a, b, m);
+        const ready = metric(m.body, 'onnxgan_workers_ready');
+        if (ready === 2) break;
+        if (workerPids(s.child.pid!).length === 2) booting++; // the new worker exists, loading its models
+      }
+      const results = await Promise.all(inflight);
+      expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
+      expect(results.every((r) => JSON.parse(r.body).images.length === 2)).toBe(true);
+      expect(during.filter((r) => r.status !== 200), 'answers while the replacement booted').toEqual([]);
+      expect(booting, 'requests sent while the replacement was loading its models').toBeGreaterThan(0);
+      const pids = workerPids(s.child.pid!);
+      expect(pids).toHaveLength(2);
+      expect(pids).toContain(survivor);
+      expect(pids).not.toContain(victim);
+      const text = (await fresh(`${url}/metrics`)).body;
+      // The killed worker held requests: they were sent again, to the survivor.
+      expect(metric(text, 'onnxgan_worker_retries_total')).toBeGreaterThanOrEqual(1);
+      expect(metric(text, 'onnxgan_worker_restarts_total')).toBe(1);
+      expect(metric(text, 'onnxgan_worker_unavailable_total')).toBe(0);
+      expect(metric(text, 'onnxgan_models_loaded')).toBe(2);
+
+      // Both killed: every request still gets an answer, from a replacement or a 503 with Retry-After.
+      for (const pid of pids) process.kill(pid, 'SIGKILL');
+      const orphans = await Promise.all(Array.from({ length: 4 }, (_, i) => generate(i)));
+      for (const r of orphans) {
+        expect([200, 503], r.body).toContain(r.status);
+        if (r.status === 503) expect(r.retryAfter).toBe('1');
+      }
+      expect((await fresh(`${url}/metrics`)).status).toBe(200);
     } finally {
       s.child.kill('SIGTERM');
       expect(await s.exited).toBe(0);
