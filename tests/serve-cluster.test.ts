@@ -4,6 +4,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT, runCli } from './helpers/cli.js';
@@ -176,10 +177,21 @@ describe('--workers 2', () => {
     expect(s.log().match(/"msg":"stopped"/g)).toHaveLength(2);
   });
 
-  it('a worker that cannot start stops the cluster with its error; bad counts are usage errors', async () => {
+  it('a worker that cannot start stops the cluster with its error; a taken port fails before any worker; bad counts are usage errors', async () => {
     const r = await runCli(['serve', '--models', path.join(work, 'missing'), '--port', '0', '--workers', '2']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/onnxgan serve: models folder .*missing does not exist/);
+    // The primary holds the port: one taken fails at once with listen()'s advice, before any worker starts.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const t = await runCli(['serve', '--models', path.join(ROOT, 'models'), '--port', String(port), '--workers', '2']);
+      expect(t.code).toBe(1);
+      expect(t.stderr).toMatch(new RegExp(`^onnxgan serve: port ${port} on 127\\.0\\.0\\.1 is already in use .*\n$`));
+    } finally {
+      taken.close();
+    }
     for (const bad of ['0', 'two', '-1']) {
       const u = await runCli(['serve', '--workers', bad]);
       expect(u.code, bad).toBe(2);
