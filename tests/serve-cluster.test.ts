@@ -158,6 +158,28 @@ describe('--workers 2', () => {
     }
   });
 
+  it('the primary SIGKILLed: its workers stop (drained) instead of serving on as orphans', async () => {
+    const models = path.join(work, 'orphans');
+    mkdirSync(models);
+    copyFileSync(path.join(ROOT, 'models/gan.onnx'), path.join(models, 'gan.onnx'));
+    const s = spawnCluster(models);
+    await s.url;
+    const pids = workerPids(s.child.pid!);
+    expect(pids).toHaveLength(2);
+    s.child.kill('SIGKILL');
+    await s.exited;
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await eventually(() => pids.every((pid) => !alive(pid)), 10_000);
+    expect(s.log().match(/"msg":"stopped"/g)).toHaveLength(2);
+  });
+
   it('SIGTERM drains every worker: in-flight requests finish, then exit 0', async () => {
     const models = path.join(work, 'b');
     mkdirSync(models);
