@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--no-access-log', 'do not log every request')
     .addOption(new Option('--log-format <format>', 'logs as readable lines (pretty) or JSON lines (json); auto: pretty on a terminal').choices(['auto', 'pretty', 'json']).default('auto'))
-    .option('--workers <n>', 'processes serving on the one port (node:cluster), or auto: one per CPU core', parseWorkers, 1)
+    .option('--workers <n>', 'worker processes behind the one port (a dead one loses no request), or auto: one per CPU core', parseWorkers, 1)
     .action(
       action('serve', async (o: ServeFlags) => {
         const { isClusterWorker, WORKER_ADDRESS } = await import('./cluster.js');

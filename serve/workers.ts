@@ -1,4 +1,4 @@
-// --workers N|auto, apart from serve/cluster.ts so the CLI's --help stays light.
+// --workers N|auto, apart from serve/cluster-primary.ts so the CLI's --help stays light.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
