@@ -185,7 +185,7 @@ export function runPrimary(o: PrimaryOptions, log: PrimaryLog): Promise<number> 
     const tried = new Set<WorkerState>();
     for (let attempt = 1; !res.destroyed; attempt++) {
       const w = await worker(tried);
-      if (!w) break;
+      if (!w || res.destroyed) break; // none ready, or the client left while it waited
       tried.add(w);
       if ((await forward(w, req, body, res)) === 'done') return;
       if (attempt === MAX_ATTEMPTS) break;
