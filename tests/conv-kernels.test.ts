@@ -256,7 +256,7 @@ describe("the penalty's double backward through linear layers and LeakyReLU", ()
     const G = randn(60);
     tf.tidy(() => {
       const Gt = tf.tensor1d(G);
-      const P = (a: tf.Tensor, up: tf.Tensor) => tf.sum(tf.mul(Gt, tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.maximum(z, tf.mul(z, 0.2)), up)) /* tf.leakyRelu has no second derivative */)(a)));
+      const P = (a: tf.Tensor, up: tf.Tensor) => tf.sum(tf.mul(Gt, tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.mul(z, 0.2), tf.mul(tf.relu(z), 0.8)), up)) /* train/layers.ts's form: tf.leakyRelu has no second derivative */)(a)));
       const [px, pu] = tf.grads((a, up) => P(a!, up!))([tf.tensor1d(x), tf.tensor1d(u)]);
       close(data(pu!), G.map((v, i) => v * (x[i]! > 0 ? 1 : 0.2)));
       expect(Array.from(data(px!)).every((v) => v === 0)).toBe(true);
@@ -271,5 +271,104 @@ describe('layout at the ends', () => {
     const hwc = chwToHwc(x, n, c, h, w, new Float32Array(x.length));
     close(hwc, tf.tidy(() => tf.transpose(tf.tensor4d(x, [n, c, h, w]), [0, 2, 3, 1])), 1e-12);
     expect(Array.from(hwcToChw(hwc, n, c, h, w, new Float32Array(x.length)))).toEqual(Array.from(x));
+  });
+});
+
+/** fn's outputs' values on `backend` (inputs made there from plain arrays). */
+async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  try {
+    return tf.tidy(fn).map((t) => {
+      const v = data(t).slice();
+      t.dispose();
+      return v;
+    });
+  } finally {
+    await tf.setBackend('cpu');
+  }
+}
+
+async function sameOnWasm(fn: () => tf.Tensor[], tol = 1e-5): Promise<void> {
+  const want = await on('cpu', fn);
+  const got = await on('wasm', fn);
+  expect(got.length).toBe(want.length);
+  got.forEach((g, i) => expect(relErr(g, want[i]!), `output ${i}`).toBeLessThan(tol));
+}
+
+describe('the wasm backend with our kernels', () => {
+  it('registers Conv2DBackpropFilter and UnsortedSegmentSum, which tfjs-backend-wasm lacks', () => {
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+    expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBeDefined();
+  });
+
+  for (const c of [convCases[0]!, convCases[3]!]) {
+    it(`Conv2DBackpropFilter and Conv2DBackpropInput agree with cpu: ${c.name}`, async () => {
+      const g = geom(c);
+      const [x, F, dy] = [randn(c.n * c.h * c.w * c.c), randn(g.k * c.o), randn(g.rows * c.o)];
+      await sameOnWasm(() => {
+        const xt = tf.tensor4d(x, [c.n, c.h, c.w, c.c]);
+        const dyt = tf.tensor4d(dy, [c.n, g.oh, g.ow, c.o]);
+        const Ft = tf.tensor4d(F, [c.k, c.k, c.c, c.o]);
+        const attrs = { strides: [g.sh, g.sw], pad: tfPads(c.pads), dataFormat: 'NHWC', dimRoundingMode: undefined };
+        const run = (name: string, inputs: tf.NamedTensorMap, more: object): tf.Tensor => tf.engine().runKernel(name, inputs, { ...attrs, ...more } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        return [run('Conv2DBackpropFilter', { x: xt, dy: dyt }, { filterShape: Ft.shape }), run('Conv2DBackpropInput', { dy: dyt, filter: Ft }, { inputShape: xt.shape })];
+      });
+    });
+  }
+
+  it("'same' padding and the gradient of tf.gather (a label embedding) agree with cpu", async () => {
+    const [x, F, table] = [randn(3 * 9 * 9 * 2), randn(3 * 3 * 2 * 4), randn(10 * 5)];
+    const labels = Int32Array.from([3, 0, 3, 9, 1]);
+    await sameOnWasm(() => {
+      const xt = tf.tensor4d(x, [3, 9, 9, 2]);
+      const [gx, gF] = tf.grads((a, f) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 2, 'same'))))([xt, tf.tensor4d(F, [3, 3, 2, 4])]);
+      const gT = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d(labels, 'int32')), tf.range(0, 25).reshape([5, 5]))))(tf.tensor2d(table, [10, 5]));
+      return [gx!, gF!, gT];
+    });
+  });
+
+  it('autodiff of a conditional DCGAN critic loss with a gradient penalty agrees with cpu', async () => {
+    const n = 3;
+    const shapes: Record<string, number[]> = {
+      table: [10, 4], gW: [12, 7 * 7 * 4], gB: [7 * 7 * 4], t1: [4, 4, 3, 4], gamma: [3], beta: [3], t2: [4, 4, 1, 3], t2b: [1],
+      c1: [4, 4, 1, 4], c1b: [4], c2: [4, 4, 4, 4], c2b: [4], lnG: [7, 7, 4], lnB: [7, 7, 4], dW: [196, 1], dB: [1],
+    };
+    const init = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, randn(s.reduce((a, b) => a * b, 1)).map((v) => 0.3 * v)]));
+    const [z, real, eps] = [randn(n * 8), randn(n * 28 * 28).map((v) => Math.tanh(v)), Float32Array.from({ length: n }, () => rng.uniform())];
+    const labels = Int32Array.from([2, 7, 2]);
+    const leaky = (t: tf.Tensor) => tf.add(tf.mul(t, 0.2), tf.mul(tf.relu(t), 0.8));
+    await sameOnWasm(() => {
+      const p = Object.fromEntries(Object.entries(init).map(([k, v]) => [k, tf.tensor(v, shapes[k])]));
+      const names = Object.keys(p);
+      const generator = (q: Record<string, tf.Tensor>): tf.Tensor => {
+        const h = tf.concat([tf.tensor2d(z, [n, 8]), tf.gather(q.table!, tf.tensor1d(labels, 'int32'))], 1);
+        const d = tf.transpose(tf.reshape(tf.relu(tf.add(tf.matMul(h as tf.Tensor2D, q.gW as tf.Tensor2D), q.gB!)), [n, 4, 7, 7]), [0, 2, 3, 1]);
+        const a = tfConvT(d, q.t1!, 2, [1, 1, 1, 1], [0, 0]); // no bias before a batch norm (its gradient is 0)
+        const m = tf.moments(a, [0, 1, 2]);
+        const b = tf.relu(tf.add(tf.mul(tf.mul(tf.sub(a, m.mean), tf.rsqrt(tf.add(m.variance, 1e-5))), q.gamma!), q.beta!));
+        return tf.tanh(tf.add(tfConvT(b, q.t2!, 2, [1, 1, 1, 1], [0, 0]), q.t2b!));
+      };
+      const critic = (q: Record<string, tf.Tensor>, x: tf.Tensor): tf.Tensor => {
+        const pad = tfPads([1, 1, 1, 1]);
+        const a = leaky(tf.add(tf.conv2d(x as tf.Tensor4D, q.c1 as tf.Tensor4D, 2, pad), q.c1b!));
+        const b = tf.add(tf.conv2d(a as tf.Tensor4D, q.c2 as tf.Tensor4D, 2, pad), q.c2b!);
+        const m = tf.moments(b, [1, 2, 3], true);
+        const c = leaky(tf.add(tf.mul(tf.mul(tf.sub(b, m.mean), tf.rsqrt(tf.add(m.variance, 1e-5))), q.lnG!), q.lnB!));
+        return tf.add(tf.matMul(tf.reshape(c, [n, 196]) as tf.Tensor2D, q.dW as tf.Tensor2D), q.dB!);
+      };
+      const loss = (...vs: tf.Tensor[]): tf.Scalar => {
+        const q = Object.fromEntries(names.map((k, i) => [k, vs[i]!]));
+        const fake = generator(q);
+        const x = tf.tensor4d(real, [n, 28, 28, 1]);
+        const e = tf.tensor4d(eps, [n, 1, 1, 1]);
+        const mix = tf.add(tf.mul(e, x), tf.mul(tf.sub(1, e), fake));
+        const gx = tf.grad((t: tf.Tensor) => tf.sum(critic(q, t)))(mix);
+        const norm = tf.sqrt(tf.add(tf.sum(tf.square(gx), [1, 2, 3]), 1e-12));
+        const gp = tf.mean(tf.square(tf.sub(norm, 1)));
+        return tf.add(tf.sub(tf.mean(critic(q, fake)), tf.mean(critic(q, x))), tf.mul(gp, 10)) as tf.Scalar;
+      };
+      const { value, grads } = tf.valueAndGrads(loss)(names.map((k) => p[k]!));
+      return [value, ...grads];
+    }, 1e-4);
   });
 });
