@@ -123,6 +123,7 @@ export class ConvKernels {
   private work = new Float32Array(0);
   private readonly padded = new Scratch();
   private readonly cols = new Scratch();
+  private readonly filter = new Scratch();
   constructor(private readonly gemm: Gemm) {}
 
   /**
@@ -153,6 +154,8 @@ export class ConvKernels {
       this.gemm(dy, [g.rows, g.o], F, [g.k, g.o], false, true, dx);
       return dx;
     }
+    const full = fullConvolution(g);
+    if (full) return this.conv2d(dy, this.flipped(F, g), null, full, dx);
     const dcols = this.cols.take(g.rows * g.k);
     this.gemm(dy, [g.rows, g.o], F, [g.k, g.o], false, true, dcols);
     if (unpadded(g)) {
@@ -166,6 +169,20 @@ export class ConvKernels {
     return dx;
   }
 
+  /** F [kh, kw, c, o] rotated by 180 degrees with its channels swapped: [kh, kw, o, c], in scratch. */
+  private flipped(F: Float32Array, g: ConvGeometry): Float32Array {
+    const { kh, kw, c, o } = g;
+    const out = this.filter.take(F.length);
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
+        const src = ((kh - 1 - ky) * kw + (kw - 1 - kx)) * c * o;
+        const dst = (ky * kw + kx) * o * c;
+        for (let ci = 0; ci < c; ci++) for (let oc = 0; oc < o; oc++) out[dst + oc * c + ci] = F[src + ci * o + oc]!;
+      }
+    }
+    return out;
+  }
+
   /**
    * dF [kh, kw, c, o] = the gradient of <dy, conv(x, F)> with respect to F; dBias [o] = dy's sums
    * per channel when asked. `cols`: x's im2col matrix when the caller has it (else computed).
@@ -176,6 +193,19 @@ export class ConvKernels {
     if (dBias) channelSums(dy, g.rows, g.o, dBias);
     return dF;
   }
+}
+
+/**
+ * A stride-1 convolution's input gradient is the "full" convolution of dy (padded by k-1-pad) with
+ * the flipped filter: an im2col of dy, k*o wide, instead of a col2im of a k*c wide matrix, so it
+ * wins when o < c (the generator's last conv, 16 -> 1 channels: 4x). Null where it does not apply.
+ */
+function fullConvolution(g: ConvGeometry): ConvGeometry | null {
+  const { kh, kw, pads } = g;
+  const [t, l, b, r] = pads;
+  if (g.sh !== 1 || g.sw !== 1 || g.o >= g.c || t >= kh || b >= kh || l >= kw || r >= kw) return null;
+  const full = convGeometry({ n: g.n, h: g.oh, w: g.ow, c: g.o, o: g.c, kh, kw, sh: 1, sw: 1, pads: [kh - 1 - t, kw - 1 - l, kh - 1 - b, kw - 1 - r] });
+  return full.oh === g.h && full.ow === g.w ? full : null;
 }
 
 /** x [n, h, w, c] into out's first n*ph*pw*c floats, zero-padded. */

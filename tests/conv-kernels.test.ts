@@ -61,6 +61,7 @@ const convCases: { name: string; n: number; h: number; w: number; c: number; o: 
   { name: '14 -> 7, k4 s2 p1, grey', n: 3, h: 14, w: 14, c: 1, o: 4, k: 4, s: 2, pads: [1, 1, 1, 1] },
   { name: '7x7 k3 s1 p1', n: 3, h: 7, w: 7, c: 3, o: 2, k: 3, s: 1, pads: [1, 1, 1, 1] },
   { name: 'odd 9x7, k3 s2, asymmetric pads', n: 3, h: 9, w: 7, c: 3, o: 3, k: 3, s: 2, pads: [0, 1, 2, 0] },
+  { name: 'stride 1, fewer outputs than inputs (the full-convolution input gradient), asymmetric pads', n: 3, h: 9, w: 7, c: 3, o: 1, k: 3, s: 1, pads: [0, 1, 2, 2] },
   { name: 'unpadded k2', n: 3, h: 5, w: 5, c: 1, o: 2, k: 2, s: 1, pads: [0, 0, 0, 0] },
   { name: 'pointwise 1x1', n: 3, h: 4, w: 6, c: 3, o: 2, k: 1, s: 1, pads: [0, 0, 0, 0] },
 ];
