@@ -1,7 +1,9 @@
 // Micro-benchmark: backend/conv-kernels.ts (im2col/col2im on onnxruntime's GEMM, one thread) against
 // PyTorch's conv2d / conv_transpose2d (one thread), layer by layer, for the dcgan architecture
 // bench/dcgan_step.py documents (28x28 grey, generator channels 64,32,16, critic 32,64, batch 64).
-//   npm run build && node dist/bench/conv-kernels.js [--batch 64] [--reps 20] [--rounds 2]
+//   npm run build && node dist/bench/conv-kernels.js [--batch 64] [--reps 20] [--rounds 2] [--wasm]
+// --wasm instead: tfjs's conv2dTranspose (the Conv2DBackpropInput kernel) on the wasm backend with
+// our kernel (backend/wasm-conv-kernels.ts) against tfjs-backend-wasm's own, for the generator's layers.
 // Forward: the layer's output. Backward: the input and filter gradients (ours recompute the im2col
 // matrix, as a training step that keeps none would). Rounds alternate ours and PyTorch's so both
 // see the same machine load; the ratio is taken within a round.
@@ -85,7 +87,41 @@ function torch(ls: Layer[], reps: number): Map<string, { ms_forward: number; ms_
   return new Map(rows.map((r) => [r.name, r]));
 }
 
-const opts = new Command().option('--batch <n>', 'batch', '64').option('--reps <n>', 'timed repetitions per kernel', '20').option('--rounds <n>', 'rounds', '2').parse().opts();
+async function wasmConvTranspose(ls: Layer[], reps: number, rounds: number): Promise<void> {
+  const { requireCjs, tfjs: tf } = await import('../backend/tfjs.js');
+  requireCjs('@tensorflow/tfjs-backend-wasm');
+  const theirs = tf.getKernel('Conv2DBackpropInput', 'wasm')!;
+  const { selectBackend } = await import('../backend/select.js');
+  await selectBackend('wasm');
+  const ours = tf.getKernel('Conv2DBackpropInput', 'wasm')!;
+  const use = (k: typeof ours): void => {
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    tf.registerKernel(k);
+  };
+  console.log(`| round | tf.conv2dTranspose on wasm (batch ${ls[0]!.n}) | ours ms | tfjs-backend-wasm ms | ratio |`);
+  console.log('|---|---|---|---|---|');
+  for (let r = 1; r <= rounds; r++) {
+    for (const l of ls.filter((x) => x.transpose)) {
+      const x = tf.randomNormal([l.n, l.h, l.w, l.c]) as import('@tensorflow/tfjs').Tensor4D;
+      const F = tf.randomNormal([l.k, l.k, l.o, l.c]) as import('@tensorflow/tfjs').Tensor4D;
+      const full = [l.n, l.s * (l.h - 1) + l.k, l.s * (l.w - 1) + l.k, l.o] as [number, number, number, number];
+      const time = (k: typeof ours): number => {
+        use(k);
+        return medianMs(() => tf.tidy(() => void tf.conv2dTranspose(x, F, full, l.s, 'valid').dataSync()), reps);
+      };
+      const [m, t] = [time(ours), time(theirs)];
+      console.log(`| ${r} | ${l.name} (uncropped) | ${m.toFixed(2)} | ${t.toFixed(2)} | ${(m / t).toFixed(2)}x |`);
+      tf.dispose([x, F]);
+    }
+  }
+  use(ours);
+}
+
+const opts = new Command().option('--batch <n>', 'batch', '64').option('--reps <n>', 'timed repetitions per kernel', '20').option('--rounds <n>', 'rounds', '2').option('--wasm', 'the wasm kernel against tfjs-backend-wasm\'s').parse().opts();
+if (opts.wasm) {
+  await wasmConvTranspose(layers(Number(opts.batch)), Number(opts.reps), Number(opts.rounds));
+  process.exit(0);
+}
 const opened = ortGemm(1);
 if ('why' in opened) throw new Error(`onnxruntime's GEMM: ${opened.why}`);
 const k = new ConvKernels(opened.gemm);
