@@ -19,9 +19,11 @@
 //   k.conv2dFilterGrad(x, dy, g, dF, dBias | null)     dF = d<dy, conv(x, F)>/dF, dBias = sums of dy
 //   ConvTranspose2D of x [n, h, w, in] with F [kh, kw, out, in], stride s, crop pads p is the input
 //   gradient of the conv `convTransposeGeometry(...)` returns (its input is the ConvT's output):
-//     forward  y = k.conv2dInputGrad(x, F, g, y) + bias (k.addBias)
-//     backward dx = k.conv2d(dy, F, null, g, dx);  dF = k.conv2dFilterGrad(dy, x, g, dF, null);
-//              dBias = channelSums(dy)
+//     forward  y = k.conv2dInputGrad(x, F, g, y), then addBias(y, rows, out, bias)
+//     backward cols = k.im2col(dy, g); dF = k.conv2dFilterGrad(dy, x, g, dF, dBias, cols);
+//              dx = k.conv2d(dy, F, null, g, dx)   (dBias [out] = channelSums of dy)
+//   k.im2col(x, g) is a view of the object's scratch, valid until its next call (so: take the
+//   filter gradient before anything else runs on `k`).
 //   batchNorm2dForward / batchNorm2dBackward   per channel over n*h*w (training mode), NHWC = [rows, c]
 //   layerNormForward / layerNormBackward       per sample over its h*w*c values, elementwise gamma/beta
 //
@@ -316,7 +318,7 @@ export interface NormTape {
 }
 
 /**
- * torch.nn.BatchNorm2d in training mode on x [rows = n*h*w, c] (NHWC): per-channel batch mean and
+ * torch.nn.BatchNorm2d in training mode on x [rows = n*h*w, c] (NHWC; on [n, d] it is BatchNorm1d): per-channel batch mean and
  * biased variance (tf.moments), y = gamma * xhat + beta. `mean`/`variance` [c] receive the batch
  * statistics (the caller updates the running ones; torch uses variance * rows / (rows - 1) there).
  */
