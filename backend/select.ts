@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { useOrtMatMul } from './ort-matmul.js';
 import { patchWasmMatMulTranspose, shareWasmIdentity } from './wasm-kernels.js';
+import { useOrtConvKernels } from './wasm-conv-kernels.js';
 import type { BackendChoice } from './choices.js';
 
 export type { BackendChoice };
@@ -63,6 +64,7 @@ export async function selectBackend(choice: BackendChoice = 'auto', opts: WasmOp
       const ort = opts.matmul === 'xnnpack' ? { ok: false as const, why: 'requested' } : useOrtMatMul(opts.threads ?? 1);
       if (!ort.ok) patchWasmMatMulTranspose();
       shareWasmIdentity();
+      useOrtConvKernels(opts.threads ?? 1); // conv gradients; without onnxruntime they stay missing on wasm
       return ort.ok ? `matmuls on onnxruntime (MLAS, ${opts.threads ?? 1} thread${(opts.threads ?? 1) > 1 ? 's' : ''})` : `matmuls on XNNPACK (onnxruntime: ${ort.why})`;
     })();
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
