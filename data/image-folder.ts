@@ -83,7 +83,7 @@ async function decodeAll(scan: FolderScan, r: DecodeRequest, showProgress: boole
         while (next < n) {
           const i = next++;
           try {
-            results[i] = await decodeImage(scan.files[i]!.file, target, scan.files[i]!.size);
+            results[i] = await decodeImage(scan.files[i]!.source, target, scan.files[i]!.size);
           } catch (e) {
             decodeSkipped.push({ file: scan.files[i]!.file, reason: e instanceof ImageDecodeError ? e.message : `cannot read it (${(e as Error).message})` });
           }

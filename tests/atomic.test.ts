@@ -1,9 +1,11 @@
-// writeFileAtomic: the new content or the old one, and no temp file left behind when a write fails.
+// writeFileAtomic: the new content or the old one, and no temp file left behind when a write fails;
+// removeStaleTempFiles: what a killed writer left is removed by the next run, a live writer's kept.
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../common/atomic.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { removeStaleTempFiles, writeFileAtomic } from '../common/atomic.js';
 
 let dirs: string[] = [];
 const freshDir = (): string => {
@@ -43,5 +45,24 @@ describe('writeFileAtomic', () => {
     mkdirSync(`${file}.tmp-${process.pid}`);
     expect(() => writeFileAtomic(file, '{}')).toThrow(/EISDIR/);
     expect(readdirSync(dir)).toEqual([`out.json.tmp-${process.pid}`]);
+  });
+});
+
+describe('removeStaleTempFiles', () => {
+  it('removes the temp files of dead processes only, and nothing else', async () => {
+    const dir = freshDir();
+    // A real process that has exited: its PID runs nothing now.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const sleeper = spawn('sleep', ['30']);
+    try {
+      const names = [`checkpoint.json.tmp-${dead}`, `metrics.jsonl.tmp-${dead}`, `checkpoint.json.tmp-${process.pid}`, `samples.png.tmp-${sleeper.pid}`, 'checkpoint.json', 'notes.tmp-x', `keep.tmp-${dead}.bak`];
+      for (const n of names) writeFileSync(path.join(dir, n), 'x');
+      mkdirSync(path.join(dir, `folder.tmp-${dead}`));
+      expect(removeStaleTempFiles(dir).sort()).toEqual([`checkpoint.json.tmp-${dead}`, `metrics.jsonl.tmp-${dead}`]);
+      expect(readdirSync(dir).sort()).toEqual([...names.slice(2), `folder.tmp-${dead}`].sort());
+      expect(removeStaleTempFiles(path.join(dir, 'nowhere'))).toEqual([]);
+    } finally {
+      sleeper.kill();
+    }
   });
 });
