@@ -19,7 +19,7 @@ import { checkLayers, checkWeights, embeddingRanges, layersGraph, layersInterfac
 import { checkOutputPath, readTfjsModel, type TfjsModel } from './model-files.js';
 import { declaredValues, MAX_TENSOR_VALUES } from './limits.js';
 import { UnsupportedError } from './ops/errors.js';
-import { registerShims } from './tfjs-shims.js';
+import { registerShims, withWeightBudget } from './tfjs-shims.js';
 
 /** Largest accepted |tfjs - onnxruntime| / max(1, |tfjs|) over the parity samples: export's fp32 bound. */
 export const TOLERANCE = EXPORT_TOLERANCE.fp32;
@@ -114,7 +114,7 @@ const arrayBuffer = (a: Uint8Array): ArrayBuffer => a.buffer.slice(a.byteOffset,
 async function diagnoseLayersModel(files: TfjsModel, cause: unknown): Promise<Error> {
   let model: tf.LayersModel;
   try {
-    model = await tfjs.models.modelFromJSON({ modelTopology: files.topology } as never);
+    model = await withWeightBudget(files.specs, () => tfjs.models.modelFromJSON({ modelTopology: files.topology } as never));
   } catch (e) {
     return new UnsupportedError(`${files.file}: tfjs cannot build this LayersModel: ${describeTfjsError(e, files)}`);
   }
@@ -134,7 +134,9 @@ async function convertLayers(files: TfjsModel, opts: ConvertOptions, planFor: (i
   let model: tf.LayersModel;
   try {
     // tfjs's own loader (and decoder of the weights): what tf.loadLayersModel does with these files.
-    model = await tfjs.loadLayersModel(tfjs.io.fromMemory({ modelTopology: files.topology, weightSpecs: files.specs as tf.io.WeightsManifestEntry[], weightData: arrayBuffer(files.data) }), { strict: true });
+    model = await withWeightBudget(files.specs, () =>
+      tfjs.loadLayersModel(tfjs.io.fromMemory({ modelTopology: files.topology, weightSpecs: files.specs as tf.io.WeightsManifestEntry[], weightData: arrayBuffer(files.data) }), { strict: true }),
+    );
   } catch (e) {
     throw await diagnoseLayersModel(files, e);
   }

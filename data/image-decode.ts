@@ -108,8 +108,8 @@ export async function decodeImage(file: string | Buffer, t: DecodeTarget, size =
   }
   let meta: Metadata;
   try {
-    // First frame of animations; limitInputPixels (sharp's default, 268 Mpx) refuses decompression bombs.
-    meta = await sharp(input, { animated: false, limitInputPixels: MAX_SOURCE_PIXELS }).metadata();
+    // First frame of animations.
+    meta = await sharp(input, { animated: false, limitInputPixels: false }).metadata(); // the header only: the size is checked below
   } catch (e) {
     throw new ImageDecodeError(`not a readable image (${oneLine(e)})`);
   }

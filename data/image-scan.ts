@@ -166,8 +166,9 @@ export function scanImageFolder(dir: string): FolderScan {
   if (loose) skipped.push({ file: root, reason: `${loose} image${loose > 1 ? 's' : ''} directly in the folder, not in a class folder: not used` });
 
   classDirs.forEach((classDir, label) => {
-    // Folders are identified by device and inode, so a link back to an ancestor is seen once.
-    const visited = new Set<string>();
+    // Folders are identified by device and inode, so a link back to an ancestor is seen once; the
+    // data folder is an ancestor too (a link to it would bring every class into this one).
+    const visited = new Set<string>([`${st.dev}:${st.ino}`]);
     const walk = (d: Entry, stat: Stats, depth: number, list: Entry[] | null): void => {
       const id = `${stat.dev}:${stat.ino}`;
       if (visited.has(id)) {
