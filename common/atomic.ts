@@ -1,9 +1,10 @@
-import { renameSync, writeFileSync, mkdirSync, openSync, fsyncSync, closeSync, rmSync, readdirSync, lstatSync } from 'node:fs';
+import { renameSync, writeFileSync, mkdirSync, openSync, fsyncSync, closeSync, rmSync, readdirSync, lstatSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 
 /** Write a file so readers see the old or the new content, never a torn one (temp + fsync + rename). */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const dir = path.dirname(path.resolve(file));
+  const created = mkdirSync(dir, { recursive: true }); // the first folder made, if any
   const tmp = tempName(file, process.pid);
   try {
     writeFileSync(tmp, data);
@@ -15,10 +16,12 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     }
     renameSync(tmp, file);
   } catch (e) {
-    // A failed write (disk full, rename refused) must not leave a partial temp file behind; the
-    // caller gets the write's error, not one from the clean-up.
+    // A failed write (disk full, rename refused) must not leave a partial temp file (or folders
+    // made for it) behind; the caller gets the write's error, not one from the clean-up.
     try {
       rmSync(tmp, { force: true });
+      // Folders made for the file go too, innermost first, each only while empty.
+      for (let d = dir; created && d.length >= created.length; d = path.dirname(d)) rmdirSync(d);
     } catch {}
     throw e;
   }

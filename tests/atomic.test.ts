@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { removeStaleTempFiles, writeFileAtomic } from '../common/atomic.js';
 
 let dirs: string[] = [];
@@ -63,6 +63,25 @@ describe('removeStaleTempFiles', () => {
       expect(removeStaleTempFiles(path.join(dir, 'nowhere'))).toEqual([]);
     } finally {
       sleeper.kill();
+    }
+  });
+});
+
+describe('writeFileAtomic on a full disk', () => {
+  it('leaves neither the temp file nor the folders it made (a small real tmpfs; needs root)', (ctx) => {
+    const mnt = freshDir();
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      ctx.skip('cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)');
+    }
+    try {
+      writeFileSync(path.join(mnt, 'old'), 'kept');
+      expect(() => writeFileAtomic(path.join(mnt, 'new', 'deeper', 'big.bin'), new Uint8Array(1 << 20))).toThrow(/ENOSPC/);
+      expect(readdirSync(mnt)).toEqual(['old']);
+      expect(readFileSync(path.join(mnt, 'old'), 'utf8')).toBe('kept');
+    } finally {
+      execFileSync('umount', [mnt]);
     }
   });
 });

@@ -206,6 +206,27 @@ describe('convert never writes over its input', () => {
     expect(readdirSync(dir).sort()).toEqual([...before.keys()].sort());
   });
 
+  it('on a full disk fails in one line and leaves no partial file or folder (a real small tmpfs; needs root)', async (ctx) => {
+    const mnt = path.join(tmp, 'full');
+    mkdirSync(mnt);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      ctx.skip('cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)');
+    }
+    try {
+      try {
+        writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(1 << 20)); // as much as fits
+      } catch {}
+      const r = await convert([good, '--out', path.join(mnt, 'models', 'good.onnx')]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr.trim()).toMatch(/^onnxgan convert: ENOSPC: no space left on device/);
+      expect(readdirSync(mnt)).toEqual(['filler']);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+  });
+
   it('leaves no temporary file anywhere', () => {
     const all = readdirSync(tmp, { recursive: true }) as string[];
     expect(all.filter((f) => f.includes('.tmp-'))).toEqual([]);
