@@ -6,11 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../backend/select.js';
 import { startCli, type CliResult } from './helpers/cli.js';
 import { GraphDefBuilder } from './helpers/graph-models.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { saveLayersModel } from './helpers/tfjs-models.js';
+import { expectRefusal, modelVariant, saveSmallModel } from './helpers/convert-cases.js';
 
 const tmp = tempDir('onnxgan-convert-hostile-');
 const L = tf.layers;
@@ -30,25 +30,12 @@ async function convert(args: string[], ms = 60_000): Promise<CliResult> {
 
 /** Fails with exit 1, one stderr line matching `pattern`, and no output file. */
 async function refuses(model: string, pattern: RegExp, out = path.join(tmp, 'out', `${path.basename(model)}.onnx`)): Promise<void> {
-  const r = await convert([model, '--out', out]);
-  expect(r.code, r.stdout + r.stderr).toBe(1);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^onnxgan convert: /);
-  expect(lines[0]).toMatch(pattern);
+  expectRefusal(await convert([model, '--out', out]), pattern);
   expect(existsSync(out), `${out} written`).toBe(false);
 }
 
 /** A copy of `from` changed by `edit` (model.json as an object, and the folder). */
-function variant(from: string, name: string, edit: (json: any, dir: string) => void): string {
-  const dir = path.join(tmp, name);
-  cpSync(from, dir, { recursive: true });
-  const file = path.join(dir, 'model.json');
-  const json = JSON.parse(readFileSync(file, 'utf8'));
-  edit(json, dir);
-  writeFileSync(file, JSON.stringify(json));
-  return dir;
-}
+const variant = (from: string, name: string, edit: (json: any, dir: string) => void): string => modelVariant(from, path.join(tmp, name), edit);
 
 const layersOf = (j: any): any[] => j.modelTopology.config.layers;
 const mkfifo = (file: string): void => {
@@ -57,12 +44,7 @@ const mkfifo = (file: string): void => {
 };
 
 beforeAll(async () => {
-  await selectBackend('auto');
-  const x = tf.input({ shape: [8], name: 'x' });
-  const h = L.dense({ units: 16, activation: 'relu', name: 'hidden' }).apply(x) as tf.SymbolicTensor;
-  const y = L.dense({ units: 6, name: 'out' }).apply(h) as tf.SymbolicTensor;
-  good = path.join(tmp, 'good');
-  await saveLayersModel(tf.model({ inputs: x, outputs: y }), good, { shardBytes: 256 });
+  good = await saveSmallModel(path.join(tmp, 'good'));
   shards = JSON.parse(readFileSync(path.join(good, 'model.json'), 'utf8')).weightsManifest[0].paths;
   expect(shards.length).toBeGreaterThan(2);
   const g = new GraphDefBuilder(5);
