@@ -150,7 +150,12 @@ export function readTfjsModel(input: string): TfjsModel {
  * links, `..`, hard links are compared by device and inode): writing it must not destroy an input.
  */
 export function checkOutputPath(out: string, files: Pick<TfjsModel, 'inputs' | 'file'>): void {
-  const st = statSync(out, { throwIfNoEntry: false });
+  let st: Stats | undefined;
+  try {
+    st = statSync(out, { throwIfNoEntry: false });
+  } catch {
+    return; // a link loop or an unreadable path: not an input, and the write replaces the name itself
+  }
   if (!st) return;
   if (st.isDirectory()) throw new TfjsModelError(`--out ${out} is a folder: name the .onnx file to write`);
   const same = files.inputs.find((i) => i.dev === st.dev && i.ino === st.ino);
