@@ -3,7 +3,7 @@
 // a reason, nothing allocated or followed), a run folder inside its data (refused at the start), and
 // image sizes whose networks cannot fit (refused before anything is decoded, with the numbers).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,21 @@ describe('image folders: names that are not UTF-8', () => {
     expect(r.stdout).toMatch(/^Bag\s+6\s+/m);
     expect(r.stdout).toMatch(/skipped: none/);
     expect(r.stdout).not.toMatch(/\ufffd/);
+  });
+
+  it('survive a cache file whose header lies about its length: decoded again', async () => {
+    const caches = readdirSync(path.join(tmp, 'cache', 'images'));
+    expect(caches.length).toBeGreaterThan(0);
+    for (const f of caches) {
+      const file = path.join(tmp, 'cache', 'images', f);
+      const bytes = readFileSync(file);
+      bytes.writeUInt32LE(0xffffffff, 'onnxgan-image-cache/1\n'.length);
+      writeFileSync(file, bytes);
+    }
+    const r = await runCli(['data', named]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/3 classes, 18 images as 1x28x28/);
+    expect(r.stdout).toMatch(/\(decoded in/);
   });
 
   it('are trained on: cgan learns all three classes, named as shown', async () => {
