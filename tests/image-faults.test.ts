@@ -3,7 +3,7 @@
 // a reason, nothing allocated or followed), a run folder inside its data (refused at the start), and
 // image sizes whose networks cannot fit (refused before anything is decoded, with the numbers).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,20 @@ describe('image folders: bombs, link loops and FIFOs', () => {
     const strict = await runCli(['data', hostile, '--strict']);
     expect(strict.code).toBe(1);
     expect(strict.stderr.trim()).toMatch(/^onnxgan data: --strict: \d+ files or folders could not be used/);
+  });
+});
+
+describe('onnxgan data refuses a decode that cannot fit', () => {
+  it('before decoding: 300 images at 4096x4096 are more than memory or a typed array holds', async () => {
+    const dir = path.join(tmp, 'many');
+    mkdirSync(path.join(dir, 'a'), { recursive: true });
+    const one = path.join(named, 'Bag', readdirSync(path.join(named, 'Bag')).find((f) => f.endsWith('.png'))!);
+    for (let i = 0; i < 300; i++) symlinkSync(one, path.join(dir, 'a', `${i}.png`)); // 300 files to the scan
+    const started = Date.now();
+    const r = await runCli(['data', dir, '--image-size', '4096']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^onnxgan data: .*many: 300 images at 4096x4096 are 5.03e\+9 values decoded, 25.2 GB as bytes and float32, more than (one typed array holds|the .* of memory here): use a smaller --image-size or fewer images$/);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
 

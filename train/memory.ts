@@ -3,8 +3,7 @@
 // --image-size makes networks of billions of parameters that would fail after minutes (or take the
 // machine's memory) instead of at the start.
 import { constants } from 'node:buffer';
-import { constrainedMemory } from 'node:process';
-import { totalmem } from 'node:os';
+import { bytesText, MAX_TYPED_ARRAY, memoryLimit } from '../common/memory-limit.js';
 import type { ImageShape, ModelKind } from '../common/metadata.js';
 import type { LayerConfig, NetworkConfig } from './layers.js';
 import { architecture } from './models.js';
@@ -14,8 +13,6 @@ import { architecture } from './models.js';
  * and the hand-written step's own copy of the weights (train/mlp-step.ts): six float32 copies.
  */
 export const BYTES_PER_PARAMETER = 6 * 4;
-/** The largest typed array V8 makes (elements): one weight matrix cannot be larger. */
-const MAX_TENSOR_VALUES = 2 ** 32;
 /**
  * Characters of a checkpoint per parameter, at least: train/checkpoint.ts writes one JSON string
  * holding each weight and its two Adam moments as base64 of float32 (4 bytes -> 16/3 characters),
@@ -27,12 +24,6 @@ const layerParameters = (l: LayerConfig): number =>
   l.type === 'Dense' ? l.inputDim * l.units + l.units : l.type === 'BatchNorm' ? 4 * l.units : l.type === 'LabelEmbedding' ? l.numClasses * l.dim : 0;
 const parameters = (n: NetworkConfig): number => n.layers.reduce((s, l) => s + layerParameters(l), 0);
 const largest = (n: NetworkConfig): number => Math.max(0, ...n.layers.map((l) => (l.type === 'Dense' ? l.inputDim * l.units : 0)));
-
-/** Memory this process may use: the machine's, or its cgroup's limit when lower. */
-export function memoryLimit(): number {
-  const c = constrainedMemory?.() ?? 0;
-  return c > 0 && c < totalmem() ? c : totalmem();
-}
 
 export interface MemoryEstimate {
   parameters: number;
@@ -49,7 +40,6 @@ export function trainingMemory(kind: ModelKind, shape: ImageShape, classes = 10)
   return { parameters: p, bytes: p * BYTES_PER_PARAMETER, checkpointChars: p * CHECKPOINT_CHARS_PER_PARAMETER, largestTensor: Math.max(largest(a.generator), largest(a.critic)) };
 }
 
-const gb = (n: number): string => (n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${Math.ceil(n / 1e6)} MB`);
 
 /**
  * Throws, naming the cost and the limit, when the networks for images of `shape` cannot fit; logs
@@ -64,8 +54,8 @@ export function checkTrainingMemory(kind: ModelKind, shape: ImageShape, log: (li
     t.checkpointChars > constants.MAX_STRING_LENGTH
       ? `its checkpoint would be ${(t.checkpointChars / 1e6).toFixed(0)} M characters of JSON, more than the ${(constants.MAX_STRING_LENGTH / 1e6).toFixed(0)} M a string can hold`
       : t.bytes > limit
-        ? `training needs about ${gb(t.bytes)}, more than the ${gb(limit)} of memory here`
-        : t.largestTensor > MAX_TENSOR_VALUES
+        ? `training needs about ${bytesText(t.bytes)}, more than the ${bytesText(limit)} of memory here`
+        : t.largestTensor > MAX_TYPED_ARRAY
           ? `one weight matrix of ${t.largestTensor.toExponential(2)} values is more than a typed array holds`
           : null;
   const why = problem(e);
@@ -75,5 +65,5 @@ export function checkTrainingMemory(kind: ModelKind, shape: ImageShape, log: (li
     const smaller = side ? `${side}x${side} fits${c > 1 ? ', or --channels 1' : ''}` : 'none fits with these channels';
     throw new Error(`${what} make ${kind}'s networks ${(e.parameters / 1e6).toFixed(1)} M parameters: ${why}; use a smaller --image-size (${smaller})`);
   }
-  if (e.bytes > 1e9) log(`memory: ${what} make ${kind}'s networks ${(e.parameters / 1e6).toFixed(0)} M parameters, about ${gb(e.bytes)} to train (of ${gb(limit)} here)`);
+  if (e.bytes > 1e9) log(`memory: ${what} make ${kind}'s networks ${(e.parameters / 1e6).toFixed(0)} M parameters, about ${bytesText(e.bytes)} to train (of ${bytesText(limit)} here)`);
 }
