@@ -16,9 +16,10 @@ import type { GraphDef } from './graphdef.js';
 import { generatorInterface, plainInterface, type GeneratorOptions, type InterfacePlan, type ModelIO, type HostTensor } from './interface.js';
 import { SUPPORTED_LAYERS } from './keras-layers.js';
 import { checkLayers, checkWeights, embeddingRanges, layersGraph, layersInterface } from './layers-model.js';
-import { readTfjsModel, type TfjsModel } from './model-files.js';
+import { checkOutputPath, readTfjsModel, type TfjsModel } from './model-files.js';
+import { declaredValues, MAX_TENSOR_VALUES } from './limits.js';
 import { UnsupportedError } from './ops/errors.js';
-import { registerShims } from './tfjs-shims.js';
+import { registerShims, withWeightBudget } from './tfjs-shims.js';
 
 /** Largest accepted |tfjs - onnxruntime| / max(1, |tfjs|) over the parity samples: export's fp32 bound. */
 export const TOLERANCE = EXPORT_TOLERANCE.fp32;
@@ -62,6 +63,7 @@ export async function convertModel(input: string, out: string, opts: ConvertOpti
 /** Converts a model read by readTfjsModel (convert/model-files.ts). */
 export async function convertFiles(files: TfjsModel, out: string, opts: ConvertOptions = {}): Promise<ConvertResult> {
   const log = opts.log ?? (() => {});
+  checkOutputPath(out, files);
   log(`read ${files.file}: ${files.format}, ${files.specs.length} weights in ${files.shards} shard${files.shards === 1 ? '' : 's'} (${mb(files.data.length)})`);
   if (!tfjs.findBackend('wasm') && !tfjs.findBackend('tensorflow')) await selectBackend('auto');
   const planFor = (io: ModelIO, ranges: Map<string, number>): InterfacePlan => {
@@ -112,7 +114,7 @@ const arrayBuffer = (a: Uint8Array): ArrayBuffer => a.buffer.slice(a.byteOffset,
 async function diagnoseLayersModel(files: TfjsModel, cause: unknown): Promise<Error> {
   let model: tf.LayersModel;
   try {
-    model = await tfjs.models.modelFromJSON({ modelTopology: files.topology } as never);
+    model = await withWeightBudget(files.specs, () => tfjs.models.modelFromJSON({ modelTopology: files.topology } as never));
   } catch (e) {
     return new UnsupportedError(`${files.file}: tfjs cannot build this LayersModel: ${describeTfjsError(e, files)}`);
   }
@@ -132,7 +134,9 @@ async function convertLayers(files: TfjsModel, opts: ConvertOptions, planFor: (i
   let model: tf.LayersModel;
   try {
     // tfjs's own loader (and decoder of the weights): what tf.loadLayersModel does with these files.
-    model = await tfjs.loadLayersModel(tfjs.io.fromMemory({ modelTopology: files.topology, weightSpecs: files.specs as tf.io.WeightsManifestEntry[], weightData: arrayBuffer(files.data) }), { strict: true });
+    model = await withWeightBudget(files.specs, () =>
+      tfjs.loadLayersModel(tfjs.io.fromMemory({ modelTopology: files.topology, weightSpecs: files.specs as tf.io.WeightsManifestEntry[], weightData: arrayBuffer(files.data) }), { strict: true }),
+    );
   } catch (e) {
     throw await diagnoseLayersModel(files, e);
   }
@@ -143,6 +147,7 @@ async function convertLayers(files: TfjsModel, opts: ConvertOptions, planFor: (i
     checkLayers(model);
     checkWeights(model, files.weights);
     const io = layersInterface(model);
+    checkSampleSizes([...io.inputs, ...io.outputs]);
     const plan = planFor(io, embeddingRanges(model));
     const e = new Emitter({ keepFp16: opts.keepFp16 });
     plan.outputs(e, layersGraph(e, model, files.weights, plan.inputs(e)));
@@ -192,6 +197,7 @@ async function convertGraph(files: TfjsModel, opts: ConvertOptions, planFor: (io
       i.shape ??= signatureShape(files, i.name);
       if (!i.shape) throw new UnsupportedError(`input "${i.name}" has no known shape (neither its placeholder nor the signature gives one)`);
     }
+    checkSampleSizes(tensors.inputs.map((i) => ({ name: i.name, shape: i.shape! })));
     // The probe run at PROBE_ROWS gives every tensor's shape; outputs whose first dim follows it are batched.
     const probeIo: ModelIO = { inputs: tensors.inputs.map((i) => ({ name: i.name, dtype: i.dtype, shape: i.shape! })), outputs: tensors.outputs.map((o) => ({ name: o.name, dtype: o.dtype, shape: o.shape ?? [] })) };
     const ranges = gatherRanges(nodes, files.weights, tensors.inputs);
@@ -234,6 +240,17 @@ async function convertGraph(files: TfjsModel, opts: ConvertOptions, planFor: (io
   } catch (err) {
     dispose();
     throw err;
+  }
+}
+
+/** Refuses tensors whose declared shape would make the random samples (or tfjs's results on them) absurdly large. */
+function checkSampleSizes(tensors: { name: string; shape: Shape }[]): void {
+  const rows = Math.max(PARITY_ROWS, PROBE_ROWS);
+  for (const t of tensors) {
+    const perRow = declaredValues(t.shape.map((d, k) => (k === 0 && d === null ? rows : d === null ? 1 : d)));
+    if (!Number.isFinite(perRow)) {
+      throw new UnsupportedError(`tensor "${t.name}" is declared [${t.shape.map((d) => d ?? 'N').join(', ')}]: more than ${MAX_TENSOR_VALUES} values for a batch of ${rows} (or not a list of sizes), too large to check`);
+    }
   }
 }
 

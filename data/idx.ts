@@ -1,21 +1,35 @@
 // IDX files (the MNIST format): `{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]` in a folder.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFile } from '../common/regular-file.js';
 import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { DIGIT_CLASSES, DIGIT_SHAPE, IMAGE_PIXELS, IMAGE_SIZE } from '../common/metadata.js';
 import { DataError, sliceDataset, type Dataset, type DataSplits } from './dataset.js';
 
+/** An IDX file, compressed or not, at most this large (256 MiB; all of MNIST's training set is 47 MB). */
+const MAX_IDX_BYTES = 2 ** 28;
+
+/** A regular file only (a FIFO would block the read), bounded; a gzip bomb stops at the same bound. */
 function readMaybeGz(file: string): Buffer {
-  const raw = readFileSync(file);
+  const raw = readData(file, MAX_IDX_BYTES);
   if (raw[0] === 0x1f && raw[1] === 0x8b) {
     try {
-      return gunzipSync(raw);
+      return gunzipSync(raw, { maxOutputLength: MAX_IDX_BYTES });
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new DataError(`${file}: decompresses to more than ${MAX_IDX_BYTES / 2 ** 20} MiB: not an IDX file of images this trainer takes`);
       throw new DataError(`${file}: corrupt gzip data (${(e as Error).message})`);
     }
   }
   return raw;
 }
+
+const readData = (file: string, max: number): Buffer => {
+  try {
+    return readRegularFile(file, max).bytes;
+  } catch (e) {
+    throw new DataError((e as Error).message);
+  }
+};
 
 /** Parse an IDX images file (magic 2051, uint8 pixels) to [-1, 1] floats. */
 export function parseIdxImages(buf: Buffer, file: string): { images: Float32Array; count: number } {
@@ -66,12 +80,7 @@ export function loadIdxPair(dir: string, prefix: 'train' | 't10k', classes: stri
 function folderClasses(dir: string): string[] {
   const file = path.join(dir, 'classes.json');
   if (!existsSync(file)) return DIGIT_CLASSES;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new DataError(`${file}: cannot read it (${(e as Error).message})`);
-  }
+  const text = readData(file, 2 ** 20).toString('utf8');
   const bad = (why: string): DataError => new DataError(`${file}: ${why}; expected a JSON list of at least 2 class names, like ["cat", "dog"]`);
   let v: unknown;
   try {

@@ -3,7 +3,7 @@
 // every file's relative path, size and mtime, the classes and the options. A second load then reads
 // one file instead of decoding thousands. A cache that cannot be read or written never stops a load.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic.js';
 import type { ImageShape } from '../common/metadata.js';
@@ -71,6 +71,7 @@ export function readCache(file: string, key: string): DecodedFolder | null {
     const head = Buffer.alloc(MAGIC.length + 4);
     if (readSync(fd, head, 0, head.length, 0) !== head.length || head.toString('latin1', 0, MAGIC.length) !== MAGIC) return null;
     const headerLength = head.readUInt32LE(MAGIC.length);
+    if (headerLength > fstatSync(fd).size - head.length) return null; // a corrupt length: allocate nothing it claims
     const headerBytes = Buffer.alloc(headerLength);
     if (readSync(fd, headerBytes, 0, headerLength, head.length) !== headerLength) return null;
     const header = JSON.parse(headerBytes.toString('utf8')) as Header;

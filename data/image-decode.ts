@@ -36,6 +36,12 @@ export class ImageDecodeError extends Error {}
 
 /** Files up to this size are read once into memory (sharp reads larger ones from disk itself). */
 const READ_WHOLE = 4 << 20;
+/**
+ * Largest source image decoded (sharp's default limit, 16383 x 16383 = 268 Mpx): a file's header is
+ * read before its pixels, so a small file declaring 60000 x 60000 (a decompression bomb) is refused
+ * without decoding a row.
+ */
+export const MAX_SOURCE_PIXELS = 0x3fff * 0x3fff;
 
 /** "rgba", "grey 16-bit", "palette", "cmyk"...: the file's pixel format, as a person would name it. */
 function kindOf(m: Metadata): string {
@@ -88,9 +94,10 @@ function pngHeader(b: Buffer): { width: number; height: number; colorType: numbe
   return null;
 }
 
-export async function decodeImage(file: string, t: DecodeTarget, size = 0): Promise<DecodedImage> {
+/** Decodes `file` (a path, or its bytes when its name is not UTF-8: sharp then gets the file's content). */
+export async function decodeImage(file: string | Buffer, t: DecodeTarget, size = 0): Promise<DecodedImage> {
   let input: string | Buffer = file;
-  if (size <= READ_WHOLE) {
+  if (size <= READ_WHOLE || typeof file !== 'string') {
     try {
       input = readFileSync(file); // small files: one read (the async one costs several thread-pool hops)
     } catch (e) {
@@ -101,18 +108,21 @@ export async function decodeImage(file: string, t: DecodeTarget, size = 0): Prom
   }
   let meta: Metadata;
   try {
-    // First frame of animations; limitInputPixels (sharp's default, 268 Mpx) refuses decompression bombs.
-    meta = await sharp(input, { animated: false }).metadata();
+    // First frame of animations.
+    meta = await sharp(input, { animated: false, limitInputPixels: false }).metadata(); // the header only: the size is checked below
   } catch (e) {
     throw new ImageDecodeError(`not a readable image (${oneLine(e)})`);
   }
   const { width = 0, height = 0 } = meta.autoOrient ?? meta;
+  if (width * height > MAX_SOURCE_PIXELS) {
+    throw new ImageDecodeError(`declares ${width}x${height} px (${((width * height) / 1e6).toFixed(0)} Mpx), more than the ${(MAX_SOURCE_PIXELS / 1e6).toFixed(0)} Mpx decoded: not decoded (a decompression bomb?)`);
+  }
   if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) throw new ImageDecodeError(`${width}x${height} px: smaller than ${MIN_IMAGE_SIDE} px`);
   const channels = t.channels === 'native' ? (isGrey(meta) ? 1 : 3) : t.channels;
   let data: Buffer;
   let info: OutputInfo;
   try {
-    let img = sharp(input, { animated: false })
+    let img = sharp(input, { animated: false, limitInputPixels: MAX_SOURCE_PIXELS })
       .autoOrient()
       .flatten({ background: BACKGROUND })
       .resize(t.width, t.height, { fit: t.fit, position: 'centre', kernel: 'lanczos3', background: BACKGROUND });

@@ -3,6 +3,7 @@
 // decoded one by one from disk, so memory holds the decoded bytes, never all encoded files.
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { bytesText, MAX_TYPED_ARRAY, memoryLimit } from '../common/memory-limit.js';
 import { imageValues, type ImageShape } from '../common/metadata.js';
 import { DataError, type Dataset, type DataSplits } from './dataset.js';
 import { cacheFile, cacheKey, contentFingerprint, readCache, writeCache, type DecodeRequest, type DecodedFolder } from './image-cache.js';
@@ -29,6 +30,7 @@ export async function loadImageFolder(dir: string, o: ImageDataOptions = {}, lo:
   }
   const [width, height] = o.size ?? [DEFAULT_IMAGE_SIZE, DEFAULT_IMAGE_SIZE];
   const request: DecodeRequest = { width, height, channels: o.channels ?? 'auto', fit: o.fit ?? 'cover' };
+  checkDecodedSize(dir, scan.files.length, request);
   const holdout = o.holdout ?? DEFAULT_HOLDOUT;
   const key = cacheKey(scan, request);
   const file = cacheFile(scan.root, request);
@@ -66,6 +68,22 @@ export async function loadImageFolder(dir: string, o: ImageDataOptions = {}, lo:
   return { ...splitHeldOut(decoded, classes, datasetId(name, decoded.fingerprint), holdout, scan), folder: info };
 }
 
+/**
+ * Refuses, before decoding, a folder whose decoded images cannot fit: they are held as bytes and then
+ * as float32 in [-1, 1] (5 bytes per value), in arrays no larger than a typed array can be.
+ * Channels auto counts as grey (the least it can be).
+ */
+function checkDecodedSize(dir: string, count: number, r: DecodeRequest): void {
+  const values = count * (r.channels === 'auto' ? 1 : r.channels) * r.width * r.height;
+  const bytes = values * 5;
+  const limit = memoryLimit();
+  if (bytes > limit || values > MAX_TYPED_ARRAY) {
+    throw new DataError(
+      `${dir}: ${count} images at ${r.width}x${r.height} are ${values.toExponential(2)} values decoded, ${bytesText(bytes)} as bytes and float32, more than ${values > MAX_TYPED_ARRAY ? 'one typed array holds' : `the ${bytesText(limit)} of memory here`}: use a smaller --image-size or fewer images`,
+    );
+  }
+}
+
 /** Decodes every scanned file, a few at a time; files that fail are recorded with their reason. */
 async function decodeAll(scan: FolderScan, r: DecodeRequest, showProgress: boolean): Promise<DecodedFolder> {
   const n = scan.files.length;
@@ -83,7 +101,7 @@ async function decodeAll(scan: FolderScan, r: DecodeRequest, showProgress: boole
         while (next < n) {
           const i = next++;
           try {
-            results[i] = await decodeImage(scan.files[i]!.file, target, scan.files[i]!.size);
+            results[i] = await decodeImage(scan.files[i]!.source, target, scan.files[i]!.size);
           } catch (e) {
             decodeSkipped.push({ file: scan.files[i]!.file, reason: e instanceof ImageDecodeError ? e.message : `cannot read it (${(e as Error).message})` });
           }

@@ -27,6 +27,12 @@ export const MAX_IMAGE_SIDE = 4096;
  */
 export const BACKGROUND = { r: 255, g: 255, b: 255 } as const;
 
+/** [C, H, W] a run on an image folder read with these options will have at least (channels auto: 1). */
+export const plannedImageShape = (o: ImageDataOptions = {}): [number, number, number] => {
+  const [w, h] = o.size ?? [DEFAULT_IMAGE_SIZE, DEFAULT_IMAGE_SIZE];
+  return [o.channels ?? 1, h, w];
+};
+
 /** The data options as given on a command line; undefined when not given. */
 export interface ImageDataOptions {
   /** [width, height]. */
@@ -95,7 +101,7 @@ export const DATA_OPTION_FLAGS = ['--image-size', '--channels', '--fit', '--hold
 /** Adds the data options of an image folder to a command (train, data); no defaults, so "not given" stays visible. */
 export function addImageDataOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--image-size <N|WxH>', `image folders: size the images are resized to (default ${DEFAULT_IMAGE_SIZE})`).argParser(parseImageSize))
+    .addOption(new Option('--image-size <N|WxH>', `image folders: size the images are resized to (default ${DEFAULT_IMAGE_SIZE}; the networks grow with it, and train refuses at the start a size they cannot fit)`).argParser(parseImageSize))
     .addOption(new Option('--channels <1|3>', 'image folders: 1 grey, 3 RGB (default: 1 when every image is grey, else 3)').argParser(parseChannels))
     .addOption(new Option('--fit <how>', 'image folders: cover (centre crop, default) or contain (letterbox on white)').choices(FITS))
     .addOption(new Option('--holdout <fraction>', `image folders: fraction of each class held out of training for eval (default ${DEFAULT_HOLDOUT})`).argParser(fraction))

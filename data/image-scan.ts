@@ -2,15 +2,19 @@
 // convention (class = folder name, sorted; files found recursively inside), or a flat folder of
 // images without classes. The walk follows symbolic links but visits each folder once (a link loop
 // is reported, not followed), never opens anything but regular files (a FIFO named x.png would
-// block a read forever), and reports folders it cannot read instead of failing.
-import { readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
+// block a read forever), and reports folders it cannot read instead of failing. Names are read as
+// bytes: a name that is not valid UTF-8 (or holds control characters) is still a file to train on;
+// it is opened by its bytes and shown with those bytes escaped (caf\xe9.png).
+import { readdirSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { DataError } from './dataset.js';
 import { isImageFileName } from './image-options.js';
 
 export interface ScannedFile {
-  /** Absolute path. */
+  /** Absolute path, as shown (bytes that are not UTF-8 escaped). */
   file: string;
+  /** What to open: the path, as bytes when `file` had to escape some. */
+  source: string | Buffer;
   /** Path relative to the scanned folder (part of the cache key). */
   rel: string;
   size: number;
@@ -57,29 +61,71 @@ const errorText = (e: unknown): string => {
   return err.code ? `${what[err.code] ?? err.message} (${err.code})` : String(err.message ?? e);
 };
 
-type Entry = { name: string; full: string; kind: 'dir' | 'file' | 'other'; stat: Stats };
+/** An entry: `name` and `full` as shown, `source` the path to open (bytes when the shown one escapes some). */
+type Entry = { name: string; full: string; source: string | Buffer; kind: 'dir' | 'file' | 'other'; stat: Stats };
+type Folder = Pick<Entry, 'full' | 'source'>;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const hex = (b: number): string => `\\x${b.toString(16).padStart(2, '0')}`;
+const decodes = (bytes: Buffer): string | null => {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+};
+
+/** A file name's bytes as text: valid UTF-8 as it is, every other byte (and control characters) as \xNN. */
+export function shownName(raw: Buffer): { name: string; exact: boolean } {
+  const whole = decodes(raw);
+  if (whole !== null && !CONTROL.test(whole)) return { name: whole, exact: true };
+  let out = '';
+  for (let i = 0; i < raw.length; ) {
+    const lead = raw[i]!;
+    const len = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    const text = len ? decodes(raw.subarray(i, i + len)) : null;
+    if (text === null || text.length === 0 || (len === 1 && CONTROL.test(text))) {
+      out += hex(lead);
+      i++;
+    } else {
+      out += text;
+      i += len;
+    }
+  }
+  return { name: out, exact: false };
+}
+
+const sepBytes = Buffer.from(path.sep);
+const child = (dir: Folder, raw: Buffer): { name: string; full: string; source: string | Buffer } => {
+  const { name, exact } = shownName(raw);
+  const full = dir.full.endsWith(path.sep) ? dir.full + name : `${dir.full}${path.sep}${name}`; // absolute and normalised: no path.join per file
+  if (exact && typeof dir.source === 'string') return { name, full, source: full };
+  const parent = typeof dir.source === 'string' ? Buffer.from(dir.source) : dir.source;
+  return { name, full, source: Buffer.concat(parent.at(-1) === sepBytes[0] ? [parent, raw] : [parent, sepBytes, raw]) };
+};
 
 /** The visible entries of a folder with link targets resolved; unusable ones go to `skipped`. */
-function entries(dir: string, skipped: FolderScan['skipped']): Entry[] | null {
-  let list: Dirent[];
+function entries(dir: Folder, skipped: FolderScan['skipped']): Entry[] | null {
+  let list: Buffer[];
   try {
-    list = readdirSync(dir, { withFileTypes: true });
+    list = readdirSync(dir.source, { encoding: 'buffer' });
   } catch (e) {
-    skipped.push({ file: dir, reason: `cannot read folder: ${errorText(e)}` });
+    skipped.push({ file: dir.full, reason: `cannot read folder: ${errorText(e)}` });
     return null;
   }
   const out: Entry[] = [];
-  for (const d of list) {
-    if (d.name.startsWith('.')) continue; // .DS_Store, .git, editors' files
-    const full = dir.endsWith(path.sep) ? dir + d.name : `${dir}${path.sep}${d.name}`; // dir is absolute and normalised: no path.join per file
+  for (const raw of list) {
+    if (raw[0] === 0x2e) continue; // .DS_Store, .git, editors' files
+    const { name, full, source } = child(dir, raw);
     let stat: Stats;
     try {
-      stat = statSync(full); // follows links
+      stat = statSync(source); // follows links
     } catch (e) {
       skipped.push({ file: full, reason: errorText(e) });
       continue;
     }
-    out.push({ name: d.name, full, stat, kind: stat.isDirectory() ? 'dir' : stat.isFile() ? 'file' : 'other' });
+    out.push({ name, full, source, stat, kind: stat.isDirectory() ? 'dir' : stat.isFile() ? 'file' : 'other' });
   }
   return out.sort((a, b) => byCodePoint(a.name, b.name));
 }
@@ -91,7 +137,7 @@ export function scanImageFolder(dir: string): FolderScan {
   if (!st.isDirectory()) throw new DataError(`${dir}: not a folder`);
   const skipped: FolderScan['skipped'] = [];
   const ignored: FolderScan['ignored'] = { count: 0, examples: [] };
-  const top = entries(root, skipped);
+  const top = entries({ full: root, source: root }, skipped);
   if (!top) throw new DataError(`${dir}: ${skipped[0]!.reason}`);
   const files: ScannedFile[] = [];
   const prefix = root.endsWith(path.sep) ? root.length : root.length + 1;
@@ -103,7 +149,7 @@ export function scanImageFolder(dir: string): FolderScan {
     } else if (e.kind !== 'file') {
       skipped.push({ file: e.full, reason: 'not a regular file' });
     } else {
-      files.push({ file: e.full, rel: e.full.slice(prefix), size: e.stat.size, mtimeMs: e.stat.mtimeMs, label });
+      files.push({ file: e.full, source: e.source, rel: e.full.slice(prefix), size: e.stat.size, mtimeMs: e.stat.mtimeMs, label });
     }
   };
 
@@ -120,28 +166,29 @@ export function scanImageFolder(dir: string): FolderScan {
   if (loose) skipped.push({ file: root, reason: `${loose} image${loose > 1 ? 's' : ''} directly in the folder, not in a class folder: not used` });
 
   classDirs.forEach((classDir, label) => {
-    // Folders are identified by device and inode, so a link back to an ancestor is seen once.
-    const visited = new Set<string>();
-    const walk = (d: string, stat: Stats, depth: number, list: Entry[] | null): void => {
+    // Folders are identified by device and inode, so a link back to an ancestor is seen once; the
+    // data folder is an ancestor too (a link to it would bring every class into this one).
+    const visited = new Set<string>([`${st.dev}:${st.ino}`]);
+    const walk = (d: Entry, stat: Stats, depth: number, list: Entry[] | null): void => {
       const id = `${stat.dev}:${stat.ino}`;
       if (visited.has(id)) {
-        skipped.push({ file: d, reason: 'folder already scanned (a symbolic link loop or a second link to it): not followed' });
+        skipped.push({ file: d.full, reason: 'folder already scanned (a symbolic link loop or a second link to it): not followed' });
         return;
       }
       visited.add(id);
       if (depth > MAX_DEPTH) {
-        skipped.push({ file: d, reason: `more than ${MAX_DEPTH} folders deep: not entered` });
+        skipped.push({ file: d.full, reason: `more than ${MAX_DEPTH} folders deep: not entered` });
         return;
       }
       for (const e of list ?? entries(d, skipped) ?? []) {
-        if (e.kind === 'dir') walk(e.full, e.stat, depth + 1, null);
+        if (e.kind === 'dir') walk(e, e.stat, depth + 1, null);
         else addFile(e, label);
       }
     };
     const before = files.length;
-    const list = entries(classDir.full, skipped);
+    const list = entries(classDir, skipped);
     if (!list) throw new DataError(`${classDir.full}: class folder "${classes[label]}": ${skipped.at(-1)!.reason}`);
-    walk(classDir.full, classDir.stat, 0, list);
+    walk(classDir, classDir.stat, 0, list);
     if (files.length === before) {
       throw new DataError(`${classDir.full}: empty class folder "${classes[label]}" (no PNG, JPEG or WebP images in it): add images or remove the folder`);
     }

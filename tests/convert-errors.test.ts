@@ -4,49 +4,31 @@ import * as tf from '@tensorflow/tfjs';
 import { appendFileSync, cpSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../backend/select.js';
 import { Rng } from '../common/rng.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { saveLayersModel } from './helpers/tfjs-models.js';
+import { expectRefusal, modelVariant, saveSmallModel } from './helpers/convert-cases.js';
 
 const tmp = tempDir('onnxgan-convert-errors-');
 const L = tf.layers;
 let good: string; // a valid model folder, copied and broken per case
 
 /** A copy of the good model, changed by `edit` (model.json as an object, and the folder). */
-function broken(name: string, edit: (json: any, dir: string) => void): string {
-  const dir = path.join(tmp, name);
-  cpSync(good, dir, { recursive: true });
-  const file = path.join(dir, 'model.json');
-  const json = JSON.parse(readFileSync(file, 'utf8'));
-  edit(json, dir);
-  writeFileSync(file, JSON.stringify(json));
-  return dir;
-}
+const broken = (name: string, edit: (json: any, dir: string) => void): string => modelVariant(good, path.join(tmp, name), edit);
 
 /** Runs convert and checks the failure: exit code, a single stderr line, and no new output file. */
 async function fails(model: string, pattern: RegExp, extra: string[] = [], code = 1): Promise<string> {
   const out = path.join(tmp, `${path.basename(model)}.onnx`);
   writeFileSync(out, 'previous file');
-  const r = await runCli(['convert', model, '--out', out, ...extra]);
-  expect(r.code, r.stdout + r.stderr).toBe(code);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^onnxgan convert: /);
-  expect(lines[0]).toMatch(pattern);
+  const line = expectRefusal(await runCli(['convert', model, '--out', out, ...extra]), pattern, code);
   expect(readFileSync(out, 'utf8')).toBe('previous file');
   rmSync(out);
-  return lines[0]!;
+  return line;
 }
 
 beforeAll(async () => {
-  await selectBackend('auto');
-  const x = tf.input({ shape: [8], name: 'x' });
-  const h = L.dense({ units: 16, activation: 'relu', name: 'hidden' }).apply(x) as tf.SymbolicTensor;
-  const y = L.dense({ units: 6, name: 'out' }).apply(h) as tf.SymbolicTensor;
-  good = path.join(tmp, 'good');
-  await saveLayersModel(tf.model({ inputs: x, outputs: y }), good, { shardBytes: 256 });
+  good = await saveSmallModel(path.join(tmp, 'good'));
 });
 
 describe('onnxgan convert refuses bad input clearly', () => {

@@ -1,6 +1,7 @@
 // Data sources: embedded MNIST split, IDX files (raw and gz) written here, and broken ones.
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { balancedSubset } from '../data/dataset.js';
@@ -97,6 +98,23 @@ describe('IDX folders', () => {
       writeFileSync(path.join(dir, 'train-images-idx3-ubyte.gz'), Buffer.from([0x1f, 0x8b, 1, 2, 3]));
       return dir;
     }, /corrupt gzip data/],
+    ['a gzip bomb (small file, 320 MB inflated), stopped at the bound', () => {
+      const dir = folder('bomb', idxImages(2), idxLabels([0, 1]), true);
+      const member = gzipSync(Buffer.alloc(64 << 20), { level: 1 }); // concatenated gzip members inflate one after another
+      writeFileSync(path.join(dir, 'train-images-idx3-ubyte.gz'), Buffer.concat(Array(5).fill(member)));
+      return dir;
+    }, /bomb\/train-images-idx3-ubyte.gz: decompresses to more than 256 MiB/],
+    ['a FIFO as the images file (refused, not waited on)', () => {
+      const dir = folder('fifo', idxImages(2), idxLabels([0, 1]));
+      rmSync(path.join(dir, 'train-images-idx3-ubyte'));
+      execFileSync('mkfifo', [path.join(dir, 'train-images-idx3-ubyte')]);
+      return dir;
+    }, /fifo\/train-images-idx3-ubyte: a FIFO, not a regular file/],
+    ['classes.json a folder', () => {
+      const dir = folder('classes-dir', idxImages(5), idxLabels([0, 1, 2, 3, 4]));
+      mkdirSync(path.join(dir, 'classes.json'));
+      return dir;
+    }, /classes-dir\/classes.json: a folder, not a regular file/],
     ['no images', () => folder('empty', idxImages(0), idxLabels([])), /empty\/train-images-idx3-ubyte: holds no images/],
     ['a single image, nothing to hold out', () => folder('single', idxImages(1), idxLabels([3])), /single: a single training image is too few/],
     ['classes.json not JSON', () => withClasses('classes-syntax', '["cat", "dog"'), /classes-syntax\/classes\.json: not valid JSON \(.+\); expected a JSON list/],

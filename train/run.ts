@@ -6,11 +6,12 @@ import cliProgress from 'cli-progress';
 import { imageValues, type ModelKind } from '../common/metadata.js';
 import { Rng, generatorNoise } from '../common/rng.js';
 import { gridPng } from '../common/png.js';
-import { writeFileAtomic } from '../common/atomic.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../common/atomic.js';
 import { selectBackend, type BackendChoice } from '../backend/select.js';
 import { balancedSubset, DataError, shuffle, type Dataset, type DataSplits } from '../data/dataset.js';
-import { openData } from '../data/sources.js';
-import type { ImageDataOptions } from '../data/image-options.js';
+import { openData, refuseRunInsideData } from '../data/sources.js';
+import { plannedImageShape, type ImageDataOptions } from '../data/image-options.js';
+import { checkTrainingMemory } from './memory.js';
 import { architecture } from './models.js';
 import { learningRateScale, optionFlags, resolveOptions, type GivenOptions, type Recipe, type TrainingOptions } from './options.js';
 import { initOutputBiasToMean } from './layers.js';
@@ -190,9 +191,14 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   } else if (opts.resume) {
     log(`no checkpoint in ${opts.out}: starting a new run`);
   }
+  for (const f of removeStaleTempFiles(opts.out)) log(`removed ${path.join(opts.out, f)}: left by a process that no longer runs`);
+  refuseRunInsideData(opts.data, opts.out);
+  const planned = ckpt?.architecture.imageShape ?? plannedImageShape(opts.dataOptions);
+  checkTrainingMemory(opts.model, planned, log); // before decoding: what the image size costs
   // Data before the run folder: a bad --data leaves no empty run behind.
   const splits = await loadRunData(opts, ckpt, log);
   const data = opts.limit ? balancedSubset(splits.train, opts.limit, opts.seed) : splits.train;
+  if (data.shape.join() !== planned.join()) checkTrainingMemory(opts.model, data.shape, log); // channels auto found colour
   if (ckpt && (ckpt.dataset.name !== data.name || ckpt.dataset.count !== data.count)) {
     throw new Error(`${ckptFile} was trained on ${ckpt.dataset.name} (${ckpt.dataset.count} images), not ${data.name} (${data.count})`);
   }
