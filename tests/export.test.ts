@@ -33,7 +33,7 @@ describe('onnxgan export', () => {
   for (const model of ['gan', 'wgan-gp', 'cgan'] as const) {
     it(`${model}: exports fp32 and fp16 files that match tfjs and pass onnx.checker`, async () => {
       const run = path.join(tmp, model);
-      const t = await runCli(['train', '--model', model, '--limit', '300', '--epochs', '1', '--ema', '0.9', '--out', run]);
+      const t = await runCli(['train', '--model', model, '--limit', '300', '--batch', '300', '--epochs', '1', '--ema', '0.9', '--out', run]);
       expect(t.code, t.stderr).toBe(0);
       const sizes: Record<string, number> = {};
       for (const precision of ['fp32', 'fp16']) {
