@@ -94,7 +94,7 @@ export async function decodeImage(file: string, t: DecodeTarget, size = 0): Prom
     try {
       input = readFileSync(file); // small files: one read (the async one costs several thread-pool hops)
     } catch (e) {
-      throw new ImageDecodeError(`not a readable image (${oneLine(e)})`);
+      throw new ImageDecodeError(`not a readable image (${plainMessage(e)})`);
     }
     const plain = plainPng(input, t);
     if (plain) return plain;
@@ -104,7 +104,7 @@ export async function decodeImage(file: string, t: DecodeTarget, size = 0): Prom
     // First frame of animations; limitInputPixels (sharp's default, 268 Mpx) refuses decompression bombs.
     meta = await sharp(input, { animated: false }).metadata();
   } catch (e) {
-    throw new ImageDecodeError(`not a readable image (${oneLine(e)})`);
+    throw new ImageDecodeError(`not a readable image (${plainMessage(e)})`);
   }
   const { width = 0, height = 0 } = meta.autoOrient ?? meta;
   if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) throw new ImageDecodeError(`${width}x${height} px: smaller than ${MIN_IMAGE_SIDE} px`);
@@ -120,7 +120,7 @@ export async function decodeImage(file: string, t: DecodeTarget, size = 0): Prom
     img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
     ({ data, info } = await img.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
   } catch (e) {
-    throw new ImageDecodeError(`cannot decode it (${oneLine(e)})`);
+    throw new ImageDecodeError(`cannot decode it (${plainMessage(e)})`);
   }
   if (info.width !== t.width || info.height !== t.height || info.channels !== channels || data.length !== t.width * t.height * channels) {
     throw new ImageDecodeError(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${t.width}x${t.height}x${channels}`);
@@ -139,4 +139,15 @@ function planar(hwc: Uint8Array, stride: number, c: number): Uint8Array {
   return out;
 }
 
-const oneLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, '; ').trim();
+/** sharp's wordings that mean nothing to a user, in plain words. */
+const PLAIN_WORDS: [RegExp, string][] = [
+  [/Warning treated as error due to failOn setting/g, 'truncated or corrupt image data'],
+  [/^Input buffer has corrupt header:\s*$/, 'corrupt header'],
+];
+
+/** A library's message on one line, repeated parts once, in plain words. */
+export const plainMessage = (e: unknown): string => {
+  const parts = (e instanceof Error ? e.message : String(e)).split(/\s*\n\s*/).map((p) => p.trim()).filter(Boolean);
+  const line = [...new Set(parts)].join('; ');
+  return PLAIN_WORDS.reduce((l, [pattern, words]) => l.replace(pattern, words), line);
+};
