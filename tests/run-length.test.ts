@@ -25,7 +25,7 @@ describe('the run length and batch fit the data', () => {
     // --batch still rules; a run long enough is not warned about.
     const given = await runCli(base('given', '--epochs', '1', '--batch', '1', '--limit', '500', '--critic-steps', '1'));
     expect(given.code, given.stderr).toBe(0);
-    expect(given.stderr).toContain('run: 1 epochs of 500 steps (500 steps), batch 1\n');
+    expect(given.stderr).toContain('run: 1 epoch of 500 steps (500 steps), batch 1\n');
     expect(given.stderr).not.toMatch(/warning/);
   }, 120_000);
 

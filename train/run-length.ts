@@ -66,7 +66,9 @@ export const fittedDecay = (o: TrainingOptions, epochs: number): TrainingOptions
 
 /** The run's length as a phrase: "167 epochs of 9 steps (1,503 steps)". */
 export const lengthPhrase = (epochs: number, stepsPerEpoch: number): string =>
-  `${epochs.toLocaleString('en-US')} epochs of ${stepsPerEpoch} steps (${(epochs * stepsPerEpoch).toLocaleString('en-US')} steps)`;
+  `${plural(epochs, 'epoch')} of ${plural(stepsPerEpoch, 'step')} (${plural(epochs * stepsPerEpoch, 'step')})`;
+
+const plural = (n: number, word: string): string => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 
 /** The warning for a run too short to learn anything, or null. */
 export function tooShortWarning(steps: number, how: string): string | null {

@@ -249,13 +249,13 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   const fitted = opts.batch === undefined && ckpt?.batch === undefined ? ` (fitted to ${data.count.toLocaleString('en-US')} images; --batch sets it)` : '';
   const planned = options.minutes !== null ? `about ${options.minutes} minutes (epochs from the speed, after the first)` : lengthPhrase(epochs, nBatches);
   log(`run: ${planned}, batch ${batch}${fitted}`);
-  if (options.minutes === null) warnIfShort(log, epochs * nBatches, lengthFlag(opts, options));
+  if (options.minutes === null) warnIfShort(log, epochs * nBatches, lengthFlag(opts, options, epochs));
   return { opts, log, backend: backend.name, data, source: splits.folder?.source, trainer, seed, batch, nBatches, epochs, recipe, pos, optionChanges, history, ckptFile, metricsFile };
 }
 
 /** How the run's length was asked for, for the warning. */
-const lengthFlag = (opts: TrainOptions, o: TrainingOptions): string =>
-  opts.epochs !== undefined ? `--epochs ${opts.epochs}` : o.steps !== null ? `--steps ${o.steps}` : o.minutes !== null ? `--minutes ${o.minutes}` : 'the default length';
+const lengthFlag = (opts: TrainOptions, o: TrainingOptions, epochs: number): string =>
+  opts.epochs !== undefined ? `--epochs ${opts.epochs}` : o.steps !== null ? `--steps ${o.steps}` : `--epochs ${epochs} (the run's length when none is given)`;
 
 function warnIfShort(log: (line: string) => void, steps: number, how: string): void {
   const warning = tooShortWarning(steps, how);
