@@ -3,6 +3,7 @@
 // light module; heavy ones (tfjs, express, onnxruntime) load only when a command runs.
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './common/command-action.js';
+import { packageInfo } from './common/package-info.js';
 import { register as registerTrain } from './train/command.js';
 import { register as registerExport } from './export/command.js';
 import { register as registerServe } from './serve/command.js';
@@ -13,6 +14,7 @@ import { register as registerData } from './data/command.js';
 
 const program = new Command('onnxgan')
   .description('Train GAN image generators with TensorFlow.js, export them to ONNX, serve them.')
+  .version(packageInfo().version, '-V, --version', "print onnxgan's version")
   .option('--verbose', 'print stack traces with errors (also: DEBUG=1)')
   .exitOverride(); // usage errors exit with EXIT.usage, below
 

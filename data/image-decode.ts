@@ -101,7 +101,7 @@ export async function decodeImage(file: string | Buffer, t: DecodeTarget, size =
     try {
       input = readFileSync(file); // small files: one read (the async one costs several thread-pool hops)
     } catch (e) {
-      throw new ImageDecodeError(`not a readable image (${oneLine(e)})`);
+      throw new ImageDecodeError(`not a readable image (${plainMessage(e)})`);
     }
     const plain = plainPng(input, t);
     if (plain) return plain;
@@ -111,7 +111,7 @@ export async function decodeImage(file: string | Buffer, t: DecodeTarget, size =
     // First frame of animations.
     meta = await sharp(input, { animated: false, limitInputPixels: false }).metadata(); // the header only: the size is checked below
   } catch (e) {
-    throw new ImageDecodeError(`not a readable image (${oneLine(e)})`);
+    throw new ImageDecodeError(`not a readable image (${plainMessage(e)})`);
   }
   const { width = 0, height = 0 } = meta.autoOrient ?? meta;
   if (width * height > MAX_SOURCE_PIXELS) {
@@ -130,7 +130,7 @@ export async function decodeImage(file: string | Buffer, t: DecodeTarget, size =
     img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
     ({ data, info } = await img.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
   } catch (e) {
-    throw new ImageDecodeError(`cannot decode it (${oneLine(e)})`);
+    throw new ImageDecodeError(`cannot decode it (${plainMessage(e)})`);
   }
   if (info.width !== t.width || info.height !== t.height || info.channels !== channels || data.length !== t.width * t.height * channels) {
     throw new ImageDecodeError(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${t.width}x${t.height}x${channels}`);
@@ -149,4 +149,15 @@ function planar(hwc: Uint8Array, stride: number, c: number): Uint8Array {
   return out;
 }
 
-const oneLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, '; ').trim();
+/** sharp's wordings that mean nothing to a user, in plain words. */
+const PLAIN_WORDS: [RegExp, string][] = [
+  [/Warning treated as error due to failOn setting/g, 'truncated or corrupt image data'],
+  [/^Input buffer has corrupt header:\s*$/, 'corrupt header'],
+];
+
+/** A library's message on one line, repeated parts once, in plain words. */
+export const plainMessage = (e: unknown): string => {
+  const parts = (e instanceof Error ? e.message : String(e)).split(/\s*\n\s*/).map((p) => p.trim()).filter(Boolean);
+  const line = [...new Set(parts)].join('; ');
+  return PLAIN_WORDS.reduce((l, [pattern, words]) => l.replace(pattern, words), line);
+};

@@ -38,6 +38,20 @@ const tally = (t: Record<string, number>): string =>
     .map(([k, n]) => `${k} ${n.toLocaleString('en-US')}`)
     .join(', ');
 
+/** How many of the commonest source sizes the summary names. */
+const TOP_SIZES = 4;
+
+/** "WxH" -> files as the range (by pixel count) and the commonest few: a folder of photos has hundreds of sizes. */
+export function sizeSummary(sizes: Record<string, number>): string {
+  const entries = Object.entries(sizes);
+  if (entries.length <= TOP_SIZES) return tally(sizes);
+  const pixels = (k: string): number => k.split('x').map(Number).reduce((a, b) => a * b, 1);
+  const byArea = entries.map(([k]) => k).sort((a, b) => pixels(a) - pixels(b));
+  const top = Object.fromEntries(entries.sort((a, b) => b[1] - a[1]).slice(0, TOP_SIZES));
+  const rest = entries.slice(TOP_SIZES).reduce((n, [, c]) => n + c, 0);
+  return `${entries.length.toLocaleString('en-US')} sizes from ${byArea[0]} to ${byArea.at(-1)}; most common ${tally(top)} (${rest.toLocaleString('en-US')} ${rest === 1 ? 'file' : 'files'} in other sizes)`;
+}
+
 /** The human-readable summary. */
 export function formatSummary(s: DataSummary): string {
   const [c, h, w] = s.shape;
@@ -54,7 +68,7 @@ export function formatSummary(s: DataSummary): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...r[i]!].length)));
   for (const r of rows) out.push(r.map((cell, i) => (i === 0 ? cell + ' '.repeat(widths[i]! - [...cell].length) : cell.padStart(widths[i]!))).join('  '));
   if (f) {
-    out.push('', `source sizes: ${tally(f.sizes)}`, `pixel formats: ${tally(f.kinds)}`);
+    out.push('', `source sizes: ${sizeSummary(f.sizes)}`, `pixel formats: ${tally(f.kinds)}`);
     if (f.skipped.length) {
       out.push(`skipped ${f.skipped.length.toLocaleString('en-US')} (--strict makes this an error):`);
       for (const k of f.skipped.slice(0, 20)) out.push(`  ${path.relative(f.source.path, k.file) || '.'}: ${k.reason}`);

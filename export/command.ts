@@ -1,15 +1,19 @@
 // `onnxgan export` and `onnxgan info`.
 import { Option, type Command } from 'commander';
 import { action, EXIT } from '../common/command-action.js';
-import type { ModelFileInfo } from './onnx-read.js';
+import type { OnnxInterface, TensorSpec } from './onnx-read.js';
 
-export function formatInfo(info: ModelFileInfo): string {
-  const m = info.metadata;
+const spec = (t: TensorSpec): string => `${t.name} ${t.dtype} ${t.shape ? `[${t.shape.join(', ')}]` : '(shape unknown)'}`;
+
+/** Any ONNX file's interface and metadata_props; `generator` says whether onnxgan serves it (its metadata's problem when not). */
+export function formatInfo(info: OnnxInterface, generator: string | null = null): string {
+  const others = info.opsets.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx').map((o) => ` + ${o.domain} ${o.version}`).join('');
   const rows: [string, string][] = [
     ['file', `${info.file} (${(info.bytes / 1024).toFixed(1)} KiB)`],
-    ['format', `ONNX IR ${info.irVersion}, opset ${info.opset}, producer ${info.producer}`],
-    ['inputs', info.inputs.join(', ')],
-    ['outputs', info.outputs.join(', ')],
+    ['format', `ONNX IR ${info.irVersion}, opset ${info.opset}${others}, producer ${info.producer || '(none)'}`],
+    ['inputs', info.inputs.map(spec).join(', ') || '(none)'],
+    ['outputs', info.outputs.map(spec).join(', ') || '(none)'],
+    ...(generator ? [['generator', generator] as [string, string]] : []),
     ...Object.entries(info.props).map(([k, v]): [string, string] => [k, v]),
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
@@ -38,21 +42,29 @@ export function register(program: Command): void {
           return EXIT.ok;
         }
         const { exportCheckpoint } = await import('./export.js');
-        const { readModelInfo } = await import('./onnx-read.js');
+        const { readOnnxInterface } = await import('./onnx-read.js');
         const r = await exportCheckpoint(run, o.out, { precision: o.precision, useEma: o.ema });
         console.log(`wrote ${r.file}: max |tfjs - onnxruntime| = ${r.maxAbsDiff.toExponential(2)} over 256 samples (${o.precision})`);
-        console.log(formatInfo(readModelInfo(r.file)));
+        console.log(formatInfo(readOnnxInterface(r.file)));
         return EXIT.ok;
       }),
     );
   program
     .command('info')
-    .description('print an exported generator\'s interface and metadata')
+    .description("print any ONNX file's interface (inputs and outputs with types and shapes, opsets, producer) and metadata, and whether onnxgan serves it as a generator")
     .argument('<file>', '.onnx file')
     .action(
       action('info', async (file: string) => {
-        const { readModelInfo } = await import('./onnx-read.js');
-        console.log(formatInfo(readModelInfo(file)));
+        const { readOnnxInterface } = await import('./onnx-read.js');
+        const { metadataFromProps } = await import('../common/metadata.js');
+        const info = readOnnxInterface(file);
+        let generator = 'yes (onnxgan metadata)';
+        try {
+          metadataFromProps(info.props);
+        } catch (e) {
+          generator = `no: ${(e as Error).message}`;
+        }
+        console.log(formatInfo(info, generator));
         return EXIT.ok;
       }),
     );

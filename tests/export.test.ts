@@ -33,7 +33,7 @@ describe('onnxgan export', () => {
   for (const model of ['gan', 'wgan-gp', 'cgan'] as const) {
     it(`${model}: exports fp32 and fp16 files that match tfjs and pass onnx.checker`, async () => {
       const run = path.join(tmp, model);
-      const t = await runCli(['train', '--model', model, '--limit', '300', '--epochs', '1', '--ema', '0.9', '--out', run]);
+      const t = await runCli(['train', '--model', model, '--limit', '300', '--batch', '300', '--epochs', '1', '--ema', '0.9', '--out', run]);
       expect(t.code, t.stderr).toBe(0);
       const sizes: Record<string, number> = {};
       for (const precision of ['fp32', 'fp16']) {
@@ -122,7 +122,7 @@ describe('onnxgan export', () => {
     net.dispose();
     const r = await runCli(['info', model]);
     expect(r.code, r.stderr).toBe(0);
-    for (const k of ['ONNX IR 8, opset 17', 'inputs               noise, label', 'onnxgan.noise_dim    100', 'onnxgan.classes', 'onnxgan.noise        uniform(-1,1)']) expect(r.stdout).toContain(k);
+    for (const k of ['ONNX IR 8, opset 17', 'inputs               noise float32 [N, 100], label int64 [N]', 'onnxgan.noise_dim    100', 'onnxgan.classes', 'onnxgan.noise        uniform(-1,1)']) expect(r.stdout).toContain(k);
     const corrupt = path.join(tmp, 'info-corrupt.json');
     writeFileSync(corrupt, '{"format": "onnxgan-checkpoint/1", "spec": {');
     const bad = await runCli(['info', corrupt]);

@@ -159,7 +159,7 @@ describe('image folders: real data', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/icons: 3 classes, [\d,]+ images as 3x32x32 \(RGB, cover, channels auto\)/);
     expect(r.stdout).toMatch(/^places\s+\d+\s+\d+\s+\d+$/m);
-    expect(r.stdout).toMatch(/source sizes: .*48x48 \d+/);
+    expect(r.stdout).toMatch(/source sizes: \d+ sizes from 16x16 to 512x512; most common (\d+x\d+ [\d,]+, ){3}\d+x\d+ [\d,]+ \([\d,]+ files in other sizes\)$/m);
     expect(r.stdout).toMatch(/pixel formats: rgba \d+/);
     const png = PNG.sync.read(readFileSync(preview));
     expect([png.width, png.height]).toEqual([10 * 32 + 11 * 2, 3 * 32 + 4 * 2]); // one row per class

@@ -150,6 +150,7 @@ function fromV1(c: z.infer<typeof checkpointV1>): Checkpoint {
       imageShape: spec.imageShape,
     },
     options: {
+      ...referenceOptions(spec.kind),
       gLr: g.lr,
       dLr: d.lr,
       outputBiasInit: spec.outputBiasInit ?? 'reference',

@@ -6,6 +6,7 @@ import { MODEL_KINDS, type ModelKind } from '../common/metadata.js';
 import { BACKENDS, type BackendChoice } from '../backend/choices.js';
 import { RECIPES, TRAINING_OPTIONS, flagOf, helpOf, type GivenOptions, type OptionKey, type Recipe } from './options.js';
 import { addImageDataOptions, imageOptionsFrom } from '../data/image-options.js';
+import { DEFAULT_BATCH, DEFAULT_EPOCHS, MIN_DEFAULT_BATCH, lengthOptions } from './run-length.js';
 
 export function register(program: Command): void {
   const cmd: Command = program
@@ -14,8 +15,8 @@ export function register(program: Command): void {
     .addOption(new Option('--model <kind>', 'generator to train').choices(MODEL_KINDS).makeOptionMandatory())
     .option('--data <source>', 'mnist (embedded), fashion (Debian dataset-fashion-mnist), a folder of IDX files, or a folder of images (one subfolder per class, or flat)', 'mnist');
   addImageDataOptions(cmd)
-    .option('--epochs <n>', 'total epochs (a resumed run continues up to this count)', int(1), 20)
-    .option('--batch <n>', "batch size (default: 300, or a resumed run's own)", int(1))
+    .option('--epochs <n>', `total epochs (a resumed run continues up to this count; default ${DEFAULT_EPOCHS}, or --steps or --minutes below, or a resumed run's own end)`, int(1))
+    .option('--batch <n>', `batch size (default: ${DEFAULT_BATCH}, an eighth of a smaller data set (at least ${MIN_DEFAULT_BATCH}), or a resumed run's own)`, int(1))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
     .option('--threads <n>', "threads of the wasm backend's native matrix products (onnxruntime's GEMM); more than 1 only helps on an otherwise idle machine", int(1, 64), 1)
     .option('--seed <n>', 'seed of weights, noise, shuffling and dropout', int(0), 0)
@@ -33,6 +34,13 @@ export function register(program: Command): void {
   for (const key of keys) cmd.addOption(new Option(`${flagOf(key)} ${TRAINING_OPTIONS[key].arg}`, helpOf(key)).argParser(TRAINING_OPTIONS[key].parse));
   cmd.action(
     action('train', async (o: Record<string, unknown>) => {
+      let length: ReturnType<typeof lengthOptions>;
+      try {
+        length = lengthOptions({ epochs: o.epochs as number | undefined, steps: o.steps as number | undefined, minutes: o.minutes as number | undefined });
+      } catch (e) {
+        console.error(`onnxgan train: ${(e as Error).message}`);
+        return EXIT.usage;
+      }
       const { train } = await import('./run.js');
       const stop = { requested: false };
       process.on('SIGINT', () => {
@@ -45,7 +53,7 @@ export function register(program: Command): void {
         model: o.model as ModelKind,
         data: o.data as string,
         dataOptions: imageOptionsFrom(o),
-        epochs: o.epochs as number,
+        epochs: o.epochs as number | undefined,
         batch: o.batch as number | undefined,
         backend: o.backend as BackendChoice,
         threads: o.threads as number,
@@ -55,7 +63,7 @@ export function register(program: Command): void {
         resume: o.resume as boolean,
         sampleEvery: o.sampleEvery as number,
         recipe: o.recipe as Recipe,
-        options: Object.fromEntries(keys.map((k) => [k, o[k]])) as GivenOptions,
+        options: { ...(Object.fromEntries(keys.map((k) => [k, o[k]])) as GivenOptions), ...length },
         stop,
       });
       return EXIT.ok; // wasm keeps handles open; exit explicitly

@@ -35,6 +35,10 @@ export interface TrainingOptions {
   ema: number | null;
   /** wgan-gp/cgan: critic updates per generator update (the chapter's 5). */
   criticSteps: number;
+  /** The run's length in generator steps instead of --epochs (rounded up to whole epochs, run-length.ts); null: not given. */
+  steps: number | null;
+  /** The run's length in minutes of wall time instead of --epochs (turned into epochs from the speed, run-length.ts); null: not given. */
+  minutes: number | null;
 }
 
 export type OptionKey = keyof TrainingOptions;
@@ -167,6 +171,22 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
     reference: (kind) => (kind === 'gan' ? 1 : 5),
     show: (v) => `--critic-steps ${v}`,
     schema: (z) => z.int().min(1),
+  },
+  steps: {
+    arg: '<n>',
+    help: 'train for n generator steps instead of --epochs (rounded up to whole epochs; the learning-rate decay fits it)',
+    parse: int(1),
+    reference: () => null,
+    show: (v) => (v === null ? '' : `--steps ${v}`),
+    schema: (z) => z.int().min(1).nullable(),
+  },
+  minutes: {
+    arg: '<m>',
+    help: 'train for about m minutes instead of --epochs (epochs from the measured speed, fixed once the learning-rate decay starts)',
+    parse: positive,
+    reference: () => null,
+    show: (v) => (v === null ? '' : `--minutes ${v}`),
+    schema: (z) => z.number().positive().nullable(),
   },
 };
 

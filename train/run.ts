@@ -18,17 +18,16 @@ import { initOutputBiasToMean } from './layers.js';
 import { GanTrainer, type StepMetrics } from './trainer.js';
 import { captureCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type DatasetInfo, type RunPosition } from './checkpoint.js';
 import { lossCurveSvg } from './loss-plot.js';
-
-/** The reference's batch size. */
-export const DEFAULT_BATCH = 300;
+import { defaultBatch, fittedDecay, lengthOpen, lengthPhrase, minutesToEpochs, plannedEpochs, provisional, tooShortWarning } from './run-length.js';
 
 export interface TrainOptions {
   model: ModelKind;
   data: string;
   /** Image folders: --image-size, --channels, --fit, --holdout, --strict as given (a resume takes the run's own for those not given). */
   dataOptions?: ImageDataOptions;
-  epochs: number;
-  /** Default: a resumed run's own, else DEFAULT_BATCH. */
+  /** --epochs; default: --steps or --minutes in the options, a resumed run's schedule end, else DEFAULT_EPOCHS (run-length.ts). */
+  epochs?: number;
+  /** Default: a resumed run's own, else fitted to the data (run-length.ts defaultBatch). */
   batch?: number;
   backend: BackendChoice;
   /** Threads of the wasm backend's native GEMM. */
@@ -148,9 +147,9 @@ const fmt = (m: Partial<StepMetrics>): string =>
     .join(' ');
 
 /** The options in force on --resume; a change is recorded in the history with the step it starts at. */
-function resumedOptions(ckpt: Checkpoint, opts: TrainOptions): { options: TrainingOptions; optionChanges: Checkpoint['optionChanges'] } {
+function resumedOptions(ckpt: Checkpoint, opts: TrainOptions, epochs: number): { options: TrainingOptions; optionChanges: Checkpoint['optionChanges'] } {
   const kind = ckpt.architecture.kind;
-  const options = resolveOptions(kind, opts.options, { epochs: opts.epochs }, ckpt.options);
+  const options = resolveOptions(kind, opts.options, { epochs }, ckpt.options);
   const [before, after] = [optionFlags(kind, ckpt.options), optionFlags(kind, options)];
   if (before.join() === after.join()) return { options, optionChanges: ckpt.optionChanges };
   const history = ckpt.optionChanges ?? [{ step: 0, flags: before }];
@@ -168,6 +167,10 @@ interface Run {
   trainer: GanTrainer;
   seed: number;
   batch: number;
+  /** Generator steps per epoch. */
+  nBatches: number;
+  /** The epochs the run trains to (a --minutes run's estimate changes until its decay starts). */
+  epochs: number;
   recipe: Recipe | undefined;
   pos: RunPosition;
   optionChanges: Checkpoint['optionChanges'];
@@ -205,20 +208,27 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   mkdirSync(opts.out, { recursive: true });
 
   const seed = ckpt?.seed ?? opts.seed;
-  const batch = opts.batch ?? ckpt?.batch ?? DEFAULT_BATCH;
+  const batch = opts.batch ?? ckpt?.batch ?? defaultBatch(data.count);
   if (ckpt?.position.batchInEpoch && ckpt.batch !== undefined && batch !== ckpt.batch) {
     // The epoch's position counts batches of the size it began with.
     throw new Error(`${ckptFile} stopped partway through an epoch of batch ${ckpt.batch}: resume with --batch ${ckpt.batch} (or none)`);
   }
   // The architecture is fixed for a run; the options may change on --resume.
   const arch = ckpt?.architecture ?? architecture(opts.model, data.classes.length, data.shape);
+  const nBatches = Math.ceil(data.count / batch);
+  const given = opts.options as Partial<TrainingOptions>;
+  const length = (k: 'steps' | 'minutes'): number | null => (given[k] !== undefined ? given[k] : (ckpt?.options[k] ?? null));
+  const epochs = plannedEpochs({ steps: length('steps'), minutes: length('minutes'), lrDecay: ckpt?.options.lrDecay ?? null }, nBatches, opts.epochs);
+  if (length('minutes') !== null && given.lrDecay !== undefined) {
+    throw new Error('--lr-decay counts epochs: give --epochs or --steps with it (with --minutes the decay is fitted to the estimated length)');
+  }
   const { options, optionChanges } = ckpt
-    ? resumedOptions(ckpt, opts)
-    : { options: resolveOptions(opts.model, opts.options, { epochs: opts.epochs }, opts.recipe), optionChanges: undefined };
+    ? resumedOptions(ckpt, opts, epochs)
+    : { options: resolveOptions(opts.model, opts.options, { epochs }, opts.recipe), optionChanges: undefined };
   const recipe = ckpt ? ckpt.recipe : opts.recipe;
-  if (options.lrDecay && opts.epochs > options.lrDecay.to) {
+  if (options.lrDecay && epochs > options.lrDecay.to) {
     // Epochs at rate zero would still move BatchNorm statistics and the EMA: refuse rather than drift.
-    throw new Error(`the learning rates of ${opts.out} reach zero at epoch ${options.lrDecay.to}: pass --lr-decay again to schedule epochs up to ${opts.epochs}`);
+    throw new Error(`the learning rates of ${opts.out} reach zero at epoch ${options.lrDecay.to}: pass --lr-decay again to schedule epochs up to ${epochs}`);
   }
   const rng = new Rng(seed);
   const trainer = new GanTrainer(arch, options, rng);
@@ -232,13 +242,47 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   trainer.startEma(); // on --resume with a new --ema: the average starts here
 
   const pos: RunPosition = ckpt?.position ?? { epoch: 0, step: 0, batchInEpoch: 0, epochOrder: null, epochSums: {}, wallTimeMs: 0 };
-  if (ckpt && pos.epoch >= opts.epochs) {
+  if (ckpt && pos.epoch >= epochs) {
     throw new Error(`${opts.out} has done ${pos.epoch} epochs already: pass --epochs above ${pos.epoch} to continue it`);
   }
   if (ckpt) log(`resuming ${opts.out} at epoch ${pos.epoch + 1}${pos.batchInEpoch ? `, batch ${pos.batchInEpoch + 1}` : ''} (step ${pos.step})`);
-  else log(`recipe ${recipe}: ${optionFlags(opts.model, options).join(' ') || "the chapter's settings"}`);
+  else {
+    // A --minutes run's decay is fitted once the speed is known.
+    const shown = provisional(epochs) && options.lrDecay ? [...optionFlags(opts.model, { ...options, lrDecay: null }), '(learning rates decaying over the second half)'] : optionFlags(opts.model, options);
+    log(`recipe ${recipe}: ${shown.join(' ') || "the chapter's settings"}`);
+  }
   const history = reconcileMetrics(metricsFile, pos.epoch);
-  return { opts, log, backend: backend.name, data, source: splits.folder?.source, trainer, seed, batch, recipe, pos, optionChanges, history, ckptFile, metricsFile };
+  const fitted = opts.batch === undefined && ckpt?.batch === undefined ? ` (fitted to ${data.count.toLocaleString('en-US')} images; --batch sets it)` : '';
+  const planned = options.minutes !== null ? `about ${options.minutes} minutes (epochs from the speed, after the first)` : lengthPhrase(epochs, nBatches);
+  log(`run: ${planned}, batch ${batch}${fitted}`);
+  if (options.minutes === null) warnIfShort(log, epochs * nBatches, lengthFlag(opts, options, epochs));
+  return { opts, log, backend: backend.name, data, source: splits.folder?.source, trainer, seed, batch, nBatches, epochs, recipe, pos, optionChanges, history, ckptFile, metricsFile };
+}
+
+/** How the run's length was asked for, for the warning. */
+const lengthFlag = (opts: TrainOptions, o: TrainingOptions, epochs: number): string =>
+  opts.epochs !== undefined ? `--epochs ${opts.epochs}` : o.steps !== null ? `--steps ${o.steps}` : `--epochs ${epochs} (the run's length when none is given)`;
+
+function warnIfShort(log: (line: string) => void, steps: number, how: string): void {
+  const warning = tooShortWarning(steps, how);
+  if (warning) log(warning);
+}
+
+/**
+ * A --minutes run after an epoch: the epochs the time left holds at this session's speed, and the
+ * fitted decay with them, until the decay starts (then the length is fixed).
+ */
+function refitMinutes(r: Run, secondsPerStep: number): void {
+  const o = r.trainer.options;
+  if (o.minutes === null || !lengthOpen(o, r.pos.epoch)) return;
+  const first = provisional(r.epochs);
+  r.epochs = minutesToEpochs(o.minutes, { epoch: r.pos.epoch, wallSeconds: r.pos.wallTimeMs / 1000 }, secondsPerStep, r.nBatches);
+  o.lrDecay = fittedDecay(o, r.epochs);
+  if (o.lrDecay) o.lrDecay.from = Math.min(Math.max(o.lrDecay.from, r.pos.epoch), r.epochs - 1); // the rate was 1 so far
+  if (first) {
+    r.log(`run: --minutes ${o.minutes} is about ${lengthPhrase(r.epochs, r.nBatches)} at ${(1 / secondsPerStep).toFixed(1)} steps/s`);
+    warnIfShort(r.log, r.epochs * r.nBatches, `--minutes ${o.minutes}`);
+  }
 }
 
 async function saveRun(r: Run): Promise<void> {
@@ -267,7 +311,7 @@ function progressBar(r: Run, totalSteps: number): cliProgress.SingleBar {
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(totalSteps, r.pos.step, { kind: r.opts.model, epoch: r.pos.epoch + 1, epochs: r.opts.epochs, speed: '-', remaining: '-', losses: '' });
+  bar.start(totalSteps, r.pos.step, { kind: r.opts.model, epoch: r.pos.epoch + 1, epochs: provisional(r.epochs) ? '?' : r.epochs, speed: '-', remaining: '-', losses: '' });
   return bar;
 }
 
@@ -314,7 +358,7 @@ async function writeEpochOutputs(r: Run, row: Record<string, number>): Promise<v
   appendFileSync(r.metricsFile, JSON.stringify(row) + '\n');
   const curveKeys = opts.model === 'gan' ? ['dLoss', 'gLoss', 'dAcc'] : ['dLoss', 'gLoss', 'wasserstein', 'gp'];
   writeFileSync(path.join(opts.out, 'loss.svg'), lossCurveSvg(r.history, curveKeys));
-  if (pos.epoch % opts.sampleEvery === 0 || pos.epoch === opts.epochs) {
+  if (pos.epoch % opts.sampleEvery === 0 || pos.epoch === r.epochs) {
     const png = sampleGrid(r.trainer, r.seed, r.data.classes);
     mkdirSync(path.join(opts.out, 'samples'), { recursive: true });
     writeFileSync(path.join(opts.out, 'samples', `epoch-${String(pos.epoch).padStart(4, '0')}.png`), png);
@@ -327,8 +371,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((l: string) => console.error(l));
   const r = await setUp(opts, log);
   const { pos, trainer } = r;
-  const nBatches = Math.ceil(r.data.count / r.batch);
-  const totalSteps = opts.epochs * nBatches;
+  const { nBatches } = r;
+  let totalSteps = (provisional(r.epochs) ? pos.epoch + 1 : r.epochs) * nBatches; // --minutes: the first epoch until the speed is known
   const bar = progressBar(r, totalSteps);
   const started = performance.now() - pos.wallTimeMs;
   const sessionStart = performance.now();
@@ -336,10 +380,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const onStep = (m: StepMetrics): void => {
     sessionSteps++;
     const speed = sessionSteps / ((performance.now() - sessionStart) / 1000);
-    bar.update(pos.step, { epoch: pos.epoch + 1, speed: speed.toFixed(2), remaining: eta((totalSteps - pos.step) / speed), losses: fmt(m) });
+    bar.update(pos.step, { epoch: pos.epoch + 1, epochs: provisional(r.epochs) ? '?' : r.epochs, speed: speed.toFixed(2), remaining: eta((totalSteps - pos.step) / speed), losses: fmt(m) });
   };
   try {
-    while (pos.epoch < opts.epochs) {
+    while (pos.epoch < r.epochs) {
       const epochStart = performance.now();
       const epochLrScale = learningRateScale(trainer.options, pos.epoch); // logged: the rate at the epoch's start
       if (!(await runEpochSteps(r, nBatches, onStep))) {
@@ -351,6 +395,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       const avg = Object.fromEntries(Object.entries(pos.epochSums).map(([k, v]) => [k, v / nBatches]));
       Object.assign(pos, { epoch: pos.epoch + 1, epochOrder: null, batchInEpoch: 0, epochSums: {}, wallTimeMs: performance.now() - started });
+      refitMinutes(r, (performance.now() - sessionStart) / 1000 / sessionSteps);
+      if (r.epochs * nBatches !== totalSteps && r.epochs > pos.epoch) bar.setTotal((totalSteps = r.epochs * nBatches));
       await writeEpochOutputs(r, {
         epoch: pos.epoch,
         step: pos.step,
@@ -362,7 +408,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       });
     }
     bar.stop();
-    log(`done: ${pos.epoch} epochs, ${pos.step} generator steps, ${(pos.wallTimeMs / 1000).toFixed(0)} s; checkpoint ${r.ckptFile}`);
+    log(`done: ${pos.epoch} epochs, ${pos.step} generator steps, ${(pos.wallTimeMs / 1000).toFixed(0)} s; samples ${path.join(opts.out, 'samples.png')}, checkpoint ${r.ckptFile}`);
     return { status: 'done', epoch: pos.epoch, step: pos.step, checkpoint: r.ckptFile };
   } finally {
     bar.stop();
