@@ -1,6 +1,6 @@
 // The human-readable eval report (eval command, model cards): every number with its spread and the
 // judge that produced it.
-import path from 'node:path';
+import { displayPath } from '../common/display-path.js';
 import type { EvalReport } from './evaluate.js';
 import type { Metrics } from './score.js';
 
@@ -46,7 +46,7 @@ export function formatReport(r: EvalReport): string {
     : 'none (--bootstrap 0)';
   const out = [
     `input:     ${r.input} (${r.source}${r.kind === null ? '' : `, seed ${r.seed}`})`,
-    `judge:     ${j.role} judge ${path.relative(process.cwd(), j.file) || j.file} (${j.data}, seed ${j.seed}, held-out accuracy ${j.heldOutAccuracy.toFixed(4)} on ${j.heldOutCount} images; trained ${j.training})`,
+    `judge:     ${j.role} judge ${displayPath(j.file)} (${j.data}, seed ${j.seed}, held-out accuracy ${j.heldOutAccuracy.toFixed(4)} on ${j.heldOutCount} images; trained ${j.training})`,
     `reference: ${r.reference.source} (${r.reference.count} images)`,
     c ? `ceiling:   ${c.n} real training images scored the same way against the reference` : '',
     `spread:    ${spread}`,
