@@ -1,18 +1,15 @@
-// Every layer kind, one line each. The checkpoint's layer schema, export's ONNX mapping, the tfjs
-// LayersModel writer and "runs on the hand-written engine" are derived from this list: adding a
-// kind is its own file (see kind.ts) and one line here.
+// The layer kinds of list.ts, and what is derived from them: the checkpoint's layer schema, export's
+// ONNX mapping, the tfjs LayersModel writer and "runs on the hand-written engine". Adding a kind is
+// its own file (see kind.ts) and one line in list.ts.
 import type { z } from 'zod';
 import type { Rng } from '../../common/rng.js';
 import type { Layer, LayerKind } from './kind.js';
-import { dense } from './dense.js';
-import { leakyRelu, relu, sigmoid, tanh } from './activations.js';
-import { dropout } from './dropout.js';
-import { batchNorm } from './batch-norm.js';
-import { labelEmbedding } from './label-embedding.js';
+import * as kinds from './list.js';
 
-export const LAYER_KINDS = [dense, leakyRelu, relu, tanh, sigmoid, dropout, batchNorm, labelEmbedding] as const;
+/** In list.ts's order. */
+export const LAYER_KINDS = Object.values(kinds);
 
-type Kinds = (typeof LAYER_KINDS)[number];
+type Kinds = (typeof kinds)[keyof typeof kinds];
 /** A layer's config as the checkpoint stores it: the union of every kind's. */
 export type LayerConfig = Kinds extends infer K ? (K extends LayerKind<infer C, Layer> ? C : never) : never;
 export type LayerType = LayerConfig['type'];
