@@ -8,3 +8,4 @@ export { labelProjection } from './label-projection.js';
 export { reshape } from './reshape.js';
 export { flatten } from './flatten.js';
 export { conv2d } from './conv2d.js';
+export { convTranspose2d } from './conv-transpose2d.js';
