@@ -142,6 +142,7 @@ function fromV1(c: z.infer<typeof checkpointV1>): Checkpoint {
       imageShape: spec.imageShape,
     },
     options: {
+      arch: 'mlp',
       gLr: g.lr,
       dLr: d.lr,
       outputBiasInit: spec.outputBiasInit ?? 'reference',

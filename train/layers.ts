@@ -9,6 +9,7 @@ import { createLayer, kindOf, type LayerConfig } from './layers/registry.js';
 import { BatchNorm } from './layers/batch-norm.js';
 import { Dense } from './layers/dense.js';
 import { Tanh } from './layers/activations.js';
+import { Conv2D } from './layers/conv2d.js';
 
 export type { ForwardContext, Layer, Shape } from './layers/kind.js';
 export { weightKey } from './layers/kind.js';
@@ -71,16 +72,25 @@ export class Sequential {
 }
 
 /**
- * Start the generator at the data's mean image: the bias of the Dense feeding the final Tanh becomes
- * atanh(mean pixel). Why: the features before that Dense are BatchNorm-ed over batches that mix all
- * classes, so their class-dependent part sums to zero over the classes; a generator that must darken
- * every background through them pushes one class the other way, into tanh saturation (an inverted
- * image whose gradient vanishes). Seen here in every CGAN run without it; the bias takes the mean.
+ * Start the generator at the data's mean image: the bias of the layer feeding the final Tanh becomes
+ * atanh(mean pixel) (a Dense: per pixel; a Conv2D: per channel, the channel's mean). Why: the
+ * features before that layer are BatchNorm-ed over batches that mix all classes, so their
+ * class-dependent part sums to zero over the classes; a generator that must darken every background
+ * through them pushes one class the other way, into tanh saturation (an inverted image whose
+ * gradient vanishes). Seen here in every CGAN run without it; the bias takes the mean.
  */
 export function initOutputBiasToMean(net: Sequential, meanImage: Float32Array): void {
-  const i = net.layers.findIndex((l, k) => l instanceof Tanh && net.layers[k - 1] instanceof Dense);
-  if (i < 1) throw new Error(`${net.name}: no Dense -> Tanh output to initialise`);
-  const dense = net.layers[i - 1] as Dense;
-  if (dense.config.units !== meanImage.length) throw new Error(`${dense.name}: ${dense.config.units} outputs, mean image has ${meanImage.length}`);
-  dense.bias.assign(tf.tensor1d(meanImage.map((m) => Math.atanh(Math.max(-0.99, Math.min(0.99, m))))));
+  const i = net.layers.findIndex((l, k) => l instanceof Tanh && (net.layers[k - 1] instanceof Dense || net.layers[k - 1] instanceof Conv2D));
+  if (i < 1) throw new Error(`${net.name}: no Dense or Conv2D -> Tanh output to initialise`);
+  const out = net.layers[i - 1] as Dense | Conv2D;
+  const atanh = (m: number): number => Math.atanh(Math.max(-0.99, Math.min(0.99, m)));
+  if (out instanceof Dense) {
+    if (out.config.units !== meanImage.length) throw new Error(`${out.name}: ${out.config.units} outputs, mean image has ${meanImage.length}`);
+    out.bias.assign(tf.tensor1d(meanImage.map(atanh)));
+    return;
+  }
+  const c = out.config.outChannels;
+  const plane = meanImage.length / c; // the mean image is [C, H, W]
+  const means = Float32Array.from({ length: c }, (_, k) => meanImage.subarray(k * plane, (k + 1) * plane).reduce((a, b) => a + b, 0) / plane);
+  out.bias.assign(tf.tensor1d(means.map(atanh)));
 }

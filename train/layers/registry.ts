@@ -32,3 +32,8 @@ export function layerConfigSchema(zod: typeof z): z.ZodType<LayerConfig> {
 export function createLayer(name: string, config: LayerConfig, rng: Rng): Layer {
   return kindOf(config).create(name, config, rng);
 }
+
+/** The tfjs kernels the gradients of these layers need (a backend lacking one cannot train them). */
+export function kernelsNeeded(configs: { type: string }[]): string[] {
+  return [...new Set(configs.flatMap((c) => kindOf(c).kernels ?? []))];
+}
