@@ -22,7 +22,12 @@ import { PRODUCER, VERIFY_SAMPLES } from '../export/verify.js';
 import { mapLayer } from '../export/layer-mapping.js';
 import { generatorLayersModel } from '../export/tfjs-format.js';
 import { readCheckpoint, restoreGenerator } from '../train/checkpoint.js';
-import { BatchNorm, Dense, Dropout, LabelEmbedding, LeakyReLU, ReLU, Sigmoid, Tanh, type Layer } from '../train/layers.js';
+import type { Layer } from '../train/layers.js';
+import { Dense } from '../train/layers/dense.js';
+import { LeakyReLU, ReLU, Sigmoid, Tanh } from '../train/layers/activations.js';
+import { Dropout } from '../train/layers/dropout.js';
+import { BatchNorm } from '../train/layers/batch-norm.js';
+import { LabelEmbedding } from '../train/layers/label-embedding.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const EPS32 = 2 ** -24; // unit roundoff of float32

@@ -1,46 +1,48 @@
-// Maps a trained layer stack to ONNX nodes, layer by layer. No per-model template: any order of
-// known layers exports; an unknown layer stops the export with its name and class.
-import type * as tf from '@tensorflow/tfjs-core';
-import { BatchNorm, Dense, Dropout, LabelEmbedding, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh, type Layer } from '../train/layers.js';
+// Maps a trained layer stack to ONNX nodes, layer by layer, with each kind's own mapping
+// (train/layers/<kind>.ts). No per-model template: any order of known layers exports; a layer
+// without a mapping stops the export with its name and class.
+import { kindOf } from '../train/layers/registry.js';
+import type { LayerKind } from '../train/layers/kind.js';
+import type { Layer, Sequential, Shape } from '../train/layers.js';
 import { ELEM, GraphBuilder } from '../common/onnx-graph.js';
 import { DIGIT_SHAPE, imageValues, IO, type ImageShape } from '../common/metadata.js';
 
 export class UnsupportedLayerError extends Error {}
 
-const values = (v: tf.Tensor): Float32Array => v.dataSync() as Float32Array;
+/** The registered kind of a layer with a mapping `has`; else a one-line error naming the layer and its class. */
+export function exportableKind(layer: Layer, what: 'ONNX' | 'tfjs', has: (k: LayerKind) => boolean): LayerKind {
+  let kind: LayerKind | undefined;
+  try {
+    kind = kindOf(layer.config);
+  } catch {
+    kind = undefined;
+  }
+  if (!kind || !has(kind)) {
+    const cls = (layer as object).constructor?.name ?? typeof layer;
+    throw new UnsupportedLayerError(`cannot export layer "${layer.name}" of class ${cls}: no ${what} mapping for it`);
+  }
+  return kind;
+}
 
-/** Append the nodes of one layer; returns the name of its output tensor. */
-export function mapLayer(g: GraphBuilder, layer: Layer, x: string, label: string | null): string {
-  if (layer instanceof Dense) {
-    const { inputDim, units } = layer.config;
-    const w = g.weight(`${layer.name}/kernel`, values(layer.kernel), [inputDim, units]);
-    const b = g.weight(`${layer.name}/bias`, values(layer.bias), [units]);
-    return g.node('Gemm', [x, w, b]);
+/** Each layer with its input shape, the network's output shape last (checked by each kind). */
+export function layerShapes(net: Sequential, what: 'ONNX' | 'tfjs'): { layer: Layer; kind: LayerKind; shape: Shape }[] {
+  let shape: Shape = [net.config.inputDim];
+  return net.layers.map((layer) => {
+    const kind = exportableKind(layer, what, (k) => (what === 'ONNX' ? !!k.onnx : !!k.tfjs));
+    const at = { layer, kind, shape };
+    shape = kind.outputShape(layer.config, shape);
+    return at;
+  });
+}
+
+/** Append the nodes of one layer (of input shape `shape`: features by default); returns its output's name. */
+export function mapLayer(g: GraphBuilder, layer: Layer, x: string, label: string | null, shape: Shape = [NaN]): string {
+  const kind = exportableKind(layer, 'ONNX', (k) => !!k.onnx);
+  try {
+    return kind.onnx!(layer, x, { g, label, shape });
+  } catch (e) {
+    throw new UnsupportedLayerError(`${layer.name}: ${(e as Error).message}`);
   }
-  if (layer instanceof LeakyReLU) return g.node('LeakyRelu', [x], { alpha: { f: layer.config.alpha } });
-  if (layer instanceof Tanh) return g.node('Tanh', [x]);
-  if (layer instanceof ReLU) return g.node('Relu', [x]);
-  if (layer instanceof Sigmoid) return g.node('Sigmoid', [x]);
-  if (layer instanceof Dropout) return x; // identity at inference
-  if (layer instanceof BatchNorm) {
-    // Inference BatchNorm is affine: x*scale + shift with the running statistics folded in.
-    const gamma = values(layer.gamma);
-    const beta = values(layer.beta);
-    const mean = values(layer.movingMean);
-    const variance = values(layer.movingVariance);
-    const scale = gamma.map((gm, i) => gm / Math.sqrt(variance[i]! + layer.config.epsilon));
-    const shift = beta.map((bt, i) => bt - mean[i]! * scale[i]!);
-    const n = layer.config.units;
-    return g.node('Add', [g.node('Mul', [x, g.weight(`${layer.name}/scale`, scale, [n])]), g.weight(`${layer.name}/shift`, shift, [n])]);
-  }
-  if (layer instanceof LabelEmbedding) {
-    if (!label) throw new UnsupportedLayerError(`${layer.name} (LabelEmbedding) needs a label input`);
-    const { numClasses, dim } = layer.config;
-    const table = g.weight(`${layer.name}/embeddings`, values(layer.table), [numClasses, dim]);
-    return g.node('Concat', [x, g.node('Gather', [table, label], { axis: { i: 0 } })], { axis: { i: 1 } });
-  }
-  const cls = (layer as object).constructor?.name ?? typeof layer;
-  throw new UnsupportedLayerError(`cannot export layer "${(layer as Layer).name}" of class ${cls}: no ONNX mapping for it`);
 }
 
 /**
@@ -51,7 +53,7 @@ export function generatorGraph(net: Sequential, precision: 'fp32' | 'fp16', imag
   const g = new GraphBuilder(precision);
   let h = g.input(IO.noise, ELEM.float, ['N', net.config.inputDim]);
   const label = net.conditional ? g.input(IO.label, ELEM.int64, ['N']) : null;
-  for (const layer of net.layers) h = mapLayer(g, layer, h, label);
+  for (const { layer, shape } of layerShapes(net, 'ONNX')) h = mapLayer(g, layer, h, label, shape);
   if (net.outputDim !== imageValues(imageShape)) throw new UnsupportedLayerError(`the network outputs ${net.outputDim} values, not ${imageShape.join('x')} = ${imageValues(imageShape)}`);
   g.node('Reshape', [h, g.int64('image_shape', [-1, ...imageShape])], {}, IO.image);
   g.output(IO.image, ELEM.float, ['N', ...imageShape]);

@@ -11,10 +11,10 @@ import { GeneratorRunner } from '../common/generator-runner.js';
 import { IO, metadataToProps, type ModelMetadata } from '../common/metadata.js';
 import { selectBackend } from '../backend/select.js';
 import { readCheckpoint, restoreGenerator } from '../train/checkpoint.js';
-import { BatchNorm, Dense, Dropout, LabelEmbedding, LeakyReLU, ReLU, Sigmoid, Tanh, type Sequential } from '../train/layers.js';
+import type { Sequential } from '../train/layers.js';
 import { checkpointMetadata } from './export.js';
 import { ParityError, PRODUCER, TOLERANCE, VERIFY_SAMPLES } from './verify.js';
-import { generatorGraph, UnsupportedLayerError } from './layer-mapping.js';
+import { generatorGraph, layerShapes } from './layer-mapping.js';
 
 /**
  * Largest accepted |tfjs model - ONNX file| over the verification samples: export's own tfjs-vs-
@@ -35,9 +35,7 @@ export interface TfjsExportResult {
   metadata: ModelMetadata;
 }
 
-const values = (v: tf.Tensor): tf.Tensor => v.clone();
-
-/** The generator's layer stack as a tfjs functional model with its weights. */
+/** The generator's layer stack as a tfjs functional model with its weights (each kind's own tfjs form). */
 export function generatorLayersModel(net: Sequential, meta: ModelMetadata): tf.LayersModel {
   const noise = tfjs.input({ shape: [net.config.inputDim], name: IO.noise });
   // Labels [N, 1]: tfjs's predict() turns a 1-d input into [N, 1] anyway, so [N] labels work too.
@@ -48,26 +46,8 @@ export function generatorLayersModel(net: Sequential, meta: ModelMetadata): tf.L
     weights.push([layer, w]);
     return layer;
   };
-  net.layers.forEach((layer, i) => {
-    const name = `${i}_${layer.config.type.toLowerCase()}`;
-    if (layer instanceof Dense) h = add(tfjs.layers.dense({ units: layer.config.units, name }), [values(layer.kernel), values(layer.bias)]).apply(h) as tf.SymbolicTensor;
-    else if (layer instanceof LeakyReLU) h = tfjs.layers.leakyReLU({ alpha: layer.config.alpha, name }).apply(h) as tf.SymbolicTensor;
-    else if (layer instanceof Tanh) h = tfjs.layers.activation({ activation: 'tanh', name }).apply(h) as tf.SymbolicTensor;
-    else if (layer instanceof Sigmoid) h = tfjs.layers.activation({ activation: 'sigmoid', name }).apply(h) as tf.SymbolicTensor;
-    else if (layer instanceof ReLU) h = tfjs.layers.reLU({ name }).apply(h) as tf.SymbolicTensor;
-    else if (layer instanceof Dropout) h = tfjs.layers.dropout({ rate: layer.config.rate, name }).apply(h) as tf.SymbolicTensor;
-    else if (layer instanceof BatchNorm) {
-      // Keras's momentum weighs the running value, torch's (ours) the batch statistic.
-      const bn = add(tfjs.layers.batchNormalization({ epsilon: layer.config.epsilon, momentum: 1 - layer.config.momentum, name }), [values(layer.gamma), values(layer.beta), values(layer.movingMean), values(layer.movingVariance)]);
-      h = bn.apply(h) as tf.SymbolicTensor;
-    } else if (layer instanceof LabelEmbedding) {
-      if (!label) throw new UnsupportedLayerError(`${layer.name} (LabelEmbedding) needs a label input`);
-      const lookup = add(tfjs.layers.embedding({ inputDim: layer.config.numClasses, outputDim: layer.config.dim, name }), [values(layer.table)]).apply(label) as tf.SymbolicTensor;
-      const emb = tfjs.layers.flatten({ name: `${name}_flatten` }).apply(lookup) as tf.SymbolicTensor;
-      h = tfjs.layers.concatenate({ name: `${name}_concat` }).apply([h, emb]) as tf.SymbolicTensor;
-    } else {
-      throw new UnsupportedLayerError(`cannot export layer "${layer.name}" of class ${(layer as object).constructor.name} to tfjs`);
-    }
+  layerShapes(net, 'tfjs').forEach(({ layer, kind }, i) => {
+    h = kind.tfjs!(layer, h, { tfjs, label, name: `${i}_${layer.config.type.toLowerCase()}`, add });
   });
   const image = tfjs.layers.reshape({ targetShape: meta.imageShape, name: IO.image }).apply(h) as tf.SymbolicTensor;
   const model = tfjs.model({ inputs: label ? [noise, label] : [noise], outputs: image, name: `onnxgan_${meta.kind}` });

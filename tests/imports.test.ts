@@ -1,4 +1,4 @@
-// The module graph: no import circles, and the CLI's --help path loads no heavy module (tfjs,
+// The module graph: no import circles (type imports included), and the CLI's --help path loads no heavy module (tfjs,
 // express, onnxruntime, sharp): those load inside a command's action, so `onnxgan --help` is fast.
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -22,15 +22,18 @@ function sources(): string[] {
   return out;
 }
 
-/** Static (top-level, value) imports of a module: relative ones resolved to files, packages by name. */
+/**
+ * Static (top-level) imports of a module: relative ones resolved to files, type imports included (a
+ * circle of types is a circle of modules too); packages by name, values only (types are erased).
+ */
 function staticImports(file: string): { local: string[]; packages: string[] } {
   const text = readFileSync(file, 'utf8');
   const local: string[] = [];
   const packages: string[] = [];
-  for (const m of text.matchAll(/^\s*(?:import|export)\s+(?!type\b)(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm)) {
-    const spec = m[1]!;
+  for (const m of text.matchAll(/^\s*(?:import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm)) {
+    const spec = m[2]!;
     if (spec.startsWith('.')) local.push(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
-    else if (!spec.startsWith('node:')) packages.push(spec);
+    else if (!spec.startsWith('node:') && !m[1]) packages.push(spec);
   }
   // Packages loaded by a top-level require (backend/tfjs.ts loads tfjs so) count as static imports.
   for (const m of text.matchAll(/^(?:export\s+)?const\s+[^=]+=\s*\w*[rR]equire\w*\(['"]([^'"]+)['"]\)/gm)) packages.push(m[1]!);

@@ -10,6 +10,7 @@ import { DIGIT_SHAPE, MODEL_KINDS, type ImageShape } from '../common/metadata.js
 import { OPTION_KEYS, RECIPES, TRAINING_OPTIONS, referenceOptions, type TrainingOptions } from './options.js';
 import { Rng, type RngState } from '../common/rng.js';
 import { Sequential, weightKey } from './layers.js';
+import { layerConfigSchema } from './layers/registry.js';
 import type { Architecture } from './models.js';
 import { standingStatistics } from './ema.js';
 import type { GanTrainer } from './trainer.js';
@@ -29,16 +30,7 @@ type EncodedTensor = z.infer<typeof encodedTensor>;
 
 const count = z.int().min(0);
 const positiveInt = z.int().min(1);
-const layerConfig = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('Dense'), inputDim: positiveInt, units: positiveInt }),
-  z.object({ type: z.literal('LeakyReLU'), alpha: z.number() }),
-  z.object({ type: z.literal('ReLU') }),
-  z.object({ type: z.literal('Tanh') }),
-  z.object({ type: z.literal('Sigmoid') }),
-  z.object({ type: z.literal('Dropout'), rate: z.number().min(0).max(1) }),
-  z.object({ type: z.literal('BatchNorm'), units: positiveInt, momentum: z.number(), epsilon: z.number() }),
-  z.object({ type: z.literal('LabelEmbedding'), numClasses: positiveInt, dim: positiveInt }),
-]);
+const layerConfig = layerConfigSchema(z);
 const networkConfig = z.object({ inputDim: positiveInt, layers: z.array(layerConfig) });
 const betas = z.object({ beta1: z.number(), beta2: z.number() });
 
@@ -151,6 +143,7 @@ function fromV1(c: z.infer<typeof checkpointV1>): Checkpoint {
     },
     options: {
       ...referenceOptions(spec.kind),
+      arch: 'mlp',
       gLr: g.lr,
       dLr: d.lr,
       outputBiasInit: spec.outputBiasInit ?? 'reference',

@@ -6,7 +6,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../common/rng.js';
 import type { Gemm } from '../backend/ort-matmul.js';
-import { BatchNorm, Dense, Dropout, LabelEmbedding, LeakyReLU, ReLU, Sigmoid, Tanh, dropoutMask, type Sequential } from './layers.js';
+import type { Sequential } from './layers.js';
+import { kindOf } from './layers/registry.js';
+import { Dense } from './layers/dense.js';
+import { LeakyReLU, ReLU, Sigmoid, Tanh } from './layers/activations.js';
+import { Dropout, dropoutMask } from './layers/dropout.js';
+import { BatchNorm } from './layers/batch-norm.js';
+import { LabelEmbedding } from './layers/label-embedding.js';
 
 /**
  * Scratch memory for one phase of a step (a critic update, a generator update), handed out as views
@@ -117,13 +123,18 @@ export interface Forward {
   tape: TapeEntry[];
 }
 
-/** Whether every layer is one this module runs; `critic`: the penalty's double backward too. */
-export function supportedByHand(net: Sequential, critic: boolean): boolean {
-  return net.layers.every((l, i) => {
-    if (l instanceof LabelEmbedding) return i === 0 && net.layers[1] instanceof Dense;
-    if (l instanceof Dense || l instanceof LeakyReLU || l instanceof ReLU || l instanceof Dropout) return true;
-    return !critic && (l instanceof BatchNorm || l instanceof Tanh || l instanceof Sigmoid);
-  });
+/**
+ * Why this module cannot run `net` (null: it can), from each kind's `hand` in the registry; `critic`:
+ * the penalty's double backward too. A LabelEmbedding is taken by the Dense after it, so it comes first.
+ */
+export function notByHand(net: Sequential, critic: boolean): string | null {
+  for (const [i, c] of net.config.layers.entries()) {
+    const hand = kindOf(c).hand;
+    if (!hand) return `no hand-written ${c.type}`;
+    if (hand === 'generator' && critic) return `no hand-written ${c.type} in a critic (the penalty's double backward)`;
+    if (c.type === 'LabelEmbedding' && !(i === 0 && net.config.layers[1]?.type === 'Dense')) return 'a LabelEmbedding runs by hand only first, before a Dense';
+  }
+  return null;
 }
 
 const read = (v: tf.Variable): Float32Array => v.dataSync() as Float32Array;

@@ -3,16 +3,16 @@
 // the results are those of the tfjs path to float rounding (tests/mlp-step.test.ts compares them
 // step by step).
 import * as tf from '@tensorflow/tfjs-core';
-import { fillUniform } from '../common/rng.js';
 import type { Gemm } from '../backend/ort-matmul.js';
-import { Arena, MlpNet, readInto, supportedByHand, type Forward } from './mlp-net.js';
+import { Arena, MlpNet, readInto, notByHand, type Forward } from './mlp-net.js';
 import { HandAdam } from './hand-adam.js';
-import { WARMUP_CRITIC_STEPS } from './options.js';
-import type { GanTrainer, StepMetrics } from './trainer.js';
+import { criticStepsAt, drawEps, drawLabels, drawNoise, drawWrongLabels, type StepHost, type StepMetrics } from './step.js';
 
-/** Whether `trainer`'s networks can be stepped by hand. */
-export function handStepSupported(trainer: GanTrainer): boolean {
-  return supportedByHand(trainer.generator, false) && supportedByHand(trainer.critic, true);
+/** Why `trainer`'s networks cannot be stepped by hand (null: they can). */
+export function notStepByHand(trainer: StepHost): string | null {
+  const g = notByHand(trainer.generator, false);
+  const d = notByHand(trainer.critic, true);
+  return g ? `generator: ${g}` : d ? `critic: ${d}` : null;
 }
 
 export class HandStep {
@@ -26,7 +26,7 @@ export class HandStep {
   /** The real batch, read out of its tensor (kept: one array per step would be a megabyte). */
   private real = new Float32Array(0);
 
-  constructor(private readonly t: GanTrainer, gemm: Gemm) {
+  constructor(private readonly t: StepHost, gemm: Gemm) {
     this.G = new MlpNet(t.generator, gemm, this.arena);
     this.D = new MlpNet(t.critic, gemm, this.arena);
     this.gAdam = new HandAdam(t.gOpt, t.generator.trainable);
@@ -54,7 +54,7 @@ export class HandStep {
   }
 
   private noise(n: number): Float32Array {
-    return fillUniform(this.t.rng, new Float32Array(n * this.t.arch.noiseDim));
+    return drawNoise(this.t.rng, n, this.t.arch.noiseDim);
   }
 
   private gan(real: Float32Array): StepMetrics {
@@ -94,14 +94,14 @@ export class HandStep {
     const n = labels.length;
     const cond = this.t.conditional;
     let last = { dLoss: 0, wasserstein: 0, gp: 0 };
-    const steps = this.t.gOpt.iterations < options.criticWarmup ? WARMUP_CRITIC_STEPS : options.criticSteps;
+    const steps = criticStepsAt(options, this.t.gOpt.iterations);
     for (let k = 0; k < steps; k++) {
       this.arena.reset();
       const fake = this.G.forward(this.noise(n), n, { rng, labels, updateStats: true }).out;
-      const eps = fillUniform(rng, new Float32Array(n), 0, 1);
+      const eps = drawEps(rng, n);
       const m = options.mismatch;
       const K = arch.numClasses;
-      const wrong = m ? labels.map((c) => (c + 1 + rng.int(K - 1)) % K) : null;
+      const wrong = m ? drawWrongLabels(rng, labels, K) : null;
       this.D.load();
       const grads = this.D.grads();
       const rows = wrong ? 3 : 2;
@@ -161,7 +161,7 @@ export class HandStep {
       last = { dLoss: cFake - cReal + gp + mismatchLoss, wasserstein: cReal - cFake, gp };
     }
     this.arena.reset();
-    const gLabels = cond ? Int32Array.from({ length: n }, () => rng.int(arch.numClasses)) : labels;
+    const gLabels = cond ? drawLabels(rng, n, arch.numClasses) : labels;
     const fake = this.G.forward(this.noise(n), n, { rng, labels: gLabels, updateStats: true });
     this.D.load();
     const d = this.D.forward(fake.out, n, { rng, labels: gLabels, updateStats: false });

@@ -1,6 +1,8 @@
-// The reference chapter's three generators and their adversaries (../shared/reference).
+// The networks of each generator kind: the reference chapter's MLPs (`--arch mlp`, ../shared/reference)
+// and DCGAN-family convolutional ones (`--arch dcgan`) for any image size.
 import type { LayerConfig, NetworkConfig } from './layers.js';
 import { DIGIT_SHAPE, imageValues, NOISE_DIM, type ImageShape, type ModelKind } from '../common/metadata.js';
+import type { Arch } from './options.js';
 
 /** Adam's betas: part of the architecture (the learning rates are training options). */
 export interface AdamBetas {
@@ -59,8 +61,13 @@ function critic(outputs: number, pixels: number, embed?: LayerConfig): NetworkCo
 
 const wganAdam: AdamBetas = { beta1: 0, beta2: 0.9 };
 
+/** The networks of `arch` for images of `imageShape`. */
+export function architecture(kind: ModelKind, numClasses = 10, imageShape: ImageShape = DIGIT_SHAPE, arch: Arch = 'mlp'): Architecture {
+  return arch === 'dcgan' ? dcganArchitecture(kind, numClasses, imageShape) : mlpArchitecture(kind, numClasses, imageShape);
+}
+
 /** The reference's networks for images of `imageShape` (the hidden sizes do not depend on it). */
-export function architecture(kind: ModelKind, numClasses = 10, imageShape: ImageShape = DIGIT_SHAPE): Architecture {
+function mlpArchitecture(kind: ModelKind, numClasses: number, imageShape: ImageShape): Architecture {
   const pixels = imageValues(imageShape);
   switch (kind) {
     case 'gan':
@@ -90,11 +97,84 @@ export function architecture(kind: ModelKind, numClasses = 10, imageShape: Image
     case 'cgan': {
       const embed: LayerConfig = { type: 'LabelEmbedding', numClasses, dim: 64 };
       return {
-        ...architecture('wgan-gp', numClasses, imageShape),
+        ...mlpArchitecture('wgan-gp', numClasses, imageShape),
         kind,
         generator: generator(NOISE_DIM, [128, 128, 128], pixels, embed),
         critic: critic(1, pixels, embed),
       };
     }
   }
+}
+
+/** DCGAN's BatchNorm (torch's defaults). */
+const bn2d = (channels: number): LayerConfig => ({ type: 'BatchNorm', units: channels, momentum: 0.1, epsilon: 1e-5 });
+/** The cgan generator's label embedding in dcgan: 32 wide keeps the 28x28 generator under 2 MB fp32. */
+const DCGAN_EMBED = 32;
+/** Channels at the generator's base resolution, halved by each upsampling (to at least 16). */
+const DCGAN_BASE_CHANNELS = 64;
+
+/** Upsampling stages: two for up to 32 px (28 -> 7x7 base), one more per doubling (64 -> 8x8). */
+const stagesFor = (size: number): number => Math.max(2, Math.ceil(Math.log2(size / 8)));
+
+/** Each stage's size, smallest first: size_k = ceil(size_k+1 / 2), so any size works (28: 7, 14, 28; 30: 8, 15, 30). */
+function stageSizes(size: number, stages: number): number[] {
+  const sizes = [size];
+  for (let k = 0; k < stages; k++) sizes.unshift(Math.ceil(sizes[0]! / 2));
+  return sizes;
+}
+
+/**
+ * noise (+ label embedding) -> Dense -> Reshape [ch, H/2^s, W/2^s] -> BN, ReLU -> s x (ConvTranspose
+ * 4x4 stride 2 -> BN -> ReLU) -> Conv 3x3 -> Tanh: DCGAN's generator (Radford et al. 2016). A stage
+ * whose target is odd crops one more row or column (ConvTranspose's bottom/right pad).
+ */
+function dcganGenerator(noiseDim: number, [c, h, w]: ImageShape, numClasses: number, conditional: boolean): NetworkConfig {
+  const stages = stagesFor(Math.max(h, w));
+  const [hs, ws] = [stageSizes(h, stages), stageSizes(w, stages)];
+  const ch = (k: number): number => Math.max(16, DCGAN_BASE_CHANNELS >> k);
+  const layers: LayerConfig[] = conditional ? [{ type: 'LabelEmbedding', numClasses, dim: DCGAN_EMBED }] : [];
+  const d = noiseDim + (conditional ? DCGAN_EMBED : 0);
+  layers.push({ type: 'Dense', inputDim: d, units: ch(0) * hs[0]! * ws[0]! }, { type: 'Reshape', shape: [ch(0), hs[0]!, ws[0]!] }, bn2d(ch(0)), { type: 'ReLU' });
+  for (let k = 1; k <= stages; k++) {
+    const pads: [number, number, number, number] = [1, 1, 1 + 2 * hs[k - 1]! - hs[k]!, 1 + 2 * ws[k - 1]! - ws[k]!];
+    layers.push({ type: 'ConvTranspose2D', inChannels: ch(k - 1), outChannels: ch(k), kernel: 4, stride: 2, pads }, bn2d(ch(k)), { type: 'ReLU' });
+  }
+  layers.push({ type: 'Conv2D', inChannels: ch(stages), outChannels: c, kernel: 3, stride: 1, pads: [1, 1, 1, 1] }, { type: 'Tanh' }, { type: 'Flatten' });
+  return { inputDim: noiseDim, layers };
+}
+
+/**
+ * Reshape -> s x (Conv 4x4 stride 2 -> LeakyReLU(0.2)) -> Flatten -> Dense: DCGAN's discriminator
+ * without its BatchNorm (the gradient penalty is per sample; batch statistics would couple them, as
+ * Gulrajani et al. 2017 note). Conditional: a projection output (layers/label-projection.ts says why).
+ */
+function dcganCritic([c, h, w]: ImageShape, outputs: number, numClasses: number, conditional: boolean): NetworkConfig {
+  const stages = stagesFor(Math.max(h, w));
+  const layers: LayerConfig[] = [{ type: 'Reshape', shape: [c, h, w] }];
+  let [ci, hi, wi] = [c, h, w];
+  for (let k = 0; k < stages; k++) {
+    const co = Math.min(256, 64 << k);
+    layers.push({ type: 'Conv2D', inChannels: ci, outChannels: co, kernel: 4, stride: 2, pads: [1, 1, 1, 1] }, { type: 'LeakyReLU', alpha: 0.2 });
+    [ci, hi, wi] = [co, Math.floor(hi / 2), Math.floor(wi / 2)];
+  }
+  const features = ci * hi * wi;
+  layers.push({ type: 'Flatten' }, conditional ? { type: 'LabelProjection', inputDim: features, numClasses } : { type: 'Dense', inputDim: features, units: outputs });
+  return { inputDim: c * h * w, layers };
+}
+
+/** `--arch dcgan`: each kind's algorithm as the chapter's (losses, penalty, betas of WGAN-GP), DCGAN's networks; the GAN takes DCGAN's beta1 0.5. */
+function dcganArchitecture(kind: ModelKind, numClasses: number, imageShape: ImageShape): Architecture {
+  const conditional = kind === 'cgan';
+  const adam: AdamBetas = kind === 'gan' ? { beta1: 0.5, beta2: 0.999 } : wganAdam;
+  return {
+    kind,
+    noiseDim: NOISE_DIM,
+    numClasses,
+    generator: dcganGenerator(NOISE_DIM, imageShape, numClasses, conditional),
+    critic: dcganCritic(imageShape, kind === 'gan' ? 2 : 1, numClasses, conditional),
+    generatorAdam: adam,
+    criticAdam: adam,
+    gpLambda: kind === 'gan' ? 0 : 10,
+    imageShape,
+  };
 }

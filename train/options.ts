@@ -7,8 +7,14 @@ import type { z } from 'zod';
 import { fraction, fractionOrZero, int, nonNegative, positive } from '../common/cli-args.js';
 import type { ModelKind } from '../common/metadata.js';
 
-/** A run's changeable settings (the architecture is fixed, see models.ts); stored in the checkpoint. */
+/** The network families (models.ts): the chapter's MLPs, or DCGAN-family convolutional networks. */
+export const ARCHS = ['mlp', 'dcgan'] as const;
+export type Arch = (typeof ARCHS)[number];
+
+/** A run's settings, stored in the checkpoint; all but the `fixed` ones (the architecture, see models.ts) may change on --resume. */
 export interface TrainingOptions {
+  /** The networks; fixed for a run (the checkpoint's architecture holds them). */
+  arch: Arch;
   /** Learning rates (Adam). */
   gLr: number;
   dLr: number;
@@ -63,6 +69,8 @@ interface OptionDef<T> {
   show: (value: T) => string;
   /** Applied once when a run starts, so only a new run takes it. */
   startOnly?: boolean;
+  /** Part of the architecture: a resume refuses another value. */
+  fixed?: boolean;
   /** The stored value's schema (checkpoints are validated with it); zod is passed in to keep --help light. */
   schema: (zod: typeof z) => z.ZodType<T>;
 }
@@ -77,6 +85,15 @@ export const WARMUP_CRITIC_STEPS = 100;
 
 /** The table. Its order is the order flags are printed in model cards and the resume history. */
 export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]> } = {
+  arch: {
+    arg: '<name>',
+    help: "the networks: mlp (the chapter's) or dcgan (convolutional generator and critic, for any image size); fixed for a run",
+    parse: choice(ARCHS),
+    reference: () => 'mlp',
+    show: (v) => `--arch ${v}`,
+    schema: (z) => z.enum(ARCHS),
+    fixed: true,
+  },
   gLr: {
     arg: '<rate>',
     help: "generator learning rate (default: the reference's)",
@@ -234,6 +251,9 @@ export function resolveOptions(kind: ModelKind, given: GivenOptions, ctx: { epoc
     if (value === undefined) continue;
     const d = TRAINING_OPTIONS[key];
     if (d.kinds && !d.kinds.includes(kind)) throw new Error(`${flagOf(key)} applies to ${d.kinds.join(' and ')} only, not ${kind}`);
+    if (d.fixed && resuming && JSON.stringify(value) !== JSON.stringify(out[key])) {
+      throw new Error(`${flagOf(key)} is fixed for a run: this one is ${(d.show as (v: unknown) => string)(out[key])}`);
+    }
     if (d.startOnly && resuming) continue;
     out[key] = d.store ? d.store(value as never, ctx) : value;
   }

@@ -7,12 +7,13 @@ import { imageValues, type ModelKind } from '../common/metadata.js';
 import { Rng, generatorNoise } from '../common/rng.js';
 import { gridPng } from '../common/png.js';
 import { removeStaleTempFiles, writeFileAtomic } from '../common/atomic.js';
-import { selectBackend, type BackendChoice } from '../backend/select.js';
+import { selectBackend, type BackendChoice, type BackendInfo } from '../backend/select.js';
 import { balancedSubset, DataError, shuffle, type Dataset, type DataSplits } from '../data/dataset.js';
 import { openData, refuseRunInsideData } from '../data/sources.js';
 import { plannedImageShape, type ImageDataOptions } from '../data/image-options.js';
 import { checkTrainingMemory } from './memory.js';
-import { architecture } from './models.js';
+import { architecture, type Architecture } from './models.js';
+import { kernelsNeeded } from './layers/registry.js';
 import { learningRateScale, optionFlags, resolveOptions, type GivenOptions, type Recipe, type TrainingOptions } from './options.js';
 import { initOutputBiasToMean } from './layers.js';
 import { GanTrainer, type StepMetrics } from './trainer.js';
@@ -179,9 +180,21 @@ interface Run {
   metricsFile: string;
 }
 
+/**
+ * The backend, or the cpu backend when it lacks a kernel the architecture's gradients need (wasm has
+ * no Conv2DBackpropFilter until backend/wasm-kernels.ts registers one): the run says so and goes on.
+ */
+async function backendFor(arch: Architecture, backend: BackendInfo, log: (line: string) => void): Promise<BackendInfo> {
+  const missing = kernelsNeeded([...arch.generator.layers, ...arch.critic.layers]).filter((k) => !tf.getKernel(k, backend.name));
+  if (!missing.length) return backend;
+  const cpu = await selectBackend('cpu');
+  log(`backend: cpu instead (${backend.name} has no ${missing.join(', ')}, which this architecture's gradients need)`);
+  return cpu;
+}
+
 /** Check the command line against the run folder, load data and checkpoint, build the trainer. */
 async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<Run> {
-  const backend = await selectBackend(opts.backend, { threads: opts.threads });
+  let backend = await selectBackend(opts.backend, { threads: opts.threads });
   log(`backend: ${backend.name} (${backend.reason})`);
   const ckptFile = path.join(opts.out, CHECKPOINT_FILE);
   const metricsFile = path.join(opts.out, METRICS_FILE);
@@ -214,7 +227,6 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
     throw new Error(`${ckptFile} stopped partway through an epoch of batch ${ckpt.batch}: resume with --batch ${ckpt.batch} (or none)`);
   }
   // The architecture is fixed for a run; the options may change on --resume.
-  const arch = ckpt?.architecture ?? architecture(opts.model, data.classes.length, data.shape);
   const nBatches = Math.ceil(data.count / batch);
   const given = opts.options as Partial<TrainingOptions>;
   const length = (k: 'steps' | 'minutes'): number | null => (given[k] !== undefined ? given[k] : (ckpt?.options[k] ?? null));
@@ -225,6 +237,8 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   const { options, optionChanges } = ckpt
     ? resumedOptions(ckpt, opts, epochs)
     : { options: resolveOptions(opts.model, opts.options, { epochs }, opts.recipe), optionChanges: undefined };
+  const arch = ckpt?.architecture ?? architecture(opts.model, data.classes.length, data.shape, options.arch);
+  backend = await backendFor(arch, backend, log);
   const recipe = ckpt ? ckpt.recipe : opts.recipe;
   if (options.lrDecay && epochs > options.lrDecay.to) {
     // Epochs at rate zero would still move BatchNorm statistics and the EMA: refuse rather than drift.
@@ -232,7 +246,7 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   }
   const rng = new Rng(seed);
   const trainer = new GanTrainer(arch, options, rng);
-  log(`step: ${trainer.engine === 'hand' ? 'hand-written forward and backward, products on onnxruntime' : `tfjs autodiff on ${backend.name}`}`);
+  log(`step: ${trainer.engine === 'hand' ? 'hand-written forward and backward, products on onnxruntime' : `tfjs autodiff on ${backend.name}`}${trainer.engineNote ? ` (the hand-written step does not run this network yet: ${trainer.engineNote})` : ''}`);
   if (ckpt) {
     await restoreCheckpoint(trainer, ckpt, ckptFile);
     rng.setState(ckpt.rngState);

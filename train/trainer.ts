@@ -1,32 +1,16 @@
 // One generator step of the reference algorithms: GAN (cross-entropy) and WGAN-GP / CGAN.
 import * as tf from '@tensorflow/tfjs-core';
-import { type Rng, fillUniform } from '../common/rng.js';
+import type { Rng } from '../common/rng.js';
 import { Sequential, weightKey, type ForwardContext } from './layers.js';
 import type { Architecture } from './models.js';
-import { WARMUP_CRITIC_STEPS, type TrainingOptions } from './options.js';
+import type { TrainingOptions } from './options.js';
 import { gradientPenalty, r1Penalty } from './gradient-penalty.js';
 import { emaDecayAt, useAveragedWeights } from './ema.js';
 import { ortGemm } from '../backend/ort-matmul.js';
-import { HandStep, handStepSupported } from './mlp-step.js';
+import { HandStep, notStepByHand } from './mlp-step.js';
+import { criticStepsAt, drawEps, drawLabels, drawNoise, drawWrongLabels, type StepEngine, type StepHost, type StepMetrics } from './step.js';
 
-/**
- * How a step computes its gradients: `hand`, the hand-written MLP step on onnxruntime's GEMM
- * (mlp-step.ts; the default wherever onnxruntime-node loads), or `tfjs`, tfjs's autodiff on the
- * backend in use (the definition the hand path is tested against; the native tensorflow backend).
- */
-export type StepEngine = 'hand' | 'tfjs';
-
-export interface StepMetrics {
-  /** Discriminator / critic loss (last critic step). */
-  dLoss: number;
-  gLoss: number;
-  /** gan: discriminator accuracy on real+fake; generator "accuracy" (fakes judged real). */
-  dAcc?: number;
-  gAcc?: number;
-  /** wgan-gp/cgan: critic's Wasserstein estimate E[C(real)] - E[C(fake)] and the penalty. */
-  wasserstein?: number;
-  gp?: number;
-}
+export type { StepEngine, StepMetrics } from './step.js';
 
 const adam = (lr: number, b: Architecture['generatorAdam']): tf.AdamOptimizer => tf.train.adam(lr, b.beta1, b.beta2, 1e-8); // torch's eps
 
@@ -35,7 +19,7 @@ const setRate = (o: tf.AdamOptimizer, lr: number): void => {
   (o as unknown as { learningRate: number }).learningRate = lr;
 };
 
-export class GanTrainer {
+export class GanTrainer implements StepHost {
   readonly generator: Sequential;
   readonly critic: Sequential;
   readonly gOpt: tf.AdamOptimizer;
@@ -43,6 +27,8 @@ export class GanTrainer {
   /** Exponential moving average of the generator's weights (--ema; its decay is options.ema). */
   ema: tf.Variable[] | null = null;
   readonly engine: StepEngine;
+  /** Why the step runs on tfjs's autodiff though the hand-written one was not ruled out (null: it does not, or was asked to). */
+  readonly engineNote: string | null = null;
   private readonly hand: HandStep | null = null;
 
   constructor(readonly arch: Architecture, readonly options: TrainingOptions, readonly rng: Rng, engine?: StepEngine) {
@@ -51,8 +37,10 @@ export class GanTrainer {
     this.gOpt = adam(options.gLr, arch.generatorAdam);
     this.dOpt = adam(options.dLr, arch.criticAdam);
     const gemm = engine === 'tfjs' || (!engine && tf.getBackend() === 'tensorflow') ? null : ortGemm();
-    if (gemm && 'gemm' in gemm && handStepSupported(this)) this.hand = new HandStep(this, gemm.gemm);
-    else if (engine === 'hand') throw new Error(`the hand-written step is not available here (${gemm && 'why' in gemm ? gemm.why : 'unsupported layers'})`);
+    const notHand = notStepByHand(this);
+    if (gemm && 'gemm' in gemm && !notHand) this.hand = new HandStep(this, gemm.gemm);
+    else if (engine === 'hand') throw new Error(`the hand-written step is not available here (${gemm && 'why' in gemm ? gemm.why : notHand})`);
+    else if (gemm && notHand) this.engineNote = notHand;
     this.engine = this.hand ? 'hand' : 'tfjs';
   }
 
@@ -82,18 +70,16 @@ export class GanTrainer {
   }
 
   private noise(n: number): tf.Tensor2D {
-    return tf.tensor2d(fillUniform(this.rng, new Float32Array(n * this.arch.noiseDim)), [n, this.arch.noiseDim]);
+    return tf.tensor2d(drawNoise(this.rng, n, this.arch.noiseDim), [n, this.arch.noiseDim]);
   }
 
   private randomLabels(n: number): tf.Tensor1D {
-    return tf.tensor1d(Int32Array.from({ length: n }, () => this.rng.int(this.arch.numClasses)), 'int32');
+    return tf.tensor1d(drawLabels(this.rng, n, this.arch.numClasses), 'int32');
   }
 
   /** A different class for every label: y + U{1..K-1} mod K. */
   private wrongLabels(labels: tf.Tensor1D): tf.Tensor1D {
-    const k = this.arch.numClasses;
-    const y = labels.dataSync();
-    return tf.tensor1d(Int32Array.from(y, (c) => (c + 1 + this.rng.int(k - 1)) % k), 'int32');
+    return tf.tensor1d(drawWrongLabels(this.rng, labels.dataSync(), this.arch.numClasses), 'int32');
   }
 
   /** One generator update preceded by options.criticSteps critic updates on the same real batch. */
@@ -149,11 +135,11 @@ export class GanTrainer {
     // The reference's WGAN-GP takes MiniBatchSize from an undefined `real_labels`; we use the real batch.
     const dCtx: ForwardContext = { training: true, rng: this.rng, labels };
     let last = { dLoss: 0, wasserstein: 0, gp: 0 };
-    const steps = this.gOpt.iterations < this.options.criticWarmup ? WARMUP_CRITIC_STEPS : this.options.criticSteps;
+    const steps = criticStepsAt(this.options, this.gOpt.iterations);
     for (let k = 0; k < steps; k++) {
       last = tf.tidy(() => {
         const fake = G.apply(this.noise(n), { training: true, labels }); // detached: no tape here
-        const eps = tf.tensor2d(fillUniform(this.rng, new Float32Array(n), 0, 1), [n, 1]);
+        const eps = tf.tensor2d(drawEps(this.rng, n), [n, 1]);
         let parts: tf.Tensor[] = [];
         const mismatch = this.options.mismatch;
         const wrong = mismatch ? this.wrongLabels(labels) : null;

@@ -1,0 +1,48 @@
+// The projection critic's output (Miyato & Koyama 2018, cGANs with projection discriminator):
+// out = <w, h> + b + <E[y], h> on the critic's features h. The label enters as an inner product
+// with what the critic sees, so a critic cannot score an image well without scoring it for its
+// class; and on conv features it costs one table, where label channels would widen every
+// convolution. Critic-only: no ONNX or tfjs form (export loads only the generator).
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../../common/rng.js';
+import { features, layerKind, pytorchUniform, vname, type ForwardContext, type Layer } from './kind.js';
+import { lookUp } from './label-embedding.js';
+
+export interface LabelProjectionConfig {
+  type: 'LabelProjection';
+  inputDim: number;
+  numClasses: number;
+}
+
+export class LabelProjection implements Layer {
+  readonly kernel: tf.Variable; // [inputDim, 1]
+  readonly bias: tf.Variable;
+  readonly table: tf.Variable; // [numClasses, inputDim]
+  readonly trainable: tf.Variable[];
+  readonly state: tf.Variable[] = [];
+  constructor(readonly name: string, readonly config: LabelProjectionConfig, rng: Rng) {
+    const { inputDim, numClasses } = config;
+    const bound = 1 / Math.sqrt(inputDim);
+    this.kernel = tf.variable(tf.tensor2d(pytorchUniform(rng, inputDim, bound), [inputDim, 1]), true, vname(`${name}/kernel`));
+    this.bias = tf.variable(tf.tensor1d(pytorchUniform(rng, 1, bound)), true, vname(`${name}/bias`));
+    // Small at the start: the critic begins as an unconditional one and learns the classes.
+    this.table = tf.variable(tf.tensor2d(pytorchUniform(rng, numClasses * inputDim, bound), [numClasses, inputDim]), true, vname(`${name}/embeddings`));
+    this.trainable = [this.kernel, this.bias, this.table];
+  }
+  apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    const h = x as tf.Tensor2D;
+    const projected = tf.sum(tf.mul(lookUp(this.table, ctx.labels, this.config.numClasses, this.name), h), 1, true);
+    return tf.add(tf.add(tf.matMul(h, this.kernel as tf.Tensor2D), this.bias), projected);
+  }
+}
+
+export const labelProjection = layerKind<LabelProjectionConfig, LabelProjection>({
+  type: 'LabelProjection',
+  schema: (z) => z.object({ type: z.literal('LabelProjection'), inputDim: z.int().min(1), numClasses: z.int().min(1) }),
+  create: (name, c, rng) => new LabelProjection(name, c, rng),
+  outputShape: (c, input) => {
+    if (features('LabelProjection', input) !== c.inputDim) throw new Error(`LabelProjection takes ${c.inputDim} features, not ${input[0]}`);
+    return [1];
+  },
+  conditional: true,
+});
