@@ -267,8 +267,8 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   }
   const history = reconcileMetrics(metricsFile, pos.epoch);
   const fitted = opts.batch === undefined && ckpt?.batch === undefined ? ` (fitted to ${data.count.toLocaleString('en-US')} images; --batch sets it)` : '';
-  const planned = options.minutes !== null ? `about ${options.minutes} minutes (epochs from the speed, after the first)` : lengthPhrase(epochs, nBatches);
-  log(`run: ${planned}, batch ${batch}${fitted}`);
+  const lengthText = options.minutes !== null ? `about ${options.minutes} minutes (epochs from the speed, after the first)` : lengthPhrase(epochs, nBatches);
+  log(`run: ${lengthText}, batch ${batch}${fitted}`);
   if (options.minutes === null) warnIfShort(log, epochs * nBatches, lengthFlag(opts, options, epochs));
   return { opts, log, backend: backend.name, data, source: splits.folder?.source, trainer, seed, batch, nBatches, epochs, recipe, pos, optionChanges, history, ckptFile, metricsFile };
 }
