@@ -9,18 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { plainMessage } from '../data/image-decode.js';
 import { sizeSummary } from '../data/summary.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { isAlive as alive } from './helpers/process-alive.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const tmp = tempDir('onnxgan-small-');
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('small things', () => {
   it('onnxgan --version prints the package version', async () => {

@@ -8,6 +8,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT, runCli } from './helpers/cli.js';
+import { isAlive as alive } from './helpers/process-alive.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const work = tempDir('onnxgan-cluster-');
@@ -168,14 +169,6 @@ describe('--workers 2', () => {
     expect(pids).toHaveLength(2);
     s.child.kill('SIGKILL');
     await s.exited;
-    const alive = (pid: number): boolean => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     await eventually(() => pids.every((pid) => !alive(pid)), 10_000);
     expect(s.log().match(/"msg":"stopped"/g)).toHaveLength(2);
   });
