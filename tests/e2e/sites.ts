@@ -85,12 +85,12 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /**
  * The README's code block tagged `name` in its info string (```html name), with the example host
- * https://gan.example.org replaced by `server` (no trailing slash). `readme`: another README of the repository.
+ * https://gan.example.org replaced by `server` (no trailing slash).
  */
-export function readmeSnippet(name: string, server?: string, readme = 'README.md'): string {
-  const text = readFileSync(path.join(ROOT, readme), 'utf8');
-  const m = new RegExp('```\\w+ ' + name + '\\n([\\s\\S]*?)```').exec(text);
-  if (!m) throw new Error(`${readme} has no code block tagged "${name}"`);
+export function readmeSnippet(name: string, server?: string): string {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const m = new RegExp('```\\w+ ' + name + '\\n([\\s\\S]*?)```').exec(readme);
+  if (!m) throw new Error(`README.md has no code block tagged "${name}"`);
   return server ? m[1]!.replaceAll('https://gan.example.org', server.replace(/\/$/, '')) : m[1]!;
 }
 
