@@ -8,7 +8,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { expect, test } from '@playwright/test';
 import { expectDigitLike, gridStats } from './helpers.js';
-import { elementErrors, htmlPage, startSite, watchElements, type Site } from './sites.js';
+import { cspViolations, elementErrors, htmlPage, startSite, watchElements, type Site } from './sites.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const README = readFileSync(path.join(ROOT, 'packages/element/README.md'), 'utf8');
@@ -56,7 +56,9 @@ test('packed, installed into a fresh project, bundled with esbuild, draws', asyn
   await build({ entryPoints: [path.join(project, 'main.js')], bundle: true, format: 'esm', outfile: path.join(project, 'public/app.js'), absWorkingDir: project, logLevel: 'silent' });
   execFileSync('bash', ['-euc', block('element-runtime')], { cwd: project });
   copyFileSync(path.join(ROOT, 'models/cgan.onnx'), path.join(project, 'public/cgan.onnx'));
-  site = await startSite({ root: path.join(project, 'public'), pages: { '/': htmlPage(block('element-page')) } });
+  // The strictest policy the README's CSP paragraph allows for a self-served runtime and model.
+  const csp = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'";
+  site = await startSite({ root: path.join(project, 'public'), pages: { '/': htmlPage(block('element-page')) }, pageHeaders: { 'Content-Security-Policy': csp } });
   await watchElements(page);
   await page.goto(site.url);
   const el = page.locator('onnx-gan');
@@ -64,4 +66,5 @@ test('packed, installed into a fresh project, bundled with esbuild, draws', asyn
   expectDigitLike(await gridStats(el.locator('canvas'), 8, 8, 3), 'packaged element');
   expect(site.requests).toEqual(expect.arrayContaining(['/app.js', '/ort/ort.wasm.min.mjs', '/ort/ort-wasm-simd-threaded.wasm', '/cgan.onnx']));
   expect(await elementErrors(page)).toEqual([]);
+  expect(await cspViolations(page)).toEqual([]);
 });
