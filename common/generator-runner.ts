@@ -3,6 +3,7 @@
 // what makes "same seed, same image on the server and in the browser" hold.
 // Browser-safe: it only knows the interface onnxruntime-node and onnxruntime-web share, and the
 // caller passes in its runtime's session and Tensor class.
+import { classIndex } from './class-label.js';
 import { IO, imageValues, isConditional, type ImageShape, type ModelMetadata } from './metadata.js';
 import { generatorNoise } from './rng.js';
 
@@ -45,9 +46,7 @@ export function checkInterface(session: Pick<OrtSessionLike<OrtTensorLike>, 'inp
 
 /** Throws unless `label` is a class index of this conditional model. */
 export function checkLabel(meta: ModelMetadata & { classes: string[] }, label: number): void {
-  if (!(Number.isInteger(label) && label >= 0 && label < meta.classes.length)) {
-    throw new RangeError(`label ${label} is out of range: this model has classes 0 to ${meta.classes.length - 1}`);
-  }
+  classIndex(meta.classes, label);
 }
 
 /**

@@ -1,6 +1,7 @@
 // Request validation. The generate body's `label` rule depends on the model (conditional or not,
 // its class names), so each loaded model gets its own schema, built once at load time.
 import { z } from 'zod';
+import { classIndex } from '../common/class-label.js';
 import { isConditional, type ModelMetadata } from '../common/metadata.js';
 
 export const MAX_COUNT = 64;
@@ -9,13 +10,18 @@ export type Format = (typeof FORMATS)[number];
 
 export function generateSchemaFor(meta: ModelMetadata) {
   const classes = meta.classes ?? [];
+  const expected = `a class index 0..${classes.length - 1} or one of ${JSON.stringify(classes)}`;
   const label = isConditional(meta)
-    ? z.union([z.int().min(0).max(classes.length - 1), z.enum(classes as [string, ...string[]])], {
-        error: (iss) =>
-          iss.input === undefined
-            ? `required: this ${meta.kind} model is conditional (a class index 0..${classes.length - 1} or one of ${JSON.stringify(classes)})`
-            : `expected a class index 0..${classes.length - 1} or one of ${JSON.stringify(classes)}`,
-      })
+    ? z
+        .union([z.number(), z.string()], { error: (iss) => (iss.input === undefined ? `required: this ${meta.kind} model is conditional (${expected})` : `expected ${expected}`) })
+        .transform((v, ctx) => {
+          try {
+            return classIndex(classes, v); // the element's and the demo page's resolver
+          } catch {
+            ctx.addIssue({ code: 'custom', message: `expected ${expected}` });
+            return z.NEVER;
+          }
+        })
     : z.never({ error: `not allowed: this ${meta.kind} model is unconditional` }).optional();
   return z
     .strictObject({
@@ -30,7 +36,7 @@ export function generateSchemaFor(meta: ModelMetadata) {
       seed: b.seed,
       format: b.format,
       /** Class index, or null for unconditional models. */
-      label: b.label === undefined ? null : typeof b.label === 'number' ? b.label : classes.indexOf(b.label),
+      label: b.label ?? null,
     }));
 }
 

@@ -1,6 +1,8 @@
 // Bundles the browser demo and the <onnx-gan> element into web-demo/dist/ and copies the
 // onnxruntime-web WASM runtime next to them, so web-demo/dist/ can be hosted as plain static files
-// at any path. Run by `npm run build` (after tsc); `node web-demo/build.mjs --watch` rebuilds on change.
+// at any path; and the element alone into packages/element/dist/ (the npm package @onnxgan/element,
+// whose users serve onnxruntime-web's own files). Run by `npm run build` (after tsc, which writes the
+// package's declarations); `node web-demo/build.mjs --watch` rebuilds on change.
 //
 // - Content-hashed names (chunk-HASH.js, ort/NAME-HASH.ext) for everything but the two entry files
 //   (onnx-gan.js, demo.js, which pages name): a server may cache those forever (immutable).
@@ -18,6 +20,7 @@ import zlib from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, 'dist');
+const packageOut = join(here, '../packages/element/dist');
 const ortOut = join(out, 'ort');
 const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
 
@@ -88,7 +91,7 @@ async function precompress(files) {
   await Promise.all(jobs);
 }
 
-/** Deletes what earlier builds left in dist/ and dist/ort/ (types/ belongs to tsc). */
+/** Deletes what earlier builds left in dist/ and dist/ort/ (files only). */
 function removeStale(keep) {
   for (const dir of [out, ortOut]) {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -118,33 +121,47 @@ const finish = {
   },
 };
 
-const options = {
-  entryPoints: { 'onnx-gan': join(here, 'src/onnx-gan-element.ts'), demo: join(here, 'src/demo-page.ts') },
-  outdir: out,
+const element = join(here, 'src/onnx-gan-element.ts');
+const common = {
   bundle: true,
-  splitting: true, // the page and the element share one generator chunk
   format: 'esm',
   target: 'es2022',
   platform: 'browser',
   // Not minifyWhitespace: it drops the webpackIgnore / @vite-ignore comments of the runtime's
-  // import(), which bundlers of `onnxgan/element` need (whitespace costs ~1 KB once compressed).
+  // import(), which bundlers of @onnxgan/element need (whitespace costs ~1 KB once compressed).
   minifySyntax: true,
   minifyIdentifiers: true,
   sourcemap: true,
+  logLevel: 'warning',
+};
+
+const options = {
+  ...common,
+  entryPoints: { 'onnx-gan': element, demo: join(here, 'src/demo-page.ts') },
+  outdir: out,
+  splitting: true, // the page and the element share one generator chunk
   chunkNames: '[name]-[hash]', // next to the entries: import.meta.url finds ort/ from any file
   // Where the runtime is, relative to the bundle: ort-runtime.ts reads it.
   define: { __ONNXGAN_ORT_FILES__: JSON.stringify(ortFiles) },
   metafile: true,
   plugins: [finish],
-  logLevel: 'warning',
+};
+
+// The package's one file finds onnxruntime-web's files under their own names in ort/ next to the
+// script that holds it (the consumer's bundle), copied from node_modules/onnxruntime-web/dist/.
+const packageOptions = {
+  ...common,
+  entryPoints: { 'onnx-gan': element },
+  outdir: packageOut,
+  define: { __ONNXGAN_ORT_FILES__: JSON.stringify(Object.fromEntries(Object.entries(ORT_FILES).map(([key, name]) => [key, `ort/${name}`]))) },
 };
 
 if (process.argv.includes('--watch')) {
-  await (await context(options)).watch();
+  await Promise.all([options, packageOptions].map(async (o) => (await context(o)).watch()));
   console.log('web-demo: watching web-demo/src');
 } else {
   const started = Date.now();
-  await build(options);
+  await Promise.all([build(options), build(packageOptions)]);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (Number(seconds) > 5) console.log(`web-demo: built ${relative(process.cwd(), out)} in ${seconds} s (brotli copies of new runtime files)`);
 }

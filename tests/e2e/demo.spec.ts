@@ -58,6 +58,28 @@ test('browser and server give the same raw floats for the same seed and label', 
   }
 });
 
+test('?label= takes a class name or an index, as the element and the API do; an unknown name says so', async ({ page, request }) => {
+  const named = (await servedModels(request)).find((m) => m.classes?.some((c) => !/^\d+$/.test(c)));
+  test.skip(!named, 'no served model with class names');
+  const { name, classes } = named!;
+  const grid = page.locator('#grid');
+  await openDemo(page, `model=${name}&seed=5&count=4&label=${encodeURIComponent(classes![1]!)}`);
+  await expect(page.getByLabel('Class', { exact: true })).toHaveValue('1');
+  await expect(grid).toHaveAttribute('aria-label', new RegExp(`class ${classes![1]}`));
+  await expect(page.locator('#error')).toBeEmpty();
+  const byName = await canvasDigest(grid);
+  await openDemo(page, `model=${name}&seed=5&count=4&label=1`);
+  expect(await canvasDigest(grid)).toBe(byName);
+  await expect(page).toHaveURL(new RegExp(`label=${encodeURIComponent(classes![1]!)}`)); // the URL names the class
+
+  await openDemo(page, `model=${name}&seed=5&count=4&label=Sandwich`);
+  await expect(page.locator('#error')).toHaveText(`?label=Sandwich is not used: label "Sandwich" is not a class of this model (${classes!.join(', ')}); showing all classes.`);
+  await expect(page.getByLabel('Class', { exact: true })).toHaveValue('');
+  await expect(grid).toHaveAttribute('aria-label', /classes in turn/);
+  await page.getByLabel('Class', { exact: true }).selectOption('2');
+  await expect(page.locator('#error')).toBeEmpty();
+});
+
 test('controls work from the keyboard and the grid downloads as PNG', async ({ page, request }, testInfo) => {
   const models = await servedModels(request);
   const conditional = models.find((m) => m.classes);

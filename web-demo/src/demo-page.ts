@@ -1,5 +1,6 @@
 // The demo page (web-demo/index.html): model, class, seed and count controls, a per-class grid,
 // a latent walk and PNG download. All inference goes through generator.ts.
+import { classIndex } from '../../common/class-label.js';
 import { randomSeed } from '../../common/rng.js';
 import { defaultColumns, downloadPng, drawGrid, drawMessage, scaleFor } from './grid-canvas.js';
 import { loadGenerator, type Generated, type Generator } from './generator.js';
@@ -67,9 +68,11 @@ function showError(message: string): void {
 
 /** Problems that stay listed (models the server failed to load); other errors clear on success. */
 let standingErrors = '';
+/** Why the page's ?label= was not used; shown until another model or class is chosen. */
+let labelProblem = '';
 
 function clearError(): void {
-  ui.error.textContent = standingErrors;
+  ui.error.textContent = [standingErrors, labelProblem].filter(Boolean).join('\n');
 }
 
 /** An input's integer value, or an error naming the field; the field is marked invalid. */
@@ -93,7 +96,8 @@ function timingText(out: Generated): string {
 
 function syncUrl(): void {
   const q = new URLSearchParams({ model: ui.model.value, seed: ui.seed.value, count: ui.count.value });
-  if (generator?.conditional && ui.label.value !== '') q.set('label', ui.label.value);
+  const label = selectedLabel();
+  if (generator?.conditional && label !== null) q.set('label', generator.classes[label]!); // a name reads better and resolves first
   history.replaceState(null, '', `?${q}`);
 }
 
@@ -251,19 +255,39 @@ function describeModel(g: Generator): string {
   return parts.join(' · ');
 }
 
-function fillLabels(g: Generator, wanted: string | null): void {
+/**
+ * The class menu of `g`, set to `wanted` (a class name or index, as the element and the API take it)
+ * when the model has that class, else to all classes; returns why `wanted` was not used, or ''.
+ */
+function fillLabels(g: Generator, wanted: string | null): string {
   ui.label.replaceChildren(new Option('all, in turn', ''), ...g.classes.map((c, i) => new Option(c, String(i))));
-  ui.label.value = wanted !== null && Number(wanted) < g.classes.length ? wanted : '';
   ui.labelField.hidden = !g.conditional;
   ui.label.disabled = !g.conditional;
   ui.classesPanel.hidden = !g.conditional;
+  ui.label.value = '';
+  if (wanted === null) return '';
+  if (!g.conditional) return `this ${g.metadata.kind} model has no classes`;
+  try {
+    ui.label.value = String(classIndex(g.classes, wanted));
+    return '';
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
-async function selectModel(name: string, wantedLabel: string | null = ui.label.value || null): Promise<void> {
+/** The chosen class's name, which the next model keeps when it has a class of that name. */
+function selectedClassName(): string | null {
+  const label = selectedLabel();
+  return generator && label !== null ? generator.classes[label]! : null;
+}
+
+/** Loads model `name`; `fromUrl`: `wantedLabel` is the page's ?label=, and a label it lacks is reported. */
+async function selectModel(name: string, wantedLabel: string | null = selectedClassName(), fromUrl = false): Promise<void> {
   const entry = catalog.find((m) => m.name === name);
   if (!entry) return;
   const token = ++modelToken;
   stopWalk();
+  labelProblem = '';
   generator = null;
   setState('loading');
   ui.timing.textContent = `loading ${name}…`;
@@ -275,7 +299,8 @@ async function selectModel(name: string, wantedLabel: string | null = ui.label.v
     const g = await loadGenerator(entry.src, { onProgress });
     if (token !== modelToken) return;
     generator = g;
-    fillLabels(g, wantedLabel);
+    const problem = fillLabels(g, wantedLabel);
+    if (fromUrl && problem) labelProblem = `?label=${wantedLabel} is not used: ${problem}; showing all classes.`;
     ui.modelInfo.textContent = describeModel(g);
     clearError();
     await renderAll();
@@ -294,7 +319,10 @@ function wireControls(): void {
     void generateMain();
   });
   ui.model.addEventListener('change', () => void selectModel(ui.model.value));
-  ui.label.addEventListener('change', () => void Promise.all([generateMain(), renderWalkStrip(), renderWalkFrame(), renderSliderFrame()]));
+  ui.label.addEventListener('change', () => {
+    labelProblem = '';
+    void Promise.all([generateMain(), renderWalkStrip(), renderWalkFrame(), renderSliderFrame()]);
+  });
   ui.seed.addEventListener('change', () => void Promise.all([generateMain(), generateClassRows()]));
   ui.count.addEventListener('change', () => void generateMain());
   ui.newSeed.addEventListener('click', () => {
@@ -367,7 +395,7 @@ async function main(): Promise<void> {
   }
   const wanted = q.get('model');
   ui.model.value = usable.some((m) => m.name === wanted) ? wanted! : (usable.find((m) => m.name === 'cgan') ?? usable[0]!).name;
-  await selectModel(ui.model.value, q.get('label'));
+  await selectModel(ui.model.value, q.get('label'), true);
 }
 
 main().catch((e: unknown) => showError(`The demo failed to start: ${(e as Error).message}`));

@@ -1,6 +1,7 @@
 // <onnx-gan src="/models/cgan.onnx" label="7" seed="42" count="8"></onnx-gan>
 // A custom element that runs an onnxgan generator in the page and draws the images. It re-renders
 // when an attribute changes and shows errors inside itself. Importing this module defines it.
+import { classIndex } from '../../common/class-label.js';
 import { randomSeed } from '../../common/rng.js';
 import { defaultColumns, drawGrid, drawMessage, scaleFor } from './grid-canvas.js';
 import { loadGenerator, type Generated, type Generator } from './generator.js';
@@ -53,16 +54,6 @@ function intAttr(el: Element, name: string, min: number, max: number): number | 
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new RangeError(`attribute ${name}="${raw}" must be an integer from ${min} to ${max}`);
   return n;
-}
-
-/** label="7" or label="Trouser": a class name first (a class may be called "7"), else an index. */
-function classIndex(classes: string[], label: string): number {
-  const named = classes.indexOf(label.normalize('NFC'));
-  if (named >= 0) return named;
-  const n = Number(label);
-  if (Number.isInteger(n) && n >= 0 && n < classes.length) return n;
-  if (Number.isInteger(n)) throw new RangeError(`label ${label} is out of range: this model has classes 0 to ${classes.length - 1}`);
-  throw new RangeError(`label "${label}" is not a class of this model (${classes.join(', ')})`);
 }
 
 export class OnnxGanElement extends HTMLElement {
