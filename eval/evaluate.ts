@@ -180,7 +180,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const bootstrap = o.bootstrap ?? DEFAULT_BOOTSTRAP;
   const progress = o.progress ?? silentProgress;
   const refs = o.refs ?? [];
-  if (!Number.isInteger(n) || n < 2) throw new Error(`n must be an integer >= 2, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer >= 1, got ${n}`);
   if (refs.length > 2) throw new Error(`--ref is given ${refs.length} times: give one reference, or two sets to compare`);
   if (o.input && refs.length > 1) throw new Error('give the images to score or two --ref sets, not both');
   if (!o.input && refs.length < 2) throw new Error('give a generator (.onnx), samples (.npy) or a data set to evaluate, or two --ref sets to compare');

@@ -118,7 +118,7 @@ export function readNpySamples(file: string, limit: number, numClasses: number):
     (s.length === 4 && s[1] === 1 && s[2] === IMAGE_SIZE && s[3] === IMAGE_SIZE);
   if (!okShape) throw new SampleError(`${file}: samples have shape [${s}]; expected [n, 784], [n, 28, 28] or [n, 1, 28, 28]`);
   const total = s[0]!;
-  if (total < 2) throw new SampleError(`${file}: holds ${total} samples; need at least 2`);
+  if (total < 1) throw new SampleError(`${file}: holds no samples`);
   const count = Math.min(total, limit);
   const images = new Float32Array(count * IMAGE_PIXELS);
   const notes: string[] = [];
