@@ -3,8 +3,8 @@
 // training images scored the same way.
 import type { BackendChoice } from '../backend/choices.js';
 import { balancedSubset, type Dataset, type DataSplits } from '../data/dataset.js';
-import { loadData } from '../data/sources.js';
-import { imageValues, type ImageShape } from '../common/metadata.js';
+import { isImageFolderSource, openData } from '../data/sources.js';
+import { DIGIT_SHAPE, imageValues, type ImageShape } from '../common/metadata.js';
 import { existsSync } from 'node:fs';
 import { JudgeError, judgeName } from './judge.js';
 import { reportJudgePath } from './report-judge.js';
@@ -64,12 +64,16 @@ export interface EvalReport {
   ceiling: Metrics | null;
 }
 
-const dataCache = new Map<string, DataSplits>();
-function cachedData(data: string): DataSplits {
-  let d = dataCache.get(data);
+const dataCache = new Map<string, Promise<DataSplits>>();
+/** A data set's splits, read once per process; a folder of images is read at the judge's input shape. */
+function cachedData(data: string, [c, h, w]: ImageShape): Promise<DataSplits> {
+  const folder = isImageFolderSource(data);
+  const key = folder ? `${data}\0${c}x${h}x${w}` : data;
+  let d = dataCache.get(key);
   if (!d) {
-    d = loadData(data);
-    dataCache.set(data, d);
+    d = openData(data, folder ? { size: [w, h], channels: c === 1 ? 1 : 3 } : {});
+    dataCache.set(key, d);
+    d.catch(() => dataCache.delete(key));
   }
   return d;
 }
@@ -114,8 +118,9 @@ function chooseJudge(spec: string | undefined, data: string, notes: string[]): {
 }
 
 /** The images of a data set (both splits), as samples, at most `limit` (class-balanced), labelled when its classes are the judge's. */
-function datasetSamples(source: string, limit: number, seed: number, judgeClasses: string[], notes: string[]): Samples {
-  const { train, heldOut } = cachedData(source);
+async function datasetSamples(source: string, limit: number, seed: number, judge: JudgeFacts, notes: string[]): Promise<Samples> {
+  const judgeClasses = judge.classes;
+  const { train, heldOut } = await cachedData(source, judge.imageShape);
   const all: Dataset = {
     ...train,
     images: concat(train.images, heldOut.images),
@@ -154,7 +159,7 @@ async function loadSamples(input: string, n: number, seed: number, judge: JudgeF
     return s;
   }
   try {
-    return datasetSamples(input, n, seed, judge.classes, notes);
+    return await datasetSamples(input, n, seed, judge, notes);
   } catch (e) {
     throw new SampleError(`${input}: expected an .onnx generator, an .npy samples file or a data set (mnist, fashion, a folder): ${(e as Error).message}`);
   }
@@ -198,7 +203,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const { spec, facts } = chooseJudge(o.judge ?? folder?.judgeFile, data, notes);
   const k = facts.classes.length;
   // Cheap checks first (the judge file above, the data, the reference), before sampling.
-  const splits = folder?.splits ?? cachedData(data);
+  const splits = folder?.splits ?? (await cachedData(data, facts.imageShape));
   if (splits.train.classes.length !== k) throw new Error(`${facts.file} has ${k} classes but data ${data} has ${splits.train.classes.length}`);
   const reference: Samples | null = refSource ? await loadSamples(refSource, MAX_REFERENCE, seed, facts, notes, progress) : null;
   if (reference) checkShape(reference, facts.imageShape, refSource!, facts);
@@ -259,7 +264,7 @@ export async function retrainJudge(o: {
 }): Promise<{ file: string; heldOutAccuracy: number; heldOutCount: number }> {
   const { selectBackend } = await import('../backend/select.js');
   await selectBackend(o.backend ?? 'auto');
-  const splits = cachedData(o.data);
+  const splits = await cachedData(o.data, DIGIT_SHAPE); // IDX data sets: the shape reads only image folders
   return trainAndSaveJudge({ role: o.role, data: o.data, splits, imageShape: splits.train.shape, file: o.file, epochs: o.epochs, seed: o.seed, log: o.log });
 }
 

@@ -23,7 +23,7 @@ const NAME: Record<SetMetric, string> = { fid: 'FID', kid: 'KID', neighbours: 'p
 const WHY: Record<SetMetric, string> = {
   fid: 'with fewer, its bias swamps any difference (real images against real ones score 5 to 70)',
   kid: 'with fewer, two draws of the same images differ by more than a good generator from real ones, and it can come out far below 0',
-  neighbours: "with fewer reference images each image's nearest-neighbour ball spans most of the space, so coverage reads 1 whatever is scored",
+  neighbours: 'with fewer, each nearest-neighbour ball spans most of the space, so coverage reads 1 whatever is scored',
 };
 
 /** Why `metric` cannot be reported for n scored and m reference images, or null when it can. */
