@@ -115,6 +115,6 @@ describe('onnxgan eval on tiny folders of real images', () => {
     expect(tiny.stdout).toMatch(/FID \(lower is better\)\s+n\/a/);
     expect(tiny.stdout).toContain('n/a (scored): FID needs at least 50 images in each set, here 4 reference');
     expect(tiny.stdout).toContain('n/a (scored): precision, recall, density and coverage need at least 50 images in each set, here 4 reference');
-    expect(tiny.stdout).toMatch(/spread: .* of the scored images and of the reference images/);
+    expect(tiny.stdout).toMatch(/spread: .* resamples of both the scored images and the reference images/);
   }, 60_000);
 });
