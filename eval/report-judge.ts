@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic.js';
+import { batchNormAffine, foldIntoLinear } from '../common/batch-norm.js';
 import { imageValues, type ImageShape } from '../common/metadata.js';
 import { GraphBuilder } from '../common/onnx-graph.js';
 import { packageInfo } from '../common/package-info.js';
@@ -215,17 +216,10 @@ class TrainableReportJudge {
     const out: Weights = {};
     for (const [name, v] of Object.entries(this.vars)) out[name] = { shape: v.shape, values: v.dataSync() as Float32Array };
     for (const [conv, b] of Object.entries(this.bn)) {
-      // y = (conv(x) + bias - mean) * gamma / sqrt(var + eps) + beta: scale the kernel's columns and the bias.
-      const scale = tf.tidy(() => tf.mul(b.gamma, tf.rsqrt(tf.add(b.variance, BN_EPSILON))).dataSync() as Float32Array);
-      const mean = b.mean.dataSync();
-      const beta = b.beta.dataSync();
-      const kernel = out[`${conv}/kernel`]!.values.slice();
-      const bias = out[`${conv}/bias`]!.values.slice();
-      const cout = bias.length;
-      for (let i = 0; i < kernel.length; i++) kernel[i] = kernel[i]! * scale[i % cout]!;
-      for (let o = 0; o < cout; o++) bias[o] = (bias[o]! - mean[o]!) * scale[o]! + beta[o]!;
-      out[`${conv}/kernel`]!.values = kernel;
-      out[`${conv}/bias`]!.values = bias;
+      const affine = batchNormAffine(b.gamma.dataSync(), b.beta.dataSync(), b.mean.dataSync(), b.variance.dataSync(), BN_EPSILON);
+      const folded = foldIntoLinear(out[`${conv}/kernel`]!.values, out[`${conv}/bias`]!.values, affine);
+      out[`${conv}/kernel`]!.values = folded.kernel;
+      out[`${conv}/bias`]!.values = folded.bias;
     }
     return out;
   }
