@@ -12,9 +12,8 @@ import { buildCommand, loadJudge, readJudge, trainAndSaveJudge, type JudgeFacts,
 import { Gemm } from './gemm.js';
 import { accuracy, predictedClasses } from './metrics.js';
 import { silentProgress, type ProgressSink } from './progress.js';
-import { generateOnnxSamples, readNpySamples, SampleError, type Samples } from './samples.js';
+import { generateOnnxSamples, readGeneratorFile, readNpySamples, SampleError, type GeneratorFile, type Samples } from './samples.js';
 import { prepareReference, scoreSet, type Metrics, type ScoredSet } from './score.js';
-import { readModelInfo } from '../export/onnx-read.js';
 import { ensureFolderJudge, folderEvalData } from './folder-judge.js';
 
 export const DEFAULT_N = 5000;
@@ -80,19 +79,9 @@ function cachedData(data: string, [c, h, w]: ImageShape): Promise<DataSplits> {
 
 const isFile = (s: string, ext: string): boolean => s.toLowerCase().endsWith(ext);
 
-/** The generator's data set name (ONNX metadata), or null. */
-function modelDataset(input: string | undefined): string | null {
-  if (!input || !isFile(input, '.onnx')) return null;
-  try {
-    return readModelInfo(input).metadata.dataset;
-  } catch {
-    return null; // the sample source reports bad files with their own message
-  }
-}
-
 /** The data set to judge against: explicit --data, else the generator's own (mnist/fashion), else a named --ref, else mnist. */
-function chooseData(input: string | undefined, refs: string[], explicit: string | undefined, notes: string[]): string {
-  const ds = modelDataset(input);
+function chooseData(model: GeneratorFile | null, refs: string[], explicit: string | undefined, notes: string[]): string {
+  const ds = model?.info.metadata.dataset ?? null;
   if (explicit) {
     if (ds && ds !== judgeName(explicit)) notes.push(`the generator was trained on "${ds}" but is judged against ${explicit}`);
     return explicit;
@@ -150,11 +139,11 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
-async function loadSamples(input: string, n: number, seed: number, judge: JudgeFacts, notes: string[], progress: ProgressSink): Promise<Samples> {
+async function loadSamples(input: string, n: number, seed: number, judge: JudgeFacts, notes: string[], progress: ProgressSink, model: GeneratorFile | null = null): Promise<Samples> {
   if (isFile(input, '.npy')) return readNpySamples(input, n, judge.classes.length);
   if (isFile(input, '.onnx')) {
     const stage = progress.stage(`sampling ${n} images from ${input}`, n);
-    const s = await generateOnnxSamples(input, { n, seed, onProgress: (done) => stage.update(done) });
+    const s = await generateOnnxSamples(input, { n, seed, model, onProgress: (done) => stage.update(done) });
     stage.done();
     return s;
   }
@@ -194,8 +183,10 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
 
   const notes: string[] = [];
   // A generator trained on an image folder: that folder, and a judge trained for it on first use.
-  const folder = await folderEvalData(input, o.data, notes, (l) => console.error(l));
-  const data = folder?.data ?? chooseData(o.input, refs, o.data, notes);
+  // The generator (if one is scored) is read and decoded once, here.
+  const model = o.input ? readGeneratorFile(o.input) : null;
+  const folder = await folderEvalData(input, model?.info ?? null, o.data, notes, (l) => console.error(l));
+  const data = folder?.data ?? chooseData(model, refs, o.data, notes);
   if (folder && !o.judge) {
     await ensureFolderJudge(folder, (l) => console.error(l), o.backend);
     notes.push(`no report judge for image folders: scored by the judge trained for this folder on its first eval (the select judge's architecture, ${folder.judgeFile}); numbers are comparable between models of this folder only`);
@@ -207,7 +198,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   if (splits.train.classes.length !== k) throw new Error(`${facts.file} has ${k} classes but data ${data} has ${splits.train.classes.length}`);
   const reference: Samples | null = refSource ? await loadSamples(refSource, MAX_REFERENCE, seed, facts, notes, progress) : null;
   if (reference) checkShape(reference, facts.imageShape, refSource!, facts);
-  const samples = await loadSamples(input, n, seed, facts, notes, progress);
+  const samples = await loadSamples(input, n, seed, facts, notes, progress, model);
   checkShape(samples, facts.imageShape, input, facts);
   if (samples.classes && samples.classes.length !== k) {
     throw new Error(`${input} has ${samples.classes.length} classes but the ${facts.data} judge has ${k}: pass the matching --data`);
