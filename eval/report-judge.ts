@@ -20,7 +20,7 @@ import { packageInfo } from '../common/package-info.js';
 import { Rng } from '../common/rng.js';
 import { shuffle, type Dataset } from '../data/dataset.js';
 import { augmentInto, REPORT_AUGMENTATION, type Augmentation } from './augment.js';
-import { JudgeError, judgeName } from './judge.js';
+import { JudgeError, judgeName, readJudgeJson } from './judge.js';
 import { convRelu, judgeHead, judgeInput } from './judge-onnx.js';
 
 export const REPORT_JUDGE_FORMAT = 'onnxgan-report-judge';
@@ -261,25 +261,10 @@ export function saveReportJudge(file: string, j: ReportJudge): void {
   writeFileAtomic(file, JSON.stringify(file_) + '\n');
 }
 
-/** Is this JSON file a report judge (rather than a select judge)? Reads only its start. */
-export function isReportJudgeFile(file: string): boolean {
-  try {
-    return readFileSync(file, 'utf8').slice(0, 200).includes(`"format":"${REPORT_JUDGE_FORMAT}"`);
-  } catch {
-    return false;
-  }
-}
-
-/** Read and check a report judge file; errors name the file and the command that rebuilds it. */
-export function readReportJudge(file: string, data: string): ReportJudge {
-  if (!existsSync(file)) throw new JudgeError(`report judge ${file} not found: build it with \`${retrainReportCommand(data)}\``);
+/** Read and check a report judge file (`json`: the file already parsed); errors name the file and the command that rebuilds it. */
+export function readReportJudge(file: string, data: string, json: unknown = readJudgeJson(file, retrainReportCommand(data))): ReportJudge {
   const bad = (why: string): JudgeError => new JudgeError(`${file}: ${why}; rebuild it with \`${retrainReportCommand(data)}\``);
-  let j: ReportJudgeFile;
-  try {
-    j = JSON.parse(readFileSync(file, 'utf8')) as ReportJudgeFile;
-  } catch (e) {
-    throw bad(`not valid JSON (${(e as Error).message})`);
-  }
+  const j = json as ReportJudgeFile;
   if (j?.format !== REPORT_JUDGE_FORMAT) throw bad(`not an onnxgan report judge (format "${String(j?.format)}")`);
   if (j.version !== REPORT_JUDGE_VERSION) throw bad(`report judge format version ${j.version}, this onnxgan reads ${REPORT_JUDGE_VERSION}`);
   if (!Array.isArray(j.classes) || j.classes.length < 2 || !j.classes.every((c) => typeof c === 'string')) throw bad('missing class names');
