@@ -10,7 +10,6 @@
 // Trained with tfjs (eval/report-judge.ts conv2dSame: gradients as forward convolutions, fast on wasm);
 // scored with onnxruntime (eval/judge-session.ts) from an ONNX graph built from the same weights.
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic.js';
 import { batchNormAffine, foldIntoLinear } from '../common/batch-norm.js';
