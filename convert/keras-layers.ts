@@ -4,7 +4,8 @@ import type * as tf from '@tensorflow/tfjs';
 import { elemOf, permute, reshaped, type Constant, type DType, type Emitter, type Shape, type Value } from './emitter.js';
 import { activation, clip } from './ops/activations.js';
 import { conv, convTranspose, crop2d, globalPool, pad2d, pool, resize, type Window } from './ops/conv.js';
-import { channelAffine, elementwise, foldBatchNorm } from './ops/elementwise.js';
+import { batchNormAffine } from '../common/batch-norm.js';
+import { channelAffine, elementwise } from './ops/elementwise.js';
 import { UnsupportedError } from './ops/errors.js';
 
 /** One call of a layer (a shared layer is called once per use). */
@@ -102,7 +103,7 @@ export const LAYERS: Record<string, Mapping> = {
   BatchNormalization: (c) => {
     const x = x0(c);
     const value = (n: string): ArrayLike<number> | null => (c.has(n) ? c.weight(n).data : null);
-    const { scale, shift } = foldBatchNorm(value('gamma'), value('beta'), c.weight('moving_mean').data, c.weight('moving_variance').data, c.config.epsilon);
+    const { scale, shift } = batchNormAffine(value('gamma'), value('beta'), c.weight('moving_mean').data, c.weight('moving_variance').data, c.config.epsilon);
     return [channelAffine(c.e, x, scale, shift, axisOf(c.config.axis ?? -1, x.rank), c.layer.name)];
   },
 

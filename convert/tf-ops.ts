@@ -6,7 +6,8 @@ import { elemOf, NCHW_AXIS, numbers, permute, reshaped, type DType, type Emitter
 import { Attrs, type NodeDef } from './graphdef.js';
 import { activation, clip } from './ops/activations.js';
 import { conv, convTranspose, pool, resize, type Padding, type Window } from './ops/conv.js';
-import { channelAffine, elementwise, foldBatchNorm, withScalar } from './ops/elementwise.js';
+import { batchNormAffine } from '../common/batch-norm.js';
+import { channelAffine, elementwise, withScalar } from './ops/elementwise.js';
 import { UnsupportedError } from './ops/errors.js';
 
 export interface OpCall {
@@ -196,7 +197,7 @@ function fusedBatchNorm(c: OpCall): Value[] {
   const eps = c.attrs.float('epsilon', 0.001);
   const axis = nhwc(c) ? -1 : 1;
   if (scale.constant && offset.constant && mean.constant && variance.constant) {
-    const { scale: s, shift } = foldBatchNorm(scale.constant.data, offset.constant.data, mean.constant.data, variance.constant.data, eps);
+    const { scale: s, shift } = batchNormAffine(scale.constant.data, offset.constant.data, mean.constant.data, variance.constant.data, eps);
     return [channelAffine(c.e, x, s, shift, axis, c.node.name)];
   }
   // (x - mean) / sqrt(variance + eps) * scale + offset, with computed statistics.

@@ -68,7 +68,7 @@ export const isIdxFolder = (dir: string): boolean =>
  * images read with the data options (which only image folders take).
  */
 /** A --data naming a folder of images (not mnist, fashion or an IDX folder). */
-const isImageFolderSource = (source: string): boolean => source !== 'mnist' && source !== 'fashion' && existsSync(source) && !isIdxFolder(source);
+export const isImageFolderSource = (source: string): boolean => source !== 'mnist' && source !== 'fashion' && existsSync(source) && !isIdxFolder(source);
 
 /** The real path of `p`, existing or not (its nearest existing ancestor resolved, the rest appended). */
 function realPath(p: string): string {

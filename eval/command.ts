@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .description('score a generator (.onnx), samples (.npy) or a data set against real images with a judge classifier: FID, KID, precision/recall, density/coverage, Inception score, classes, requested-class accuracy and per-class FID, each with its bootstrap spread, next to real images (the ceiling)')
     .argument('[input]', 'exported generator (.onnx), samples (.npy: float32 in [-1,1] or uint8, [n,784] | [n,28,28] | [n,1,28,28]; optional <name>.labels.npy) or a data set (mnist, fashion, a folder)')
     .option('--ref <source>', 'reference images instead of the judge\'s held-out split: mnist, fashion, an IDX or image folder; twice (--ref A --ref B, no input) scores A against B', collect, [])
-    .option('--n <count>', 'samples to generate (or at most to read)', int(2), 5000)
+    .option('--n <count>', 'samples to generate (or at most to read)', int(1), 5000)
     .option('--data <source>', 'data set of the judge (and of the default reference and ceiling): mnist, fashion or a folder (default: the generator\'s, else mnist)')
     .option('--judge <which>', 'report (default: the judge numbers are reported with), select (the judge development decisions use) or a judge file')
     .option('--bootstrap <count>', 'bootstrap resamples behind each spread (0: none)', int(0), 30)
@@ -48,7 +48,7 @@ export function register(program: Command): void {
     .description('write a model card (MODEL.md + MODEL.png sample grid) next to an exported generator, with its eval table (report judge, spreads)')
     .argument('<model>', 'exported generator (.onnx)')
     .option('--run <dir>', 'the run it was exported from (adds wall time, backend, loss curve; without it, an existing card\'s training facts are kept)')
-    .option('--n <count>', 'samples for the evaluation', int(2), 5000)
+    .option('--n <count>', 'samples for the evaluation', int(1), 5000)
     .action(
       action('card', async (model: string, o: { run?: string; n: number }) => {
         const { writeModelCard } = await import('./model-card.js');

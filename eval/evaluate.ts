@@ -3,8 +3,8 @@
 // training images scored the same way.
 import type { BackendChoice } from '../backend/choices.js';
 import { balancedSubset, type Dataset, type DataSplits } from '../data/dataset.js';
-import { loadData } from '../data/sources.js';
-import { imageValues, type ImageShape } from '../common/metadata.js';
+import { isImageFolderSource, openData } from '../data/sources.js';
+import { DIGIT_SHAPE, imageValues, type ImageShape } from '../common/metadata.js';
 import { existsSync } from 'node:fs';
 import { JudgeError, judgeName } from './judge.js';
 import { reportJudgePath } from './report-judge.js';
@@ -12,9 +12,8 @@ import { buildCommand, loadJudge, readJudge, trainAndSaveJudge, type JudgeFacts,
 import { Gemm } from './gemm.js';
 import { accuracy, predictedClasses } from './metrics.js';
 import { silentProgress, type ProgressSink } from './progress.js';
-import { generateOnnxSamples, readNpySamples, SampleError, type Samples } from './samples.js';
+import { generateOnnxSamples, readGeneratorFile, readNpySamples, SampleError, type GeneratorFile, type Samples } from './samples.js';
 import { prepareReference, scoreSet, type Metrics, type ScoredSet } from './score.js';
-import { readModelInfo } from '../export/onnx-read.js';
 import { ensureFolderJudge, folderEvalData } from './folder-judge.js';
 
 export const DEFAULT_N = 5000;
@@ -64,31 +63,25 @@ export interface EvalReport {
   ceiling: Metrics | null;
 }
 
-const dataCache = new Map<string, DataSplits>();
-function cachedData(data: string): DataSplits {
-  let d = dataCache.get(data);
+const dataCache = new Map<string, Promise<DataSplits>>();
+/** A data set's splits, read once per process; a folder of images is read at the judge's input shape. */
+function cachedData(data: string, [c, h, w]: ImageShape): Promise<DataSplits> {
+  const folder = isImageFolderSource(data);
+  const key = folder ? `${data}\0${c}x${h}x${w}` : data;
+  let d = dataCache.get(key);
   if (!d) {
-    d = loadData(data);
-    dataCache.set(data, d);
+    d = openData(data, folder ? { size: [w, h], channels: c === 1 ? 1 : 3 } : {});
+    dataCache.set(key, d);
+    d.catch(() => dataCache.delete(key));
   }
   return d;
 }
 
 const isFile = (s: string, ext: string): boolean => s.toLowerCase().endsWith(ext);
 
-/** The generator's data set name (ONNX metadata), or null. */
-function modelDataset(input: string | undefined): string | null {
-  if (!input || !isFile(input, '.onnx')) return null;
-  try {
-    return readModelInfo(input).metadata.dataset;
-  } catch {
-    return null; // the sample source reports bad files with their own message
-  }
-}
-
 /** The data set to judge against: explicit --data, else the generator's own (mnist/fashion), else a named --ref, else mnist. */
-function chooseData(input: string | undefined, refs: string[], explicit: string | undefined, notes: string[]): string {
-  const ds = modelDataset(input);
+function chooseData(model: GeneratorFile | null, refs: string[], explicit: string | undefined, notes: string[]): string {
+  const ds = model?.info.metadata.dataset ?? null;
   if (explicit) {
     if (ds && ds !== judgeName(explicit)) notes.push(`the generator was trained on "${ds}" but is judged against ${explicit}`);
     return explicit;
@@ -114,8 +107,9 @@ function chooseJudge(spec: string | undefined, data: string, notes: string[]): {
 }
 
 /** The images of a data set (both splits), as samples, at most `limit` (class-balanced), labelled when its classes are the judge's. */
-function datasetSamples(source: string, limit: number, seed: number, judgeClasses: string[], notes: string[]): Samples {
-  const { train, heldOut } = cachedData(source);
+async function datasetSamples(source: string, limit: number, seed: number, judge: JudgeFacts, notes: string[]): Promise<Samples> {
+  const judgeClasses = judge.classes;
+  const { train, heldOut } = await cachedData(source, judge.imageShape);
   const all: Dataset = {
     ...train,
     images: concat(train.images, heldOut.images),
@@ -145,16 +139,16 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
-async function loadSamples(input: string, n: number, seed: number, judge: JudgeFacts, notes: string[], progress: ProgressSink): Promise<Samples> {
+async function loadSamples(input: string, n: number, seed: number, judge: JudgeFacts, notes: string[], progress: ProgressSink, model: GeneratorFile | null = null): Promise<Samples> {
   if (isFile(input, '.npy')) return readNpySamples(input, n, judge.classes.length);
   if (isFile(input, '.onnx')) {
     const stage = progress.stage(`sampling ${n} images from ${input}`, n);
-    const s = await generateOnnxSamples(input, { n, seed, onProgress: (done) => stage.update(done) });
+    const s = await generateOnnxSamples(input, { n, seed, model, onProgress: (done) => stage.update(done) });
     stage.done();
     return s;
   }
   try {
-    return datasetSamples(input, n, seed, judge.classes, notes);
+    return await datasetSamples(input, n, seed, judge, notes);
   } catch (e) {
     throw new SampleError(`${input}: expected an .onnx generator, an .npy samples file or a data set (mnist, fashion, a folder): ${(e as Error).message}`);
   }
@@ -180,7 +174,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const bootstrap = o.bootstrap ?? DEFAULT_BOOTSTRAP;
   const progress = o.progress ?? silentProgress;
   const refs = o.refs ?? [];
-  if (!Number.isInteger(n) || n < 2) throw new Error(`n must be an integer >= 2, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer >= 1, got ${n}`);
   if (refs.length > 2) throw new Error(`--ref is given ${refs.length} times: give one reference, or two sets to compare`);
   if (o.input && refs.length > 1) throw new Error('give the images to score or two --ref sets, not both');
   if (!o.input && refs.length < 2) throw new Error('give a generator (.onnx), samples (.npy) or a data set to evaluate, or two --ref sets to compare');
@@ -189,8 +183,10 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
 
   const notes: string[] = [];
   // A generator trained on an image folder: that folder, and a judge trained for it on first use.
-  const folder = await folderEvalData(input, o.data, notes, (l) => console.error(l));
-  const data = folder?.data ?? chooseData(o.input, refs, o.data, notes);
+  // The generator (if one is scored) is read and decoded once, here.
+  const model = o.input ? readGeneratorFile(o.input) : null;
+  const folder = await folderEvalData(input, model?.info ?? null, o.data, notes, (l) => console.error(l));
+  const data = folder?.data ?? chooseData(model, refs, o.data, notes);
   if (folder && !o.judge) {
     await ensureFolderJudge(folder, (l) => console.error(l), o.backend);
     notes.push(`no report judge for image folders: scored by the judge trained for this folder on its first eval (the select judge's architecture, ${folder.judgeFile}); numbers are comparable between models of this folder only`);
@@ -198,11 +194,11 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const { spec, facts } = chooseJudge(o.judge ?? folder?.judgeFile, data, notes);
   const k = facts.classes.length;
   // Cheap checks first (the judge file above, the data, the reference), before sampling.
-  const splits = folder?.splits ?? cachedData(data);
+  const splits = folder?.splits ?? (await cachedData(data, facts.imageShape));
   if (splits.train.classes.length !== k) throw new Error(`${facts.file} has ${k} classes but data ${data} has ${splits.train.classes.length}`);
   const reference: Samples | null = refSource ? await loadSamples(refSource, MAX_REFERENCE, seed, facts, notes, progress) : null;
   if (reference) checkShape(reference, facts.imageShape, refSource!, facts);
-  const samples = await loadSamples(input, n, seed, facts, notes, progress);
+  const samples = await loadSamples(input, n, seed, facts, notes, progress, model);
   checkShape(samples, facts.imageShape, input, facts);
   if (samples.classes && samples.classes.length !== k) {
     throw new Error(`${input} has ${samples.classes.length} classes but the ${facts.data} judge has ${k}: pass the matching --data`);
@@ -259,7 +255,7 @@ export async function retrainJudge(o: {
 }): Promise<{ file: string; heldOutAccuracy: number; heldOutCount: number }> {
   const { selectBackend } = await import('../backend/select.js');
   await selectBackend(o.backend ?? 'auto');
-  const splits = cachedData(o.data);
+  const splits = await cachedData(o.data, DIGIT_SHAPE); // IDX data sets: the shape reads only image folders
   return trainAndSaveJudge({ role: o.role, data: o.data, splits, imageShape: splits.train.shape, file: o.file, epochs: o.epochs, seed: o.seed, log: o.log });
 }
 

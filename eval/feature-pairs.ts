@@ -8,8 +8,9 @@ export const K_PRECISION_RECALL = 3;
 /** k of density and coverage (Naeem et al. 2020). */
 export const K_DENSITY_COVERAGE = 5;
 /**
- * Per real image, the first LIST_CAP fake images whose ball holds it (or that lie in its ball) are
- * kept for the bootstrap: a resample misses all of 32 distinct images with probability e^-32.
+ * Per real image, the first LIST_CAP fake images whose ball holds it (or that lie in its ball), and per
+ * fake image the first LIST_CAP real balls holding it, are kept for the bootstrap: a resample misses
+ * all of 32 distinct images with probability e^-32.
  */
 export const LIST_CAP = 32;
 
@@ -43,14 +44,13 @@ export interface SetGeometry {
   n: number;
   /** Sum over l != i of k(x_i, x_l). */
   kernelRowSums: Float64Array;
-  /** Squared distance to the k-th nearest other member, k = 3 and k = 5. */
+  /** Squared distance to the k-th nearest other member, k = 3 and k = 5 (Infinity with k or fewer others). */
   radius3: Float64Array;
   radius5: Float64Array;
   sqNorms: Float64Array;
 }
 
 export async function setGeometry(gemm: Gemm, f: Float32Array, n: number, d: number, onRows?: (done: number) => void): Promise<SetGeometry> {
-  if (n < K_DENSITY_COVERAGE + 1) throw new Error(`need at least ${K_DENSITY_COVERAGE + 1} images for nearest-neighbour metrics, got ${n}`);
   const sq = squaredNorms(f, n, d);
   const kernelRowSums = new Float64Array(n);
   const radius3 = new Float64Array(n);
@@ -94,6 +94,8 @@ export interface CrossGeometry {
   m: number;
   /** Sum over j of k(x_i, y_j), per fake image. */
   kernelRowSums: Float64Array;
+  /** Sum over i of k(x_i, y_j), per real image (the reference's side of KID's jackknife). */
+  kernelColSums: Float64Array;
   /** Fake i lies in at least one real image's k = 3 ball (precision). */
   inRealManifold: Uint8Array;
   /** Number of real k = 5 balls holding fake i (density). */
@@ -104,12 +106,21 @@ export interface CrossGeometry {
   /** Per real image j: up to LIST_CAP fakes whose k = 3 ball holds it (recall). */
   recallList: Int32Array;
   recallLen: Int32Array;
+  /**
+   * Per fake image i: up to LIST_CAP real images whose k = 5 ball holds it, as j + 1, negated when
+   * their k = 3 ball holds it too (precision and density over resampled references). [n * LIST_CAP].
+   */
+  ballList: Int32Array;
+  ballLen: Int32Array;
 }
 
 export async function crossGeometry(gemm: Gemm, x: Float32Array, gx: SetGeometry, y: Float32Array, gy: SetGeometry, d: number, onRows?: (done: number) => void): Promise<CrossGeometry> {
   const { n } = gx;
   const m = gy.n;
   const kernelRowSums = new Float64Array(n);
+  const kernelColSums = new Float64Array(m);
+  const ballList = new Int32Array(n * LIST_CAP);
+  const ballLen = new Int32Array(n);
   const inRealManifold = new Uint8Array(n);
   const realBallCount = new Int32Array(n);
   const coverList = new Int32Array(m * LIST_CAP);
@@ -130,12 +141,16 @@ export async function crossGeometry(gemm: Gemm, x: Float32Array, gx: SetGeometry
       let balls = 0;
       for (let j = 0; j < m; j++) {
         const dot = dots[off + j]!;
-        ks += kidKernel(dot, d);
+        const kv = kidKernel(dot, d);
+        ks += kv;
+        kernelColSums[j]! += kv;
         const d2 = sqi + gy.sqNorms[j]! - 2 * dot;
         if (d2 <= within(gy.radius5[j]!)) {
           balls++;
-          if (d2 <= within(gy.radius3[j]!)) inside = 1;
+          const in3 = d2 <= within(gy.radius3[j]!);
+          if (in3) inside = 1;
           if (coverLen[j]! < LIST_CAP) coverList[j * LIST_CAP + coverLen[j]!++] = i;
+          if (ballLen[i]! < LIST_CAP) ballList[i * LIST_CAP + ballLen[i]!++] = in3 ? -(j + 1) : j + 1;
         }
         if (d2 <= ri && recallLen[j]! < LIST_CAP) recallList[j * LIST_CAP + recallLen[j]!++] = i;
       }
@@ -145,5 +160,5 @@ export async function crossGeometry(gemm: Gemm, x: Float32Array, gx: SetGeometry
     }
     onRows?.(start + b);
   }
-  return { n, m, kernelRowSums, inRealManifold, realBallCount, coverList, coverLen, recallList, recallLen };
+  return { n, m, kernelRowSums, kernelColSums, inRealManifold, realBallCount, coverList, coverLen, recallList, recallLen, ballList, ballLen };
 }

@@ -9,7 +9,7 @@ import type { DataSplits } from '../data/dataset.js';
 import { cacheDir, dataSourceFromProps } from '../data/image-options.js';
 import { progressBar } from '../data/progress.js';
 import { openData } from '../data/sources.js';
-import { readModelInfo } from '../export/onnx-read.js';
+import type { ModelFileInfo } from '../export/onnx-read.js';
 import { readJudgeFile, trainJudge } from './judge.js';
 
 export interface FolderEval {
@@ -25,15 +25,9 @@ export interface FolderEval {
  * `explicitData` when given, else from where it was trained); null for other inputs. Throws, saying
  * what it needs, when the folder is gone or has no classes for a judge.
  */
-export async function folderEvalData(input: string, explicitData: string | undefined, notes: string[], log: (line: string) => void): Promise<FolderEval | null> {
-  if (!/\.onnx$/i.test(input) || !existsSync(input) || explicitData === 'mnist' || explicitData === 'fashion') return null;
-  let props: Record<string, string>;
-  let meta: ReturnType<typeof readModelInfo>['metadata'];
-  try {
-    ({ props, metadata: meta } = readModelInfo(input));
-  } catch {
-    return null; // the sample source reports bad files with their own message
-  }
+export async function folderEvalData(input: string, model: ModelFileInfo | null, explicitData: string | undefined, notes: string[], log: (line: string) => void): Promise<FolderEval | null> {
+  if (!model || explicitData === 'mnist' || explicitData === 'fashion') return null; // no readable generator: the sample source says why
+  const { props, metadata: meta } = model;
   const source = dataSourceFromProps(props);
   if (!source) return null;
   const [c, h, w] = meta.imageShape;

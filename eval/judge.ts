@@ -207,18 +207,24 @@ export function loadJudge(file: string, data: string): Judge {
   return new Judge(info, values);
 }
 
-/** Read and check a judge file without tfjs. */
-export function readJudgeFile(file: string, data: string): JudgeData {
-  if (!existsSync(file)) {
-    throw new JudgeError(`judge file ${file} not found: build it with \`${retrainCommand(data)}\` (minutes: see eval/judge.ts)`);
-  }
-  const bad = (why: string): JudgeError => new JudgeError(`${file}: ${why}; rebuild it with \`${retrainCommand(data)}\``);
-  let j: JudgeFile;
+/**
+ * A judge file's JSON, parsed once (either kind: its `format` says which); errors name the file and
+ * the command that (re)builds it.
+ */
+export function readJudgeJson(file: string, rebuild: string): { format?: unknown } {
+  if (!existsSync(file)) throw new JudgeError(`judge file ${file} not found: build it with \`${rebuild}\` (minutes)`);
   try {
-    j = JSON.parse(readFileSync(file, 'utf8')) as JudgeFile;
+    const j = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return typeof j === 'object' && j !== null ? j : {};
   } catch (e) {
-    throw bad(`not valid JSON (${(e as Error).message})`);
+    throw new JudgeError(`${file}: not valid JSON (${(e as Error).message}); rebuild it with \`${rebuild}\``);
   }
+}
+
+/** Read and check a select judge file without tfjs (`json`: the file already parsed). */
+export function readJudgeFile(file: string, data: string, json: unknown = readJudgeJson(file, retrainCommand(data))): JudgeData {
+  const bad = (why: string): JudgeError => new JudgeError(`${file}: ${why}; rebuild it with \`${retrainCommand(data)}\``);
+  const j = json as JudgeFile;
   if (j?.format !== JUDGE_FORMAT) throw bad(`not an onnxgan judge file (format "${String(j?.format)}")`);
   if (j.version !== JUDGE_VERSION) throw bad(`judge format version ${j.version}, this onnxgan reads ${JUDGE_VERSION}`);
   if (!Array.isArray(j.classes) || j.classes.length < 2) throw bad('missing class names');

@@ -4,10 +4,10 @@
 import { existsSync } from 'node:fs';
 import { DIGIT_SHAPE, type ImageShape } from '../common/metadata.js';
 import type { DataSplits } from '../data/dataset.js';
-import { defaultJudgePath, FEATURE_DIM, Judge, JudgeError, judgeName, readJudgeFile, retrainCommand, trainJudge } from './judge.js';
+import { defaultJudgePath, FEATURE_DIM, Judge, JudgeError, judgeName, readJudgeFile, readJudgeJson, retrainCommand, trainJudge } from './judge.js';
 import { selectJudgeOnnx } from './judge-onnx.js';
 import { JudgeSession, type JudgeOutputs, type Progress } from './judge-session.js';
-import { isReportJudgeFile, readReportJudge, REPORT_FEATURES, reportJudgeOnnx, reportJudgePath, retrainReportCommand, saveReportJudge, trainReportJudge } from './report-judge.js';
+import { readReportJudge, REPORT_FEATURES, REPORT_JUDGE_FORMAT, reportJudgeOnnx, reportJudgePath, retrainReportCommand, saveReportJudge, trainReportJudge } from './report-judge.js';
 
 export type JudgeRole = 'report' | 'select';
 
@@ -31,24 +31,26 @@ export interface LoadedJudge extends JudgeFacts {
 }
 
 /**
- * The judge file `--judge` names: report, select or a path (of either kind; a new path, to train
- * into with `mayBeNew`, holds a report judge).
+ * The judge file `--judge` names: report, select or a path (of either kind, told apart by its
+ * `format`, parsed here once and handed on as `json`; a new path, to train into with `mayBeNew`,
+ * holds a report judge).
  */
-export function judgeFile(spec: string, data: string, o: { mayBeNew?: boolean } = {}): { role: JudgeRole; file: string } {
+export function judgeFile(spec: string, data: string, o: { mayBeNew?: boolean } = {}): { role: JudgeRole; file: string; json?: unknown } {
   if (spec === 'report') return { role: 'report', file: reportJudgePath(data) };
   if (spec === 'select') return { role: 'select', file: defaultJudgePath(data) };
   if (!existsSync(spec)) {
     if (o.mayBeNew) return { role: 'report', file: spec };
     throw new JudgeError(`judge file ${spec} not found (--judge takes report, select or a judge file)`);
   }
-  return { role: isReportJudgeFile(spec) ? 'report' : 'select', file: spec };
+  const json = readJudgeJson(spec, retrainReportCommand(data));
+  return { role: json.format === REPORT_JUDGE_FORMAT ? 'report' : 'select', file: spec, json };
 }
 
 /** Read a judge file of either kind (cheap: no runtime yet). */
 export function readJudge(spec: string, data: string): { facts: JudgeFacts; onnx: () => Uint8Array; heldOutAccuracy: number } {
-  const { role, file } = judgeFile(spec, data);
+  const { role, file, json } = judgeFile(spec, data);
   if (role === 'report') {
-    const j = readReportJudge(file, data);
+    const j = readReportJudge(file, data, json);
     const a = j.info.augmentation;
     return {
       facts: {
@@ -66,7 +68,7 @@ export function readJudge(spec: string, data: string): { facts: JudgeFacts; onnx
       heldOutAccuracy: j.info.heldOutAccuracy,
     };
   }
-  const j = readJudgeFile(file, data);
+  const j = readJudgeFile(file, data, json);
   const imageShape = j.info.imageShape ?? DIGIT_SHAPE; // older digit judges carry no shape
   return {
     facts: {

@@ -16,19 +16,37 @@ export interface PrecisionRecall {
 }
 
 /**
- * The four metrics; `weights` (bootstrap counts per fake image, summing to n) resample the fake set,
- * the balls keeping the radii of the original set.
+ * The four metrics; `weights` (bootstrap counts per fake image, summing to n) resample the fake set
+ * and `refWeights` (per real image, summing to m) the reference, the balls keeping the radii of the
+ * original sets.
  */
-export function precisionRecall(c: CrossGeometry, weights: Float64Array | null = null): PrecisionRecall {
+export function precisionRecall(c: CrossGeometry, weights: Float64Array | null = null, refWeights: Float64Array | null = null): PrecisionRecall {
   const w = (i: number): number => (weights ? weights[i]! : 1);
+  const v = (j: number): number => (refWeights ? refWeights[j]! : 1);
   let total = 0;
   let inside = 0;
   let balls = 0;
   for (let i = 0; i < c.n; i++) {
     const wi = w(i);
+    if (wi === 0) continue;
     total += wi;
-    inside += wi * c.inRealManifold[i]!;
-    balls += wi * c.realBallCount[i]!;
+    if (!refWeights) {
+      inside += wi * c.inRealManifold[i]!;
+      balls += wi * c.realBallCount[i]!;
+      continue;
+    }
+    // The drawn real balls holding fake i, from its list (scaled up when the list was capped).
+    let in3 = 0;
+    let listed = 0;
+    const len = c.ballLen[i]!;
+    for (let p = 0; p < len; p++) {
+      const e = c.ballList[i * LIST_CAP + p]!;
+      const vj = v(Math.abs(e) - 1);
+      listed += vj;
+      if (e < 0 && vj > 0) in3 = 1;
+    }
+    inside += wi * in3;
+    balls += wi * (len ? (listed * c.realBallCount[i]!) / len : 0);
   }
   const anyDrawn = (list: Int32Array, len: Int32Array, j: number): boolean => {
     for (let p = 0; p < len[j]!; p++) if (w(list[j * LIST_CAP + p]!) > 0) return true;
@@ -36,9 +54,13 @@ export function precisionRecall(c: CrossGeometry, weights: Float64Array | null =
   };
   let covered = 0;
   let recalled = 0;
+  let realTotal = 0;
   for (let j = 0; j < c.m; j++) {
-    if (anyDrawn(c.coverList, c.coverLen, j)) covered++;
-    if (anyDrawn(c.recallList, c.recallLen, j)) recalled++;
+    const vj = v(j);
+    if (vj === 0) continue;
+    realTotal += vj;
+    if (anyDrawn(c.coverList, c.coverLen, j)) covered += vj;
+    if (anyDrawn(c.recallList, c.recallLen, j)) recalled += vj;
   }
-  return { precision: inside / total, recall: recalled / c.m, density: balls / (K_DENSITY_COVERAGE * total), realCoverage: covered / c.m };
+  return { precision: inside / total, recall: recalled / realTotal, density: balls / (K_DENSITY_COVERAGE * total), realCoverage: covered / realTotal };
 }

@@ -10,16 +10,16 @@
 // Trained with tfjs (eval/report-judge.ts conv2dSame: gradients as forward convolutions, fast on wasm);
 // scored with onnxruntime (eval/judge-session.ts) from an ONNX graph built from the same weights.
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic.js';
+import { batchNormAffine, foldIntoLinear } from '../common/batch-norm.js';
 import { imageValues, type ImageShape } from '../common/metadata.js';
 import { GraphBuilder } from '../common/onnx-graph.js';
 import { packageInfo } from '../common/package-info.js';
 import { Rng } from '../common/rng.js';
 import { shuffle, type Dataset } from '../data/dataset.js';
 import { augmentInto, REPORT_AUGMENTATION, type Augmentation } from './augment.js';
-import { JudgeError, judgeName } from './judge.js';
+import { JudgeError, judgeName, readJudgeJson } from './judge.js';
 import { convRelu, judgeHead, judgeInput } from './judge-onnx.js';
 
 export const REPORT_JUDGE_FORMAT = 'onnxgan-report-judge';
@@ -215,17 +215,10 @@ class TrainableReportJudge {
     const out: Weights = {};
     for (const [name, v] of Object.entries(this.vars)) out[name] = { shape: v.shape, values: v.dataSync() as Float32Array };
     for (const [conv, b] of Object.entries(this.bn)) {
-      // y = (conv(x) + bias - mean) * gamma / sqrt(var + eps) + beta: scale the kernel's columns and the bias.
-      const scale = tf.tidy(() => tf.mul(b.gamma, tf.rsqrt(tf.add(b.variance, BN_EPSILON))).dataSync() as Float32Array);
-      const mean = b.mean.dataSync();
-      const beta = b.beta.dataSync();
-      const kernel = out[`${conv}/kernel`]!.values.slice();
-      const bias = out[`${conv}/bias`]!.values.slice();
-      const cout = bias.length;
-      for (let i = 0; i < kernel.length; i++) kernel[i] = kernel[i]! * scale[i % cout]!;
-      for (let o = 0; o < cout; o++) bias[o] = (bias[o]! - mean[o]!) * scale[o]! + beta[o]!;
-      out[`${conv}/kernel`]!.values = kernel;
-      out[`${conv}/bias`]!.values = bias;
+      const affine = batchNormAffine(b.gamma.dataSync(), b.beta.dataSync(), b.mean.dataSync(), b.variance.dataSync(), BN_EPSILON);
+      const folded = foldIntoLinear(out[`${conv}/kernel`]!.values, out[`${conv}/bias`]!.values, affine);
+      out[`${conv}/kernel`]!.values = folded.kernel;
+      out[`${conv}/bias`]!.values = folded.bias;
     }
     return out;
   }
@@ -267,25 +260,10 @@ export function saveReportJudge(file: string, j: ReportJudge): void {
   writeFileAtomic(file, JSON.stringify(file_) + '\n');
 }
 
-/** Is this JSON file a report judge (rather than a select judge)? Reads only its start. */
-export function isReportJudgeFile(file: string): boolean {
-  try {
-    return readFileSync(file, 'utf8').slice(0, 200).includes(`"format":"${REPORT_JUDGE_FORMAT}"`);
-  } catch {
-    return false;
-  }
-}
-
-/** Read and check a report judge file; errors name the file and the command that rebuilds it. */
-export function readReportJudge(file: string, data: string): ReportJudge {
-  if (!existsSync(file)) throw new JudgeError(`report judge ${file} not found: build it with \`${retrainReportCommand(data)}\``);
+/** Read and check a report judge file (`json`: the file already parsed); errors name the file and the command that rebuilds it. */
+export function readReportJudge(file: string, data: string, json: unknown = readJudgeJson(file, retrainReportCommand(data))): ReportJudge {
   const bad = (why: string): JudgeError => new JudgeError(`${file}: ${why}; rebuild it with \`${retrainReportCommand(data)}\``);
-  let j: ReportJudgeFile;
-  try {
-    j = JSON.parse(readFileSync(file, 'utf8')) as ReportJudgeFile;
-  } catch (e) {
-    throw bad(`not valid JSON (${(e as Error).message})`);
-  }
+  const j = json as ReportJudgeFile;
   if (j?.format !== REPORT_JUDGE_FORMAT) throw bad(`not an onnxgan report judge (format "${String(j?.format)}")`);
   if (j.version !== REPORT_JUDGE_VERSION) throw bad(`report judge format version ${j.version}, this onnxgan reads ${REPORT_JUDGE_VERSION}`);
   if (!Array.isArray(j.classes) || j.classes.length < 2 || !j.classes.every((c) => typeof c === 'string')) throw bad('missing class names');

@@ -6,8 +6,9 @@ import type { Metrics } from './score.js';
 
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 
-/** "value ± sd" with `digits` decimals (the spread omitted when there is none). */
-export function withSpread(v: number, sd: number | null | undefined, digits: number): string {
+/** "value ± sd" with `digits` decimals (the spread omitted when there is none; "n/a" for no value). */
+export function withSpread(v: number | null, sd: number | null | undefined, digits: number): string {
+  if (v === null) return 'n/a';
   return sd === null || sd === undefined || !Number.isFinite(sd) ? v.toFixed(digits) : `${v.toFixed(digits)} ± ${sd.toFixed(digits)}`;
 }
 
@@ -25,7 +26,7 @@ export function formatReport(r: EvalReport): string {
   const rows: [string, (m: Metrics) => string][] = [
     ['images scored', (m) => String(m.n)],
     ['FID (lower is better)', (m) => withSpread(m.fid, m.sd.fid, 2)],
-    ['KID x 1000 (lower is better)', (m) => withSpread(m.kid * 1000, m.sd.kid * 1000, 2)],
+    ['KID x 1000 (lower is better)', (m) => withSpread(m.kid === null ? null : m.kid * 1000, m.sd.kid * 1000, 2)],
     ['precision (realism, k=3)', (m) => withSpread(m.precision, m.sd.precision, 3)],
     ['recall (diversity, k=3)', (m) => withSpread(m.recall, m.sd.recall, 3)],
     ['density (k=5; ~1 for real)', (m) => withSpread(m.density, m.sd.density, 3)],
@@ -42,7 +43,7 @@ export function formatReport(r: EvalReport): string {
   const classes = r.judge.classes.length <= 10 && r.judge.classes.every((s) => s.length <= 2) ? r.judge.classes : r.judge.classes.map((_, i) => String(i));
   const j = r.judge;
   const spread = g.sd.replicates
-    ? `± one standard deviation over ${g.sd.replicates} bootstrap resamples of the scored images, the reference fixed (KID: its jackknife standard error)`
+    ? `± one standard deviation over ${g.sd.replicates} bootstrap resamples of both the scored images and the reference images, so a small reference shows as a wide spread (its share cancels when two models are compared against the same reference; KID: the jackknife over both sets)`
     : 'none (--bootstrap 0)';
   const out = [
     `input:     ${r.input} (${r.source}${r.kind === null ? '' : `, seed ${r.seed}`})`,
@@ -60,6 +61,11 @@ export function formatReport(r: EvalReport): string {
     ...(g.fidByClass ? [`FID by requested class:      ${perClassLine(g.fidByClass, g.sd.fidByClass, classes, (v) => v.toFixed(1))}`] : []),
     ...(c?.fidByClass ? [`FID by class, ceiling:       ${perClassLine(c.fidByClass, c.sd.fidByClass, classes, (v) => v.toFixed(1))}`] : []),
   ];
+  const reasons = new Map<string, string>();
+  for (const [m, what] of [[g, 'scored'], [c, 'ceiling']] as const) {
+    for (const why of Object.values(m?.unavailable ?? {})) reasons.set(why, reasons.has(why) ? 'scored and ceiling' : what);
+  }
+  for (const [why, where] of reasons) out.push(`n/a (${where}): ${why}`);
   for (const note of r.notes) out.push(`note: ${note}`);
   if (g.accuracy === null) out.push('(requested-class accuracy and per-class FID: conditional generators, labelled data sets, or .npy samples with a .labels.npy file)');
   return out.filter((l, i) => l !== '' || i > 4).join('\n');

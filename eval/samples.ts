@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { GeneratorRunner } from '../common/generator-runner.js';
 import { IMAGE_PIXELS, IMAGE_SIZE, imageValues, type ModelKind } from '../common/metadata.js';
-import { readModelInfo } from '../export/onnx-read.js';
+import { readModelInfo, type ModelFileInfo } from '../export/onnx-read.js';
 
 export class SampleError extends Error {}
 
@@ -118,7 +118,7 @@ export function readNpySamples(file: string, limit: number, numClasses: number):
     (s.length === 4 && s[1] === 1 && s[2] === IMAGE_SIZE && s[3] === IMAGE_SIZE);
   if (!okShape) throw new SampleError(`${file}: samples have shape [${s}]; expected [n, 784], [n, 28, 28] or [n, 1, 28, 28]`);
   const total = s[0]!;
-  if (total < 2) throw new SampleError(`${file}: holds ${total} samples; need at least 2`);
+  if (total < 1) throw new SampleError(`${file}: holds no samples`);
   const count = Math.min(total, limit);
   const images = new Float32Array(count * IMAGE_PIXELS);
   const notes: string[] = [];
@@ -174,8 +174,27 @@ export function readNpySamples(file: string, limit: number, numClasses: number):
 // ---------------------------------------------------------------------------------------------
 // ONNX generators
 
+/** A generator file read once: its bytes (for the session) and its interface and metadata. */
+export interface GeneratorFile {
+  bytes: Uint8Array;
+  info: ModelFileInfo;
+}
+
+/** The .onnx file read and decoded once, or null when it is no readable generator (generateOnnxSamples then says why). */
+export function readGeneratorFile(file: string): GeneratorFile | null {
+  if (!/\.onnx$/i.test(file) || !existsSync(file)) return null;
+  try {
+    const bytes = readFileSync(file);
+    return { bytes, info: readModelInfo(file, bytes) };
+  } catch {
+    return null;
+  }
+}
+
 export interface OnnxSampleOptions {
   n: number;
+  /** The file as evaluate() read it already (else it is read here). */
+  model?: GeneratorFile | null;
   seed: number;
   batch?: number;
   /** Called after each batch with the samples made so far. */
@@ -189,10 +208,11 @@ export interface OnnxSampleOptions {
  */
 export async function generateOnnxSamples(file: string, o: OnnxSampleOptions): Promise<Samples> {
   if (!existsSync(file)) throw new SampleError(`${file}: no such file`);
-  const m = readModelInfo(file).metadata;
+  const bytes = o.model?.bytes ?? readFileSync(file);
+  const m = (o.model?.info ?? readModelInfo(file, bytes)).metadata;
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(readFileSync(file));
+    session = await ort.InferenceSession.create(bytes);
   } catch (e) {
     throw new SampleError(`${file}: onnxruntime cannot load it (${(e as Error).message})`);
   }

@@ -133,7 +133,7 @@ describe('metrics on real digits with known answers', () => {
     expect(m.density).toBeLessThan(0.1);
     expect(m.realCoverage).toBeLessThan(0.1);
     expect(m.coverage).toBe(5); // classes with >= 2% of the predictions
-    expect(m.kid).toBeGreaterThan(20 * m.sd.kid);
+    expect(m.kid).toBeGreaterThan(10 * m.sd.kid); // the spread includes the reference's noise
     expect(m.fid).toBeGreaterThan(20 * m.sd.fid);
     // Half the classes against their own other half (real digits of the same classes) for scale.
     const same = await score(await scored(train, perClass(train, 100, 0, [5, 6, 7, 8, 9])), low);
@@ -155,8 +155,9 @@ describe('metrics on real digits with known answers', () => {
     // Recall's balls are the samples' own (wide ones around 4s and 9s still reach some 7s): a smaller drop.
     expect(full.recall - dropped.recall).toBeGreaterThan(0.02);
     expect(Math.abs(full.precision - dropped.precision)).toBeLessThan(0.05);
-    expect(dropped.fid - full.fid).toBeGreaterThan(3 * Math.hypot(full.sd.fid, dropped.sd.fid));
-    expect(dropped.kid - full.kid).toBeGreaterThan(3 * Math.hypot(full.sd.kid, dropped.sd.kid));
+    // Both spreads include the noise of their shared reference, which a difference cancels: 2 of them.
+    expect(dropped.fid! - full.fid!).toBeGreaterThan(2 * Math.hypot(full.sd.fid, dropped.sd.fid));
+    expect(dropped.kid! - full.kid!).toBeGreaterThan(2 * Math.hypot(full.sd.kid, dropped.sd.kid));
     expect(dropped.fidByClass![7]).toBeNull(); // no 7 was asked for
   });
 
@@ -209,20 +210,25 @@ describe('metrics on real digits with known answers', () => {
 });
 
 describe('spreads', () => {
-  it('bootstrap spreads of FID, KID, precision and recall match the scatter of 8 independent draws of 1,000 real digits', async () => {
-    const ref = await prepareReference(gemm, await scored(heldOut, perClass(heldOut, 100)), K);
+  it('bootstrap spreads of FID, KID, precision and recall match the scatter of 8 independent draws of 400 real digits against 400 others', async () => {
+    // Both sets drawn anew each time: the spread resamples the reference too.
     const draws: Metrics[] = [];
-    for (let t = 0; t < 8; t++) draws.push(await scoreSet(gemm, await scored(train, perClass(train, 100, t)), ref, K, { bootstrap: t === 0 ? 40 : 0, seed: t }));
+    for (let t = 0; t < 8; t++) {
+      const ref = await prepareReference(gemm, await scored(train, perClass(train, 40, 8 + t)), K);
+      draws.push(await scoreSet(gemm, await scored(train, perClass(train, 40, t)), ref, K, { bootstrap: t === 0 ? 40 : 0, seed: t }));
+    }
     const sd = draws[0]!.sd;
-    for (const [name, spread, values] of [
-      ['fid', sd.fid, draws.map((m) => m.fid)],
-      ['kid', sd.kid, draws.map((m) => m.kid)],
-      ['precision', sd.precision, draws.map((m) => m.precision)],
-      ['recall', sd.recall, draws.map((m) => m.recall)],
+    // KID's jackknife is conservative when both sets come from one distribution (the statistic is then
+    // a degenerate U-statistic, whose noise shrinks like 1/n rather than 1/sqrt(n)): up to 4x here.
+    for (const [name, spread, values, most] of [
+      ['fid', sd.fid, draws.map((m) => m.fid!), 2.5],
+      ['kid', sd.kid, draws.map((m) => m.kid!), 4],
+      ['precision', sd.precision, draws.map((m) => m.precision!), 2.5],
+      ['recall', sd.recall, draws.map((m) => m.recall!), 2.5],
     ] as const) {
       const scatter = standardDeviation([...values]);
       expect(spread / scatter, `${name}: bootstrap ${spread}, scatter of draws ${scatter}`).toBeGreaterThan(0.4);
-      expect(spread / scatter, `${name}: bootstrap ${spread}, scatter of draws ${scatter}`).toBeLessThan(2.5);
+      expect(spread / scatter, `${name}: bootstrap ${spread}, scatter of draws ${scatter}`).toBeLessThan(most);
     }
   });
 

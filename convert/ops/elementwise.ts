@@ -45,16 +45,3 @@ export function channelAffine(e: Emitter, x: Value, scale: Float32Array, shift: 
   const scaled = elementwise(e, 'Mul', [x, e.floats(scale, shape, `${hint}/scale`)], { shape: x.shape });
   return elementwise(e, 'Add', [scaled, e.floats(shift, shape, `${hint}/shift`)], { shape: x.shape });
 }
-
-/** BatchNormalization's inference affine from its statistics (float64 arithmetic, then float32). */
-export function foldBatchNorm(gamma: ArrayLike<number> | null, beta: ArrayLike<number> | null, mean: ArrayLike<number>, variance: ArrayLike<number>, epsilon: number): { scale: Float32Array; shift: Float32Array } {
-  const n = mean.length;
-  const scale = new Float32Array(n);
-  const shift = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = (gamma ? gamma[i]! : 1) / Math.sqrt(variance[i]! + epsilon);
-    scale[i] = s;
-    shift[i] = (beta ? beta[i]! : 0) - mean[i]! * s;
-  }
-  return { scale, shift };
-}

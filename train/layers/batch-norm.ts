@@ -2,6 +2,7 @@
 // statistics (biased variance) in training, running ones otherwise. Channels are the last tfjs axis
 // either way (images are NHWC), so one kind serves both.
 import * as tf from '@tensorflow/tfjs-core';
+import { batchNormAffine } from '../../common/batch-norm.js';
 import { layerKind, values, vname, type ForwardContext, type Layer } from './kind.js';
 
 export interface BatchNormConfig {
@@ -71,8 +72,7 @@ export const batchNorm = layerKind<BatchNormConfig, BatchNorm>({
   onnx: (l, x, { g, shape }) => {
     // Inference BatchNorm is affine: x*scale + shift with the running statistics folded in.
     const [gamma, beta, mean, variance] = [l.gamma, l.beta, l.movingMean, l.movingVariance].map(values) as [Float32Array, Float32Array, Float32Array, Float32Array];
-    const scale = gamma.map((gm, i) => gm / Math.sqrt(variance[i]! + l.config.epsilon));
-    const shift = beta.map((bt, i) => bt - mean[i]! * scale[i]!);
+    const { scale, shift } = batchNormAffine(gamma, beta, mean, variance, l.config.epsilon);
     const n = l.config.units;
     const dims = shape.length === 3 ? [n, 1, 1] : [n]; // NCHW: per channel
     return g.node('Add', [g.node('Mul', [x, g.weight(`${l.name}/scale`, scale, dims)]), g.weight(`${l.name}/shift`, shift, dims)]);
