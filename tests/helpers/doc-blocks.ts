@@ -93,3 +93,16 @@ export function docTaggedBlock(tag: string): string {
   if (unique.length !== 1) throw new Error(`expected one code block tagged "${tag}" in README.md or docs/*.md, found ${unique.length}`);
   return unique[0]!.body;
 }
+
+/** Every ```sh block of README.md and docs/*.md, with the file it is in. */
+export function allDocShBlocks(): { file: string; body: string }[] {
+  const seen = new Set<Fence>();
+  const blocks: { file: string; body: string }[] = [];
+  for (const s of [...sections().values()].flat())
+    for (const f of s.fences)
+      if (f.info === 'sh' && !seen.has(f)) {
+        seen.add(f);
+        blocks.push({ file: s.file, body: f.body });
+      }
+  return blocks;
+}

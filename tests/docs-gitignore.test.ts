@@ -1,0 +1,37 @@
+// Every file or folder the docs' shell examples write inside a clone is ignored by git, so following
+// README.md or docs/*.md never leaves untracked files: the outputs are read from the commands
+// themselves (--out, -o, --preview, mkdir), not listed by hand.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './helpers/cli.js';
+import { allDocShBlocks } from './helpers/doc-blocks.js';
+
+const OUTPUT_FLAGS = new Set(['--out', '-o', '--preview']);
+
+/** The relative paths a shell block writes (absolute paths and ones built from variables are skipped). */
+function outputs(block: string): string[] {
+  const words = block
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .flatMap((l) => l.replace(/(^|\s)#.*$/, '').split(/\s+/))
+    .filter(Boolean);
+  const found: string[] = [];
+  words.forEach((w, i) => {
+    if (OUTPUT_FLAGS.has(w)) found.push(words[i + 1]!);
+    if (w === 'mkdir') for (const d of words.slice(i + 1)) if (d === '-p') continue; else if (/^[\w./-]+$/.test(d)) found.push(d); else break;
+  });
+  return found.filter((p) => !p.startsWith('/') && !p.includes('$'));
+}
+
+describe("the docs' examples", () => {
+  it('write only paths that .gitignore covers', () => {
+    const written = allDocShBlocks().flatMap(({ file, body }) => outputs(body).map((p) => ({ file, p })));
+    // The examples do write files: this test reads them (icons/, my-models/, triton-repo/, ...).
+    expect(written.map((w) => w.p)).toEqual(expect.arrayContaining(['icons', 'icons-preview.png', 'my-models/cgan.onnx', 'triton-repo', 'seven.png']));
+    // A name with an extension is a file; anything else a folder, checked by a file inside it.
+    const probes = written.map((w) => (/\.\w+$/.test(w.p) ? w.p : `${w.p}/x`));
+    const r = spawnSync('git', ['check-ignore', '--no-index', '--stdin'], { cwd: ROOT, input: probes.join('\n'), encoding: 'utf8' });
+    const ignored = new Set(r.stdout.trim().split('\n'));
+    expect(written.filter((_, i) => !ignored.has(probes[i]!)).map((w) => `${w.file}: ${w.p}`)).toEqual([]);
+  });
+});
