@@ -39,7 +39,7 @@ async function expectDigits(page: Page, selector = 'onnx-gan'): Promise<void> {
   expectDigitLike(await gridStats(el.locator('canvas'), 8, 8, 3), selector);
 }
 
-test('a third-party page embeds with the docs' snippet from the server started without flags', async ({ page, baseURL }) => {
+test('a third-party page embeds with the docs snippet from the server started without flags', async ({ page, baseURL }) => {
   const snippet = docSnippet('cross-origin', baseURL);
   expect(snippet).toContain(`${baseURL}/dist/onnx-gan.js`);
   const s = await site({ '/': htmlPage(snippet) });

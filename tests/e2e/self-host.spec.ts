@@ -20,7 +20,7 @@ test.afterEach(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test('the docs\' self-host route: one folder copied under a sub-path of a plain static host', async ({ page }) => {
+test('the docs self-host route: one folder copied under a sub-path of a plain static host', async ({ page }) => {
   // The docs' commands, run as written from the repository, with the site folder in a temp dir.
   const site = path.join(work, 'www');
   const commands = docSnippet('self-host').replaceAll('/var/www/site', site);
