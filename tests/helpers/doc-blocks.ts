@@ -94,13 +94,13 @@ export function docTaggedBlock(tag: string): string {
   return unique[0]!.body;
 }
 
-/** Every ```sh block of README.md and docs/*.md, with the file it is in. */
+/** Every shell block (```sh, tagged or not) of README.md and docs/*.md, with the file it is in. */
 export function allDocShBlocks(): { file: string; body: string }[] {
   const seen = new Set<Fence>();
   const blocks: { file: string; body: string }[] = [];
   for (const s of [...sections().values()].flat())
     for (const f of s.fences)
-      if (f.info === 'sh' && !seen.has(f)) {
+      if (f.info.split(' ')[0] === 'sh' && !seen.has(f)) {
         seen.add(f);
         blocks.push({ file: s.file, body: f.body });
       }
