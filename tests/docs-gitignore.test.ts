@@ -10,16 +10,15 @@ const OUTPUT_FLAGS = new Set(['--out', '-o', '--preview']);
 
 /** The relative paths a shell block writes (absolute paths and ones built from variables are skipped). */
 function outputs(block: string): string[] {
-  const words = block
-    .replace(/\\\n\s*/g, ' ')
-    .split('\n')
-    .flatMap((l) => l.replace(/(^|\s)#.*$/, '').split(/\s+/))
-    .filter(Boolean);
   const found: string[] = [];
-  words.forEach((w, i) => {
-    if (OUTPUT_FLAGS.has(w)) found.push(words[i + 1]!);
-    if (w === 'mkdir') for (const d of words.slice(i + 1)) if (d === '-p') continue; else if (/^[\w./-]+$/.test(d)) found.push(d); else break;
-  });
+  for (const line of block.replace(/\\\n\s*/g, ' ').split('\n')) {
+    const words = line.replace(/(^|\s)#.*$/, '').split(/\s+/).filter(Boolean);
+    words.forEach((w, i) => {
+      if (OUTPUT_FLAGS.has(w)) found.push(words[i + 1]!);
+      // mkdir's operands: up to the first word that is not a plain path (`&&`, `;`).
+      if (w === 'mkdir') for (const d of words.slice(i + 1).filter((d) => d !== '-p')) if (/^[\w./$-]+$/.test(d)) found.push(d); else break;
+    });
+  }
   return found.filter((p) => !p.startsWith('/') && !p.includes('$'));
 }
 
