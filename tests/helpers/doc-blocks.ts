@@ -16,7 +16,7 @@ interface Section {
 }
 
 /** README.md, then docs/*.md: the files the tests read examples from (relative to the root). */
-function docFiles(): string[] {
+export function docFiles(): string[] {
   const pages = readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort();
   return ['README.md', ...pages.map((f) => `docs/${f}`)];
 }
