@@ -1,5 +1,5 @@
 // Re-score the shipped generators: rewrite each model card (`onnxgan card`: the report judge with
-// every metric and its spread, the select judge's FID beside it) and print the table for README,
+// every metric and its spread, the select judge's FID beside it) and print the table for
 // models/README.md and bench/RESULTS.md.
 // Usage: node bench/rescore.mjs [models/NAME.onnx ...] [--n 5000]   (after `npm run build`)
 import os from 'node:os';

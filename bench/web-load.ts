@@ -1,6 +1,6 @@
 // Page loads in Chromium (not a test): bytes on the wire and the time to the first images after
 // navigation, cold (empty cache, a new browser context per run) and warm (a reload), for
-//   - embed: a page on another origin with the README's two-line snippet (one model), and
+//   - embed: a page on another origin with the docs' two-line snippet (one model), and
 //   - demo: the server's own demo page (cross-origin isolated: onnxruntime-web with threads),
 // each also with `Accept-Encoding: identity` (the peer: what compression saves), and the in-page time
 // of one 64-image run (median of --repeat runs after the page is ready) against onnxruntime-node's

@@ -14,6 +14,7 @@ import { GeneratorRunner } from '../common/generator-runner.js';
 import { DIGIT_CLASSES } from '../common/metadata.js';
 import { readModelInfo } from '../export/onnx-read.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { docShBlocks } from './helpers/doc-blocks.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { artifactsFromDir } from './helpers/tfjs-models.js';
 
@@ -21,14 +22,11 @@ const tmp = tempDir('onnxgan-tfjs-export-');
 const N = 64;
 
 /**
- * The README's example under "### Convert a TensorFlow.js model" (the sh block), as CLI argv with its
+ * The docs' example under "Convert a TensorFlow.js model" (the sh block), as CLI argv with its
  * output folders (runs/, my-models/) moved into the test's temporary folder.
  */
-function readmeExample(): string[][] {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const section = readme.split(/^### /m).find((s) => s.startsWith('Convert a TensorFlow.js model\n'))!;
-  const block = /^```sh\n([\s\S]*?)^```/m.exec(section)![1]!;
-  return block
+function docsExample(): string[][] {
+  return docShBlocks('Convert a TensorFlow.js model')[0]!
     .split('\n')
     .map((l) => l.replace(/\s+#.*$/, '').trim())
     .filter(Boolean)
@@ -38,8 +36,8 @@ function readmeExample(): string[][] {
       return words.slice(2).map((w) => (/^(runs|my-models)\//.test(w) ? path.join(tmp, w) : w));
     });
 }
-const [exportCgan, convertBack] = readmeExample() as [string[], string[]];
-/** The README's export, run once for the tests that need it (in any order). */
+const [exportCgan, convertBack] = docsExample() as [string[], string[]];
+/** The docs' export, run once for the tests that need it (in any order). */
 let exported: ReturnType<typeof runCli> | undefined;
 const exportOnce = (): ReturnType<typeof runCli> => (exported ??= runCli(exportCgan));
 
@@ -70,7 +68,7 @@ describe('onnxgan export --format tfjs', () => {
   afterAll(() => server?.close());
 
   it('writes the shipped cgan as a LayersModel that tf.loadLayersModel runs like the ONNX file, in Node and in Chromium', async () => {
-    // The README's example: `export models/checkpoints/cgan --format tfjs --out runs/cgan-tfjs`.
+    // The docs' example: `export models/checkpoints/cgan --format tfjs --out runs/cgan-tfjs`.
     expect(exportCgan.slice(0, 4)).toEqual(['export', 'models/checkpoints/cgan', '--format', 'tfjs']);
     const dir = exportCgan[exportCgan.indexOf('--out') + 1]!;
     const r = await exportOnce();
@@ -128,7 +126,7 @@ describe('onnxgan export --format tfjs', () => {
   });
 
   it('converts the tfjs export back to ONNX with the metadata it carries', async () => {
-    // The README's example: `convert runs/cgan-tfjs --out my-models/cgan-tfjs.onnx --as-generator`.
+    // The docs' example: `convert runs/cgan-tfjs --out my-models/cgan-tfjs.onnx --as-generator`.
     expect(convertBack[0]).toBe('convert');
     expect(convertBack[1]).toBe(exportCgan[exportCgan.indexOf('--out') + 1]);
     const back = convertBack[convertBack.indexOf('--out') + 1]!;

@@ -1,4 +1,4 @@
-// "Train on your own images", end to end as a user runs it: the README's example block runs as it is
+// "Train on your own images", end to end as a user runs it: docs/data.md's example block runs as it is
 // written (`npx onnxgan` is this checkout's CLI) on Adwaita's colour icons, the exported model is
 // served and asked for a class by name; gan and wgan-gp train briefly on Fashion-MNIST exported to
 // PNG (a flat folder and class folders), export and serve grey images of their shape.
@@ -9,7 +9,7 @@ import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startCli } from './helpers/cli.js';
 import { writeFashionPngs } from './helpers/image-sets.js';
-import { readmeShBlocks } from './helpers/readme.js';
+import { docShBlocks } from './helpers/doc-blocks.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const work = tempDir('onnxgan-own-images-');
@@ -59,16 +59,16 @@ function channelMeans(png: PNG): [number, number, number] {
 }
 
 beforeAll(() => {
-  // The README says `npx onnxgan`: in this checkout that is the built CLI (the npx route itself is
+  // The docs say `npx onnxgan`: in this checkout that is the built CLI (the npx route itself is
   // tested by newcomer-readme.test.ts).
   mkdirSync(bin, { recursive: true });
   writeFileSync(path.join(bin, 'npx'), `#!/bin/sh\nif [ "$1" = onnxgan ]; then shift; exec "${process.execPath}" "${CLI}" "$@"; fi\necho "npx $1: not in this test" >&2; exit 1\n`);
   chmodSync(path.join(bin, 'npx'), 0o755);
 });
 
-describe("the README's own-images example, as written", () => {
-  const [written, request] = readmeShBlocks('Train on your own images');
-  // The README's 3 minutes of training, shortened to keep the suite quick.
+describe("docs/data.md's own-images example, as written", () => {
+  const [written, request] = docShBlocks('Train on your own images');
+  // The docs' 3 minutes of training, shortened to keep the suite quick.
   const example = written!.replace('--minutes 3 ', '--minutes 0.25 ');
 
   it('makes a colour data set from the icons, previews it, trains a cgan, exports and evaluates it', async () => {
@@ -94,7 +94,7 @@ describe("the README's own-images example, as written", () => {
     await withServer(path.join(work, 'my-models'), async (url) => {
       const listed = (await (await fetch(`${url}/v1/models`)).json()) as { models: { name: string; classes: string[]; image_shape: number[] }[] };
       expect(listed.models).toMatchObject([{ name: 'icons', classes: ['devices', 'mimetypes', 'places'], image_shape: [3, 24, 24] }]);
-      // The README's curl line, against this server.
+      // The docs' curl line, against this server.
       const r = await sh(request!.replaceAll('localhost:8080', url.replace(/^http:\/\//, '')));
       expect(r.code, r.out).toBe(0);
       const grid = PNG.sync.read(readFileSync(path.join(work, 'places.png')));

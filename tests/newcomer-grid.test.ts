@@ -9,7 +9,7 @@ import { gridPng } from '../common/png.js';
 import { startServer, type RunningServer } from '../serve/server.js';
 import { ROOT } from './helpers/cli.js';
 
-/** columns x rows for counts 1..17: the rule's values, written out (8 -> 4x2, as the README says). */
+/** columns x rows for counts 1..17: the rule's values, written out (8 -> 4x2, as docs/web-demo.md says). */
 const EXPECTED: Record<number, [number, number]> = {
   1: [1, 1], 2: [2, 1], 3: [3, 1], 4: [2, 2], 5: [5, 1], 6: [3, 2], 7: [7, 1], 8: [4, 2], 9: [3, 3],
   10: [5, 2], 11: [4, 3], 12: [4, 3], 13: [7, 2], 14: [7, 2], 15: [5, 3], 16: [4, 4], 17: [6, 3],

@@ -14,12 +14,12 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/cli.js';
-import { readmeShBlocks } from './helpers/readme.js';
+import { docBlocks, docShBlocks, docTaggedBlock } from './helpers/doc-blocks.js';
 import { tempDir } from './helpers/temp-dir.js';
 
-/** The commands of the first ```sh block under a `## heading`: comments dropped, one per line. */
-function commandsUnder(heading: string): string[] {
-  return readmeShBlocks(heading)[0]!
+/** The commands of the `index`th ```sh block under a heading: comments dropped, one per line. */
+function commandsUnder(heading: string, index = 0): string[] {
+  return docShBlocks(heading)[index]!
     .replace(/\\\n\s*/g, ' ')
     .split('\n')
     .map((l) => l.replace(/\s+#.*$/, '').trim())
@@ -136,6 +136,13 @@ describe("the README's quick start, on a clean copy", () => {
     expect(existsSync(path.join(clone, 'dist', 'cli.js'))).toBe(true); // built by prepare (beforeAll)
   });
 
+  it("has exactly two command lines, and the second, the test line, is the one CI runs (.ci/run)", () => {
+    expect(docShBlocks('Quick start').map((b) => b.trim().split('\n').length)).toEqual([1, 1]);
+    const [testLine] = commandsUnder('Quick start', 1);
+    const ci = readFileSync(path.join(clone, '.ci', 'run'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    expect(ci.at(-1)).toBe(testLine);
+  });
+
   it('`npm ci` has no install script to warn about: allowScripts (npm 11.16+) covers each one', () => {
     // The lockfile records which packages have install scripts (hasInstallScript), which is what
     // npm ci reviews; registry packages' `prepare` never runs. Each one needs an approval or a denial.
@@ -163,11 +170,12 @@ describe("the README's quick start, on a clean copy", () => {
 });
 
 describe("the README's pipeline, on a clean copy", () => {
-  const [train, exp, evaluate, serve] = commandsUnder('Pipeline').map(parse);
+  const [train, exp, serve] = commandsUnder('Pipeline').map(parse);
+  const [evaluate] = commandsUnder('Pipeline', 1).map(parse);
   const npx = { npm_config_cache: npmCache, npm_config_offline: 'true', npm_config_ignore_scripts: 'true' };
 
   it('trains into runs/, exports into a folder of your own, evaluates and serves it: never into models/', () => {
-    expect([train, exp, evaluate, serve].map((c) => c?.sub)).toEqual(['train', 'export', 'eval', 'serve']);
+    expect([train, exp, serve, evaluate].map((c) => c?.sub)).toEqual(['train', 'export', 'serve', 'eval']);
     const runDir = train!.flag('--out')!;
     const model = exp!.flag('--out')!;
     expect(runDir).toMatch(/^runs\//);
@@ -179,6 +187,10 @@ describe("the README's pipeline, on a clean copy", () => {
     // Both folders are ignored by git: a user's experiments never show up as untracked files.
     const ignored = spawnSync('git', ['check-ignore', '--no-index', `${runDir}/metrics.jsonl`, model], { cwd: ROOT, encoding: 'utf8' });
     expect(ignored.stdout.trim().split('\n')).toEqual([`${runDir}/metrics.jsonl`, model]);
+  });
+
+  it("embeds with the snippet the browser tests run (docs/web-demo.md's cross-origin block)", () => {
+    expect(docBlocks('Pipeline', 'html')).toEqual([docTaggedBlock('cross-origin')]);
   });
 
   it('runs end to end on a tiny run, and writes only to runs/ and the user folder', async () => {

@@ -7,7 +7,7 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 /usr/bin/python3 -c "import onnx" 2>/dev/null || need+=(python3-onnx)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
-# tests/image-*.test.ts build a colour data set from Adwaita's PNG icons (README: Train on your own images).
+# tests/image-*.test.ts build a colour data set from Adwaita's PNG icons (docs/data.md: Train on your own images).
 [ -d /usr/share/icons/Adwaita/48x48/places ] || need+=(adwaita-icon-theme)
 # tests/triton.test.ts parses config.pbtxt files against Triton's model_config.proto with protoc + protobuf.
 command -v protoc >/dev/null || need+=(protobuf-compiler)

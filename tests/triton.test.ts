@@ -2,7 +2,7 @@
 // real ModelConfig schema (tests/fixtures/model_config.proto, copied from
 // triton-inference-server/common@83adf7cf88a2f343005974dff3728be746de2d66; no package of the npm
 // registry or Debian ships it) by protobuf's own text-format parser (protoc + python3-protobuf),
-// the README's /v2 requests checked against those configs and sent to `onnxgan serve`, and a write
+// docs/serve.md's /v2 requests checked against those configs and sent to `onnxgan serve`, and a write
 // on a full disk that leaves the repository as it was.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runCli, startCli } from './helpers/cli.js';
-import { readmeShBlocks } from './helpers/readme.js';
+import { docShBlocks } from './helpers/doc-blocks.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { writeTinyGenerator } from './helpers/tiny-generator.js';
 
@@ -98,7 +98,7 @@ describe('onnxgan triton', () => {
     expect((await runCli(['triton', '--models', models])).code).toBe(2); // --out is required
   });
 
-  it("the README's /v2 requests, sent to onnxgan serve, are what each written config.pbtxt declares (dims and reshape)", async () => {
+  it("docs/serve.md's /v2 requests, sent to onnxgan serve, are what each written config.pbtxt declares (dims and reshape)", async () => {
     const cli = startCli(['serve', '--models', models, '--port', '0', '--log-format', 'json', '--no-access-log']);
     try {
       let log = '';
@@ -111,9 +111,9 @@ describe('onnxgan triton', () => {
         void cli.done.then((r) => reject(new Error(`serve exited: ${r.stderr}`))).finally(() => clearInterval(poll));
         setTimeout(() => clearInterval(poll), 30_000);
       });
-      // The README's block as written, its curl calls recorded (argv) and answered by this server.
-      const block = readmeShBlocks('Pipeline').find((b) => /\/v2\/models\/\w+\/infer/.test(b));
-      expect(block, 'README: the sh block with a /v2 infer request').toBeDefined();
+      // The docs' block as written, its curl calls recorded (argv) and answered by this server.
+      const block = docShBlocks('Open Inference Protocol (KServe v2)').find((b) => /\/v2\/models\/\w+\/infer/.test(b));
+      expect(block, 'docs/serve.md: the sh block with a /v2 infer request').toBeDefined();
       const calls = path.join(work, 'curl-calls');
       mkdirSync(calls);
       const script = `n=0; curl() { n=$((n+1)); printf '%s\\0' "$@" > "${calls}/$n"; command curl -sS -w '\\n%{http_code}\\n' "$@"; }\n${block!.replaceAll('localhost:8080', url)}`;
@@ -162,8 +162,8 @@ describe('onnxgan triton', () => {
           config.output.map((t) => ({ ...asServed(t), shape: [rows, ...dims(t)] })),
         );
       }
-      expect(labels, "the README's requests include a label").toBeGreaterThan(0);
-      // And the conditional model's metadata, which the README's block does not ask for.
+      expect(labels, "the docs' requests include a label").toBeGreaterThan(0);
+      // And the conditional model's metadata, which the docs' block does not ask for.
       const cgan = await (await fetch(`http://${url}/v2/models/cgan`)).json();
       expect(cgan).toMatchObject({ inputs: configs.cgan!.input.map(asServed), outputs: configs.cgan!.output.map(asServed) });
       expect(cgan.inputs[1]).toEqual({ name: 'label', datatype: 'INT64', shape: [-1, 1] });

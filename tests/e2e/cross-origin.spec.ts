@@ -1,13 +1,14 @@
 // <onnx-gan> on pages of other origins (other local ports) embedding from the onnxgan server that
-// Playwright starts without flags: the README's snippet, a page with COOP/COEP on its HTML only,
+// Playwright starts without flags: docs/web-demo.md's snippet, a page with COOP/COEP on its HTML only,
 // the documented CSP, and `onnxgan serve --embed-origins` restricting the embedding origins.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { docBlockTags } from '../helpers/doc-blocks.js';
 import { expectDigitLike, gridStats } from './helpers.js';
-import { cspViolations, elementErrors, htmlPage, readmeEmbedTags, readmeSnippet, startSite, watchElements, type Site } from './sites.js';
+import { cspViolations, elementErrors, htmlPage, docSnippet, startSite, watchElements, type Site } from './sites.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const sites: Site[] = [];
@@ -38,8 +39,8 @@ async function expectDigits(page: Page, selector = 'onnx-gan'): Promise<void> {
   expectDigitLike(await gridStats(el.locator('canvas'), 8, 8, 3), selector);
 }
 
-test('a third-party page embeds with the README snippet from the server started without flags', async ({ page, baseURL }) => {
-  const snippet = readmeSnippet('cross-origin', baseURL);
+test('a third-party page embeds with the docs snippet from the server started without flags', async ({ page, baseURL }) => {
+  const snippet = docSnippet('cross-origin', baseURL);
   expect(snippet).toContain(`${baseURL}/dist/onnx-gan.js`);
   const s = await site({ '/': htmlPage(snippet) });
   await watchElements(page);
@@ -56,7 +57,7 @@ test('a third-party page embeds with the README snippet from the server started 
 test('COOP/COEP on the HTML only: cross-origin isolated, threads, draws', async ({ page, baseURL }) => {
   const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
   // The element from the onnxgan server (CORP cross-origin) ...
-  const embedding = await site({ '/': htmlPage(readmeSnippet('cross-origin', baseURL)) }, isolation);
+  const embedding = await site({ '/': htmlPage(docSnippet('cross-origin', baseURL)) }, isolation);
   await page.goto(embedding.url);
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
   await expectDigits(page);
@@ -76,13 +77,13 @@ test('a page with the documented CSP draws, with no violation', async ({ page, b
   await watchElements(page);
   for (const tag of ['csp', 'csp-isolated']) {
     await test.step(tag, async () => {
-      const line = readmeSnippet(tag, baseURL).trim();
+      const line = docSnippet(tag, baseURL).trim();
       const [name, value] = [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()];
       expect(name).toBe('Content-Security-Policy');
       expect(value).toMatch(/^default-src 'none'; /);
       const headers: Record<string, string> = { [name]: value };
       if (tag === 'csp-isolated') Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
-      const s = await site({ '/': htmlPage(readmeSnippet('cross-origin', baseURL)) }, headers);
+      const s = await site({ '/': htmlPage(docSnippet('cross-origin', baseURL)) }, headers);
       await page.goto(s.url);
       await expectDigits(page);
       expect(await cspViolations(page)).toEqual([]);
@@ -92,14 +93,14 @@ test('a page with the documented CSP draws, with no violation', async ({ page, b
 });
 
 test('an isolated page whose CSP forbids blob: workers runs one thread and still draws', async ({ page, baseURL }) => {
-  // The non-isolated CSP of the README on an isolated page: no blob:, so no threads (and no hang).
-  const line = readmeSnippet('csp', baseURL).trim();
+  // The non-isolated CSP of the docs on an isolated page: no blob:, so no threads (and no hang).
+  const line = docSnippet('csp', baseURL).trim();
   const headers = {
     'Content-Security-Policy': line.slice(line.indexOf(':') + 1).trim(),
     'Cross-Origin-Opener-Policy': 'same-origin',
     'Cross-Origin-Embedder-Policy': 'require-corp',
   };
-  const s = await site({ '/': htmlPage(readmeSnippet('cross-origin', baseURL)) }, headers);
+  const s = await site({ '/': htmlPage(docSnippet('cross-origin', baseURL)) }, headers);
   await watchElements(page);
   await page.goto(s.url);
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
@@ -116,7 +117,7 @@ test('a strict CSP without the documented directives: a short reason and an erro
   await watchElements(page);
   for (const [what, csp, reason] of cases) {
     await test.step(what, async () => {
-      const s = await site({ '/': htmlPage(readmeSnippet('cross-origin', baseURL)) }, { 'Content-Security-Policy': `default-src 'none'; ${csp}` });
+      const s = await site({ '/': htmlPage(docSnippet('cross-origin', baseURL)) }, { 'Content-Security-Policy': `default-src 'none'; ${csp}` });
       await page.goto(s.url);
       const el = page.locator('onnx-gan');
       await expect(el).toHaveAttribute('data-state', 'error', { timeout: 10_000 });
@@ -157,7 +158,7 @@ test('onnxgan serve --embed-origins: the listed origin embeds, any other does no
   const other = await site({});
   const server = await serveCli(['--embed-origins', `${allowed.origin}, https://another.example`]);
   try {
-    const html = htmlPage(readmeSnippet('cross-origin', server.url));
+    const html = htmlPage(docSnippet('cross-origin', server.url));
     allowed.pages['/'] = html;
     await watchElements(page);
     await page.goto(allowed.url);
@@ -178,7 +179,7 @@ test('onnxgan serve --embed-origins: the listed origin embeds, any other does no
   }
 });
 
-test("every code block of the README's Embed section is one these specs run", () => {
+test("every code block of the docs' Embed section is one these specs run", () => {
   // cross-origin and csp*: this file; self-host, self-host-page and bundler: self-host.spec.ts.
-  expect(readmeEmbedTags()).toEqual(['cross-origin', 'csp', 'csp-isolated', 'self-host', 'self-host-page', 'bundler']);
+  expect(docBlockTags('Embed a generator in any page')).toEqual(['cross-origin', 'csp', 'csp-isolated', 'self-host', 'self-host-page', 'bundler']);
 });

@@ -41,7 +41,7 @@ test('the element without a columns attribute fills its rows (counts 1..17)', as
     { src: `models/${model!.name}.onnx`, counts: COUNTS },
   );
   expect(sizes).toEqual(Object.fromEntries(COUNTS.map((n) => [n, expectedSize(n, 1)])));
-  // The README's example: count="8" is 4x2, not 3x3 with an empty cell.
+  // The docs' example: count="8" is 4x2, not 3x3 with an empty cell.
   expect(sizes[8]).toEqual([4 * 28 + 5 * 2, 2 * 28 + 3 * 2]);
 });
 

@@ -1,4 +1,4 @@
-// Hosting the element without an onnxgan server: the README's one-folder copy under a sub-path of a
+// Hosting the element without an onnxgan server: docs/web-demo.md's one-folder copy under a sub-path of a
 // plain static host, and `import 'onnxgan/element'` in a bundle (esbuild) with the runtime elsewhere.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { expect, test } from '@playwright/test';
 import { expectDigitLike, gridStats } from './helpers.js';
-import { elementErrors, htmlPage, readmeSnippet, startSite, watchElements, type Site } from './sites.js';
+import { elementErrors, htmlPage, docSnippet, startSite, watchElements, type Site } from './sites.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 let work: string;
@@ -20,12 +20,12 @@ test.afterEach(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test('the README self-host route: one folder copied under a sub-path of a plain static host', async ({ page }) => {
-  // The README's commands, run as written from the repository, with the site folder in a temp dir.
+test('the docs self-host route: one folder copied under a sub-path of a plain static host', async ({ page }) => {
+  // The docs' commands, run as written from the repository, with the site folder in a temp dir.
   const site = path.join(work, 'www');
-  const commands = readmeSnippet('self-host').replaceAll('/var/www/site', site);
+  const commands = docSnippet('self-host').replaceAll('/var/www/site', site);
   execFileSync('bash', ['-euc', commands], { cwd: ROOT });
-  const s = await startSite({ root: site, pages: { '/some/sub/path/': htmlPage(readmeSnippet('self-host-page')) } });
+  const s = await startSite({ root: site, pages: { '/some/sub/path/': htmlPage(docSnippet('self-host-page')) } });
   sites.push(s);
   await watchElements(page);
   const origins = new Set<string>();
@@ -44,9 +44,9 @@ test("import 'onnxgan/element' in a bundle, with the runtime location configured
   const project = path.join(work, 'app');
   mkdirSync(path.join(project, 'node_modules'), { recursive: true });
   symlinkSync(ROOT, path.join(project, 'node_modules', 'onnxgan'));
-  writeFileSync(path.join(project, 'main.js'), readmeSnippet('bundler', baseURL));
+  writeFileSync(path.join(project, 'main.js'), docSnippet('bundler', baseURL));
   await build({ entryPoints: [path.join(project, 'main.js')], bundle: true, format: 'esm', outfile: path.join(project, 'public/app.js'), absWorkingDir: project, logLevel: 'silent' });
-  const element = readmeSnippet('cross-origin', baseURL).split('\n').find((l) => l.startsWith('<onnx-gan'))!;
+  const element = docSnippet('cross-origin', baseURL).split('\n').find((l) => l.startsWith('<onnx-gan'))!;
   const s = await startSite({ root: path.join(project, 'public'), pages: { '/': htmlPage(`<script type="module" src="app.js"></script>\n${element}`) } });
   sites.push(s);
   const runtime: string[] = [];

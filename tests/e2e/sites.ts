@@ -2,10 +2,9 @@
 // origin), standing in for the sites that embed a generator, plain static hosts and broken servers.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Page } from '@playwright/test';
 import express from 'express';
+import { docTaggedBlock } from '../helpers/doc-blocks.js';
 
 export interface Site {
   /** Origin with a trailing slash, e.g. http://127.0.0.1:40123/ */
@@ -81,27 +80,13 @@ export async function closedOrigin(): Promise<string> {
   return site.origin;
 }
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-
 /**
- * The README's code block tagged `name` in its info string (```html name), with the example host
- * https://gan.example.org replaced by `server` (no trailing slash).
+ * The docs' code block tagged `name` in its info string (```html name), in README.md or docs/*.md,
+ * with the example host https://gan.example.org replaced by `server` (no trailing slash).
  */
-export function readmeSnippet(name: string, server?: string): string {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const m = new RegExp('```\\w+ ' + name + '\\n([\\s\\S]*?)```').exec(readme);
-  if (!m) throw new Error(`README.md has no code block tagged "${name}"`);
-  return server ? m[1]!.replaceAll('https://gan.example.org', server.replace(/\/$/, '')) : m[1]!;
-}
-
-/** Every code-block tag of the README's Embed section (to check that each one is tested). */
-export function readmeEmbedTags(): string[] {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n### Embed');
-  if (start < 0) throw new Error('README.md has no "### Embed" section');
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end);
-  return [...section.matchAll(/```(\w+)( [\w-]+)?\n/g)].map((m) => (m[2] ?? `(untagged ${m[1]} block)`).trim());
+export function docSnippet(name: string, server?: string): string {
+  const block = docTaggedBlock(name);
+  return server ? block.replaceAll('https://gan.example.org', server.replace(/\/$/, '')) : block;
 }
 
 /** Records the `error` events of <onnx-gan> elements (time since navigation, message) and CSP violations. */
