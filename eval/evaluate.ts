@@ -80,7 +80,7 @@ const isFile = (s: string, ext: string): boolean => s.toLowerCase().endsWith(ext
 function modelDataset(input: string | undefined): string | null {
   if (!input || !isFile(input, '.onnx')) return null;
   try {
-    return readModelInfo(input).metadata.dataset;
+    return readModelInfo(input).metadata.dataset ?? null;
   } catch {
     return null; // the sample source reports bad files with their own message
   }

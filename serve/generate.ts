@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { imageValues } from '../common/metadata.js';
 import { gridPng, imagePng } from '../common/png.js';
 import { randomSeed } from '../common/rng.js';
-import { BodyError, isJson, readBody } from './body.js';
+import { BodyError, closeAfter, readBody } from './body.js';
 import type { LoadedModel } from './model-registry.js';
 import { sendError, sendJson, type RouteContext } from './routes.js';
 import { validationError, type GenerateRequest } from './schemas.js';
@@ -11,13 +11,11 @@ import { validationError, type GenerateRequest } from './schemas.js';
 export async function generate(ctx: RouteContext, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let raw: Buffer;
   try {
-    raw = await readBody(req, ctx.bodyLimit);
+    raw = await readBody(req, ctx.bodyLimit, 'json');
   } catch (e) {
-    if (e instanceof BodyError) return sendError(res, e.status, e.code, e.message, '(body)');
-    throw e;
-  }
-  if (raw.length > 0 && !isJson(req)) {
-    return sendError(res, 415, 'unsupported_media_type', `body: expected Content-Type application/json, got ${req.headers['content-type'] ?? 'none'}`, '(body)');
+    if (!(e instanceof BodyError)) throw e;
+    if (e.status === 413) closeAfter(res);
+    return sendError(res, e.status, e.code, e.message, '(body)');
   }
   let body: unknown = {};
   if (raw.length > 0) {

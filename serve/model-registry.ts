@@ -146,6 +146,7 @@ export class ModelRegistry {
       this.models.set(name, model);
       this.failed.delete(name);
       logger.info({ model: name, kind: model.metadata.kind, bytes: model.size, replaced: Boolean(old) }, 'model loaded');
+      for (const d of model.metadata.dropped ?? []) logger.warn({ model: name, key: d.key, reason: d.reason }, `model ${name}: ${d.key} dropped: ${d.reason}`);
       if (old) await this.retire(old);
     } catch (e) {
       // Report the file by name only: the server's directory layout is none of the clients' business.

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import { packageInfo } from '../common/package-info.js';
-import { BodyError, readBody } from './body.js';
+import { BodyError, closeAfter, readBody } from './body.js';
 import type { LoadedModel } from './model-registry.js';
 import { inferResponse, modelTensors, OIP_VERSION, OipError, parseInferRequest, PLATFORM } from './oip-request.js';
 import { sendJson, type RouteContext } from './routes.js';
@@ -76,16 +76,20 @@ export function oipRoutes(ctx: RouteContext): Router {
 /** POST /v2/models/{name}[/versions/{v}]/infer, on plain node:http (serve/inference-lane.ts). */
 export async function infer(ctx: RouteContext, name: string, version: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const model = findModel(ctx, name, version);
-    const meta = model.metadata;
+    const accepted = findModel(ctx, name, version);
     // Room for the largest request a model takes as JSON numbers (~32 bytes per value), plus the header.
     let body: Buffer;
     try {
-      body = await readBody(req, 64 * 1024 + MAX_COUNT * (meta.noiseDim + 1) * 32);
+      body = await readBody(req, 64 * 1024 + MAX_COUNT * (accepted.metadata.noiseDim + 1) * 32, 'json-or-binary');
     } catch (e) {
-      if (e instanceof BodyError) return sendJson(res, e.status, { error: e.message });
-      throw e;
+      if (!(e instanceof BodyError)) throw e;
+      if (e.status === 413) closeAfter(res);
+      return sendJson(res, e.status, { error: e.message });
     }
+    // The model serving now: a file replaced while the body arrived retired the one found above,
+    // and answering from its replacement is what /v1 does (issue 29).
+    const model = findModel(ctx, name, version);
+    const meta = model.metadata;
     const header = req.headers['inference-header-content-length'];
     const request = parseInferRequest(body, Array.isArray(header) ? header[0] : header, meta, MAX_COUNT);
     let images: Float32Array;

@@ -49,6 +49,8 @@ function describe(m: LoadedModel) {
     value_range: md.valueRange,
     image_shape: md.imageShape,
     ...(md.ema !== undefined ? { ema: md.ema } : {}),
+    // Informational metadata the file holds malformed: left out above, and why.
+    ...(md.dropped ? { dropped_metadata: md.dropped } : {}),
     size: m.size,
     file: `/models/${m.name}.onnx`,
     loaded_at: m.loadedAt.toISOString(),

@@ -159,7 +159,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     registry,
     metrics,
     isShuttingDown: () => shuttingDown,
-    bodyLimit: opts.bodyLimit ?? 1024,
+    bodyLimit: options.bodyLimit ?? SERVE_DEFAULTS.bodyLimit,
     metricsText: clusterMetricsText(metrics.registry),
   };
   app.use(apiRoutes(routeContext));
