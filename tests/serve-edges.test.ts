@@ -3,6 +3,7 @@
 // model file replaced while a request's body is arriving.
 import { renameSync } from 'node:fs';
 import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +103,26 @@ describe('a chunked body over the limit', () => {
     expect(JSON.parse(b.body).error).toMatch(/larger than the \d+ byte limit/);
     expect(b.closedAfterMs).not.toBeNull();
     expect((await send(v1('tiny'), '{"seed": 1}', { 'content-type': 'application/json' })).status).toBe(200);
+  });
+});
+
+describe('bodies that lie about their size', () => {
+  it('a gzip bomb and a declared length past the limit are 413s, decided before what they declare is held', async () => {
+    const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x20));
+    for (const url of [v1('tiny'), v2('tiny')]) {
+      const r = await fetch(`${srv.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: bomb });
+      expect(r.status, url).toBe(413);
+    }
+    const declared = await new Promise<number>((resolve, reject) => {
+      const req = request(`${srv.url}${v2('tiny')}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(10 ** 12) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.write('{"inputs": [');
+    });
+    expect(declared).toBe(413);
   });
 });
 
