@@ -6,17 +6,10 @@ import { MIMEType } from 'node:util';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { SERVE_DEFAULTS } from './defaults.js';
+import { ApiError } from './responses.js';
 
-/** A body the server refuses: the status and error code to answer with. */
-export class BodyError extends Error {
-  constructor(
-    readonly status: 400 | 413 | 415,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A body the server refuses (400, 413 or 415). */
+const refused = (status: 400 | 413 | 415, code: string, message: string): ApiError => new ApiError(status, code, message, '(body)');
 
 /** The client went away before its body arrived: there is no one to answer. */
 export class ClientGone extends Error {}
@@ -32,7 +25,7 @@ export type BodyMedia = 'json' | 'json-or-binary';
  * not a guess). A body over the limit is a 413 after which the connection closes (closeAfter).
  */
 export function readBody(req: IncomingMessage, limit: number, media: BodyMedia): Promise<Buffer> {
-  const tooLarge = (): BodyError => new BodyError(413, 'body_too_large', `body: larger than the ${limit} byte limit`);
+  const tooLarge = (): ApiError => refused(413, 'body_too_large', `larger than the ${limit} byte limit`);
   const type = mediaError(req.headers['content-type'], media);
   if (type) return Promise.reject(type);
   const declared = Number(req.headers['content-length']);
@@ -41,7 +34,7 @@ export function readBody(req: IncomingMessage, limit: number, media: BodyMedia):
   let source: Readable = req;
   if (encoding !== 'identity') {
     const decoder = DECODERS[encoding];
-    if (!decoder) return Promise.reject(new BodyError(415, 'unsupported_media_type', `body: unsupported Content-Encoding "${encoding}" (gzip, deflate, br or none)`));
+    if (!decoder) return Promise.reject(refused(415, 'unsupported_media_type', `unsupported Content-Encoding "${encoding}" (gzip, deflate, br or none)`));
     source = req.pipe(decoder()) as unknown as Readable;
   }
   return new Promise((resolve, reject) => {
@@ -63,10 +56,10 @@ export function readBody(req: IncomingMessage, limit: number, media: BodyMedia):
       else chunks.push(c);
     });
     source.on('end', () => {
-      if (size > 0 && media === 'json' && req.headers['content-type'] === undefined) finish(new BodyError(415, 'unsupported_media_type', 'body: expected Content-Type application/json, got none'));
+      if (size > 0 && media === 'json' && req.headers['content-type'] === undefined) finish(refused(415, 'unsupported_media_type', 'expected Content-Type application/json, got none'));
       else finish(null);
     });
-    source.on('error', (e) => finish(source === req ? new ClientGone(e.message) : new BodyError(400, 'bad_request', `body: cannot decode ${encoding}: ${e.message}`)));
+    source.on('error', (e) => finish(source === req ? new ClientGone(e.message) : refused(400, 'bad_request', `cannot decode ${encoding}: ${e.message}`)));
     req.on('aborted', () => finish(new ClientGone('client aborted')));
   });
 }
@@ -76,9 +69,9 @@ const PLAIN_JSON = new Set(['application/json', 'application/json; charset=utf-8
 const UTF8 = new Set(['utf-8', 'utf8']);
 
 /** Why a Content-Type is refused for a route's body (415), or null. None at all is for the end of the body to judge. */
-function mediaError(header: string | undefined, media: BodyMedia): BodyError | null {
+function mediaError(header: string | undefined, media: BodyMedia): ApiError | null {
   if (header === undefined || PLAIN_JSON.has(header)) return null;
-  const refuse = (why: string): BodyError => new BodyError(415, 'unsupported_media_type', `body: ${why}`);
+  const refuse = (why: string): ApiError => refused(415, 'unsupported_media_type', why);
   let parsed: MIMEType;
   try {
     parsed = new MIMEType(header);

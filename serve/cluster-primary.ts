@@ -12,7 +12,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { MSG, type ClusterMessage } from './cluster.js';
-import { sendError, sendJson } from './routes.js';
+import { ApiError, dialectOf, sendApiError } from './responses.js';
 import { listen } from './server.js';
 
 export interface PrimaryOptions {
@@ -326,6 +326,5 @@ function responseHeaders(raw: string[], closing: boolean): string[] {
 
 /** An error of the primary's own, in the format of the API it was meant for ({error} on /v2, {error, detail} elsewhere). */
 function answerError(req: IncomingMessage, res: ServerResponse, status: number, error: string, detail: string): void {
-  if (req.url?.startsWith('/v2')) sendJson(res, status, { error: detail });
-  else sendError(res, status, error, detail);
+  sendApiError(res, dialectOf(req.url), new ApiError(status, error, detail));
 }

@@ -9,4 +9,6 @@ export const SERVE_DEFAULTS = {
   bodyLimit: 1024,
   /** How long a refused body (413) is still read and discarded after the answer, before the connection closes. */
   lingerMs: 2000,
+  /** Longest wait for in-flight requests on close() before connections are cut. */
+  shutdownGraceMs: 10_000,
 } as const;
