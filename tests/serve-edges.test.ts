@@ -176,3 +176,21 @@ describe('a model replaced while a request arrives', () => {
     expect(await answers).toEqual([200, 200]);
   });
 });
+
+describe('the route table', () => {
+  it('HEAD, trailing slashes, any case; versioned OIP paths count with the unversioned; bad percent-encoding is a 400 in each dialect', async () => {
+    const head = await fetch(`${srv.url}/v1/models`, { method: 'HEAD' });
+    expect([head.status, await head.text()]).toEqual([200, '']);
+    expect((await fetch(`${srv.url}/V1/Models/tiny/`)).status).toBe(200);
+    expect((await send('/v2/models/tiny/versions/1/infer', inferBody(), { 'content-type': 'application/json' })).status).toBe(200);
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    expect(metrics).toMatch(/onnxgan_http_requests_total\{route="\/v2\/models\/:name\/infer",method="POST",status="200"\} [1-9]/);
+    expect(metrics).not.toContain('versions/:version');
+    const v1bad = await send('/v1/models/%E0%A4%A/generate', '{}', { 'content-type': 'application/json' });
+    expect([v1bad.status, await v1bad.json()]).toEqual([400, { error: 'invalid_model_name', detail: 'name: not valid percent-encoding', field: 'name' }]);
+    const v2bad = await fetch(`${srv.url}/v2/models/%E0%A4%A/ready`);
+    expect([v2bad.status, await v2bad.json()]).toEqual([400, { error: 'not valid percent-encoding' }]);
+    const unmatched = await fetch(`${srv.url}/v2/no/such/route`);
+    expect([unmatched.status, await unmatched.json()]).toEqual([404, { error: 'no route GET /v2/no/such/route' }]);
+  });
+});
