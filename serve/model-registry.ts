@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { GeneratorRunner } from '../common/generator-runner.js';
 import { imageValues, isConditional, type ModelMetadata } from '../common/metadata.js';
 import { Batcher } from './batcher.js';
+import { SERVE_DEFAULTS } from './defaults.js';
 import type { ServeMetrics } from './metrics.js';
 import { checkRuns } from './model-check.js';
 import { modelEntryExists, readGenerator } from './model-file.js';
@@ -108,7 +109,7 @@ export class ModelRegistry {
       setTimeout(() => {
         this.timers.delete(file);
         void this.enqueue(file);
-      }, this.opts.debounceMs ?? 150),
+      }, this.opts.debounceMs ?? SERVE_DEFAULTS.reloadDebounceMs),
     );
   }
 

@@ -4,6 +4,7 @@
 // 503 while not ready.
 import { packageInfo } from '../common/package-info.js';
 import { readBody } from './body.js';
+import { SERVE_DEFAULTS } from './defaults.js';
 import { inferResponse, modelTensors, OIP_VERSION, parseInferRequest, PLATFORM } from './oip-request.js';
 import { ApiError, sendJson } from './responses.js';
 import { findModel } from './route-context.js';
@@ -37,8 +38,9 @@ export const unmatchedV2: Handler = (_ctx, req) => {
 /** POST /v2/models/{name}[/versions/{v}]/infer. */
 export const infer: Handler = async (ctx, req, res, p) => {
   const accepted = findModel(ctx, p.name!, p.version);
-  // Room for the largest request a model takes as JSON numbers (~32 bytes per value), plus the header.
-  const body = await readBody(req, 64 * 1024 + MAX_COUNT * (accepted.metadata.noiseDim + 1) * 32, 'json-or-binary');
+  // Room for the largest request a model takes as JSON numbers, plus the JSON around them.
+  const { inferHeaderBytes, inferBytesPerValue } = SERVE_DEFAULTS;
+  const body = await readBody(req, inferHeaderBytes + MAX_COUNT * (accepted.metadata.noiseDim + 1) * inferBytesPerValue, 'json-or-binary');
   // The model serving now: a file replaced while the body arrived retired the one found above,
   // and answering from its replacement is what /v1 does (issue 29).
   const model = findModel(ctx, p.name!, p.version);

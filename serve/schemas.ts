@@ -2,8 +2,9 @@
 // its class names), so each loaded model gets its own schema, built once at load time.
 import { z } from 'zod';
 import { isConditional, type ModelMetadata } from '../common/metadata.js';
+import { SERVE_DEFAULTS } from './defaults.js';
 
-export const MAX_COUNT = 64;
+export const MAX_COUNT = SERVE_DEFAULTS.maxCount;
 export const FORMATS = ['png', 'grid', 'json', 'tensor'] as const;
 export type Format = (typeof FORMATS)[number];
 
