@@ -11,6 +11,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import { closeAfter } from './body.js';
 import { MSG, type ClusterMessage } from './cluster.js';
 import { SERVE_DEFAULTS } from './defaults.js';
 import { ApiError, dialectOf, sendApiError } from './responses.js';
@@ -178,7 +179,10 @@ export function runPrimary(o: PrimaryOptions, log: PrimaryLog): Promise<number> 
       return void res.end(req.method === 'HEAD' ? undefined : text);
     }
     const body = await readAll(req);
-    if (body === null) return answerError(req, res, 413, 'body_too_large', `body: larger than the ${MAX_BODY} bytes a request may hold`);
+    if (body === null) {
+      closeAfter(res); // the rest of the body is not read
+      return answerError(req, res, 413, 'body_too_large', `body: larger than the ${MAX_BODY} bytes a request may hold`);
+    }
     const tried = new Set<WorkerState>();
     for (let attempt = 1; !res.destroyed; attempt++) {
       const w = await worker(tried);
