@@ -50,8 +50,9 @@ export async function folderEvalData(input: string, model: ModelFileInfo | null,
   }
   // NAME@FINGERPRINT: the fingerprint is the images' content, the name only the folder's.
   const fingerprint = ds.name.slice(ds.name.lastIndexOf('@') + 1);
-  if (fingerprint !== meta.dataset.slice(meta.dataset.lastIndexOf('@') + 1)) {
-    notes.push(`${dir} now holds ${ds.name}; ${input} was trained on ${meta.dataset}: the images changed since, and it is scored against the current ones`);
+  const trainedOn = meta.dataset ?? '(unknown)';
+  if (fingerprint !== trainedOn.slice(trainedOn.lastIndexOf('@') + 1)) {
+    notes.push(`${dir} now holds ${ds.name}; ${input} was trained on ${trainedOn}: the images changed since, and it is scored against the current ones`);
   }
   // Keyed by content, so the same images in a moved or renamed folder reuse the judge.
   const judgeFile = path.join(cacheDir('judges'), `judge-${fingerprint}-holdout${source.holdout}.json`);

@@ -245,7 +245,7 @@ export async function generateOnnxSamples(file: string, o: OnnxSampleOptions): P
     source: `onnx ${m.kind} (noise_dim ${m.noiseDim}, ${m.dataset}, ${m.epochs} epochs)`,
     kind: m.kind,
     classes: m.classes,
-    dataset: m.dataset,
+    dataset: m.dataset ?? null,
     notes: [],
   };
 }

@@ -11,8 +11,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import { closeAfter } from './body.js';
 import { MSG, type ClusterMessage } from './cluster.js';
-import { sendError, sendJson } from './routes.js';
+import { SERVE_DEFAULTS } from './defaults.js';
+import { ApiError, dialectOf, sendApiError } from './responses.js';
 import { listen } from './server.js';
 
 export interface PrimaryOptions {
@@ -26,18 +28,14 @@ export interface PrimaryLog {
   error(obj: object, msg: string): void;
 }
 
-/** Requests a worker is tried for (a retry goes to another ready worker when there is one). */
-const MAX_ATTEMPTS = 3;
-/** How long a request waits for a ready worker (one restarting) before its 503. */
-const WAIT_FOR_WORKER_MS = 3000;
-/** The largest body the primary holds for a retry; the workers' own limits are far below it. */
-const MAX_BODY = 32 * 1024 * 1024;
-/** A worker that does not hand over its metrics in this time is left out of /metrics. */
-const METRICS_TIMEOUT_MS = 2000;
-/** A pause before replacing a dead worker, so one that keeps dying does not spin the primary. */
-const RESTART_DELAY_MS = 1000;
-/** Longest wait for in-flight requests on stop before connections are cut (a worker's own grace is 10 s). */
-const STOP_GRACE_MS = 15_000;
+const {
+  workerAttempts: MAX_ATTEMPTS,
+  waitForWorkerMs: WAIT_FOR_WORKER_MS,
+  primaryBodyLimit: MAX_BODY,
+  workerMetricsTimeoutMs: METRICS_TIMEOUT_MS,
+  workerRestartDelayMs: RESTART_DELAY_MS,
+  primaryStopGraceMs: STOP_GRACE_MS,
+} = SERVE_DEFAULTS;
 
 // Headers of one connection, not of the request (RFC 9110 7.6.1); the body is re-sent whole (Expect is done).
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect']);
@@ -181,7 +179,10 @@ export function runPrimary(o: PrimaryOptions, log: PrimaryLog): Promise<number> 
       return void res.end(req.method === 'HEAD' ? undefined : text);
     }
     const body = await readAll(req);
-    if (body === null) return answerError(req, res, 413, 'body_too_large', `body: larger than the ${MAX_BODY} bytes a request may hold`);
+    if (body === null) {
+      closeAfter(res); // the rest of the body is not read
+      return answerError(req, res, 413, 'body_too_large', `body: larger than the ${MAX_BODY} bytes a request may hold`);
+    }
     const tried = new Set<WorkerState>();
     for (let attempt = 1; !res.destroyed; attempt++) {
       const w = await worker(tried);
@@ -326,6 +327,5 @@ function responseHeaders(raw: string[], closing: boolean): string[] {
 
 /** An error of the primary's own, in the format of the API it was meant for ({error} on /v2, {error, detail} elsewhere). */
 function answerError(req: IncomingMessage, res: ServerResponse, status: number, error: string, detail: string): void {
-  if (req.url?.startsWith('/v2')) sendJson(res, status, { error: detail });
-  else sendError(res, status, error, detail);
+  sendApiError(res, dialectOf(req.url), new ApiError(status, error, detail));
 }

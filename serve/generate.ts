@@ -1,41 +1,30 @@
-// POST /v1/models/{name}/generate on plain node:http (serve/inference-lane.ts routes it here).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// POST /v1/models/{name}/generate (its route: serve/routes.ts).
+import type { ServerResponse } from 'node:http';
 import { imageValues } from '../common/metadata.js';
 import { gridPng, imagePng } from '../common/png.js';
 import { randomSeed } from '../common/rng.js';
-import { BodyError, isJson, readBody } from './body.js';
+import { readBody } from './body.js';
 import type { LoadedModel } from './model-registry.js';
-import { sendError, sendJson, type RouteContext } from './routes.js';
+import { ApiError, sendJson } from './responses.js';
+import { findModel } from './route-context.js';
+import type { Handler } from './routes.js';
 import { validationError, type GenerateRequest } from './schemas.js';
 
-export async function generate(ctx: RouteContext, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  let raw: Buffer;
-  try {
-    raw = await readBody(req, ctx.bodyLimit);
-  } catch (e) {
-    if (e instanceof BodyError) return sendError(res, e.status, e.code, e.message, '(body)');
-    throw e;
-  }
-  if (raw.length > 0 && !isJson(req)) {
-    return sendError(res, 415, 'unsupported_media_type', `body: expected Content-Type application/json, got ${req.headers['content-type'] ?? 'none'}`, '(body)');
-  }
+export const generate: Handler = async (ctx, req, res, p) => {
+  const raw = await readBody(req, ctx.bodyLimit, 'json');
   let body: unknown = {};
   if (raw.length > 0) {
     try {
       body = JSON.parse(raw.toString('utf8'));
     } catch (e) {
-      return sendError(res, 400, 'malformed_json', `body: ${(e as Error).message}`, '(body)');
+      throw new ApiError(400, 'malformed_json', (e as Error).message, '(body)');
     }
   }
-  const found = ctx.registry.lookup(name);
-  if ('status' in found) {
-    return sendError(res, found.status, { 400: 'invalid_model_name', 404: 'model_not_found', 503: 'model_unavailable' }[found.status], `name: ${found.message}`, 'name');
-  }
-  const model = found;
+  const model = findModel(ctx, p.name!);
   const parsed = model.schema.safeParse(body);
   if (!parsed.success) {
     const v = validationError(parsed.error);
-    return sendError(res, 400, v.error, v.detail, v.field);
+    throw new ApiError(400, v.error, v.message, v.field);
   }
   const request = parsed.data;
   const seed = request.seed ?? randomSeed();
@@ -45,11 +34,10 @@ export async function generate(ctx: RouteContext, name: string, req: IncomingMes
     // batcher only after draining what was submitted to it.
     images = await model.batcher.submit({ noise: model.runner.noise(seed, request.count), labels: model.runner.labels(request.count, request.label), rows: request.count });
   } catch (e) {
-    return sendError(res, 503, 'model_unavailable', `name: model "${model.name}" could not run: ${(e as Error).message}`, 'name');
+    throw new ApiError(503, 'model_unavailable', `model "${model.name}" could not run: ${(e as Error).message}`, 'name');
   }
   respond(res, model, request, seed, images);
-}
-
+};
 function respond(res: ServerResponse, model: LoadedModel, req: GenerateRequest, seed: number, images: Float32Array): void {
   res.setHeader('X-Seed', String(seed));
   res.setHeader('X-Model', model.name);

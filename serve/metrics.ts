@@ -1,6 +1,18 @@
 // Prometheus metrics. Each server gets its own Registry (not prom-client's global one) so several
 // servers can live in one process (tests) without "metric already registered" errors.
+import type { ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+type Labelled = ServerResponse & { locals?: Record<string, unknown> };
+
+/** Sets a response's route label: a fixed template, never the raw URL (unbounded cardinality). Kept in res.locals, where Express keeps its own. */
+export function labelRoute(res: ServerResponse, route: string): void {
+  const r = res as Labelled;
+  (r.locals ??= {}).route = route;
+}
+
+/** The route label of a response ('unmatched' when none was set). */
+export const routeLabelOf = (res: ServerResponse): string => ((res as Labelled).locals?.route as string | undefined) ?? 'unmatched';
 
 export interface ServeMetrics {
   registry: Registry;

@@ -46,13 +46,6 @@ function embeddingRows(graph: Graph): number | null {
 export function checkGraph(model: onnxProto.onnx.IModelProto, meta: ModelMetadata): void {
   const graph = model.graph ?? {};
   const input = (name: string): ValueInfo | undefined => graph.input?.find((i) => i.name === name);
-  for (const key of ['epochs', 'steps'] as const) {
-    if (!(Number.isInteger(meta[key]) && meta[key] >= 0)) throw new Error(`bad onnxgan.${key}: expected a whole number, got ${meta[key]}`);
-  }
-  if (meta.ema !== undefined && !(meta.ema >= 0 && meta.ema < 1)) throw new Error(`bad onnxgan.ema: expected a decay in [0, 1), got ${meta.ema}`);
-  const [lo, hi] = meta.valueRange;
-  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw new Error(`bad onnxgan.value_range [${lo}, ${hi}]: expected [low, high] with low < high`);
-
   const noise = input(IO.noise);
   if (noise) {
     const type = noise.type?.tensorType?.elemType;

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { GeneratorRunner } from '../common/generator-runner.js';
 import { imageValues, isConditional, type ModelMetadata } from '../common/metadata.js';
 import { Batcher } from './batcher.js';
+import { SERVE_DEFAULTS } from './defaults.js';
 import type { ServeMetrics } from './metrics.js';
 import { checkRuns } from './model-check.js';
 import { modelEntryExists, readGenerator } from './model-file.js';
@@ -108,7 +109,7 @@ export class ModelRegistry {
       setTimeout(() => {
         this.timers.delete(file);
         void this.enqueue(file);
-      }, this.opts.debounceMs ?? 150),
+      }, this.opts.debounceMs ?? SERVE_DEFAULTS.reloadDebounceMs),
     );
   }
 
@@ -146,6 +147,7 @@ export class ModelRegistry {
       this.models.set(name, model);
       this.failed.delete(name);
       logger.info({ model: name, kind: model.metadata.kind, bytes: model.size, replaced: Boolean(old) }, 'model loaded');
+      for (const d of model.metadata.dropped ?? []) logger.warn({ model: name, key: d.key, reason: d.reason }, `model ${name}: ${d.key} dropped: ${d.reason}`);
       if (old) await this.retire(old);
     } catch (e) {
       // Report the file by name only: the server's directory layout is none of the clients' business.

@@ -4,19 +4,11 @@
 // input the model takes, its datatype, its shape and its data's length, with 400s that say which.
 import { z } from 'zod';
 import { IO, isConditional, type ModelMetadata } from '../common/metadata.js';
+import { ApiError } from './responses.js';
 
 export const OIP_VERSION = '1';
 export const PLATFORM = 'onnxruntime_onnx';
 
-/** A refused OIP request: the status and the message of its `{"error": ...}` body. */
-export class OipError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 503,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** Bytes per element of the spec's tensor data types (BYTES is variable). */
 const TYPE_SIZE: Record<string, number> = { BOOL: 1, UINT8: 1, UINT16: 2, UINT32: 4, UINT64: 8, INT8: 1, INT16: 2, INT32: 4, INT64: 8, FP16: 2, FP32: 4, FP64: 8, BF16: 2 };
@@ -71,7 +63,7 @@ export interface InferRequest {
   binaryOutput: boolean;
 }
 
-const bad = (message: string): OipError => new OipError(400, message);
+const bad = (message: string): ApiError => new ApiError(400, 'invalid_request', message);
 const showShape = (s: number[]): string => `[${s.join(', ')}]`;
 
 /**

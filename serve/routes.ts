@@ -1,36 +1,28 @@
-// HTTP API: model listing, generation, health, readiness, metrics (the model files: static-files.ts).
-import type { ServerResponse } from 'node:http';
-import { Router, type Request, type Response } from 'express';
+// The API's one route table: every health, metrics, /v1 and /v2 route, with its method, path
+// pattern (its metric label, unless it shares one) and handler. serve/router.ts answers them on plain
+// node:http; what no route matches goes on to Express (static files, serve/static-files.ts).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isConditional } from '../common/metadata.js';
-import type { ServeMetrics } from './metrics.js';
-import type { LoadedModel, ModelRegistry } from './model-registry.js';
-import { modelNameSchema } from './schemas.js';
+import { generate } from './generate.js';
+import type { LoadedModel } from './model-registry.js';
+import { infer, modelMetadata, modelReady, serverMetadata, unmatchedV2 } from './oip.js';
+import { type Dialect, sendJson } from './responses.js';
+import { findModel, notReadyReason, type RouteContext } from './route-context.js';
 
-export interface RouteContext {
-  registry: ModelRegistry;
-  metrics: ServeMetrics;
-  /** True once shutdown began: readiness turns 503 so load balancers stop sending traffic. */
-  isShuttingDown: () => boolean;
-  /** Size limit of /v1 JSON bodies, in bytes. */
-  bodyLimit: number;
-  /** The /metrics text: this process's registry, or every worker's aggregated (--workers). */
-  metricsText: () => Promise<string>;
-}
+/** `:name` segments of the pattern, percent-decoded. */
+export type Params = Record<string, string>;
+export type Handler = (ctx: RouteContext, req: IncomingMessage, res: ServerResponse, params: Params) => void | Promise<void>;
 
-/** Sets the metric route label: a fixed template, never the raw URL (unbounded cardinality). */
-const route = (res: Response, name: string): void => {
-  res.locals.route = name;
-};
-
-/** The `{ error, detail, field }` body of every /v1 error (plain node:http, so the inference lane uses it too). */
-export function sendError(res: ServerResponse, status: number, error: string, detail: string, field?: string): void {
-  sendJson(res, status, field === undefined ? { error, detail } : { error, detail, field });
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const bytes = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': bytes.length });
-  res.end(bytes);
+export interface Route {
+  /** GET routes answer HEAD too; '*' takes every method. */
+  method: 'GET' | 'POST' | '*';
+  /** Literal segments (matched without regard to case) and `:param` segments; a last `*` takes any rest. */
+  pattern: string;
+  /** The metric label, when not the pattern (versioned OIP paths count with the unversioned ones). */
+  label?: string;
+  /** The error format of the route's answers. */
+  dialect: Dialect;
+  handler: Handler;
 }
 
 function describe(m: LoadedModel) {
@@ -49,65 +41,53 @@ function describe(m: LoadedModel) {
     value_range: md.valueRange,
     image_shape: md.imageShape,
     ...(md.ema !== undefined ? { ema: md.ema } : {}),
+    // Informational metadata the file holds malformed: left out above, and why.
+    ...(md.dropped ? { dropped_metadata: md.dropped } : {}),
     size: m.size,
     file: `/models/${m.name}.onnx`,
     loaded_at: m.loadedAt.toISOString(),
   };
 }
 
-/** Resolves :name to a servable model or answers 400/404/503 itself. */
-function findModel(ctx: RouteContext, req: Request, res: Response): LoadedModel | undefined {
-  const found = ctx.registry.lookup(String(req.params.name));
-  if (!('status' in found)) return found;
-  sendError(res, found.status, { 400: 'invalid_model_name', 404: 'model_not_found', 503: 'model_unavailable' }[found.status], `name: ${found.message}`, 'name');
-  return undefined;
-}
-
-export function apiRoutes(ctx: RouteContext): Router {
-  const router = Router();
+const readyz: Handler = (ctx, _req, res) => {
   const { registry } = ctx;
+  const reason = notReadyReason(ctx);
+  const failed = [...registry.failed.values()].map((f) => ({ name: f.name, error: f.error }));
+  sendJson(res, reason ? 503 : 200, { ready: !reason, ...(reason ? { reason } : {}), loaded: [...registry.models.keys()], failed, pending: registry.pendingLoads });
+};
 
-  router.get('/healthz', (_req, res) => {
-    route(res, '/healthz');
-    res.json({ status: 'ok' });
+const metrics: Handler = async (ctx, _req, res) => {
+  const text = Buffer.from(await ctx.metricsText());
+  res.writeHead(200, { 'Content-Type': ctx.metrics.registry.contentType, 'Content-Length': text.length });
+  res.end(text);
+};
+
+const listModels: Handler = ({ registry }, _req, res) =>
+  sendJson(res, 200, {
+    models: [...registry.models.values()].map(describe).sort((a, b) => a.name.localeCompare(b.name)),
+    // Listed apart (not downloadable): the error says which file and why.
+    failed: [...registry.failed.values()].map((f) => ({ name: f.name, status: 'failed', error: f.error, failed_at: f.failedAt.toISOString() })),
   });
 
-  router.get('/readyz', (_req, res) => {
-    route(res, '/readyz');
-    const loaded = [...registry.models.keys()];
-    const failed = [...registry.failed.values()].map((f) => ({ name: f.name, error: f.error }));
-    const pending = registry.pendingLoads;
-    const reason = ctx.isShuttingDown()
-      ? 'shutting down'
-      : loaded.length === 0
-        ? 'no model loaded'
-        : pending > 0
-          ? `${pending} model load(s) pending`
-          : null;
-    res.status(reason ? 503 : 200).json({ ready: !reason, ...(reason ? { reason } : {}), loaded, failed, pending });
-  });
-
-  router.get('/metrics', async (_req, res) => {
-    route(res, '/metrics');
-    res.type(ctx.metrics.registry.contentType).send(await ctx.metricsText());
-  });
-
-  router.get('/v1/models', (_req, res) => {
-    route(res, '/v1/models');
-    res.json({
-      models: [...registry.models.values()].map(describe).sort((a, b) => a.name.localeCompare(b.name)),
-      // Listed apart (not downloadable): the error says which file and why.
-      failed: [...registry.failed.values()].map((f) => ({ name: f.name, status: 'failed', error: f.error, failed_at: f.failedAt.toISOString() })),
-    });
-  });
-
-  router.get('/v1/models/:name', (req, res) => {
-    route(res, '/v1/models/:name');
-    const model = findModel(ctx, req, res);
-    if (model) res.json(describe(model));
-  });
-
-  // POST /v1/models/:name/generate is answered before Express (serve/inference-lane.ts).
-
-  return router;
-}
+export const ROUTES: Route[] = [
+  { method: 'GET', pattern: '/healthz', dialect: 'v1', handler: (_ctx, _req, res) => sendJson(res, 200, { status: 'ok' }) },
+  { method: 'GET', pattern: '/readyz', dialect: 'v1', handler: readyz },
+  { method: 'GET', pattern: '/metrics', dialect: 'v1', handler: metrics },
+  { method: 'GET', pattern: '/v1/models', dialect: 'v1', handler: listModels },
+  { method: 'GET', pattern: '/v1/models/:name', dialect: 'v1', handler: (ctx, _req, res, p) => sendJson(res, 200, describe(findModel(ctx, p.name!))) },
+  { method: 'POST', pattern: '/v1/models/:name/generate', dialect: 'v1', handler: generate },
+  { method: 'GET', pattern: '/v2', dialect: 'v2', handler: serverMetadata },
+  { method: 'GET', pattern: '/v2/health/live', dialect: 'v2', handler: (_ctx, _req, res) => sendJson(res, 200, { live: true }) },
+  { method: 'GET', pattern: '/v2/health/ready', dialect: 'v2', handler: (ctx, _req, res) => {
+    const reason = notReadyReason(ctx);
+    sendJson(res, reason ? 503 : 200, reason ? { ready: false, error: `not ready: ${reason}` } : { ready: true });
+  } },
+  { method: 'GET', pattern: '/v2/models/:name', dialect: 'v2', handler: modelMetadata },
+  { method: 'GET', pattern: '/v2/models/:name/versions/:version', label: '/v2/models/:name', dialect: 'v2', handler: modelMetadata },
+  { method: 'GET', pattern: '/v2/models/:name/ready', dialect: 'v2', handler: modelReady },
+  { method: 'GET', pattern: '/v2/models/:name/versions/:version/ready', label: '/v2/models/:name/ready', dialect: 'v2', handler: modelReady },
+  { method: 'POST', pattern: '/v2/models/:name/infer', dialect: 'v2', handler: infer },
+  { method: 'POST', pattern: '/v2/models/:name/versions/:version/infer', label: '/v2/models/:name/infer', dialect: 'v2', handler: infer },
+  // The rest of /v2 answers in the protocol's error format.
+  { method: '*', pattern: '/v2/*', label: '/v2 (unmatched)', dialect: 'v2', handler: unmatchedV2 },
+];

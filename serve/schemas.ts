@@ -3,8 +3,9 @@
 import { z } from 'zod';
 import { classIndex } from '../common/class-label.js';
 import { isConditional, type ModelMetadata } from '../common/metadata.js';
+import { SERVE_DEFAULTS } from './defaults.js';
 
-export const MAX_COUNT = 64;
+export const MAX_COUNT = SERVE_DEFAULTS.maxCount;
 export const FORMATS = ['png', 'grid', 'json', 'tensor'] as const;
 export type Format = (typeof FORMATS)[number];
 
@@ -49,8 +50,8 @@ export const MODEL_NAME = /^[A-Za-z0-9._-]+$/;
 /** URL parameter of /v1/models/:name/... and /models/:file. */
 export const modelNameSchema = z.string().regex(MODEL_NAME, `model names match ${MODEL_NAME.source}`);
 
-/** Turns a zod error into the `{ error, detail, field }` body every 400 uses. */
-export function validationError(err: z.ZodError): { error: string; detail: string; field: string } {
+/** Turns a zod error into the code, message and field of a 400 (the detail is `field: message`). */
+export function validationError(err: z.ZodError): { error: string; message: string; field: string } {
   const issue = err.issues[0]!;
   let field = issue.path.join('.');
   let message = issue.message;
@@ -58,5 +59,5 @@ export function validationError(err: z.ZodError): { error: string; detail: strin
     field = issue.keys.join(', ');
     message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (allowed: count, label, seed, format)`;
   }
-  return { error: 'invalid_request', detail: field ? `${field}: ${message}` : message, field: field || '(body)' };
+  return { error: 'invalid_request', message, field: field || '(body)' };
 }

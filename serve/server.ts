@@ -12,10 +12,11 @@ import { packageInfo } from '../common/package-info.js';
 import { createMetrics, type ServeMetrics } from './metrics.js';
 import { SERVE_DEFAULTS } from './defaults.js';
 import { clusterMetricsText, joinCluster } from './cluster.js';
-import { inferenceLane, type Middleware } from './inference-lane.js';
+import { labelRoute, routeLabelOf } from './metrics.js';
 import { ModelRegistry } from './model-registry.js';
-import { oipRoutes } from './oip.js';
-import { apiRoutes, sendError, type RouteContext } from './routes.js';
+import { sendError } from './responses.js';
+import type { RouteContext } from './route-context.js';
+import { apiRouter, type Middleware } from './router.js';
 import { staticFiles } from './static-files.js';
 
 export interface ServerOptions {
@@ -93,21 +94,13 @@ function presetHeaders(headerMiddleware: RequestHandler): Middleware {
   };
 }
 
-const routeLabel =
-  (name: string): RequestHandler =>
-  (_req, res, next) => {
-    res.locals.route = name;
-    next();
-  };
-
+/** Errors of the static file routes (a malformed path is a 4xx from express.static). */
 const errorHandler =
   (logger: Logger): ErrorRequestHandler =>
-  (err: { type?: string; status?: number; statusCode?: number; message?: string; limit?: number }, _req, res, next) => {
+  (err: { status?: number; statusCode?: number; message?: string }, _req, res, next) => {
     if (res.headersSent) return next(err);
     const status = err.status ?? err.statusCode ?? 500;
-    if (err.type === 'entity.parse.failed') return sendError(res, 400, 'malformed_json', `body: ${err.message}`, '(body)');
-    if (err.type === 'entity.too.large') return sendError(res, 413, 'body_too_large', `body: larger than the ${err.limit} byte limit`, '(body)');
-    if (status >= 400 && status < 500) return sendError(res, status, 'bad_request', `body: ${err.message}`, '(body)');
+    if (status >= 400 && status < 500) return sendError(res, status, 'bad_request', err.message ?? 'bad request');
     logger.error({ err }, 'unhandled error');
     sendError(res, 500, 'internal_error', 'the server failed to handle this request (see its logs)');
   };
@@ -123,14 +116,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const app = express();
   app.disable('x-powered-by');
-  // Run by Express and by the inference lane alike (serve/inference-lane.ts), in this order.
+  // Run on the API routes (serve/router.ts) and by Express alike, in this order.
   const middleware: Middleware[] = [];
   middleware.push((req, res, next) => {
     const started = process.hrtime.bigint();
     metrics.inFlight.inc();
     res.on('close', () => {
       metrics.inFlight.dec();
-      const labels = { route: ((res as ServerResponse & { locals?: { route?: string } }).locals?.route) ?? 'unmatched', method: req.method ?? '' };
+      const labels = { route: routeLabelOf(res), method: req.method ?? '' };
       // A response closed before it finished means the client went away: counted as status 499.
       metrics.requests.inc({ ...labels, status: res.writableFinished ? String(res.statusCode) : '499' });
       metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
@@ -159,16 +152,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     registry,
     metrics,
     isShuttingDown: () => shuttingDown,
-    bodyLimit: opts.bodyLimit ?? 1024,
+    bodyLimit: options.bodyLimit ?? SERVE_DEFAULTS.bodyLimit,
     metricsText: clusterMetricsText(metrics.registry),
   };
-  app.use(apiRoutes(routeContext));
-  app.use(oipRoutes(routeContext));
   app.use(staticFiles({ webRoot, registry, embedOrigins: opts.embedOrigins }));
-  app.use(routeLabel('unmatched'), (req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.path}`));
+  app.use((req, res) => {
+    labelRoute(res, 'unmatched');
+    sendError(res, 404, 'not_found', `no route ${req.method} ${req.path}`);
+  });
   app.use(errorHandler(logger));
 
-  const server = createServer(inferenceLane({ ...routeContext, middleware, logger }, app));
+  const server = createServer(apiRouter({ ...routeContext, middleware, logger }, app));
   const port = await listen(server, opts.port, opts.host);
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
   try {
@@ -192,7 +186,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const force = setTimeout(() => {
         logger.warn('shutdown grace period over: closing remaining connections');
         server.closeAllConnections();
-      }, opts.shutdownGraceMs ?? 10_000);
+      }, options.shutdownGraceMs ?? SERVE_DEFAULTS.shutdownGraceMs);
       await done;
       clearInterval(sweep);
       clearTimeout(force);

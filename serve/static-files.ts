@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ModelRegistry } from './model-registry.js';
-import { sendError } from './routes.js';
+import { labelRoute } from './metrics.js';
+import { sendError } from './responses.js';
 import { modelNameSchema } from './schemas.js';
 
 export interface StaticFilesOptions {
@@ -212,7 +213,7 @@ function modelFiles(registry: ModelRegistry): RequestHandler {
 const routeLabel =
   (name: string): RequestHandler =>
   (_req, res, next) => {
-    res.locals.route = name;
+    labelRoute(res, name);
     next();
   };
 

@@ -27,3 +27,16 @@ describe('model metadata', () => {
     for (const [key, value, message] of bad) expect(() => metadataFromProps({ ...metadataToProps(cgan), [key]: value }), `${key}=${value}`).toThrow(message);
   });
 });
+
+describe('informational metadata', () => {
+  it('a malformed informational field is dropped with the reason; the runnable ones stay strict', () => {
+    const props = { ...metadataToProps(cgan), 'onnxgan.epochs': 'many', 'onnxgan.steps': '-3', 'onnxgan.dataset': 'a\u0007b', 'onnxgan.ema': '1.5' };
+    const meta = metadataFromProps(props);
+    expect(meta).toMatchObject({ kind: 'cgan', noiseDim: 100, noise: 'uniform(-1,1)' });
+    expect([meta.epochs, meta.steps, meta.dataset, meta.ema]).toEqual([undefined, undefined, undefined, undefined]);
+    expect(meta.dropped?.map((d) => d.key)).toEqual(['onnxgan.dataset', 'onnxgan.epochs', 'onnxgan.steps', 'onnxgan.ema']);
+    expect(meta.dropped?.[1]?.reason).toBe('expected a whole number, got "many"');
+    expect(metadataFromProps(metadataToProps(cgan)).dropped).toBeUndefined();
+    expect(() => metadataFromProps({ ...props, 'onnxgan.value_range': '[1, -1]' })).toThrow(/bad onnxgan\.value_range \[1, -1\]/);
+  });
+});

@@ -259,6 +259,8 @@ describe('refused requests: 400/404/503 with {"error"}, never a 5xx', () => {
 
   it('binary framing: header length past the body, sizes past the end, bytes left over, data and binary both', async () => {
     const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', parameters: { binary_data_size: 400 } }] }));
+    /** A header whose noise input declares `size` binary bytes and `shape`. */
+    const lying = (size: number, shape = [1, 100]): Buffer => Buffer.from(JSON.stringify({ inputs: [{ name: 'noise', shape, datatype: 'FP32', parameters: { binary_data_size: size } }] }));
     const bin = (body: Buffer, length: string) => oip.raw('gan', body, { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': length });
     const cases: [Promise<Awaited<ReturnType<typeof bin>>>, RegExp][] = [
       [bin(Buffer.concat([header, Buffer.alloc(400)]), String(header.length + 401)), /Inference-Header-Content-Length "\d+" must be a byte count within/],
@@ -269,6 +271,16 @@ describe('refused requests: 400/404/503 with {"error"}, never a 5xx', () => {
       [oip.raw('gan', JSON.stringify({ inputs: [{ ...noiseInput(1, 1), parameters: { binary_data_size: 400 } }] })), /has both "data" and binary_data_size/],
       [oip.raw('gan', JSON.stringify({ inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32' }] })), /neither "data" nor binary_data_size/],
       [oip.raw('gan', '{"inputs": [ '), /malformed JSON/],
+      // Lies and overflows: refused from the numbers, nothing allocated for what they declare.
+      [bin(Buffer.concat([header, Buffer.alloc(400)]), '9'.repeat(30)), /Inference-Header-Content-Length "9+" must be a byte count within/],
+      [bin(Buffer.concat([header, Buffer.alloc(400)]), '-1'), /Inference-Header-Content-Length "-1"/],
+      [bin(Buffer.concat([header, Buffer.alloc(400)]), `${header.length}, ${header.length}`), /Inference-Header-Content-Length "\d+, \d+"/],
+      [bin(Buffer.concat([lying(2 ** 60), Buffer.alloc(400)]), String(lying(2 ** 60).length)), /binary_data_size 11529\d+ runs past the end of the body \(400 bytes/],
+      [bin(Buffer.concat([lying(1e308), Buffer.alloc(400)]), String(lying(1e308).length)), /binary_data_size 1e\+308 runs past the end/],
+      [bin(Buffer.concat([lying(-400), Buffer.alloc(400)]), String(lying(-400).length)), /binary_data_size must be a byte count, got -400/],
+      [bin(Buffer.concat([lying(400, [64, 100]), Buffer.alloc(400)]), String(lying(400, [64, 100]).length)), /binary_data_size 400 does not match shape \[64, 100\] of FP32 \(25600 bytes\)/],
+      [bin(Buffer.concat([lying(400, [1, 100, 1]), Buffer.alloc(400)]), String(lying(400, [1, 100, 1]).length)), /shape \[1, 100, 1\] does not match FP32 \[-1, 100\]/],
+      [bin(Buffer.concat([lying(400, [1, 2 ** 40]), Buffer.alloc(400)]), String(lying(400, [1, 2 ** 40]).length)), /shape \[1, 1099511627776\] does not match/],
       [oip.raw('gan', '[1, 2]'), /^request: /],
     ];
     for (const [response, message] of cases) {

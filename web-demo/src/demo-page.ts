@@ -244,11 +244,14 @@ function renderAll(): Promise<unknown> {
 function describeModel(g: Generator): string {
   const m = g.metadata;
   const [c, h, w] = g.shape;
+  // Informational metadata may be absent (dropped when malformed): show what there is.
+  const length = [m.epochs !== undefined ? plural(m.epochs, 'epoch') : '', m.steps !== undefined ? `(${m.steps} steps)` : ''].filter(Boolean).join(' ');
+  const training = [m.dataset ?? '', length].filter(Boolean).join(', ');
   const parts = [
     `${m.kind}${g.conditional ? ` (conditional, ${g.classes.length} classes)` : ''}`,
     `${w}×${h} ${c === 3 ? 'colour' : 'grey'}`,
-    `${m.dataset}, ${plural(m.epochs, 'epoch')} (${m.steps} steps)`,
-    `noise ${m.noise} × ${m.noiseDim}`,
+    ...(training ? [training] : []),
+    `noise ${m.noise ?? '(not stated)'} × ${m.noiseDim}`,
     `${(g.bytes / 1024).toFixed(0)} KiB`,
   ];
   if (m.ema !== undefined) parts.push(`EMA ${m.ema}`);
