@@ -353,8 +353,16 @@ async function runEpochSteps(r: Run, nBatches: number, onStep: (m: StepMetrics) 
     const from = pos.batchInEpoch * batch;
     const { x, y } = batchTensors(data, pos.epochOrder, from, Math.min(from + batch, data.count));
     trainer.setLearningRateScale(learningRateScale(trainer.options, pos.epoch + pos.batchInEpoch / nBatches));
-    const m = trainer.step(x, y);
-    tf.dispose([x, y]);
+    let m: StepMetrics;
+    try {
+      m = trainer.step(x, y);
+    } catch (e) {
+      // A wasm trap is what a full 4 GiB heap looks like (memory.ts's estimate is a lower bound).
+      if (e instanceof WebAssembly.RuntimeError) throw new Error(`the ${r.backend} backend failed in a step of batch ${batch} (${e.message}): its memory is likely full; use a smaller --batch or --image-size`);
+      throw e;
+    } finally {
+      tf.dispose([x, y]);
+    }
     const bad = Object.entries(m).find(([, v]) => !Number.isFinite(v));
     if (bad) {
       throw new NonFiniteLossError(
