@@ -5,7 +5,7 @@ import { kindOf } from '../train/layers/registry.js';
 import type { LayerKind } from '../train/layers/kind.js';
 import type { Layer, Sequential, Shape } from '../train/layers.js';
 import { ELEM, GraphBuilder } from '../common/onnx-graph.js';
-import { DIGIT_SHAPE, imageValues, IO, type ImageShape } from '../common/metadata.js';
+import { imageValues, IO, type ImageShape } from '../common/metadata.js';
 
 export class UnsupportedLayerError extends Error {}
 
@@ -49,7 +49,7 @@ export function mapLayer(g: GraphBuilder, layer: Layer, x: string, label: string
  * The generator as an ONNX graph with the onnxgan interface: `noise` float32 [N, noise_dim],
  * `label` int64 [N] (conditional only) -> `image` float32 [N, C, H, W] (the digits: [N, 1, 28, 28]).
  */
-export function generatorGraph(net: Sequential, precision: 'fp32' | 'fp16', imageShape: ImageShape = DIGIT_SHAPE): GraphBuilder {
+export function generatorGraph(net: Sequential, precision: 'fp32' | 'fp16', imageShape: ImageShape): GraphBuilder {
   const g = new GraphBuilder(precision);
   let h = g.input(IO.noise, ELEM.float, ['N', net.config.inputDim]);
   const label = net.conditional ? g.input(IO.label, ELEM.int64, ['N']) : null;

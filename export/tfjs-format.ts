@@ -138,7 +138,7 @@ export async function exportTfjs(source: string, dir: string, opts: { useEma?: b
     writeFileSync(path.join(tmp, SHARD), shard);
     // Check what was written, loaded back the way users load it, against the ONNX export.
     loaded = await loadLayersModelFromDir(tmp);
-    const onnx = generatorGraph(generator, 'fp32').model(`onnxgan_${meta.kind}`, metadataToProps(meta), PRODUCER);
+    const onnx = generatorGraph(generator, 'fp32', meta.imageShape).model(`onnxgan_${meta.kind}`, metadataToProps(meta), PRODUCER);
     const maxAbsDiff = await compareWithOnnx(loaded, onnx, meta);
     if (!(maxAbsDiff <= TFJS_TOLERANCE)) throw new ParityError(`the tfjs model and the ONNX export differ by ${maxAbsDiff.toExponential(2)} (> ${TFJS_TOLERANCE}): not writing ${dir}`);
     const old = `${tmp}-old`;

@@ -21,19 +21,25 @@ export interface NetworkConfig {
   layers: LayerConfig[];
 }
 
+/** Each layer's input shape of a network, and the output's last ([inputDim] first); a layer that cannot take its input is a one-line error. */
+export function networkShapes(name: string, config: NetworkConfig): Shape[] {
+  const shapes: Shape[] = [[config.inputDim]];
+  config.layers.forEach((c, i) => {
+    try {
+      shapes.push(kindOf(c).outputShape(c, shapes[i]!));
+    } catch (e) {
+      throw new Error(`${name} layer ${i} (${c.type}): ${(e as Error).message}`);
+    }
+  });
+  return shapes;
+}
+
 export class Sequential {
   readonly layers: Layer[];
   /** Each layer's input shape, and the output's last ([inputDim] first). */
   readonly shapes: Shape[];
   constructor(readonly name: string, readonly config: NetworkConfig, rng: Rng) {
-    this.shapes = [[config.inputDim]];
-    config.layers.forEach((c, i) => {
-      try {
-        this.shapes.push(kindOf(c).outputShape(c, this.shapes[i]!));
-      } catch (e) {
-        throw new Error(`${name} layer ${i} (${c.type}): ${(e as Error).message}`);
-      }
-    });
+    this.shapes = networkShapes(name, config);
     this.layers = config.layers.map((c, i) => createLayer(`${name}/${i}_${c.type.toLowerCase()}`, c, rng));
   }
   apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {

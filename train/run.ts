@@ -11,15 +11,15 @@ import { selectBackend, type BackendChoice, type BackendInfo } from '../backend/
 import { balancedSubset, DataError, shuffle, type Dataset, type DataSplits } from '../data/dataset.js';
 import { openData, refuseRunInsideData } from '../data/sources.js';
 import { plannedImageShape, type ImageDataOptions } from '../data/image-options.js';
-import { checkTrainingMemory } from './memory.js';
+import { checkTrainingMemory, memoryLimitFor, type MemoryPlan } from './memory.js';
 import { architecture, type Architecture } from './models.js';
 import { kernelsNeeded } from './layers/registry.js';
-import { learningRateScale, optionFlags, resolveOptions, type GivenOptions, type Recipe, type TrainingOptions } from './options.js';
+import { learningRateScale, optionFlags, recipeOptions, resolveOptions, type Arch, type GivenOptions, type Recipe, type TrainingOptions } from './options.js';
 import { initOutputBiasToMean } from './layers.js';
 import { GanTrainer, type StepMetrics } from './trainer.js';
 import { captureCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type DatasetInfo, type RunPosition } from './checkpoint.js';
 import { lossCurveSvg } from './loss-plot.js';
-import { defaultBatch, fittedDecay, lengthOpen, lengthPhrase, minutesToEpochs, plannedEpochs, provisional, tooShortWarning } from './run-length.js';
+import { defaultBatch, fittedDecay, MIN_DEFAULT_BATCH, lengthOpen, lengthPhrase, minutesToEpochs, plannedEpochs, provisional, tooShortWarning } from './run-length.js';
 
 export interface TrainOptions {
   model: ModelKind;
@@ -209,12 +209,17 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   }
   for (const f of removeStaleTempFiles(opts.out)) log(`removed ${path.join(opts.out, f)}: left by a process that no longer runs`);
   refuseRunInsideData(opts.data, opts.out);
-  const planned = ckpt?.architecture.imageShape ?? plannedImageShape(opts.dataOptions);
-  checkTrainingMemory(opts.model, planned, log); // before decoding: what the image size costs
+  // Before decoding: what the image size costs, at the least batch the run can have.
+  const plan: MemoryPlan = {
+    kind: opts.model,
+    shape: ckpt?.architecture.imageShape ?? plannedImageShape(opts.dataOptions),
+    arch: ckpt?.options.arch ?? (opts.options.arch as Arch | undefined) ?? recipeOptions(opts.recipe, opts.model, { epochs: 1 }).arch,
+    batch: opts.batch ?? ckpt?.batch ?? MIN_DEFAULT_BATCH,
+  };
+  checkTrainingMemory(plan, log, memoryLimitFor(backend.name));
   // Data before the run folder: a bad --data leaves no empty run behind.
   const splits = await loadRunData(opts, ckpt, log);
   const data = opts.limit ? balancedSubset(splits.train, opts.limit, opts.seed) : splits.train;
-  if (data.shape.join() !== planned.join()) checkTrainingMemory(opts.model, data.shape, log); // channels auto found colour
   if (ckpt && (ckpt.dataset.name !== data.name || ckpt.dataset.count !== data.count)) {
     throw new Error(`${ckptFile} was trained on ${ckpt.dataset.name} (${ckpt.dataset.count} images), not ${data.name} (${data.count})`);
   }
@@ -222,6 +227,8 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
 
   const seed = ckpt?.seed ?? opts.seed;
   const batch = opts.batch ?? ckpt?.batch ?? defaultBatch(data.count);
+  // Again once the channels (auto may find colour) and the batch are known.
+  if (data.shape.join() !== plan.shape.join() || batch !== plan.batch) checkTrainingMemory({ ...plan, shape: data.shape, batch }, log, memoryLimitFor(backend.name));
   if (ckpt?.position.batchInEpoch && ckpt.batch !== undefined && batch !== ckpt.batch) {
     // The epoch's position counts batches of the size it began with.
     throw new Error(`${ckptFile} stopped partway through an epoch of batch ${ckpt.batch}: resume with --batch ${ckpt.batch} (or none)`);
@@ -346,8 +353,16 @@ async function runEpochSteps(r: Run, nBatches: number, onStep: (m: StepMetrics) 
     const from = pos.batchInEpoch * batch;
     const { x, y } = batchTensors(data, pos.epochOrder, from, Math.min(from + batch, data.count));
     trainer.setLearningRateScale(learningRateScale(trainer.options, pos.epoch + pos.batchInEpoch / nBatches));
-    const m = trainer.step(x, y);
-    tf.dispose([x, y]);
+    let m: StepMetrics;
+    try {
+      m = trainer.step(x, y);
+    } catch (e) {
+      // A wasm trap is what a full 4 GiB heap looks like (memory.ts's estimate is a lower bound).
+      if (e instanceof WebAssembly.RuntimeError) throw new Error(`the ${r.backend} backend failed in a step of batch ${batch} (${e.message}): its memory is likely full; use a smaller --batch or --image-size`);
+      throw e;
+    } finally {
+      tf.dispose([x, y]);
+    }
     const bad = Object.entries(m).find(([, v]) => !Number.isFinite(v));
     if (bad) {
       throw new NonFiniteLossError(

@@ -1,6 +1,7 @@
 // A colour model (C = 3) in the browser: the demo page and <onnx-gan> on another origin draw it in
 // colour at its own size and name its classes by their names. The model is a small real ONNX
 // generator whose red channel is saturated high and green and blue low, so every drawn image is red.
+// The element also draws a convolutional (--arch dcgan) generator, exported by `onnxgan export`'s code.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,21 @@ import { elementErrors, htmlPage, startSite, watchElements } from './sites.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLASSES = ['poppy', 'tulip', 'Ωmega rose'];
+const dist = <T>(p: string): Promise<T> => import(path.join(ROOT, 'dist', p)) as Promise<T>;
+
+/** A --arch dcgan cgan generator for [3, 16, 16] (its initial weights: the browser runs the same Conv/ConvTranspose graph a trained one has), through export's parity check. */
+async function writeDcganGenerator(file: string): Promise<void> {
+  const [{ selectBackend }, { Sequential }, { architecture }, { exportGenerator }, { Rng }] = await Promise.all([
+    dist<typeof import('../../backend/select.js')>('backend/select.js'),
+    dist<typeof import('../../train/layers.js')>('train/layers.js'),
+    dist<typeof import('../../train/models.js')>('train/models.js'),
+    dist<typeof import('../../export/export.js')>('export/export.js'),
+    dist<typeof import('../../common/rng.js')>('common/rng.js'),
+  ]);
+  await selectBackend('auto');
+  const net = new Sequential('generator', architecture('cgan', CLASSES.length, [3, 16, 16], 'dcgan').generator, new Rng(1));
+  await exportGenerator(net, { kind: 'cgan', noiseDim: 100, noise: 'uniform(-1,1)', classes: CLASSES, dataset: 'test', epochs: 0, steps: 0, valueRange: [-1, 1], imageShape: [3, 16, 16] }, file);
+}
 
 /** Fractions of a canvas's pixels that are red (R high, G and B low) and grey (R = G = B). */
 function colours(canvas: Locator): Promise<{ red: number; grey: number }> {
@@ -29,6 +45,7 @@ function colours(canvas: Locator): Promise<{ red: number; grey: number }> {
 test('a colour model: the demo page and a third-party <onnx-gan> draw it in colour, classes by name', async ({ page }) => {
   const models = mkdtempSync(path.join(tmpdir(), 'onnxgan-colour-'));
   writeTinyGenerator(path.join(models, 'flowers.onnx'), { imageShape: [3, 20, 16], classes: CLASSES, channelBias: [4, -4, -4] });
+  await writeDcganGenerator(path.join(models, 'dcgan.onnx'));
   const { startServer } = (await import(path.join(ROOT, 'dist/serve/server.js'))) as typeof import('../../serve/server.js');
   const server = await startServer({ models, port: 0, logLevel: 'silent', accessLog: false });
   const site = await startSite({});
@@ -58,6 +75,18 @@ test('a colour model: the demo page and a third-party <onnx-gan> draw it in colo
     // A class name the model does not have is a reason inside the element, not a blank.
     await el.evaluate((e) => e.setAttribute('label', 'cactus'));
     await expect(el.getByRole('alert')).toContainText('cactus');
+
+    // A convolutional generator: drawn in colour (its channels differ), not a blank or grey canvas.
+    await el.evaluate((e) => {
+      e.setAttribute('label', 'tulip');
+      e.setAttribute('src', e.getAttribute('src')!.replace('flowers.onnx', 'dcgan.onnx'));
+    });
+    await expect(el).toHaveAttribute('data-state', 'ready');
+    await expect(el.getByRole('alert')).toHaveCount(0);
+    const conv = await colours(canvas);
+    expect(conv.grey, JSON.stringify(conv)).toBeLessThan(0.5);
+    expect(conv.red, JSON.stringify(conv)).toBeLessThan(0.5); // not the red model still on the canvas
+    expect((await elementErrors(page)).map((e) => e.message)).toEqual([expect.stringContaining('cactus')]); // only the one above
   } finally {
     await site.close();
     await server.close();
