@@ -108,7 +108,10 @@ async function main(): Promise<void> {
       const cached = await runPhase('cache', o.dir, cache, o.imageSize);
       for (const m of [read, idx, decode, cached]) {
         rows.push(
-          `| ${round} | ${m.phase} | ${m.images.toLocaleString('en-US')} | ${m.seconds.toFixed(2)} | ${m.cpuSeconds.toFixed(1)} | ${m.maxRssMiB.toFixed(0)} | ${(m.seconds / read.seconds).toFixed(2)}x | ${(m.seconds / idx.seconds).toFixed(2)}x | ${load} |`,
+          `| ${round} | ${m.phase} | ${m.images.toLocaleString('en-US')} | ${m.seconds.toFixed(2)} | ` +
+`${m.cpuSeconds.toFixed(1)} | ${m.maxRssMiB.toFixed(0)} | ` +
+`${(m.seconds / read.seconds).toFixed(2)}x | ${(m.seconds / idx.seconds).toFixed(2)}x | ` +
+`${load} |`,
         );
       }
     } finally {

@@ -121,11 +121,17 @@ async function main(): Promise<void> {
   }
   const rss = await peakRss();
   const lines = [
-    `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ${o.steps} --backends ${o.backends} --torch-threads ${o.torchThreads}\` (${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ${hasTorch ? `via /usr/bin/python3 with torch.set_num_threads and OPENBLAS_NUM_THREADS as named, ${blas}` : 'not available'})`,
+    `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ` +
+`${o.steps} --backends ${o.backends} --torch-threads ${o.torchThreads}\` (` +
+`${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ` +
+`${hasTorch ? `via /usr/bin/python3 with torch.set_num_threads and OPENBLAS_NUM_THREADS as named, ${blas}` : 'not available'}` +
+`)`,
     '',
     '| run | median ms per generator step (batch 300), per round | vs PyTorch (same round) |',
     '|---|---|---|',
-    ...Object.entries(rows).map(([k, v]) => `| ${k} | ${v.map((x) => x.toFixed(0)).join(' / ')} | ${ratios[k] ? ratios[k]!.map((x) => `${x.toFixed(2)}x`).join(' / ') + ` (median ${median(ratios[k]!).toFixed(2)}x)` : ''} |`),
+    ...Object.entries(rows).map(([k, v]) => `| ${k} | ${v.map((x) => x.toFixed(0)).join(' / ')} | ` +
+`${ratios[k] ? ratios[k]!.map((x) => `${x.toFixed(2)}x`).join(' / ') + ` (median ${median(ratios[k]!).toFixed(2)}x)` : ''}` +
+` |`),
     '',
     `Peak RSS of \`${rss.args}\`: ${rss.mib.toFixed(0)} MiB.`,
     '',

@@ -91,13 +91,15 @@ function generatorPorts(io: ModelIO, o: GeneratorOptions): { noise: number; labe
     if (label < 0 || perRow(io.inputs[label]!) !== 1) throw new UnsupportedError(`no label input (one class index per row) among ${names}`);
     noise = 1 - label;
   } else if (io.inputs.length !== 1) {
-    throw new UnsupportedError(`--as-generator without --classes needs a model with one input (the noise); this one has ${io.inputs.length}: ${names} (give --classes for a conditional generator)`);
+    throw new UnsupportedError(`--as-generator without --classes needs a model with one input (the noise); this one has ` +
+`${io.inputs.length}: ${names} (give --classes for a conditional generator)`);
   }
   const n = io.inputs[noise]!;
   const dim = perRow(n);
   if (n.dtype !== 'float32' || dim === null) throw new UnsupportedError(`the noise input ${n.name} must be float32 with a fixed size per row (got ${names})`);
   if (o.noiseDim !== undefined && o.noiseDim !== dim) throw new UnsupportedError(`--noise-dim ${o.noiseDim} does not match the noise input ${n.name}, which takes ${dim} values per row`);
-  if (io.outputs.length !== 1) throw new UnsupportedError(`--as-generator needs a model with one output (the image); this one has ${io.outputs.length}: ${io.outputs.map((p) => p.name).join(', ')}`);
+  if (io.outputs.length !== 1) throw new UnsupportedError(`--as-generator needs a model with one output (the image); this one has ` +
+`${io.outputs.length}: ${io.outputs.map((p) => p.name).join(', ')}`);
   return { noise, label, noiseDim: dim };
 }
 
@@ -105,7 +107,8 @@ function generatorPorts(io: ModelIO, o: GeneratorOptions): { noise: number; labe
 function imageLayout(out: Port): { shape: ImageShape; from: 'nhwc' | 'nchw' | 'hw' | 'flat' } {
   const s = out.shape.slice(1);
   const bad = (): never => {
-    throw new UnsupportedError(`the output ${out.name} [${out.shape.map((d) => d ?? 'N').join(', ')}] is not an image: expected [N, H, W, C] or [N, C, H, W] with 1 or 3 channels, [N, H, W], or [N, S*S]`);
+    throw new UnsupportedError(`the output ${out.name} [${out.shape.map((d) => d ?? 'N').join(', ')}] is not an image: ` +
+`expected [N, H, W, C] or [N, C, H, W] with 1 or 3 channels, [N, H, W], or [N, S*S]`);
   };
   if (s.some((d) => d === null)) bad();
   const d = s as number[];

@@ -36,7 +36,8 @@ export function checkWeights(model: Container, weights: Map<string, Weight>): vo
     for (const v of layer.weights) {
       const w = weights.get(v.originalName);
       if (!w) throw new UnsupportedError(`weight "${v.originalName}" of layer "${layer.name}" is not in the weights manifest`);
-      if (w.shape.join() !== v.shape.join()) throw new UnsupportedError(`weight "${v.originalName}" of layer "${layer.name}" is [${v.shape.join(', ')}] in the model but [${w.shape.join(', ')}] in the weights manifest`);
+      if (w.shape.join() !== v.shape.join()) throw new UnsupportedError(`weight "${v.originalName}" of layer "${layer.name}" is [${v.shape.join(', ')}] in the ` +
+`model but [${w.shape.join(', ')}] in the weights manifest`);
     }
   }
 }
@@ -88,7 +89,8 @@ function runContainer(e: Emitter, model: Container, inputs: Value[], weights: Ma
       continue;
     }
     const args = node.inputTensors.map((i) => known.get(i.id)!);
-    const where = `layer ${position.get(layer) ?? '?'} of ${model.layers.length} ("${layer.name}", ${layer.getClassName()}) in model "${path}"`;
+    const where = `layer ${position.get(layer) ?? '?'} of ${model.layers.length} ("${layer.name}", ` +
+`${layer.getClassName()}) in model "${path}"`;
     const outs = isContainer(layer) ? runContainer(e, layer, args, weights, params, `${path}/${layer.name}`) : callLayer(e, layer, node, args, weights, params, where);
     if (outs.length !== node.outputTensors.length) throw new Error(`internal: ${where} gave ${outs.length} outputs for ${node.outputTensors.length}`);
     node.outputTensors.forEach((o, i) => known.set(o.id, outs[i]!));

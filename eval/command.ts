@@ -9,16 +9,23 @@ const collect = (v: string, all: string[]): string[] => [...all, v];
 export function register(program: Command): void {
   program
     .command('eval')
-    .description('score a generator (.onnx), samples (.npy) or a data set against real images with a judge classifier: FID, KID, precision/recall, density/coverage, Inception score, classes, requested-class accuracy and per-class FID, each with its bootstrap spread, next to real images (the ceiling)')
-    .argument('[input]', 'exported generator (.onnx), samples (.npy: float32 in [-1,1] or uint8, [n,784] | [n,28,28] | [n,1,28,28]; optional <name>.labels.npy) or a data set (mnist, fashion, a folder)')
-    .option('--ref <source>', 'reference images instead of the judge\'s held-out split: mnist, fashion, an IDX or image folder; twice (--ref A --ref B, no input) scores A against B', collect, [])
+    .description('score a generator (.onnx), samples (.npy) or a data set against real images with a judge ' +
+'classifier: FID, KID, precision/recall, density/coverage, Inception score, classes, ' +
+'requested-class accuracy and per-class FID, each with its bootstrap spread, next to real ' +
+'images (the ceiling)')
+    .argument('[input]', 'exported generator (.onnx), samples (.npy: float32 in [-1,1] or uint8, [n,784] | ' +
+'[n,28,28] | [n,1,28,28]; optional <name>.labels.npy) or a data set (mnist, fashion, a ' +
+'folder)')
+    .option('--ref <source>', 'reference images instead of the judge\'s held-out split: mnist, fashion, an IDX or image ' +
+'folder; twice (--ref A --ref B, no input) scores A against B', collect, [])
     .option('--n <count>', 'samples to generate (or at most to read)', int(1), 5000)
     .option('--data <source>', 'data set of the judge (and of the default reference and ceiling): mnist, fashion or a folder (default: the generator\'s, else mnist)')
     .option('--judge <which>', 'report (default: the judge numbers are reported with), select (the judge development decisions use) or a judge file')
     .option('--bootstrap <count>', 'bootstrap resamples behind each spread (0: none)', int(0), 30)
     .option('--seed <n>', 'seed of the generator noise, the subsets and the bootstrap', int(0), 0)
     .option('--json', 'print the report as JSON only (progress stays on stderr)', false)
-    .option('--retrain-judge', 'train the --judge (report or select) for --data again and write it (models/judge-[report-]<data>.json or the --judge file), then evaluate input if given', false)
+    .option('--retrain-judge', 'train the --judge (report or select) for --data again and write it ' +
+'(models/judge-[report-]<data>.json or the --judge file), then evaluate input if given', false)
     .option('--judge-epochs <n>', 'epochs for --retrain-judge (default: report 8, select 8 for mnist; fewer for larger data sets)', int(1))
     .option('--no-ceiling', 'skip scoring real training images')
     .addOption(new Option('--backend <name>', "tfjs backend for training a judge (--retrain-judge, or an image folder's judge on its first eval; scoring runs on onnxruntime)").choices(BACKENDS).default('auto'))

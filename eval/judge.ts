@@ -153,7 +153,8 @@ export class Judge {
   /** Penultimate features (row-major [count, 128]) and class probabilities ([count, K]), in batches. */
   async predict(images: Float32Array, count = images.length / imageValues(this.imageShape), batch = 500): Promise<{ features: Float32Array; probs: Float32Array; count: number }> {
     const v = imageValues(this.imageShape);
-    if (images.length !== count * v) throw new JudgeError(`expected ${count} images of ${this.imageShape.join('x')} (${count} x ${v} values) for the ${this.info.data} judge, got ${images.length} values`);
+    if (images.length !== count * v) throw new JudgeError(`expected ${count} images of ${this.imageShape.join('x')} (${count} x ${v} values) for the ` +
+`${this.info.data} judge, got ${images.length} values`);
     const k = this.numClasses;
     const features = new Float32Array(count * FEATURE_DIM);
     const probs = new Float32Array(count * k);
@@ -339,7 +340,8 @@ export async function trainJudge(o: TrainJudgeOptions): Promise<Judge> {
       o.onStep?.(step, totalSteps);
     }
     const acc = await judge.accuracy(heldOut);
-    log(`epoch ${epoch}/${epochs}: loss ${(lossSum / steps).toFixed(4)}, held-out accuracy ${acc.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    log(`epoch ${epoch}/${epochs}: loss ${(lossSum / steps).toFixed(4)}, held-out accuracy ` +
+`${acc.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     info.heldOutAccuracy = acc;
   }
   optimizer.dispose();

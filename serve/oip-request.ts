@@ -110,7 +110,8 @@ export function parseInferRequest(body: Buffer, headerLength: string | undefined
       if (!(typeof size === 'number' && Number.isInteger(size) && size >= 0)) throw bad(`input "${input.name}": binary_data_size must be a byte count, got ${JSON.stringify(size)}`);
       if (input.data !== undefined) throw bad(`input "${input.name}" has both "data" and binary_data_size`);
       if (offset + size > binary.length) {
-        throw bad(`input "${input.name}": binary_data_size ${size} runs past the end of the body (${binary.length - offset} bytes of binary data left)`);
+        throw bad(`input "${input.name}": binary_data_size ${size} runs past the end of the body (` +
+`${binary.length - offset} bytes of binary data left)`);
       }
       bytes = binary.subarray(offset, offset + size);
       offset += size;
@@ -139,7 +140,8 @@ export function parseInferRequest(body: Buffer, headerLength: string | undefined
     const labelIn = byName.get(IO.label)!;
     const ls = labelIn.input.shape;
     if (!((ls.length === 1 || (ls.length === 2 && ls[1] === 1)) && ls[0] === rows)) {
-      throw bad(`input "${IO.label}": shape ${showShape(ls)} does not match the ${rows} row${rows > 1 ? 's' : ''} of "${IO.noise}" ([${rows}] or [${rows}, 1])`);
+      throw bad(`input "${IO.label}": shape ${showShape(ls)} does not match the ${rows} row` +
+`${rows > 1 ? 's' : ''} of "${IO.noise}" ([${rows}] or [${rows}, 1])`);
     }
     labels = classIndices(labelIn, rows, meta.classes.length);
   }
@@ -176,7 +178,8 @@ function flatten(data: unknown, name: string, depth: number): unknown[] {
 function floats({ input, bytes }: { input: RequestInput; bytes: Buffer | null }, count: number): Float32Array {
   const out = new Float32Array(count);
   if (bytes) {
-    if (bytes.length !== count * 4) throw bad(`input "${input.name}": binary_data_size ${bytes.length} does not match shape ${showShape(input.shape)} of FP32 (${count * 4} bytes)`);
+    if (bytes.length !== count * 4) throw bad(`input "${input.name}": binary_data_size ${bytes.length} does not match shape ` +
+`${showShape(input.shape)} of FP32 (${count * 4} bytes)`);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
   } else {
@@ -200,7 +203,8 @@ function classIndices({ input, bytes }: { input: RequestInput; bytes: Buffer | n
     return n;
   };
   if (bytes) {
-    if (bytes.length !== rows * 8) throw bad(`input "${input.name}": binary_data_size ${bytes.length} does not match shape ${showShape(input.shape)} of INT64 (${rows * 8} bytes)`);
+    if (bytes.length !== rows * 8) throw bad(`input "${input.name}": binary_data_size ${bytes.length} does not match shape ` +
+`${showShape(input.shape)} of INT64 (${rows * 8} bytes)`);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < rows; i++) out[i] = check(view.getBigInt64(i * 8, true), i);
   } else {

@@ -24,7 +24,9 @@ export interface TritonOptions {
 
 /** A protobuf text format string literal (C escapes; UTF-8 passes through). */
 const str = (s: string): string =>
-  `"${[...s].map((c) => (c === '"' ? '\\"' : c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c.charCodeAt(0) < 0x20 ? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}` : c)).join('')}"`;
+  `"` +
+`${[...s].map((c) => (c === '"' ? '\\"' : c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c.charCodeAt(0) < 0x20 ? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}` : c)).join('')}` +
+`"`;
 
 /** Triton's ModelConfig for one generator: the tensors of serve/oip-request.ts, dims without the batch (max_batch_size adds it). */
 export function tritonConfig(name: string, meta: ModelMetadata, o: Pick<TritonOptions, 'maxBatch' | 'maxWaitMs' | 'instances' | 'gpu'>): string {
@@ -42,7 +44,9 @@ export function tritonConfig(name: string, meta: ModelMetadata, o: Pick<TritonOp
   const { inputs, outputs } = modelTensors(meta);
   const params = Object.entries(metadataToProps(meta)).map(([k, v]) => `parameters { key: ${str(k)} value: { string_value: ${str(v)} } }`);
   return [
-    `# Written by onnxgan triton. Inputs: noise [N, ${meta.noiseDim}] uniform(-1, 1)${isConditional(meta) ? `, label [N, 1] (class index)` : ''}; output: image [N, ${meta.imageShape.join(', ')}] in [${meta.valueRange.join(', ')}].`,
+    `# Written by onnxgan triton. Inputs: noise [N, ${meta.noiseDim}] uniform(-1, 1)` +
+`${isConditional(meta) ? `, label [N, 1] (class index)` : ''}; output: image [N, ` +
+`${meta.imageShape.join(', ')}] in [${meta.valueRange.join(', ')}].`,
     `name: ${str(name)}`,
     `platform: ${str(PLATFORM)}`,
     `max_batch_size: ${o.maxBatch}`,
@@ -123,7 +127,9 @@ export async function writeTritonRepository(o: TritonOptions, progress: (line: s
   }
   for (const m of staged) {
     await fs.rm(m.old, { recursive: true, force: true });
-    progress(`${m.final}: config.pbtxt, 1/model.onnx (${m.meta.kind}, noise ${m.meta.noiseDim}, image [${m.meta.imageShape.join(', ')}]${isConditional(m.meta) ? `, ${m.meta.classes.length} classes` : ''})`);
+    progress(`${m.final}: config.pbtxt, 1/model.onnx (${m.meta.kind}, noise ${m.meta.noiseDim}, image [` +
+`${m.meta.imageShape.join(', ')}]` +
+`${isConditional(m.meta) ? `, ${m.meta.classes.length} classes` : ''})`);
   }
   return found.map((f) => f.name);
 }

@@ -178,7 +178,8 @@ describe('a model replaced while a request arrives', () => {
 });
 
 describe('the route table', () => {
-  it('HEAD, trailing slashes, any case; versioned OIP paths count with the unversioned; bad percent-encoding is a 400 in each dialect', async () => {
+  it('HEAD, trailing slashes, any case; versioned OIP paths count with the unversioned; bad ' +
+'percent-encoding is a 400 in each dialect', async () => {
     const head = await fetch(`${srv.url}/v1/models`, { method: 'HEAD' });
     expect([head.status, await head.text()]).toEqual([200, '']);
     expect((await fetch(`${srv.url}/V1/Models/tiny/`)).status).toBe(200);

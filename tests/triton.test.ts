@@ -116,7 +116,8 @@ describe('onnxgan triton', () => {
       expect(block, 'docs/serve.md: the sh block with a /v2 infer request').toBeDefined();
       const calls = path.join(work, 'curl-calls');
       mkdirSync(calls);
-      const script = `n=0; curl() { n=$((n+1)); printf '%s\\0' "$@" > "${calls}/$n"; command curl -sS -w '\\n%{http_code}\\n' "$@"; }\n${block!.replaceAll('localhost:8080', url)}`;
+      const script = `n=0; curl() { n=$((n+1)); printf '%s\\0' "$@" > "${calls}/$n"; command curl -sS -w ` +
+`'\\n%{http_code}\\n' "$@"; }\n${block!.replaceAll('localhost:8080', url)}`;
       const out = execFileSync('bash', ['-c', script], { encoding: 'utf8' }).trimEnd().split('\n');
       const configs = Object.fromEntries(
         parseWithRealSchema(PROTO, ['gan', 'cgan', 'colour'].map((m) => path.join(repo, m, 'config.pbtxt'))).map((c) => [c.name, c as unknown as TritonConfig]),
@@ -180,7 +181,8 @@ describe('onnxgan triton', () => {
       // 1 MiB: room for an old tiny model and the cgan (0.6 MB), not the gan as well (1.2 MB).
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk], { stdio: 'pipe' });
     } catch (e) {
-      return ctx.skip(`cannot mount a small tmpfs here (needs root with CAP_SYS_ADMIN): ${(e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message}`);
+      return ctx.skip(`cannot mount a small tmpfs here (needs root with CAP_SYS_ADMIN): ` +
+`${(e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message}`);
     }
     try {
       const before = path.join(work, 'before');
