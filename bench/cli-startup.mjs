@@ -26,8 +26,8 @@ for (let r = 0; r < runs; r++) {
   }
 }
 const peer = median(times.get(cases[0][0]));
-console.log(`Command: \`node bench/cli-startup.mjs --runs ${runs}${before ? ` --before ${before}` : ''}` +
-`\` (${new Date().toISOString().slice(0, 10)}), median of ${runs} runs, interleaved\n`);
+console.log(`Command: \`node bench/cli-startup.mjs --runs ${runs}${before ? ` --before ${before}` : ''}\` (` +
+`${new Date().toISOString().slice(0, 10)}), median of ${runs} runs, interleaved\n`);
 console.log('| command | median ms | above `node -e 0` |');
 console.log('|---|---|---|');
 for (const [name] of cases) console.log(`| ${name} | ${median(times.get(name)).toFixed(0)} | ` +

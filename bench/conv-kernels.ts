@@ -136,9 +136,8 @@ for (let r = 1; r <= Number(opts.rounds); r++) {
     const m = mine[i]!;
     const t = theirs.get(l.name)!;
     const f = (v: number): string => v.toFixed(2);
-    console.log(`| ${r} | ${l.name} | ${f(m.ms_forward)} | ${f(t.ms_forward)} | ` +
-`${f(m.ms_forward / t.ms_forward)}x | ${f(m.ms_backward)} | ${f(t.ms_backward)} | ` +
-`${f(m.ms_backward / t.ms_backward)}x |`);
+    console.log(`| ${r} | ${l.name} | ${f(m.ms_forward)} | ${f(t.ms_forward)} | ${f(m.ms_forward / t.ms_forward)}x | ` +
+`${f(m.ms_backward)} | ${f(t.ms_backward)} | ${f(m.ms_backward / t.ms_backward)}x |`);
   });
   const sum = (a: number[]): number => a.reduce((p, q) => p + q, 0);
   const mt = sum(mine.map((m) => m.ms_forward + m.ms_backward));

@@ -127,25 +127,20 @@ const PEER = `
 const tf = require('@tensorflow/tfjs');
 const fs = require('fs'), path = require('path');
 (async () => {
-  const { selectBackend } = await import(` +
-`${JSON.stringify(path.join(ROOT, 'dist/backend/select.js'))});
+  const { selectBackend } = await import(${JSON.stringify(path.join(ROOT, 'dist/backend/select.js'))});
   await selectBackend('auto');
   const dir = process.argv[1];
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
   const artifacts = await tf.io.getModelArtifactsForJSON(json, async (m) => {
-    const b = Buffer.concat(m.flatMap((g) => g.paths.map((p) => ` +
-`fs.readFileSync(path.join(dir, p)))));
-    return [m.flatMap((g) => g.weights), b.buffer.slice(b.byteOffset, b.byteOffset + ` +
-`b.byteLength)];
+    const b = Buffer.concat(m.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(dir, p)))));
+    return [m.flatMap((g) => g.weights), b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)];
   });
   const handler = tf.io.fromMemory(artifacts);
-  const model = json.format === 'graph-model' ? await tf.loadGraphModel(handler) : await ` +
-`tf.loadLayersModel(handler);
-  const inputs = (model.inputs).map((t) => t.dtype === 'int32' ? tf.zeros(t.shape.map((d) ` +
-`=> d == null || d < 0 ? 1 : d), 'int32') : tf.randomUniform(t.shape.map((d) => d == null ` +
-`|| d < 0 ? 1 : d)));
-  const y = json.format === 'graph-model' ? model.execute(inputs[0]) : ` +
-`model.predict(inputs.length === 1 ? inputs[0] : inputs);
+  const model = json.format === 'graph-model' ? await tf.loadGraphModel(handler) : await tf.loadLayersModel(handler);
+  const inputs = (model.inputs).map((t) => t.dtype === 'int32' ? tf.zeros(t.shape.map((d) => d == null || d < 0 ? 1 : d), ` +
+`'int32') : tf.randomUniform(t.shape.map((d) => d == null || d < 0 ? 1 : d)));
+  const y = json.format === 'graph-model' ? model.execute(inputs[0]) : model.predict(inputs.length === 1 ? inputs[0] : ` +
+`inputs);
   (Array.isArray(y) ? y : [y]).forEach((t) => t.dataSync());
   process.exit(0);
 })();`;
@@ -180,20 +175,19 @@ try {
     const ratio = convert.map((c, i) => c.wall / peer[i]!.wall);
     const baseline = args.baseline ? ` ${base.map((c) => `${c.wall.toFixed(2)} (${c.cpu.toFixed(2)})`).join(' / ')} | ` +
 `${median(convert.map((c, i) => c.cpu / base[i]!.cpu)).toFixed(2)}x |` : '';
-    rows.push(`| ${label} | ${(bytes / 1e6).toFixed(1)} MB | ` +
-`${convert.map((c) => c.wall.toFixed(2)).join(' / ')} | ` +
-`${convert.map((c) => c.cpu.toFixed(2)).join(' / ')} | ` +
-`${peer.map((p) => p.wall.toFixed(2)).join(' / ')} | ${median(ratio).toFixed(2)}x | ${load}` +
-` |${baseline}`);
+    rows.push(`| ${label} | ${(bytes / 1e6).toFixed(1)} MB | ${convert.map((c) => c.wall.toFixed(2)).join(' / ')} ` +
+`| ${convert.map((c) => c.cpu.toFixed(2)).join(' / ')} | ` +
+`${peer.map((p) => p.wall.toFixed(2)).join(' / ')} | ${median(ratio).toFixed(2)}x | ${load} |` +
+`${baseline}`);
     console.log(rows.at(-1));
   }
   const table = [
     `Command: \`npm run build && node dist/bench/convert.js --rounds ${rounds}` +
-`${args.baseline ? ` --baseline ${args.baseline}` : ''}\` (` +
-`${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores)`,
+`${args.baseline ? ` --baseline ${args.baseline}` : ''}\` (${new Date().toISOString().slice(0, 10)}, ` +
+`${os.cpus().length} cores)`,
     '',
-    `| model | weights | \`onnxgan convert\` wall s, per round | its CPU s | peer: tfjs load + ` +
-`one run, wall s | convert / peer (median) | load average |` +
+    `| model | weights | \`onnxgan convert\` wall s, per round | its CPU s | peer: tfjs load + one run, ` +
+`wall s | convert / peer (median) | load average |` +
 `${args.baseline ? ' baseline wall s (CPU s) | CPU / baseline CPU (median) |' : ''}`,
     `|---|---|---|---|---|---|---|${args.baseline ? '---|---|' : ''}`,
     ...rows,

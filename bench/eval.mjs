@@ -54,9 +54,9 @@ const peerCpu = cpu() - c0;
 judge.dispose();
 
 const f = (v) => v.toFixed(1);
-console.log(`model ${model}, n ${n}, ${report.judge.role} judge, ${report.generator.sd.replicates} ` +
-`bootstrap resamples; load average ${load0.toFixed(1)} at the start, ` +
-`${os.loadavg()[0].toFixed(1)} at the end, ${os.cpus().length} cores`);
+console.log(`model ${model}, n ${n}, ${report.judge.role} judge, ${report.generator.sd.replicates} bootstrap ` +
+`resamples; load average ${load0.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end, ` +
+`${os.cpus().length} cores`);
 console.log('');
 console.log('| stage | wall s | CPU s |');
 console.log('|---|---|---|');

@@ -41,6 +41,6 @@ for (let i = 0; i < steps; i++) trainer.step(x, y);
 const total = (performance.now() - t0) / steps;
 const rows = [...stats].map(([k, s]) => ({ kernel: k, msPerStep: s.ms / steps, callsPerStep: s.calls / steps })).sort((a, b) => b.msPerStep - a.msPerStep);
 const inKernels = rows.reduce((a, r) => a + r.msPerStep, 0);
-console.log(`${o.model} on ${info.name}: ${total.toFixed(1)} ms/step, kernels ${inKernels.toFixed(1)} ` +
-`ms, overhead ${(total - inKernels).toFixed(1)} ms`);
+console.log(`${o.model} on ${info.name}: ${total.toFixed(1)} ms/step, kernels ${inKernels.toFixed(1)} ms, ` +
+`overhead ${(total - inKernels).toFixed(1)} ms`);
 for (const r of rows) console.log(`${r.kernel.padEnd(24)} ${r.msPerStep.toFixed(2).padStart(8)} ms ${String(r.callsPerStep).padStart(6)} calls`);

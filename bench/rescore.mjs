@@ -39,13 +39,12 @@ for (const model of models) {
 `${r.judge.classes.map((c, i) => `${c}: FID ${s(byClass[i], r.generator.sd.fidByClass[i], 1)}, acc ${s(acc[i] * 100, r.generator.sd.accuracyByClass[i] * 100, 1)}%`).join('; ')}`);
   }
 }
-console.log(`n = ${n} per model, seed 0, ${replicates} bootstrap resamples; judges (eval's default for ` +
-`each data set): ${[...judges.values()].join(', ')}; ` +
-`${((performance.now() - t0) / 1000).toFixed(0)} s, load average ${load0.toFixed(1)} at ` +
-`the start, ${os.loadavg()[0].toFixed(1)} at the end`);
+console.log(`n = ${n} per model, seed 0, ${replicates} bootstrap resamples; judges (eval's default for each data ` +
+`set): ${[...judges.values()].join(', ')}; ${((performance.now() - t0) / 1000).toFixed(0)} s, load ` +
+`average ${load0.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end`);
 console.log('');
-console.log('| model | FID | KID x 1000 | precision | recall | density | coverage | Inception score | ' +
-'classes >= 2% | requested-class accuracy | FID, select judge |');
+console.log('| model | FID | KID x 1000 | precision | recall | density | coverage | Inception score | classes >= ' +
+'2% | requested-class accuracy | FID, select judge |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
 for (const c of ceilings.values()) console.log(c);

@@ -207,44 +207,37 @@ const load1 = os.loadavg();
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 const fmt = (n: number, d = 0): string => n.toFixed(d);
 const table = [
-  '| target | workers | req/s | req/s vs hello | p50 ms | p99 ms | server CPU per request | ' +
-'CPU efficiency vs hello | errors | requests per onnxruntime run |',
+  '| target | workers | req/s | req/s vs hello | p50 ms | p99 ms | server CPU per request | CPU ' +
+'efficiency vs hello | errors | requests per onnxruntime run |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...targets.map((t) => {
     const s = samples.get(t)!;
     const pr = perRun.get(t)!;
     const ratio = (m: Map<Target, number[]>): string => (t.workers ? `${fmt(median(m.get(t)!), 2)}x` : '1x');
-    return `| ${t.label} | ${t.workers ?? '-'} | ${fmt(median(s.map((x) => x.rps)))} | ` +
-`${ratio(ratios)} | ${fmt(median(s.map((x) => x.p50)), 1)} | ` +
-`${fmt(median(s.map((x) => x.p99)), 1)} | ${fmt(median(s.map((x) => x.cpuUs)))} us | ` +
-`${ratio(cpuRatios)} | ${s.reduce((a, x) => a + x.errors, 0)} | ` +
-`${pr.runs ? fmt(pr.requests / pr.runs, 1) : '-'} |`;
+    return `| ${t.label} | ${t.workers ?? '-'} | ${fmt(median(s.map((x) => x.rps)))} | ${ratio(ratios)} | ` +
+`${fmt(median(s.map((x) => x.p50)), 1)} | ${fmt(median(s.map((x) => x.p99)), 1)} | ` +
+`${fmt(median(s.map((x) => x.cpuUs)))} us | ${ratio(cpuRatios)} | ` +
+`${s.reduce((a, x) => a + x.errors, 0)} | ${pr.runs ? fmt(pr.requests / pr.runs, 1) : '-'} |`;
   }),
 ].join('\n');
-const cmd = `npm run build && node dist/bench/serve.js --models ${args.models} --model ${args.model} ` +
-`--duration ${duration} --rounds ${rounds} --connections ${connections} --workers ` +
-`${args.workers}${args.baseline ? ` --baseline ${args.baseline}` : ''}` +
-`${args['access-log'] ? ' --access-log' : ''}`;
+const cmd = `npm run build && node dist/bench/serve.js --models ${args.models} --model ${args.model} --duration ` +
+`${duration} --rounds ${rounds} --connections ${connections} --workers ${args.workers}` +
+`${args.baseline ? ` --baseline ${args.baseline}` : ''}${args['access-log'] ? ' --access-log' : ''}`;
 const cpu = os.cpus()[0]?.model ?? 'cpu';
-const md = `Single-image requests to \`${args.model}\` at ${connections} connections: \`POST ` +
-`/v1/models/${args.model}/generate\` with \`{"format":"png"}\`
-(a fresh random seed per request), and \`POST /v2/models/${args.model}/infer\` with one ` +
-`noise row as JSON numbers or as binary
-tensor data (the image back as JSON or binary). ${rounds} rounds of ${duration} s per ` +
-`target after a 2 s warm-up; medians over
-the rounds; "vs hello" is the ratio to a bare Express 5 \`GET /hello\` measured for ` +
-`${duration} s right before the target, in each round. "Server CPU per
-request" is the CPU time of the server's processes (primary and workers) divided by the ` +
-`requests answered, and "CPU
-efficiency vs hello" is hello's CPU per request over the target's: it does not depend on ` +
-`how busy the rest of the machine
-is. autocannon runs in the benchmark process, each server in its own (access log ` +
-`${args['access-log'] ? 'on' : 'off'}).
+const md = `Single-image requests to \`${args.model}\` at ${connections} connections: \`POST /v1/models/${args.model}/generate\` with ` +
+`\`{"format":"png"}\`
+(a fresh random seed per request), and \`POST /v2/models/${args.model}/infer\` with one noise row as JSON numbers or as ` +
+`binary
+tensor data (the image back as JSON or binary). ${rounds} rounds of ${duration} s per target after a 2 s warm-up; medians ` +
+`over
+the rounds; "vs hello" is the ratio to a bare Express 5 \`GET /hello\` measured for ${duration} s right before the target, ` +
+`in each round. "Server CPU per
+request" is the CPU time of the server's processes (primary and workers) divided by the requests answered, and "CPU
+efficiency vs hello" is hello's CPU per request over the target's: it does not depend on how busy the rest of the machine
+is. autocannon runs in the benchmark process, each server in its own (access log ${args['access-log'] ? 'on' : 'off'}).
 
-Machine: ${os.cpus().length} x ${cpu}, Node ${process.version}, ${os.platform()} ` +
-`${os.release()}; load average
-${load0.map((l) => l.toFixed(1)).join(' / ')} at the start and ` +
-`${load1.map((l) => l.toFixed(1)).join(' / ')} at the end (` +
+Machine: ${os.cpus().length} x ${cpu}, Node ${process.version}, ${os.platform()} ${os.release()}; load average
+${load0.map((l) => l.toFixed(1)).join(' / ')} at the start and ${load1.map((l) => l.toFixed(1)).join(' / ')} at the end (` +
 `${readFileSync('/proc/loadavg', 'utf8').split(' ')[3]} tasks).
 
 ${table}

@@ -185,10 +185,9 @@ async function main(): Promise<void> {
     const last = layers.length - 1;
     const e = Object.fromEntries(Object.entries(engines).map(([k, v]) => [k, v[last]!]));
     const d = (a: string, b: string): string => maxAbsDiff(e[a]!, e[b]!).toExponential(2);
-    console.log(`\nimages: |tfjs-wasm - onnxruntime| ${d('tfjs-wasm', 'onnxruntime')}, |tfjs-cpu - ` +
-`onnxruntime| ${d('tfjs-cpu', 'onnxruntime')}, |tfjs-wasm - tfjs-cpu| ` +
-`${d('tfjs-wasm', 'tfjs-cpu')}, |tfjs-cpu - onnxruntime Gemm64| ` +
-`${d('tfjs-cpu', 'onnxruntime, Gemm in float64')}`);
+    console.log(`\nimages: |tfjs-wasm - onnxruntime| ${d('tfjs-wasm', 'onnxruntime')}, |tfjs-cpu - onnxruntime| ` +
+`${d('tfjs-cpu', 'onnxruntime')}, |tfjs-wasm - tfjs-cpu| ${d('tfjs-wasm', 'tfjs-cpu')}, |tfjs-cpu - ` +
+`onnxruntime Gemm64| ${d('tfjs-cpu', 'onnxruntime, Gemm in float64')}`);
     model.dispose();
     generator.dispose();
   }

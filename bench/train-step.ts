@@ -121,8 +121,8 @@ async function main(): Promise<void> {
   }
   const rss = await peakRss();
   const lines = [
-    `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ` +
-`${o.steps} --backends ${o.backends} --torch-threads ${o.torchThreads}\` (` +
+    `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ${o.steps} ` +
+`--backends ${o.backends} --torch-threads ${o.torchThreads}\` (` +
 `${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ` +
 `${hasTorch ? `via /usr/bin/python3 with torch.set_num_threads and OPENBLAS_NUM_THREADS as named, ${blas}` : 'not available'}` +
 `)`,

@@ -240,9 +240,9 @@ const load1 = os.loadavg();
 
 const MB = (b: number): string => (b / 1e6).toFixed(2);
 const lines = [
-  '| page | encoding | cold: MB on the wire (runtime / model / js / page) | requests | first ' +
-'images after navigation, median (min-max) ms | of which downloads done at, ms | warm ' +
-'reload: kB, first images ms | threads | 64 images in the page, median ms |',
+  '| page | encoding | cold: MB on the wire (runtime / model / js / page) | requests | first images ' +
+'after navigation, median (min-max) ms | of which downloads done at, ms | warm reload: kB, first ' +
+'images ms | threads | 64 images in the page, median ms |',
   '|---|---|---|---:|---|---:|---|---:|---:|',
 ];
 for (const r of rows) {
@@ -253,11 +253,10 @@ for (const r of rows) {
   const identity = r.encoding.startsWith('identity'); // extraHTTPHeaders bypass the cache: no warm figure
   const ms64 = r.ms64.length ? `${median(r.ms64).toFixed(2)} (${(median(r.ms64) / nodeMs).toFixed(1)}x node)` : '-';
   lines.push(
-    `| ${r.scenario} | ${r.encoding} | ${MB(median(r.cold.map((l) => l.bytes)))} (` +
-`${p('runtime')} / ${p('model')} / ${p('bundle')} / ${p('page')}) | ${c.requests} | ` +
-`${median(first).toFixed(0)} (${Math.min(...first).toFixed(0)}-` +
-`${Math.max(...first).toFixed(0)}) | ${median(r.cold.map((l) => l.downloadsMs)).toFixed(0)}` +
-` | ` +
+    `| ${r.scenario} | ${r.encoding} | ${MB(median(r.cold.map((l) => l.bytes)))} (${p('runtime')} / ` +
+`${p('model')} / ${p('bundle')} / ${p('page')}) | ${c.requests} | ${median(first).toFixed(0)} (` +
+`${Math.min(...first).toFixed(0)}-${Math.max(...first).toFixed(0)}) | ` +
+`${median(r.cold.map((l) => l.downloadsMs)).toFixed(0)} | ` +
 `${identity ? '-' : `${(median(warm) / 1e3).toFixed(1)}, ${median(r.warm.map((l) => l.firstImagesMs)).toFixed(0)}`}` +
 ` | ${r.threads} | ${ms64} |`,
   );
@@ -273,21 +272,18 @@ const phaseLines = [
 `${compressed.map((r) => median(r.cold.map((l) => l.phases.images! - l.phases.wasmBytes!)).toFixed(0)).join(' | ')}` +
 ` |`,
 ];
-console.log(`Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ` +
-`Chromium ${browser.version()}, CPU slowdown ${slowdown}x;
-load average ${load0.map((l) => l.toFixed(1)).join(' / ')} at the start, ` +
-`${load1.map((l) => l.toFixed(1)).join(' / ')} at the end; ${runs} cold runs per row, ` +
-`${repeat} 64-image runs per page.
+console.log(`Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, Chromium ${browser.version()}, CPU ` +
+`slowdown ${slowdown}x;
+load average ${load0.map((l) => l.toFixed(1)).join(' / ')} at the start, ${load1.map((l) => l.toFixed(1)).join(' / ')} at ` +
+`the end; ${runs} cold runs per row, ${repeat} 64-image runs per page.
 
 ${lines.join('\n')}
 
 ${phaseLines.join('\n')}
 
-Compressed / identity bytes: embed ` +
-`${ratio(byName('embed ('), byName('embed (', 'identity (peer)'))}, demo ` +
-`${ratio(byName('demo'), byName('demo', 'identity (peer)'))}. onnxruntime-node, one ` +
-`thread, 64 images: ${nodeMs.toFixed(2)} ms (median).
+Compressed / identity bytes: embed ${ratio(byName('embed ('), byName('embed (', 'identity (peer)'))}, demo ` +
+`${ratio(byName('demo'), byName('demo', 'identity (peer)'))}. onnxruntime-node, one thread, 64 images: ${nodeMs.toFixed(2)} ` +
+`ms (median).
 
-\`npm run build && node dist/bench/web-load.js --models ${args.models} --model ` +
-`${args.model} --runs ${runs} --repeat ${repeat}` +
-`${slowdown > 1 ? ` --cpu-slowdown ${slowdown}` : ''}\``);
+\`npm run build && node dist/bench/web-load.js --models ${args.models} --model ${args.model} --runs ${runs} --repeat ` +
+`${repeat}${slowdown > 1 ? ` --cpu-slowdown ${slowdown}` : ''}\``);

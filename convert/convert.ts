@@ -64,8 +64,8 @@ export async function convertModel(input: string, out: string, opts: ConvertOpti
 export async function convertFiles(files: TfjsModel, out: string, opts: ConvertOptions = {}): Promise<ConvertResult> {
   const log = opts.log ?? (() => {});
   checkOutputPath(out, files);
-  log(`read ${files.file}: ${files.format}, ${files.specs.length} weights in ${files.shards} ` +
-`shard${files.shards === 1 ? '' : 's'} (${mb(files.data.length)})`);
+  log(`read ${files.file}: ${files.format}, ${files.specs.length} weights in ${files.shards} shard` +
+`${files.shards === 1 ? '' : 's'} (${mb(files.data.length)})`);
   if (!tfjs.findBackend('wasm') && !tfjs.findBackend('tensorflow')) await selectBackend('auto');
   const planFor = (io: ModelIO, ranges: Map<string, number>): InterfacePlan => {
     if (!opts.generator) return plainInterface(io, ranges, sourceProps(files));
@@ -251,8 +251,7 @@ function checkSampleSizes(tensors: { name: string; shape: Shape }[]): void {
     const perRow = declaredValues(t.shape.map((d, k) => (k === 0 && d === null ? rows : d === null ? 1 : d)));
     if (!Number.isFinite(perRow)) {
       throw new UnsupportedError(`tensor "${t.name}" is declared [${t.shape.map((d) => d ?? 'N').join(', ')}]: more than ` +
-`${MAX_TENSOR_VALUES} values for a batch of ${rows} (or not a list of sizes), too large to ` +
-`check`);
+`${MAX_TENSOR_VALUES} values for a batch of ${rows} (or not a list of sizes), too large to check`);
     }
   }
 }

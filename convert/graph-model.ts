@@ -71,8 +71,8 @@ export function checkOps(graph: GraphDef, nodes: NodeDef[]): void {
   const position = new Map(graph.node.map((n, i) => [n.name, i + 1]));
   for (const n of nodes) {
     if (!SUPPORTED_OPS.includes(n.op)) {
-      throw new UnsupportedError(`unsupported op ${n.op}: node ${position.get(n.name)} of ${graph.node.length} ("${n.name}` +
-`"); supported: ${SUPPORTED_OPS.join(', ')}`);
+      throw new UnsupportedError(`unsupported op ${n.op}: node ${position.get(n.name)} of ${graph.node.length} ("${n.name}"); ` +
+`supported: ${SUPPORTED_OPS.join(', ')}`);
     }
   }
 }

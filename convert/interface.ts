@@ -98,8 +98,8 @@ function generatorPorts(io: ModelIO, o: GeneratorOptions): { noise: number; labe
   const dim = perRow(n);
   if (n.dtype !== 'float32' || dim === null) throw new UnsupportedError(`the noise input ${n.name} must be float32 with a fixed size per row (got ${names})`);
   if (o.noiseDim !== undefined && o.noiseDim !== dim) throw new UnsupportedError(`--noise-dim ${o.noiseDim} does not match the noise input ${n.name}, which takes ${dim} values per row`);
-  if (io.outputs.length !== 1) throw new UnsupportedError(`--as-generator needs a model with one output (the image); this one has ` +
-`${io.outputs.length}: ${io.outputs.map((p) => p.name).join(', ')}`);
+  if (io.outputs.length !== 1) throw new UnsupportedError(`--as-generator needs a model with one output (the image); this one has ${io.outputs.length}: ` +
+`${io.outputs.map((p) => p.name).join(', ')}`);
   return { noise, label, noiseDim: dim };
 }
 
@@ -107,8 +107,8 @@ function generatorPorts(io: ModelIO, o: GeneratorOptions): { noise: number; labe
 function imageLayout(out: Port): { shape: ImageShape; from: 'nhwc' | 'nchw' | 'hw' | 'flat' } {
   const s = out.shape.slice(1);
   const bad = (): never => {
-    throw new UnsupportedError(`the output ${out.name} [${out.shape.map((d) => d ?? 'N').join(', ')}] is not an image: ` +
-`expected [N, H, W, C] or [N, C, H, W] with 1 or 3 channels, [N, H, W], or [N, S*S]`);
+    throw new UnsupportedError(`the output ${out.name} [${out.shape.map((d) => d ?? 'N').join(', ')}] is not an image: expected [N, ` +
+`H, W, C] or [N, C, H, W] with 1 or 3 channels, [N, H, W], or [N, S*S]`);
   };
   if (s.some((d) => d === null)) bad();
   const d = s as number[];

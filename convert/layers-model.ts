@@ -36,8 +36,8 @@ export function checkWeights(model: Container, weights: Map<string, Weight>): vo
     for (const v of layer.weights) {
       const w = weights.get(v.originalName);
       if (!w) throw new UnsupportedError(`weight "${v.originalName}" of layer "${layer.name}" is not in the weights manifest`);
-      if (w.shape.join() !== v.shape.join()) throw new UnsupportedError(`weight "${v.originalName}" of layer "${layer.name}" is [${v.shape.join(', ')}] in the ` +
-`model but [${w.shape.join(', ')}] in the weights manifest`);
+      if (w.shape.join() !== v.shape.join()) throw new UnsupportedError(`weight "${v.originalName}" of layer "${layer.name}" is [${v.shape.join(', ')}] in the model but [` +
+`${w.shape.join(', ')}] in the weights manifest`);
     }
   }
 }

@@ -159,9 +159,8 @@ export function checkOutputPath(out: string, files: Pick<TfjsModel, 'inputs' | '
   if (!st) return;
   if (st.isDirectory()) throw new TfjsModelError(`--out ${out} is a folder: name the .onnx file to write`);
   const same = files.inputs.find((i) => i.dev === st.dev && i.ino === st.ino);
-  if (same) throw new TfjsModelError(`--out ${out} is ` +
-`${same.file === files.file ? 'the model.json' : `the weight shard ${same.file}`} being ` +
-`converted: writing it would destroy the input; choose another --out`);
+  if (same) throw new TfjsModelError(`--out ${out} is ${same.file === files.file ? 'the model.json' : `the weight shard ${same.file}`} ` +
+`being converted: writing it would destroy the input; choose another --out`);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -63,8 +63,7 @@ export async function withWeightBudget<T>(manifest: { shape: number[] }[], build
     const n = shape.reduce((a: number, b) => a * (b ?? 1), 1);
     if (n > largest || n > left) {
       throw new UnsupportedError(
-        `layer "${this.name}" declares weight "${name}" of shape [${shape.join(', ')}] (${n} ` +
-`values), ` +
+        `layer "${this.name}" declares weight "${name}" of shape [${shape.join(', ')}] (${n} values), ` +
 `${n > largest ? `larger than any weight in the manifest (the largest has ${largest})` : 'more than the manifest has left for it'}` +
 `: the topology does not match its weights`,
       );

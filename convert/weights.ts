@@ -120,17 +120,16 @@ export function decodeGroup(specs: WeightSpec[], data: Uint8Array, what: string)
       const fixed = specs.reduce((n, s) => n + (s.dtype === 'string' && !s.quantization ? 0 : weightBytes(s, data, 0)), 0);
       const need = Math.max(fixed, Number.isFinite(length) ? offset + length : data.length + 1);
       throw new WeightsError(`${what} hold ${data.length} bytes, but the manifest's weights need ` +
-`${need === fixed ? need : `at least ${need}`} (weight "${spec.name}" ` +
-`${JSON.stringify(spec.shape)} ends past the data): a shard is truncated or missing, or ` +
-`the manifest does not match it`);
+`${need === fixed ? need : `at least ${need}`} (weight "${spec.name}" ${JSON.stringify(spec.shape)} ` +
+`ends past the data): a shard is truncated or missing, or the manifest does not match it`);
     }
     const w = decodeOne(spec, data, offset, length);
     if (w) out.set(spec.name, w);
     offset += length;
   }
   if (offset !== data.length) {
-    throw new WeightsError(`${what} hold ${data.length} bytes, but the manifest's ${specs.length} weights take ` +
-`${offset}: the manifest does not match the shards`);
+    throw new WeightsError(`${what} hold ${data.length} bytes, but the manifest's ${specs.length} weights take ${offset}: the ` +
+`manifest does not match the shards`);
   }
   return out;
 }

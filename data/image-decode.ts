@@ -115,9 +115,8 @@ export async function decodeImage(file: string | Buffer, t: DecodeTarget, size =
   }
   const { width = 0, height = 0 } = meta.autoOrient ?? meta;
   if (width * height > MAX_SOURCE_PIXELS) {
-    throw new ImageDecodeError(`declares ${width}x${height} px (${((width * height) / 1e6).toFixed(0)} Mpx), more than ` +
-`the ${(MAX_SOURCE_PIXELS / 1e6).toFixed(0)} Mpx decoded: not decoded (a decompression ` +
-`bomb?)`);
+    throw new ImageDecodeError(`declares ${width}x${height} px (${((width * height) / 1e6).toFixed(0)} Mpx), more than the ` +
+`${(MAX_SOURCE_PIXELS / 1e6).toFixed(0)} Mpx decoded: not decoded (a decompression bomb?)`);
   }
   if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) throw new ImageDecodeError(`${width}x${height} px: smaller than ${MIN_IMAGE_SIDE} px`);
   const channels = t.channels === 'native' ? (isGrey(meta) ? 1 : 3) : t.channels;

@@ -43,8 +43,7 @@ export async function loadImageFolder(dir: string, o: ImageDataOptions = {}, lo:
   const skipped = [...scan.skipped, ...decoded.decodeSkipped];
   if (o.strict && skipped.length) {
     throw new DataError(`--strict: ${skipped.length} file${skipped.length > 1 ? 's' : ''} or folder` +
-`${skipped.length > 1 ? 's' : ''} could not be used, first ${skipped[0]!.file}: ` +
-`${skipped[0]!.reason}`);
+`${skipped.length > 1 ? 's' : ''} could not be used, first ${skipped[0]!.file}: ${skipped[0]!.reason}`);
   }
   const perClass = scan.layout === 'flat' ? [decoded.labels.length] : scan.classes.map((_, k) => decoded.labels.filter((l) => l === k).length);
   const empty = perClass.findIndex((n) => n === 0);
@@ -81,10 +80,10 @@ function checkDecodedSize(dir: string, count: number, r: DecodeRequest): void {
   const limit = memoryLimit();
   if (bytes > limit || values > MAX_TYPED_ARRAY) {
     throw new DataError(
-      `${dir}: ${count} images at ${r.width}x${r.height} are ${values.toExponential(2)} values ` +
-`decoded, ${bytesText(bytes)} as bytes and float32, more than ` +
-`${values > MAX_TYPED_ARRAY ? 'one typed array holds' : `the ${bytesText(limit)} of memory here`}` +
-`: use a smaller --image-size or fewer images`,
+      `${dir}: ${count} images at ${r.width}x${r.height} are ${values.toExponential(2)} values decoded, ` +
+`${bytesText(bytes)} as bytes and float32, more than ` +
+`${values > MAX_TYPED_ARRAY ? 'one typed array holds' : `the ${bytesText(limit)} of memory here`}: ` +
+`use a smaller --image-size or fewer images`,
     );
   }
 }

@@ -52,8 +52,8 @@ export function loadData(source: string): DataSplits {
   if (source === 'mnist') return loadEmbeddedMnist();
   if (source === 'fashion') {
     if (!existsSync(FASHION_DIR)) {
-      throw new DataError(`${FASHION_DIR} not found: install Fashion-MNIST with \`sudo apt-get install ` +
-`dataset-fashion-mnist\` (Debian/Ubuntu) or pass --data DIR with its IDX files`);
+      throw new DataError(`${FASHION_DIR} not found: install Fashion-MNIST with \`sudo apt-get install dataset-fashion-mnist\` ` +
+`(Debian/Ubuntu) or pass --data DIR with its IDX files`);
     }
     return loadIdxDir(FASHION_DIR, 'fashion', FASHION_CLASSES);
   }
@@ -91,8 +91,8 @@ export function refuseRunInsideData(source: string, runDir: string): void {
   const [data, run] = [realPath(source), realPath(runDir)];
   const rel = path.relative(data, run);
   if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
-    throw new DataError(`--out ${runDir} is inside --data ${source}: its sample grids would be read as training ` +
-`images; put the run elsewhere (e.g. --out runs/NAME)`);
+    throw new DataError(`--out ${runDir} is inside --data ${source}: its sample grids would be read as training images; put ` +
+`the run elsewhere (e.g. --out runs/NAME)`);
   }
 }
 

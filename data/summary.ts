@@ -49,9 +49,8 @@ export function sizeSummary(sizes: Record<string, number>): string {
   const byArea = entries.map(([k]) => k).sort((a, b) => pixels(a) - pixels(b));
   const top = Object.fromEntries(entries.sort((a, b) => b[1] - a[1]).slice(0, TOP_SIZES));
   const rest = entries.slice(TOP_SIZES).reduce((n, [, c]) => n + c, 0);
-  return `${entries.length.toLocaleString('en-US')} sizes from ${byArea[0]} to ${byArea.at(-1)}; ` +
-`most common ${tally(top)} (${rest.toLocaleString('en-US')} ` +
-`${rest === 1 ? 'file' : 'files'} in other sizes)`;
+  return `${entries.length.toLocaleString('en-US')} sizes from ${byArea[0]} to ${byArea.at(-1)}; most common ` +
+`${tally(top)} (${rest.toLocaleString('en-US')} ${rest === 1 ? 'file' : 'files'} in other sizes)`;
 }
 
 /** The human-readable summary. */
@@ -62,9 +61,9 @@ export function formatSummary(s: DataSummary): string {
   const how = f ? `, ${f.source.fit}${f.source.channels === 'auto' ? ', channels auto' : ''}` : '';
   const layout = s.layout === 'flat' ? 'a flat folder (no classes: gan and wgan-gp only)' : plural(s.classes.length, 'class');
   const out = [
-    `${s.source}: ${layout}, ${plural(s.train + s.heldOut, 'image')} as ${c}x${h}x${w} (` +
-`${colour}${how}); ${s.train.toLocaleString('en-US')} to train, ` +
-`${s.heldOut.toLocaleString('en-US')} held out for eval`,
+    `${s.source}: ${layout}, ${plural(s.train + s.heldOut, 'image')} as ${c}x${h}x${w} (${colour}${how}` +
+`); ${s.train.toLocaleString('en-US')} to train, ${s.heldOut.toLocaleString('en-US')} held out for ` +
+`eval`,
     `data set: ${s.name}${f ? ` (${f.cache.hit ? 'from the cache' : 'decoded'} in ${f.seconds.toFixed(1)} s)` : ''}`,
     '',
   ];

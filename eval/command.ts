@@ -10,14 +10,12 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description('score a generator (.onnx), samples (.npy) or a data set against real images with a judge ' +
-'classifier: FID, KID, precision/recall, density/coverage, Inception score, classes, ' +
-'requested-class accuracy and per-class FID, each with its bootstrap spread, next to real ' +
-'images (the ceiling)')
-    .argument('[input]', 'exported generator (.onnx), samples (.npy: float32 in [-1,1] or uint8, [n,784] | ' +
-'[n,28,28] | [n,1,28,28]; optional <name>.labels.npy) or a data set (mnist, fashion, a ' +
-'folder)')
-    .option('--ref <source>', 'reference images instead of the judge\'s held-out split: mnist, fashion, an IDX or image ' +
-'folder; twice (--ref A --ref B, no input) scores A against B', collect, [])
+'classifier: FID, KID, precision/recall, density/coverage, Inception score, classes, requested-class ' +
+'accuracy and per-class FID, each with its bootstrap spread, next to real images (the ceiling)')
+    .argument('[input]', 'exported generator (.onnx), samples (.npy: float32 in [-1,1] or uint8, [n,784] | [n,28,28] | ' +
+'[n,1,28,28]; optional <name>.labels.npy) or a data set (mnist, fashion, a folder)')
+    .option('--ref <source>', 'reference images instead of the judge\'s held-out split: mnist, fashion, an IDX or image folder; ' +
+'twice (--ref A --ref B, no input) scores A against B', collect, [])
     .option('--n <count>', 'samples to generate (or at most to read)', int(1), 5000)
     .option('--data <source>', 'data set of the judge (and of the default reference and ceiling): mnist, fashion or a folder (default: the generator\'s, else mnist)')
     .option('--judge <which>', 'report (default: the judge numbers are reported with), select (the judge development decisions use) or a judge file')

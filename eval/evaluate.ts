@@ -189,9 +189,9 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const data = folder?.data ?? chooseData(model, refs, o.data, notes);
   if (folder && !o.judge) {
     await ensureFolderJudge(folder, (l) => console.error(l), o.backend);
-    notes.push(`no report judge for image folders: scored by the judge trained for this folder on its ` +
-`first eval (the select judge's architecture, ${folder.judgeFile}); numbers are comparable ` +
-`between models of this folder only`);
+    notes.push(`no report judge for image folders: scored by the judge trained for this folder on its first eval ` +
+`(the select judge's architecture, ${folder.judgeFile}); numbers are comparable between models of ` +
+`this folder only`);
   }
   const { spec, facts } = chooseJudge(o.judge ?? folder?.judgeFile, data, notes);
   const k = facts.classes.length;

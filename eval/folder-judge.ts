@@ -35,8 +35,8 @@ export async function folderEvalData(input: string, model: ModelFileInfo | null,
   const dir = explicitData ?? source.path;
   if (!existsSync(dir)) {
     throw new Error(
-      `${input} was trained on ${what}, read from ${source.path}, which is not there any more: ` +
-`eval needs those images to train its judge and as the real images to compare with; ` +
+      `${input} was trained on ${what}, read from ${source.path}, which is not there any more: eval needs ` +
+`those images to train its judge and as the real images to compare with; ` +
         `put them back there or pass --data DIR with the same class folders`,
     );
   }
@@ -44,20 +44,20 @@ export async function folderEvalData(input: string, model: ModelFileInfo | null,
   const splits = await openData(dir, options, { log });
   const ds = splits.train;
   if (ds.shape.join() !== meta.imageShape.join()) {
-    throw new Error(`${dir} now reads as ${ds.shape.join('x')} images, but ${input} makes ` +
-`${meta.imageShape.join('x')}: pass --data with the images it was trained on`);
+    throw new Error(`${dir} now reads as ${ds.shape.join('x')} images, but ${input} makes ${meta.imageShape.join('x')}: ` +
+`pass --data with the images it was trained on`);
   }
   if (splits.folder?.layout === 'flat' || ds.classes.length < 2) {
-    throw new Error(`eval scores generators with a judge, a classifier of the data set's classes, and ${dir} ` +
-`has ${splits.folder?.layout === 'flat' ? 'no classes (a flat folder)' : 'a single class'}` +
-`: pass --data with a folder of at least 2 class folders`);
+    throw new Error(`eval scores generators with a judge, a classifier of the data set's classes, and ${dir} has ` +
+`${splits.folder?.layout === 'flat' ? 'no classes (a flat folder)' : 'a single class'}: pass --data ` +
+`with a folder of at least 2 class folders`);
   }
   // NAME@FINGERPRINT: the fingerprint is the images' content, the name only the folder's.
   const fingerprint = ds.name.slice(ds.name.lastIndexOf('@') + 1);
   const trainedOn = meta.dataset ?? '(unknown)';
   if (fingerprint !== trainedOn.slice(trainedOn.lastIndexOf('@') + 1)) {
-    notes.push(`${dir} now holds ${ds.name}; ${input} was trained on ${trainedOn}: the images changed ` +
-`since, and it is scored against the current ones`);
+    notes.push(`${dir} now holds ${ds.name}; ${input} was trained on ${trainedOn}: the images changed since, and it ` +
+`is scored against the current ones`);
   }
   // Keyed by content, so the same images in a moved or renamed folder reuse the judge.
   const judgeFile = path.join(cacheDir('judges'), `judge-${fingerprint}-holdout${source.holdout}.json`);
@@ -81,8 +81,8 @@ export async function ensureFolderJudge(f: FolderEval, log: (line: string) => vo
   const { train, heldOut } = f.splits;
   const epochs = folderJudgeEpochs(train.count);
   const batch = Math.min(100, train.count);
-  log(`training the judge for ${train.name} (first eval of this data set): ${train.count} images ` +
-`x ${epochs} epochs, ${train.shape.join('x')}; cached as ${f.judgeFile}`);
+  log(`training the judge for ${train.name} (first eval of this data set): ${train.count} images x ` +
+`${epochs} epochs, ${train.shape.join('x')}; cached as ${f.judgeFile}`);
   const bar = progressBar('judge', epochs * Math.floor(train.count / batch), 'steps');
   const judge = await trainJudge({ data: f.data, train, heldOut, epochs, batch, seed: 0, onStep: (step) => bar.update(step) }).finally(() => bar.stop());
   try {

@@ -340,8 +340,8 @@ export async function trainJudge(o: TrainJudgeOptions): Promise<Judge> {
       o.onStep?.(step, totalSteps);
     }
     const acc = await judge.accuracy(heldOut);
-    log(`epoch ${epoch}/${epochs}: loss ${(lossSum / steps).toFixed(4)}, held-out accuracy ` +
-`${acc.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    log(`epoch ${epoch}/${epochs}: loss ${(lossSum / steps).toFixed(4)}, held-out accuracy ${acc.toFixed(4)} ` +
+`(${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     info.heldOutAccuracy = acc;
   }
   optimizer.dispose();

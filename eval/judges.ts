@@ -62,9 +62,8 @@ export function readJudge(spec: string, data: string): { facts: JudgeFacts; onnx
         imageShape: j.info.imageShape,
         dim: REPORT_FEATURES,
         seed: j.info.seed,
-        training: `${j.info.epochs} epochs, shifts up to ${a.shift * 100}% of the side, rotations up to ` +
-`${a.rotate} degrees, scaling up to ${a.scale * 100}%, speckle on ${a.speckle * 100}% of ` +
-`the images`,
+        training: `${j.info.epochs} epochs, shifts up to ${a.shift * 100}% of the side, rotations up to ${a.rotate} ` +
+`degrees, scaling up to ${a.scale * 100}%, speckle on ${a.speckle * 100}% of the images`,
       },
       onnx: () => reportJudgeOnnx(j),
       heldOutAccuracy: j.info.heldOutAccuracy,
@@ -114,8 +113,8 @@ export async function trainAndSaveJudge(o: {
   const { train, heldOut } = o.splits;
   const epochs = o.epochs ?? defaultJudgeEpochs(o.role, train.count);
   const log = o.log ?? (() => {});
-  log(`training the ${o.role} judge for ${judgeName(o.data)} on ${train.count} images for ` +
-`${epochs} epochs (held-out: ${heldOut.count} images)`);
+  log(`training the ${o.role} judge for ${judgeName(o.data)} on ${train.count} images for ${epochs} epochs ` +
+`(held-out: ${heldOut.count} images)`);
   if (o.role === 'select') {
     const file = o.file ?? defaultJudgePath(o.data);
     const judge: Judge = await trainJudge({ data: o.data, train, heldOut, epochs, seed: o.seed ?? 0, log });

@@ -67,8 +67,8 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
     `# ${name}`,
     '',
     `An onnxgan ${m.kind} generator. Inputs \`noise\` float32 [N, ${m.noiseDim}] (U(-1, 1))` +
-`${m.classes ? ', `label` int64 [N]' : ''}; output \`image\` float32 [N, ` +
-`${m.imageShape.join(', ')}] in [-1, 1].`,
+`${m.classes ? ', `label` int64 [N]' : ''}; output \`image\` float32 [N, ${m.imageShape.join(', ')}] ` +
+`in [-1, 1].`,
     '',
     '| | |',
     '|---|---|',
@@ -83,18 +83,16 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
     `\`onnxgan eval ${o.model} --n ${o.n}\` (` +
 `${report.judge.role === 'report' ? 'the report judge, which no training decision was made with' : `the ${report.judge.role} judge: this data set has no report judge`}` +
 `; definitions in [docs/metrics.md](` +
-`${path.relative(path.dirname(base), path.join(packageInfo().root, 'docs', 'metrics.md'))}` +
-`)):`,
+`${path.relative(path.dirname(base), path.join(packageInfo().root, 'docs', 'metrics.md'))})):`,
     '',
     '```',
     formatReport(report),
     '```',
     '',
     ...(report.judge.role === 'report'
-      ? [`With the select judge (\`--judge select\`), whose FID chose this model's training options ` +
-`and checkpoints and so flatters it: FID ` +
-`${withSpread(select.generator.fid, select.generator.sd.fid, 2)} (ceiling ` +
-`${withSpread(select.ceiling!.fid, select.ceiling!.sd.fid, 2)}).`, '']
+      ? [`With the select judge (\`--judge select\`), whose FID chose this model's training options and ` +
+`checkpoints and so flatters it: FID ${withSpread(select.generator.fid, select.generator.sd.fid, 2)} ` +
+`(ceiling ${withSpread(select.ceiling!.fid, select.ceiling!.sd.fid, 2)}).`, '']
       : []),
     ...(o.run && existsSync(`${base}-loss.svg`) ? ['## Training curves', '', `![losses](${name}-loss.svg)`, ''] : []),
     ...(o.extra ? [o.extra, ''] : []),

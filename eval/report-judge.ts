@@ -43,8 +43,8 @@ const CONVS: ConvSpec[] = [
 /** Smallest image side: three 2x2 poolings leave at least one position. */
 const MIN_SIDE = 8;
 export const REPORT_ARCHITECTURE = 'input [C,H,W] in [-1,1]; conv5x5(16)+ReLU+maxpool2; conv3x3(32)+ReLU+maxpool2; ' +
-'conv3x3(64)+ReLU+maxpool2; conv3x3(128)+ReLU; global average pool [features]; dense(K) ' +
-'[logits]; trained with batch normalisation before each ReLU, folded into the convolutions';
+'conv3x3(64)+ReLU+maxpool2; conv3x3(128)+ReLU; global average pool [features]; dense(K) [logits]; ' +
+'trained with batch normalisation before each ReLU, folded into the convolutions';
 
 export const reportJudgePath = (data: string): string => path.join(packageInfo().root, 'models', `judge-report-${judgeName(data)}.json`);
 export const retrainReportCommand = (data: string): string => `onnxgan eval --retrain-judge --judge report --data ${data}`;
@@ -359,10 +359,9 @@ export async function trainReportJudge(o: TrainReportJudgeOptions): Promise<Repo
         correct!.dispose();
         if ((s + 1) % 20 === 0 || s + 1 === stepsPerEpoch) {
           const secs = (Date.now() - t0) / 1000;
-          log(`epoch ${epoch}/${epochs} step ${s + 1}/${stepsPerEpoch}: loss ` +
-`${(lossSum / (s + 1)).toFixed(4)}, augmented training accuracy ` +
-`${(hits / ((s + 1) * batch)).toFixed(4)} (${secs.toFixed(0)} s, ETA this epoch ` +
-`${((secs / (s + 1)) * (stepsPerEpoch - s - 1)).toFixed(0)} s)`);
+          log(`epoch ${epoch}/${epochs} step ${s + 1}/${stepsPerEpoch}: loss ${(lossSum / (s + 1)).toFixed(4)}, ` +
+`augmented training accuracy ${(hits / ((s + 1) * batch)).toFixed(4)} (${secs.toFixed(0)} s, ETA ` +
+`this epoch ${((secs / (s + 1)) * (stepsPerEpoch - s - 1)).toFixed(0)} s)`);
         }
       }
     }

@@ -44,16 +44,14 @@ export function formatReport(r: EvalReport): string {
   const classes = r.judge.classes.length <= 10 && r.judge.classes.every((s) => s.length <= 2) ? r.judge.classes : r.judge.classes.map((_, i) => String(i));
   const j = r.judge;
   const spread = g.sd.replicates
-    ? `± one standard deviation over ${g.sd.replicates} bootstrap resamples of both the scored ` +
-`images and the reference images, so a small reference shows as a wide spread (its share ` +
-`cancels when two models are compared against the same reference; KID: the jackknife over ` +
-`both sets)`
+    ? `± one standard deviation over ${g.sd.replicates} bootstrap resamples of both the scored images and ` +
+`the reference images, so a small reference shows as a wide spread (its share cancels when two ` +
+`models are compared against the same reference; KID: the jackknife over both sets)`
     : 'none (--bootstrap 0)';
   const out = [
     `input:     ${r.input} (${r.source}${r.kind === null ? '' : `, seed ${r.seed}`})`,
-    `judge:     ${j.role} judge ${displayPath(j.file)} (${j.data}, seed ${j.seed}, held-out ` +
-`accuracy ${j.heldOutAccuracy.toFixed(4)} on ${j.heldOutCount} images; trained ` +
-`${j.training})`,
+    `judge:     ${j.role} judge ${displayPath(j.file)} (${j.data}, seed ${j.seed}, held-out accuracy ` +
+`${j.heldOutAccuracy.toFixed(4)} on ${j.heldOutCount} images; trained ${j.training})`,
     `reference: ${r.reference.source} (${r.reference.count} images)`,
     c ? `ceiling:   ${c.n} real training images scored the same way against the reference` : '',
     `spread:    ${spread}`,

@@ -38,8 +38,8 @@ export function register(program: Command): void {
           }
           const { exportTfjs } = await import('./tfjs-format.js');
           const r = await exportTfjs(run, o.out, { useEma: o.ema });
-          console.log(`wrote ${r.dir}/{${r.files.join(',')}} (${(r.bytes / 1024).toFixed(1)} KiB): max |tfjs - ` +
-`ONNX export| = ${r.maxAbsDiff.toExponential(2)} over 256 samples`);
+          console.log(`wrote ${r.dir}/{${r.files.join(',')}} (${(r.bytes / 1024).toFixed(1)} KiB): max |tfjs - ONNX ` +
+`export| = ${r.maxAbsDiff.toExponential(2)} over 256 samples`);
           return EXIT.ok;
         }
         const { exportCheckpoint } = await import('./export.js');
@@ -52,8 +52,8 @@ export function register(program: Command): void {
     );
   program
     .command('info')
-    .description("print any ONNX file's interface (inputs and outputs with types and shapes, opsets, " +
-"producer) and metadata, and whether onnxgan serves it as a generator")
+    .description("print any ONNX file's interface (inputs and outputs with types and shapes, opsets, producer) and " +
+"metadata, and whether onnxgan serves it as a generator")
     .argument('<file>', '.onnx file')
     .action(
       action('info', async (file: string) => {

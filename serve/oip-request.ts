@@ -140,8 +140,8 @@ export function parseInferRequest(body: Buffer, headerLength: string | undefined
     const labelIn = byName.get(IO.label)!;
     const ls = labelIn.input.shape;
     if (!((ls.length === 1 || (ls.length === 2 && ls[1] === 1)) && ls[0] === rows)) {
-      throw bad(`input "${IO.label}": shape ${showShape(ls)} does not match the ${rows} row` +
-`${rows > 1 ? 's' : ''} of "${IO.noise}" ([${rows}] or [${rows}, 1])`);
+      throw bad(`input "${IO.label}": shape ${showShape(ls)} does not match the ${rows} row${rows > 1 ? 's' : ''} of ` +
+`"${IO.noise}" ([${rows}] or [${rows}, 1])`);
     }
     labels = classIndices(labelIn, rows, meta.classes.length);
   }

@@ -57,8 +57,8 @@ export function validationError(err: z.ZodError): { error: string; message: stri
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') {
     field = issue.keys.join(', ');
-    message = `unknown field${issue.keys.length > 1 ? 's' : ''} ` +
-`${issue.keys.map((k) => `"${k}"`).join(', ')} (allowed: count, label, seed, format)`;
+    message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} ` +
+`(allowed: count, label, seed, format)`;
   }
   return { error: 'invalid_request', message, field: field || '(body)' };
 }

@@ -128,8 +128,8 @@ export async function writeTritonRepository(o: TritonOptions, progress: (line: s
   for (const m of staged) {
     await fs.rm(m.old, { recursive: true, force: true });
     progress(`${m.final}: config.pbtxt, 1/model.onnx (${m.meta.kind}, noise ${m.meta.noiseDim}, image [` +
-`${m.meta.imageShape.join(', ')}]` +
-`${isConditional(m.meta) ? `, ${m.meta.classes.length} classes` : ''})`);
+`${m.meta.imageShape.join(', ')}]${isConditional(m.meta) ? `, ${m.meta.classes.length} classes` : ''}` +
+`)`);
   }
   return found.map((f) => f.name);
 }

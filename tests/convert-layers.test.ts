@@ -264,8 +264,8 @@ describe('onnxgan convert: LayersModels', () => {
     expect(await maxDiff(model, out, 5)).toBeLessThan(1e-4);
   });
 
-  it('converts a model.json that tensorflowjs_converter made from a Keras .h5 file (functional, ' +
-'Subtract, SpatialDropout2D, uint16 weights)', async () => {
+  it('converts a model.json that tensorflowjs_converter made from a Keras .h5 file (functional, Subtract, ' +
+'SpatialDropout2D, uint16 weights)', async () => {
     const file = kerasH5Model(path.join(tmp, 'keras'));
     const out = path.join(tmp, 'keras.onnx');
     const r = await convertModel(file, out);

@@ -49,8 +49,8 @@ async function accuracyOf(judge: { predict: JudgeSession['predict'] }, images: F
 }
 
 describe('report judge network', () => {
-  it('its convolution gradients (forward convolutions, fast on wasm) equal autodiff of im2col, ' +
-'for 5x5 and 3x3 kernels and non-square images', () => {
+  it('its convolution gradients (forward convolutions, fast on wasm) equal autodiff of im2col, for 5x5 ' +
+'and 3x3 kernels and non-square images', () => {
     for (const [k, c, co] of [[5, 1, 4], [3, 3, 5]] as const) {
       const x = tf.variable(tf.randomNormal([2, 7, 6, c], 0, 1, 'float32', 1));
       const w = tf.variable(tf.randomNormal([k, k, c, co], 0, 1, 'float32', 2));
@@ -111,8 +111,8 @@ describe('the shipped mnist report judge', () => {
     }
   };
 
-  it('is another network than the select judge (architecture, seed), trained with the ' +
-'shortcut-removing augmentation, >= 98% on the held-out digits', async () => {
+  it('is another network than the select judge (architecture, seed), trained with the shortcut-removing ' +
+'augmentation, >= 98% on the held-out digits', async () => {
     const j = readReportJudge(reportJudgePath('mnist'), 'mnist');
     expect(j.info.seed).not.toBe(0); // the select judge's
     expect(j.info.architecture).toMatch(/global average pool/);

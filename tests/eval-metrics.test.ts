@@ -122,8 +122,8 @@ describe('metrics on real digits with known answers', () => {
     expect(Math.abs(m.kid - expected) / Math.abs(expected)).toBeLessThan(1e-3);
   });
 
-  it('disjoint classes (digits 0-4 against 5-9): precision, recall, density and coverage near ' +
-'0, FID and KID far above the noise', async () => {
+  it('disjoint classes (digits 0-4 against 5-9): precision, recall, density and coverage near 0, FID and ' +
+'KID far above the noise', async () => {
     const low = await scored(heldOut, indices(heldOut, (l) => l < 5));
     const high = await scored(heldOut, indices(heldOut, (l) => l >= 5));
     const m = await score(low, high, 20);
@@ -162,8 +162,8 @@ describe('metrics on real digits with known answers', () => {
     expect(dropped.fidByClass![7]).toBeNull(); // no 7 was asked for
   });
 
-  it('a shifted copy in feature space: FID grows by exactly |delta|^2, KID matches a direct ' +
-'computation, precision and recall fall', async () => {
+  it('a shifted copy in feature space: FID grows by exactly |delta|^2, KID matches a direct computation, ' +
+'precision and recall fall', async () => {
     const x = await scored(heldOut, perClass(heldOut, 60));
     const base = await score(x, x);
     const d = x.dim;
@@ -199,8 +199,8 @@ describe('metrics on real digits with known answers', () => {
     expect(m.recall).toBeLessThan(base.recall);
   });
 
-  it('requested classes: right labels score the per-class FID and accuracy of real digits, ' +
-'labels off by one score accuracy 0 and a far higher per-class FID', async () => {
+  it('requested classes: right labels score the per-class FID and accuracy of real digits, labels off by ' +
+'one score accuracy 0 and a far higher per-class FID', async () => {
     const idx = perClass(train, 60);
     const ref = await scored(heldOut, perClass(heldOut, 100));
     const right = await score(await scored(train, idx), ref);
@@ -213,8 +213,8 @@ describe('metrics on real digits with known answers', () => {
 });
 
 describe('spreads', () => {
-  it('bootstrap spreads of FID, KID, precision and recall match the scatter of 8 independent ' +
-'draws of 400 real digits against 400 others', async () => {
+  it('bootstrap spreads of FID, KID, precision and recall match the scatter of 8 independent draws of 400 ' +
+'real digits against 400 others', async () => {
     // Both sets drawn anew each time: the spread resamples the reference too.
     const draws: Metrics[] = [];
     for (let t = 0; t < 8; t++) {

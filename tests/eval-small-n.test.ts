@@ -49,8 +49,8 @@ describe('known answers at small n', () => {
     expect([m.precision, m.recall, m.realCoverage]).toEqual([1, 1, 1]);
   });
 
-  it('two draws of one Gaussian at n = 100: KID within 3 spreads of 0; N(0, I) against N(10 e1, ' +
-'I) in 4 dimensions: FID within 3 spreads of 100', async () => {
+  it('two draws of one Gaussian at n = 100: KID within 3 spreads of 0; N(0, I) against N(10 e1, I) in 4 ' +
+'dimensions: FID within 3 spreads of 100', async () => {
     const same = await score(set(gaussian(100, 8, 2), 8), set(gaussian(100, 8, 3), 8));
     expect(Math.abs(same.kid!)).toBeLessThan(3 * same.sd.kid);
     const far = await score(set(gaussian(400, 4, 4, 10), 4), set(gaussian(400, 4, 5), 4));
@@ -98,8 +98,8 @@ describe('too few images', () => {
 
 describe('onnxgan eval on tiny folders of real images', () => {
   const tmp = tempDir('onnxgan-small-n-');
-  it('a folder against itself: FID 0, KID just below 0, precision and recall 1; against a ' +
-'4-image reference: n/a with the reason, exit 0', async () => {
+  it('a folder against itself: FID 0, KID just below 0, precision and recall 1; against a 4-image ' +
+'reference: n/a with the reason, exit 0', async () => {
     const a = path.join(tmp, 'a');
     const b = path.join(tmp, 'b');
     await writeFashionPngs(a, 12); // 120 images

@@ -236,8 +236,8 @@ describe('onnxgan eval', () => {
     }
   });
 
-  it('prints every metric with its spread and the judge that produced it, the real-image ' +
-'ceiling beside it, and progress on stderr', async () => {
+  it('prints every metric with its spread and the judge that produced it, the real-image ceiling beside ' +
+'it, and progress on stderr', async () => {
     const r = await runCli(['eval', constGen, '--n', '500']);
     expect(r.code, r.stderr).toBe(0);
     for (const label of ['metric (report judge)', 'FID', 'KID', 'precision', 'recall', 'density', 'coverage of the reference', 'Inception score', 'classes with >= 2%', 'class entropy', 'requested-class accuracy', 'ceiling (real)', 'held-out accuracy', 'predicted classes', 'accuracy by requested class', 'FID by requested class', 'bootstrap resamples']) {
@@ -336,8 +336,8 @@ describe('onnxgan eval', () => {
     }
   });
 
-  it('--ref DIR scores against a folder, --ref A --ref B compares two folders (identical sets: ' +
-'FID 0, precision and recall 1)', async () => {
+  it('--ref DIR scores against a folder, --ref A --ref B compares two folders (identical sets: FID 0, ' +
+'precision and recall 1)', async () => {
     const all = digits(() => true);
     const dirAll = writeIdxDir(path.join(tmp, 'ref-all'), all.images, all.labels);
     const low = digits((l) => l < 5);
@@ -388,8 +388,8 @@ describe('onnxgan eval', () => {
     expect((await evalJson([constGen, '--n', '100', '--data', dir, '--judge', selectFile, '--bootstrap', '0'])).judge.role).toBe('select');
   });
 
-  it('a generator trained on an image folder is scored against that folder by a judge trained ' +
-'for it on first use, then cached', async () => {
+  it('a generator trained on an image folder is scored against that folder by a judge trained for it on ' +
+'first use, then cached', async () => {
     // Colour icons at 16 x 16: not the digits' shape, so the folder's judge takes the folder's images.
     process.env.ONNXGAN_CACHE_DIR = path.join(tmp, 'cache'); // inherited by the CLI children: a fresh judge cache
     const dir = path.join(tmp, 'icons');
@@ -424,9 +424,8 @@ describe('onnxgan eval', () => {
   const CGAN_MIN_ACCURACY = 0.95;
   const CGAN_MIN_REPORT_ACCURACY = 0.9;
   const cganTitle = existsSync(CGAN)
-    ? `the trained cgan (models/cgan.onnx) draws the requested digit >= ` +
-`${CGAN_MIN_ACCURACY * 100}% of the time by the select judge, >= ` +
-`${CGAN_MIN_REPORT_ACCURACY * 100}% by the report judge (n=500)`
+    ? `the trained cgan (models/cgan.onnx) draws the requested digit >= ${CGAN_MIN_ACCURACY * 100}% of the ` +
+`time by the select judge, >= ${CGAN_MIN_REPORT_ACCURACY * 100}% by the report judge (n=500)`
     : `SKIPPED: models/cgan.onnx is absent (train and export it: see README) - requested-class accuracy >= ${CGAN_MIN_ACCURACY}`;
   it.skipIf(!existsSync(CGAN))(cganTitle, async () => {
     const j = await evalJson([CGAN, '--n', '500', '--judge', 'select']);

@@ -233,8 +233,8 @@ describe('image folders: hostile input', () => {
     expect(strict.stderr).toMatch(/^onnxgan data: --strict: 8 files or folders could not be used, first .*mixed\/\S+: /m);
   });
 
-  it('refuses before training, in one line: no images, an empty class, a class with only broken ' +
-'files, one image, clashing names, a file, sizes below 4 px', async () => {
+  it('refuses before training, in one line: no images, an empty class, a class with only broken files, ' +
+'one image, clashing names, a file, sizes below 4 px', async () => {
     const make = (name: string, files: Record<string, string | Buffer>): string => {
       const dir = path.join(tmp, 'bad', name);
       rmSync(dir, { recursive: true, force: true });

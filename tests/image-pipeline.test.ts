@@ -62,8 +62,8 @@ beforeAll(() => {
   // The docs say `npx onnxgan`: in this checkout that is the built CLI (the npx route itself is
   // tested by newcomer-readme.test.ts).
   mkdirSync(bin, { recursive: true });
-  writeFileSync(path.join(bin, 'npx'), `#!/bin/sh\nif [ "$1" = onnxgan ]; then shift; exec "${process.execPath}" "${CLI}" "$@"; ` +
-`fi\necho "npx $1: not in this test" >&2; exit 1\n`);
+  writeFileSync(path.join(bin, 'npx'), `#!/bin/sh\nif [ "$1" = onnxgan ]; then shift; exec "${process.execPath}" "${CLI}" "$@"; fi\necho ` +
+`"npx $1: not in this test" >&2; exit 1\n`);
   chmodSync(path.join(bin, 'npx'), 0o755);
 });
 
@@ -140,8 +140,8 @@ describe('gan and wgan-gp on a folder of Fashion-MNIST PNGs', () => {
     await writeFashionPngs(byClass, 40, [1, 7, 9]);
     const models = path.join(work, 'fashion-models');
     for (const [kind, data] of [['gan', flat], ['wgan-gp', byClass]] as const) {
-      const r = await sh(`npx onnxgan train --model ${kind} --data ${data} --epochs 1 --batch 36 --out runs/${kind} ` +
-`&& npx onnxgan export runs/${kind} --out ${models}/${kind}.onnx`);
+      const r = await sh(`npx onnxgan train --model ${kind} --data ${data} --epochs 1 --batch 36 --out runs/${kind} && npx ` +
+`onnxgan export runs/${kind} --out ${models}/${kind}.onnx`);
       expect(r.code, r.out).toBe(0);
     }
     await withServer(models, async (url) => {

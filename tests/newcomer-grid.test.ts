@@ -24,8 +24,8 @@ describe('gridColumns', () => {
     expect(Object.fromEntries(COUNTS.map((n) => [n, [gridColumns(n), Math.ceil(n / gridColumns(n))]]))).toEqual(EXPECTED);
   });
 
-  it('for every count the server accepts (1..64): rows full whenever a not-too-wide grid ' +
-'allows, never an empty row, never taller than wide', () => {
+  it('for every count the server accepts (1..64): rows full whenever a not-too-wide grid allows, never an ' +
+'empty row, never taller than wide', () => {
     for (let n = 1; n <= 64; n++) {
       const cols = gridColumns(n);
       const rows = Math.ceil(n / cols);

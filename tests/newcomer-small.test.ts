@@ -28,14 +28,13 @@ describe('small things', () => {
 import onnx, sys
 from onnx import helper, TensorProto as T
 g = helper.make_graph(
-  [helper.make_node('Cast', ['ids'], ['idsf'], to=T.FLOAT), helper.make_node('Add', ['x', ` +
-`'idsf'], ['y']), helper.make_node('Greater', ['y', 'x'], ['mask'])],
-  'others', [helper.make_tensor_value_info('x', T.FLOAT, ['batch', 3]), ` +
-`helper.make_tensor_value_info('ids', T.INT64, ['batch', 3])],
-  [helper.make_tensor_value_info('y', T.FLOAT, ['batch', 3]), ` +
-`helper.make_tensor_value_info('mask', T.BOOL, ['batch', 3])])
-m = helper.make_model(g, producer_name='someone-else', producer_version='2.1', ` +
-`opset_imports=[helper.make_opsetid('', 13), helper.make_opsetid('com.example', 1)])
+  [helper.make_node('Cast', ['ids'], ['idsf'], to=T.FLOAT), helper.make_node('Add', ['x', 'idsf'], ['y']), ` +
+`helper.make_node('Greater', ['y', 'x'], ['mask'])],
+  'others', [helper.make_tensor_value_info('x', T.FLOAT, ['batch', 3]), helper.make_tensor_value_info('ids', T.INT64, ` +
+`['batch', 3])],
+  [helper.make_tensor_value_info('y', T.FLOAT, ['batch', 3]), helper.make_tensor_value_info('mask', T.BOOL, ['batch', 3])])
+m = helper.make_model(g, producer_name='someone-else', producer_version='2.1', opset_imports=[helper.make_opsetid('', 13), ` +
+`helper.make_opsetid('com.example', 1)])
 m.ir_version = 7
 helper.set_model_props(m, {'author': 'them'})
 onnx.save(m, sys.argv[1])`, file]);

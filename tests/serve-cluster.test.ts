@@ -192,8 +192,8 @@ describe('--workers 2', () => {
     expect(s.log().match(/"msg":"stopped"/g)).toHaveLength(2);
   });
 
-  it('a worker that cannot start stops the cluster with its error; a taken port fails before ' +
-'any worker; bad counts are usage errors', async () => {
+  it('a worker that cannot start stops the cluster with its error; a taken port fails before any worker; ' +
+'bad counts are usage errors', async () => {
     const r = await runCli(['serve', '--models', path.join(work, 'missing'), '--port', '0', '--workers', '2']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/onnxgan serve: models folder .*missing does not exist/);

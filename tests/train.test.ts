@@ -118,8 +118,8 @@ describe('onnxgan train', () => {
     const card = await runCli(['card', model, '--run', out, '--n', '100']);
     expect(card.code, card.stderr).toBe(0);
     const md = readFileSync(path.join(tmp, 'decay.md'), 'utf8');
-    expect(md).toContain('| training options beyond the reference | recipe reference; at first: none; from step 1: ' +
-'`--d-lr 0.0002`, `--lr-decay 1 --epochs 3`, `--ema 0.99` |');
+    expect(md).toContain('| training options beyond the reference | recipe reference; at first: none; from step 1: `--d-lr ' +
+'0.0002`, `--lr-decay 1 --epochs 3`, `--ema 0.99` |');
     expect(md).toContain('| seed, batch | 0, 600 |');
     expect(md).toContain('exponential moving average (decay 0.99)');
     expect(md).toContain('| epochs / generator steps | 3 / 3 |');

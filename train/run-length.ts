@@ -73,7 +73,6 @@ const plural = (n: number, word: string): string => `${n.toLocaleString('en-US')
 /** The warning for a run too short to learn anything, or null. */
 export function tooShortWarning(steps: number, how: string): string | null {
   if (steps >= MIN_STEPS) return null;
-  return `warning: ${how} is ${steps.toLocaleString('en-US')} generator steps, too few to learn ` +
-`anything: samples are still noise below ~${MIN_STEPS} steps (give e.g. --steps 1500 or ` +
-`--minutes 3)`;
+  return `warning: ${how} is ${steps.toLocaleString('en-US')} generator steps, too few to learn anything: ` +
+`samples are still noise below ~${MIN_STEPS} steps (give e.g. --steps 1500 or --minutes 3)`;
 }

@@ -109,12 +109,12 @@ async function loadRunData(opts: TrainOptions, ckpt: Checkpoint | null, log: (li
     log(`data: ${splits.train.name}, ${c}x${h}x${w} ${c === 3 ? 'RGB' : 'grey'} (${classes}); ` +
 `${splits.train.count} to train, ${splits.heldOut.count} held out` +
 `${f.cache.hit ? ', from the cache' : ''}`);
-    if (f.skipped.length) log(`data: skipped ${f.skipped.length} (--strict makes this an error), first ` +
-`${f.skipped[0]!.file}: ${f.skipped[0]!.reason}; \`onnxgan data ${opts.data}\` lists them`);
+    if (f.skipped.length) log(`data: skipped ${f.skipped.length} (--strict makes this an error), first ${f.skipped[0]!.file}: ` +
+`${f.skipped[0]!.reason}; \`onnxgan data ${opts.data}\` lists them`);
   }
   if (opts.model === 'cgan') {
-    if (f?.layout === 'flat') throw new DataError(`${opts.data} is a flat folder of images without classes: cgan needs one subfolder per ` +
-`class (gan and wgan-gp train on a flat folder)`);
+    if (f?.layout === 'flat') throw new DataError(`${opts.data} is a flat folder of images without classes: cgan needs one subfolder per class (gan ` +
+`and wgan-gp train on a flat folder)`);
     if (splits.train.classes.length < 2) throw new DataError(`${opts.data} has a single class (${splits.train.classes[0]}): cgan needs at least 2 class folders (gan and wgan-gp train on one)`);
   }
   return splits;
@@ -253,8 +253,8 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   const recipe = ckpt ? ckpt.recipe : opts.recipe;
   if (options.lrDecay && epochs > options.lrDecay.to) {
     // Epochs at rate zero would still move BatchNorm statistics and the EMA: refuse rather than drift.
-    throw new Error(`the learning rates of ${opts.out} reach zero at epoch ${options.lrDecay.to}: pass ` +
-`--lr-decay again to schedule epochs up to ${epochs}`);
+    throw new Error(`the learning rates of ${opts.out} reach zero at epoch ${options.lrDecay.to}: pass --lr-decay again ` +
+`to schedule epochs up to ${epochs}`);
   }
   const rng = new Rng(seed);
   const trainer = new GanTrainer(arch, options, rng);
@@ -365,8 +365,8 @@ async function runEpochSteps(r: Run, nBatches: number, onStep: (m: StepMetrics) 
       m = trainer.step(x, y);
     } catch (e) {
       // A wasm trap is what a full 4 GiB heap looks like (memory.ts's estimate is a lower bound).
-      if (e instanceof WebAssembly.RuntimeError) throw new Error(`the ${r.backend} backend failed in a step of batch ${batch} (${e.message}): its memory is ` +
-`likely full; use a smaller --batch or --image-size`);
+      if (e instanceof WebAssembly.RuntimeError) throw new Error(`the ${r.backend} backend failed in a step of batch ${batch} (${e.message}): its memory is likely ` +
+`full; use a smaller --batch or --image-size`);
       throw e;
     } finally {
       tf.dispose([x, y]);
@@ -427,8 +427,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         pos.wallTimeMs = performance.now() - started;
         await saveRun(r);
         bar.stop();
-        log(`interrupted: checkpoint at epoch ${pos.epoch + 1}, batch ${pos.batchInEpoch}/${nBatches} ` +
-`in ${r.ckptFile}; continue with --resume`);
+        log(`interrupted: checkpoint at epoch ${pos.epoch + 1}, batch ${pos.batchInEpoch}/${nBatches} in ` +
+`${r.ckptFile}; continue with --resume`);
         return { status: 'interrupted', epoch: pos.epoch, step: pos.step, checkpoint: r.ckptFile };
       }
       const avg = Object.fromEntries(Object.entries(pos.epochSums).map(([k, v]) => [k, v / nBatches]));
@@ -446,9 +446,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       });
     }
     bar.stop();
-    log(`done: ${pos.epoch} epochs, ${pos.step} generator steps, ` +
-`${(pos.wallTimeMs / 1000).toFixed(0)} s; samples ${path.join(opts.out, 'samples.png')}, ` +
-`checkpoint ${r.ckptFile}`);
+    log(`done: ${pos.epoch} epochs, ${pos.step} generator steps, ${(pos.wallTimeMs / 1000).toFixed(0)} s; ` +
+`samples ${path.join(opts.out, 'samples.png')}, checkpoint ${r.ckptFile}`);
     return { status: 'done', epoch: pos.epoch, step: pos.step, checkpoint: r.ckptFile };
   } finally {
     bar.stop();

@@ -63,8 +63,8 @@ test('a colour model: the demo page and a third-party <onnx-gan> draw it in colo
 
     await watchElements(page);
     site.pages['/'] = htmlPage(
-      `<script type="module" src="${server.url}/dist/onnx-gan.js"></script>\n<onnx-gan src="` +
-`${server.url}/models/flowers.onnx" label="Ωmega rose" count="6" seed="3"></onnx-gan>`,
+      `<script type="module" src="${server.url}/dist/onnx-gan.js"></script>\n<onnx-gan src="${server.url}` +
+`/models/flowers.onnx" label="Ωmega rose" count="6" seed="3"></onnx-gan>`,
     );
     await page.goto(site.url);
     const el = page.locator('onnx-gan');

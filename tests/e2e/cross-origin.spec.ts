@@ -66,8 +66,8 @@ test('COOP/COEP on the HTML only: cross-origin isolated, threads, draws', async 
   // ... and a self-hosted copy whose files carry no COEP/CORP (the case that used to hang: a worker
   // of an isolated page needs COEP on its own script's response, which such a host does not send).
   const root = selfHostRoot();
-  const hosting = await site({ '/': htmlPage('<script type="module" src="/dist/onnx-gan.js"></script>\n<onnx-gan ' +
-'src="/models/cgan.onnx" label="7" seed="42" count="8"></onnx-gan>') }, isolation, root);
+  const hosting = await site({ '/': htmlPage('<script type="module" src="/dist/onnx-gan.js"></script>\n<onnx-gan src="/models/cgan.onnx" ' +
+'label="7" seed="42" count="8"></onnx-gan>') }, isolation, root);
   await page.goto(hosting.url);
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
   await expectDigits(page);

@@ -95,10 +95,10 @@ export async function watchElements(page: Page): Promise<void> {
     // Once per document, however often a test adds it.
     content: `if (!window.__errors) {
       window.__errors = []; window.__violations = [];
-      window.addEventListener('error', (e) => { if (e.target?.localName === 'onnx-gan') ` +
-`__errors.push({ ms: performance.now(), message: e.detail?.message }); }, true);
-      document.addEventListener('securitypolicyviolation', (e) => ` +
-`__violations.push(e.effectiveDirective + ' ' + e.blockedURI));
+      window.addEventListener('error', (e) => { if (e.target?.localName === 'onnx-gan') __errors.push({ ms: ` +
+`performance.now(), message: e.detail?.message }); }, true);
+      document.addEventListener('securitypolicyviolation', (e) => __violations.push(e.effectiveDirective + ' ' + ` +
+`e.blockedURI));
     }`,
   });
 }

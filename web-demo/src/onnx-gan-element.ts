@@ -71,8 +71,7 @@ export class OnnxGanElement extends HTMLElement {
     super();
     const root = this.attachShadow({ mode: 'open' });
     root.innerHTML = `<figure part="figure"><canvas part="canvas" role="img" width="0" height="0"></canvas><div ` +
-`role="alert" part="error"></div><figcaption part="caption" ` +
-`aria-live="polite"></figcaption></figure>`;
+`role="alert" part="error"></div><figcaption part="caption" aria-live="polite"></figcaption></figure>`;
     this.canvas = root.querySelector('canvas')!;
     this.caption = root.querySelector('figcaption')!;
     this.alert = root.querySelector('[role=alert]')!;
