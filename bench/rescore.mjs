@@ -36,7 +36,8 @@ for (const model of models) {
   if (byClass) {
     const acc = r.generator.accuracyByClass;
     console.error(`${name} per class (${r.judge.role} judge): ` +
-`${r.judge.classes.map((c, i) => `${c}: FID ${s(byClass[i], r.generator.sd.fidByClass[i], 1)}, acc ${s(acc[i] * 100, r.generator.sd.accuracyByClass[i] * 100, 1)}%`).join('; ')}`);
+`${r.judge.classes.map((c, i) => `${c}: FID ${s(byClass[i], r.generator.sd.fidByClass[i], 1)}, acc ` +
+`${s(acc[i] * 100, r.generator.sd.accuracyByClass[i] * 100, 1)}%`).join('; ')}`);
   }
 }
 console.log(`n = ${n} per model, seed 0, ${replicates} bootstrap resamples; judges (eval's default for each data ` +

@@ -182,7 +182,8 @@ export const LAYERS: Record<string, Mapping> = {
 
   Embedding: (c) => {
     let ids = c.e.logical(x0(c));
-    if (ids.dtype !== 'int32') ids = c.e.op('Cast', [ids], { to: { i: elemOf('int32') } }, { dtype: 'int32', shape: ids.shape }); // tfjs casts to int32 (truncating)
+    // tfjs casts to int32 (truncating)
+    if (ids.dtype !== 'int32') ids = c.e.op('Cast', [ids], { to: { i: elemOf('int32') } }, { dtype: 'int32', shape: ids.shape });
     const table = c.param('embeddings', () => c.weight('embeddings'));
     return [c.e.op('Gather', [table, ids], { axis: { i: 0 } }, { dtype: 'float32', shape: shape0(c) }, c.layer.name)];
   },

@@ -64,7 +64,7 @@ export async function withWeightBudget<T>(manifest: { shape: number[] }[], build
     if (n > largest || n > left) {
       throw new UnsupportedError(
         `layer "${this.name}" declares weight "${name}" of shape [${shape.join(', ')}] (${n} values), ` +
-`${n > largest ? `larger than any weight in the manifest (the largest has ${largest})` : 'more than the manifest has left for it'}` +
+`${n > largest ? `larger than any weight in the manifest ` + `(the largest has ${largest})` : 'more than the manifest has left for it'}` +
 `: the topology does not match its weights`,
       );
     }

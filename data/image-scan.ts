@@ -99,7 +99,8 @@ export function shownName(raw: Buffer): { name: string; exact: boolean } {
 const sepBytes = Buffer.from(path.sep);
 const child = (dir: Folder, raw: Buffer): { name: string; full: string; source: string | Buffer } => {
   const { name, exact } = shownName(raw);
-  const full = dir.full.endsWith(path.sep) ? dir.full + name : `${dir.full}${path.sep}${name}`; // absolute and normalised: no path.join per file
+  // absolute and normalised: no path.join per file
+  const full = dir.full.endsWith(path.sep) ? dir.full + name : `${dir.full}${path.sep}${name}`;
   if (exact && typeof dir.source === 'string') return { name, full, source: full };
   const parent = typeof dir.source === 'string' ? Buffer.from(dir.source) : dir.source;
   return { name, full, source: Buffer.concat(parent.at(-1) === sepBytes[0] ? [parent, raw] : [parent, sepBytes, raw]) };

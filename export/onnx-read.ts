@@ -5,7 +5,10 @@ import type onnxProto from 'onnx-proto';
 import { onnx } from '../common/onnx-graph.js';
 import { metadataFromProps, type ModelMetadata } from '../common/metadata.js';
 
-/** One input or output: its element type as onnxruntime names it, and its dims (numbers, symbolic names, '?' when unnamed); null shape: rank unknown. */
+/**
+ * One input or output: its element type as onnxruntime names it, and its dims (numbers, symbolic names, '?' when
+ * unnamed); null shape: rank unknown.
+ */
 export interface TensorSpec {
   name: string;
   dtype: string;

@@ -5,7 +5,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 type Labelled = ServerResponse & { locals?: Record<string, unknown> };
 
-/** Sets a response's route label: a fixed template, never the raw URL (unbounded cardinality). Kept in res.locals, where Express keeps its own. */
+/**
+ * Sets a response's route label: a fixed template, never the raw URL (unbounded cardinality). Kept in res.locals, where
+ * Express keeps its own.
+ */
 export function labelRoute(res: ServerResponse, route: string): void {
   const r = res as Labelled;
   (r.locals ??= {}).route = route;

@@ -22,11 +22,11 @@ export interface TritonOptions {
   gpu: boolean;
 }
 
+/** One character of a protobuf text format string literal, escaped. */
+const escapeChar = (c: string): string =>
+  c === '"' ? '\\"' : c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c.charCodeAt(0) < 0x20 ? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}` : c;
 /** A protobuf text format string literal (C escapes; UTF-8 passes through). */
-const str = (s: string): string =>
-  `"` +
-`${[...s].map((c) => (c === '"' ? '\\"' : c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c.charCodeAt(0) < 0x20 ? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}` : c)).join('')}` +
-`"`;
+const str = (s: string): string => `"${[...s].map((c) => escapeChar(c)).join('')}"`;
 
 /** Triton's ModelConfig for one generator: the tensors of serve/oip-request.ts, dims without the batch (max_batch_size adds it). */
 export function tritonConfig(name: string, meta: ModelMetadata, o: Pick<TritonOptions, 'maxBatch' | 'maxWaitMs' | 'instances' | 'gpu'>): string {

@@ -27,7 +27,10 @@ function onnxCheck(file: string): void {
 const conv = (strides: number[], padding: string) => ({ strides: attr.ints(strides), padding: attr.s(padding), data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]) });
 const int32 = { T: attr.type('DT_INT32') };
 
-/** A DCGAN-style conditional generator graph: embedding lookup x noise, fused dense, a reshape and transposed convolutions sized from the batch at run time. */
+/**
+ * A DCGAN-style conditional generator graph: embedding lookup x noise, fused dense, a reshape and transposed
+ * convolutions sized from the batch at run time.
+ */
 function generatorGraph(): GraphDefBuilder {
   const P = 'StatefulPartitionedCall/generator';
   const g = new GraphDefBuilder(2);

@@ -64,7 +64,8 @@ describe('--arch dcgan', () => {
     const models = path.join(tmp, 'models');
     mkdirSync(models, { recursive: true });
     const exported = path.join(tmp, 'icons.onnx');
-    if (!existsSync(exported)) expect((await runCli(['export', run, '--out', exported])).code).toBe(0); // the export test's file, when it ran
+    // the export test's file, when it ran
+    if (!existsSync(exported)) expect((await runCli(['export', run, '--out', exported])).code).toBe(0);
     copyFileSync(exported, path.join(models, 'icons.onnx'));
     const { child, done } = startCli(['serve', '--models', models, '--port', '0', '--log-format', 'json', '--no-access-log']);
     try {

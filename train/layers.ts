@@ -21,7 +21,10 @@ export interface NetworkConfig {
   layers: LayerConfig[];
 }
 
-/** Each layer's input shape of a network, and the output's last ([inputDim] first); a layer that cannot take its input is a one-line error. */
+/**
+ * Each layer's input shape of a network, and the output's last ([inputDim] first); a layer that cannot take its input is
+ * a one-line error.
+ */
 export function networkShapes(name: string, config: NetworkConfig): Shape[] {
   const shapes: Shape[] = [[config.inputDim]];
   config.layers.forEach((c, i) => {

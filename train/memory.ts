@@ -120,7 +120,7 @@ export function checkTrainingMemory(plan: MemoryPlan, log: (line: string) => voi
 `${(constants.MAX_STRING_LENGTH / 1e6).toFixed(0)} M a string can hold`
       : t.bytes > limit
         ? `training needs about ${bytesText(t.bytes)}` +
-`${t.activationBytes > t.bytes / 2 ? ` (the layer outputs of a batch of ${batch}: ${(t.activations / 1e6).toFixed(1)} M values per image)` : ''}` +
+`${t.activationBytes > t.bytes / 2 ? ` (the layer outputs of a batch of ${batch}: ` + `${(t.activations / 1e6).toFixed(1)} M values per image)` : ''}` +
 `, more than the ${bytesText(limit)} of memory ` +
 `${limit === WASM_HEAP_BYTES ? "the wasm backend's heap holds" : 'here'}`
         : t.largestTensor > MAX_TYPED_ARRAY

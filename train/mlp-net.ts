@@ -272,7 +272,10 @@ export class MlpNet {
     }
   }
 
-  /** Gradient k's first din x dout values += sum over blocks of block^T g_block; a block that appears twice is taken once, with its g rows summed. */
+  /**
+   * Gradient k's first din x dout values += sum over blocks of block^T g_block; a block that appears twice is taken
+   * once, with its g rows summed.
+   */
   private addBlocksGradient(blocks: RowBlocks, din: number, g: Float32Array, dout: number, grads: Grads, k: number): void {
     const sums = new Map<Float32Array, Float32Array>();
     const summed = new Set<Float32Array>(); // g rows copied out of g, safe to add into

@@ -162,7 +162,10 @@ function dcganCritic([c, h, w]: ImageShape, outputs: number, numClasses: number,
   return { inputDim: c * h * w, layers };
 }
 
-/** `--arch dcgan`: each kind's algorithm as the chapter's (losses, penalty, betas of WGAN-GP), DCGAN's networks; the GAN takes DCGAN's beta1 0.5. */
+/**
+ * `--arch dcgan`: each kind's algorithm as the chapter's (losses, penalty, betas of WGAN-GP), DCGAN's networks; the GAN
+ * takes DCGAN's beta1 0.5.
+ */
 function dcganArchitecture(kind: ModelKind, numClasses: number, imageShape: ImageShape): Architecture {
   const conditional = kind === 'cgan';
   const adam: AdamBetas = kind === 'gan' ? { beta1: 0.5, beta2: 0.999 } : wganAdam;

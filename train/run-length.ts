@@ -17,7 +17,10 @@ export const DEFAULT_EPOCHS = 20;
  */
 export const MIN_STEPS = 500;
 
-/** The batch for n training images without --batch: the reference's 300, or about an eighth of a smaller set (>= 16, a multiple of 8), so an epoch has about 8 steps. */
+/**
+ * The batch for n training images without --batch: the reference's 300, or about an eighth of a smaller set (>= 16, a
+ * multiple of 8), so an epoch has about 8 steps.
+ */
 export function defaultBatch(n: number): number {
   return Math.min(DEFAULT_BATCH, Math.max(MIN_DEFAULT_BATCH, Math.round(n / 8 / 8) * 8));
 }

@@ -13,7 +13,10 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLASSES = ['poppy', 'tulip', 'Ωmega rose'];
 const dist = <T>(p: string): Promise<T> => import(path.join(ROOT, 'dist', p)) as Promise<T>;
 
-/** A --arch dcgan cgan generator for [3, 16, 16] (its initial weights: the browser runs the same Conv/ConvTranspose graph a trained one has), through export's parity check. */
+/**
+ * A --arch dcgan cgan generator for [3, 16, 16] (its initial weights: the browser runs the same Conv/ConvTranspose graph
+ * a trained one has), through export's parity check.
+ */
 async function writeDcganGenerator(file: string): Promise<void> {
   const [{ selectBackend }, { Sequential }, { architecture }, { exportGenerator }, { Rng }] = await Promise.all([
     dist<typeof import('../../backend/select.js')>('backend/select.js'),

@@ -22,7 +22,10 @@ export function fashionIdx(): { images: Buffer; labels: Buffer } {
   return fashion;
 }
 
-/** The first `perClass` images of each Fashion-MNIST class as 28x28 grey PNGs in one folder per class; returns the IDX index of each file. */
+/**
+ * The first `perClass` images of each Fashion-MNIST class as 28x28 grey PNGs in one folder per class; returns the IDX
+ * index of each file.
+ */
 export async function writeFashionPngs(dir: string, perClass: number, classes = FASHION_FOLDERS.map((_, k) => k)): Promise<Map<string, number>> {
   const { images, labels } = fashionIdx();
   const written = new Map<string, number>();

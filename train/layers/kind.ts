@@ -40,7 +40,10 @@ export interface OnnxContext {
   shape: Shape;
 }
 
-/** What a kind's tfjs LayersModel form gets: tfjs itself (passed in: a kind file does not load it), the label input, a unique name, and `add` to set a layer's weights once the model is built. */
+/**
+ * What a kind's tfjs LayersModel form gets: tfjs itself (passed in: a kind file does not load it), the label input, a
+ * unique name, and `add` to set a layer's weights once the model is built.
+ */
 export interface TfjsContext {
   tfjs: typeof Tfjs;
   label: Tfjs.SymbolicTensor | null;
@@ -59,7 +62,10 @@ export interface LayerKind<C extends { type: string } = { type: string }, L exte
   onnx?(layer: L, x: string, ctx: OnnxContext): string;
   /** Its tfjs LayersModel form after `h`. Absent: --format tfjs refuses. */
   tfjs?(layer: L, h: Tfjs.SymbolicTensor, ctx: TfjsContext): Tfjs.SymbolicTensor;
-  /** Where train/mlp-net.ts runs it by hand: in any network, or only in the generator (no penalty double backward). Absent: the run trains on tfjs's autodiff. */
+  /**
+   * Where train/mlp-net.ts runs it by hand: in any network, or only in the generator (no penalty double backward).
+   * Absent: the run trains on tfjs's autodiff.
+   */
   readonly hand?: 'any' | 'generator';
   /** It reads the labels (the network is conditional). */
   readonly conditional?: boolean;
