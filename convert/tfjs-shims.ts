@@ -62,9 +62,10 @@ export async function withWeightBudget<T>(manifest: { shape: number[] }[], build
   proto.addWeight = function (this: tf.layers.Layer, name, shape, ...rest) {
     const n = shape.reduce((a: number, b) => a * (b ?? 1), 1);
     if (n > largest || n > left) {
+      const why = n > largest ? `larger than any weight in the manifest (the largest has ${largest})` : 'more than the manifest has left for it';
       throw new UnsupportedError(
         `layer "${this.name}" declares weight "${name}" of shape [${shape.join(', ')}] (${n} values), ` +
-`${n > largest ? `larger than any weight in the manifest ` + `(the largest has ${largest})` : 'more than the manifest has left for it'}` +
+`${why}` +
 `: the topology does not match its weights`,
       );
     }

@@ -63,6 +63,10 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
   } else {
     facts.push(...factsOfExistingCard(`${base}.md`));
   }
+  const judgeWhich =
+    report.judge.role === 'report'
+      ? 'the report judge, which no training decision was made with'
+      : `the ${report.judge.role} judge: this data set has no report judge`;
   const card = [
     `# ${name}`,
     '',
@@ -81,7 +85,7 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
     '## Evaluation',
     '',
     `\`onnxgan eval ${o.model} --n ${o.n}\` (` +
-`${report.judge.role === 'report' ? 'the report judge, which no ' + 'training decision was made with' : `the ${report.judge.role} judge: ` + 'this data set has no report judge'}` +
+`${judgeWhich}` +
 `; definitions in [docs/metrics.md](` +
 `${path.relative(path.dirname(base), path.join(packageInfo().root, 'docs', 'metrics.md'))})):`,
     '',

@@ -126,7 +126,11 @@ describe('onnxgan data refuses a decode that cannot fit', () => {
     const started = Date.now();
     const r = await runCli(['data', dir, '--image-size', '4096']);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^onnxgan data: .*many: 300 images at 4096x4096 are 5.03e\+9 values decoded, 25.2 GB as bytes and float32, more than (one typed array holds|the .* of memory here): use a smaller --image-size or fewer images$/);
+    expect(r.stderr.trim()).toMatch(new RegExp(
+/^onnxgan data: .*many: 300 images at 4096x4096 are 5.03e\+9 values /.source +
+/decoded, 25.2 GB as bytes and float32, more than (one typed array holds|the .* of memory here): /.source +
+/use a smaller --image-size or fewer images$/.source,
+));
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
@@ -146,8 +150,16 @@ describe('train refuses at the start what cannot work', () => {
 
   it('refuses image sizes whose networks cannot fit, before decoding, naming the cost and a size that fits', async () => {
     for (const [size, extra, pattern] of [
-      ['4096', [], /4096x4096 images with 1 channel make gan's networks 6459.4 M parameters: .*more than .*; use a smaller --image-size \(\d+x\d+ fits\)/],
-      ['1024', [], /1024x1024 images with 1 channel make gan's networks 403.8 M parameters: its checkpoint would be \d+ M characters of JSON, more than the \d+ M a string can hold/],
+      ['4096', [], new RegExp(
+/4096x4096 images with 1 channel make gan's networks 6459.4 M /.source +
+/parameters: .*more than .*; use a smaller --image-size \(\d+x\d+ /.source +
+/fits\)/.source,
+)],
+      ['1024', [], new RegExp(
+/1024x1024 images with 1 channel make gan's networks 403.8 M parameters: /.source +
+/its checkpoint would be \d+ M characters of JSON, more than the /.source +
+/\d+ M a string can hold/.source,
+)],
       ['512', ['--channels', '3'], /512x512 images with 3 channels make gan's networks .* M parameters: .*\(\d+x\d+ fits, or --channels 1\)/],
     ] as const) {
       const started = Date.now();

@@ -114,13 +114,15 @@ export function checkTrainingMemory(plan: MemoryPlan, log: (line: string) => voi
   const [c, h, w] = shape;
   const what = `${w}x${h} images with ${c} channel${c === 1 ? '' : 's'}`;
   const nets = `${kind}'s ${arch === 'mlp' ? '' : `${arch} `}networks ${(e.parameters / 1e6).toFixed(1)} M parameters`;
+  const layerOutputs = (t: MemoryEstimate): string =>
+    t.activationBytes > t.bytes / 2 ? ` (the layer outputs of a batch of ${batch}: ${(t.activations / 1e6).toFixed(1)} M values per image)` : '';
   const problem = (t: MemoryEstimate): string | null =>
     t.checkpointChars > constants.MAX_STRING_LENGTH
       ? `its checkpoint would be ${(t.checkpointChars / 1e6).toFixed(0)} M characters of JSON, more than the ` +
 `${(constants.MAX_STRING_LENGTH / 1e6).toFixed(0)} M a string can hold`
       : t.bytes > limit
         ? `training needs about ${bytesText(t.bytes)}` +
-`${t.activationBytes > t.bytes / 2 ? ` (the layer outputs of a batch of ${batch}: ` + `${(t.activations / 1e6).toFixed(1)} M values per image)` : ''}` +
+`${layerOutputs(t)}` +
 `, more than the ${bytesText(limit)} of memory ` +
 `${limit === WASM_HEAP_BYTES ? "the wasm backend's heap holds" : 'here'}`
         : t.largestTensor > MAX_TYPED_ARRAY
