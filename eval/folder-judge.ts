@@ -10,7 +10,10 @@ import { cacheDir, dataSourceFromProps } from '../data/image-options.js';
 import { progressBar } from '../data/progress.js';
 import { openData } from '../data/sources.js';
 import type { ModelFileInfo } from '../export/onnx-read.js';
-import { readJudgeFile, trainJudge } from './judge.js';
+import { retrainCommand } from './judge.js';
+import { readJudgeModel } from './judge-file.js';
+import { defaultEpochs, FOLDER_SPEC } from './judge-spec.js';
+import { trainAndSaveJudge } from './judges.js';
 
 export interface FolderEval {
   /** The folder, as eval's data source. */
@@ -59,13 +62,10 @@ export async function folderEvalData(input: string, model: ModelFileInfo | null,
   return { data: dir, splits, judgeFile };
 }
 
-/** Judge training length for an image folder: about 600 steps of 100 images, at least 4 epochs, at most 100. */
-export const folderJudgeEpochs = (trainCount: number): number => Math.min(100, Math.max(4, Math.ceil((600 * 100) / trainCount)));
-
 /** Trains and caches the folder's judge unless a readable one is cached; reports its held-out accuracy. */
 export async function ensureFolderJudge(f: FolderEval, log: (line: string) => void, backend: BackendChoice = 'auto'): Promise<void> {
   try {
-    readJudgeFile(f.judgeFile, f.data);
+    readJudgeModel(f.judgeFile, retrainCommand('select', f.data));
     return;
   } catch {
     // none yet, or unreadable: (re)train it
@@ -74,15 +74,10 @@ export async function ensureFolderJudge(f: FolderEval, log: (line: string) => vo
   const { selectBackend } = await import('../backend/select.js');
   await selectBackend(backend);
   const { train, heldOut } = f.splits;
-  const epochs = folderJudgeEpochs(train.count);
-  const batch = Math.min(100, train.count);
+  const epochs = defaultEpochs(FOLDER_SPEC, train.count);
   log(`training the judge for ${train.name} (first eval of this data set): ${train.count} images x ${epochs} epochs, ${train.shape.join('x')}; cached as ${f.judgeFile}`);
-  const bar = progressBar('judge', epochs * Math.floor(train.count / batch), 'steps');
-  const judge = await trainJudge({ data: f.data, train, heldOut, epochs, batch, seed: 0, onStep: (step) => bar.update(step) }).finally(() => bar.stop());
-  try {
-    judge.save(f.judgeFile);
-    log(`judge for ${train.name}: held-out accuracy ${judge.info.heldOutAccuracy.toFixed(4)} on ${heldOut.count} images (${imageValues(train.shape)} values each)`);
-  } finally {
-    judge.dispose();
-  }
+  const { stepsPerEpoch } = await import('./judge-train.js');
+  const bar = progressBar('judge', epochs * stepsPerEpoch(FOLDER_SPEC, train.count), 'steps');
+  const r = await trainAndSaveJudge({ spec: FOLDER_SPEC, data: f.data, splits: f.splits, file: f.judgeFile, epochs, onStep: (step) => bar.update(step) }).finally(() => bar.stop());
+  log(`judge for ${train.name}: held-out accuracy ${r.heldOutAccuracy.toFixed(4)} on ${heldOut.count} images (${imageValues(train.shape)} values each)`);
 }
