@@ -1,11 +1,10 @@
 // algorithms.ts's generator step (GAN, WGAN-GP, CGAN) with its gradients computed by hand, with
-// mlp-net.ts and hand-adam.ts: the same definitions, the same random draws in the same order and
-// tfjs's Adam formula, so the results are those of the tfjs engine to float rounding
+// mlp-net.ts, updated by the trainer's adam.ts: the same definitions, the same random draws in the
+// same order, so the results are those of the tfjs engine to float rounding
 // (tests/mlp-step.test.ts compares them step by step).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Gemm } from '../backend/ort-matmul.js';
 import { Arena, MlpNet, readInto, notByHand, type Forward, type Grads } from './mlp-net.js';
-import { HandAdam } from './hand-adam.js';
 import type { StepHost, StepMetrics } from './step.js';
 import { criticStepsAt, drawNoise, ganCriticLoss, ganGeneratorLoss, r1Penalty, wganCriticDraws, wganCriticLoss, wganGeneratorDraws, wganGeneratorLoss, wganPenalty, type Loss, type Penalty } from './algorithms.js';
 
@@ -22,28 +21,12 @@ export class HandStep {
   /** Scratch for one update (reset before each critic and generator update). */
   private readonly arena = new Arena();
 
-  private readonly gAdam: HandAdam;
-  private readonly dAdam: HandAdam;
   /** The real batch, read out of its tensor (kept: one array per step would be a megabyte). */
   private real = new Float32Array(0);
 
   constructor(private readonly t: StepHost, gemm: Gemm) {
     this.G = new MlpNet(t.generator, gemm, this.arena);
     this.D = new MlpNet(t.critic, gemm, this.arena);
-    this.gAdam = new HandAdam(t.gOpt, t.generator.trainable);
-    this.dAdam = new HandAdam(t.dOpt, t.critic.trainable);
-  }
-
-  /** Put Adam's moments where tfjs's optimisers (and so checkpoints) read them. */
-  syncOptimizers(): void {
-    this.gAdam.sync();
-    this.dAdam.sync();
-  }
-
-  /** The tfjs optimisers' state was set from outside (a restored checkpoint): read it from there. */
-  optimizersChanged(): void {
-    this.gAdam.reset();
-    this.dAdam.reset();
   }
 
   step(realT: tf.Tensor2D, labelsT: tf.Tensor1D): StepMetrics {
@@ -66,7 +49,7 @@ export class HandStep {
     const r1 = r1Penalty(options.r1);
     const penalty = r1 ? this.penalty(r1, real, null, null, undefined, dGrads) : 0;
     this.D.backward(d, ce.grad, dGrads, false);
-    this.dAdam.apply(this.D.weights, dGrads.all());
+    this.t.dAdam.apply(this.D.weights, dGrads.all());
 
     this.D.load();
     const gd = this.D.forward(fake.out, n, { rng, updateStats: false });
@@ -79,7 +62,7 @@ export class HandStep {
     const { rng, options, arch } = this.t;
     const n = labels.length;
     let last = { dLoss: 0, wasserstein: 0, gp: 0 };
-    const steps = criticStepsAt(options, this.t.gOpt.iterations);
+    const steps = criticStepsAt(options, this.t.gAdam.iterations);
     const penalty = wganPenalty(arch.gpLambda);
     for (let k = 0; k < steps; k++) {
       this.arena.reset();
@@ -96,7 +79,7 @@ export class HandStep {
       const critic = wganCriticLoss(d.out, n, options);
       const gp = this.penalty(penalty, real, fake, draws.eps, labels, grads);
       this.D.backward(d, critic.grad, grads, false);
-      this.dAdam.apply(this.D.weights, grads.all());
+      this.t.dAdam.apply(this.D.weights, grads.all());
       last = { dLoss: critic.loss + gp, wasserstein: critic.wasserstein, gp };
     }
     this.arena.reset();
@@ -148,7 +131,7 @@ export class HandStep {
     const dFake = this.D.backward(d, dOut, null, true)!;
     const grads = this.G.grads();
     this.G.backward(g, dFake, grads, false);
-    this.gAdam.apply(this.G.weights, grads.all());
+    this.t.gAdam.apply(this.G.weights, grads.all());
   }
 }
 

@@ -1,11 +1,11 @@
 // What both step engines share (trainer.ts's tfjs autodiff, mlp-step.ts's hand-written one): the
 // metrics a step returns and what an engine reads of the trainer. The algorithms themselves (draws,
 // critic schedule, losses) are algorithms.ts's.
-import type * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../common/rng.js';
 import type { Sequential } from './layers.js';
 import type { Architecture } from './models.js';
 import type { TrainingOptions } from './options.js';
+import type { Adam } from './adam.js';
 
 /**
  * How a step computes its gradients: `hand`, the hand-written MLP step on onnxruntime's GEMM
@@ -34,7 +34,7 @@ export interface StepHost {
   readonly rng: Rng;
   readonly generator: Sequential;
   readonly critic: Sequential;
-  readonly gOpt: tf.AdamOptimizer;
-  readonly dOpt: tf.AdamOptimizer;
+  readonly gAdam: Adam;
+  readonly dAdam: Adam;
   readonly conditional: boolean;
 }

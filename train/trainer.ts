@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../common/rng.js';
 import { Sequential, weightKey, type ForwardContext } from './layers.js';
 import type { Architecture } from './models.js';
+import { Adam } from './adam.js';
 import type { TrainingOptions } from './options.js';
 import { lossOf, penaltyLoss, watched } from './gradient-penalty.js';
 import { emaDecayAt, useAveragedWeights } from './ema.js';
@@ -14,18 +15,20 @@ import { criticStepsAt, drawNoise, ganCriticLoss, ganGeneratorLoss, r1Penalty, w
 
 export type { StepEngine, StepMetrics } from './step.js';
 
-const adam = (lr: number, b: Architecture['generatorAdam']): tf.AdamOptimizer => tf.train.adam(lr, b.beta1, b.beta2, 1e-8); // torch's eps
-
-/** tfjs declares Adam's rate protected but has no setter; the field is what applyGradients reads. */
-const setRate = (o: tf.AdamOptimizer, lr: number): void => {
-  (o as unknown as { learningRate: number }).learningRate = lr;
-};
+/** d loss / d vars by tfjs's autodiff, handed to `adam`; returns the loss. */
+function minimize(adam: Adam, vars: tf.Variable[], f: () => tf.Scalar): number {
+  const { value, grads } = tf.variableGrads(f, vars);
+  adam.applyTensors(grads);
+  const loss = value.dataSync()[0]!;
+  tf.dispose([value, ...Object.values(grads)]);
+  return loss;
+}
 
 export class GanTrainer implements StepHost {
   readonly generator: Sequential;
   readonly critic: Sequential;
-  readonly gOpt: tf.AdamOptimizer;
-  readonly dOpt: tf.AdamOptimizer;
+  readonly gAdam: Adam;
+  readonly dAdam: Adam;
   /** Exponential moving average of the generator's weights (--ema; its decay is options.ema). */
   ema: tf.Variable[] | null = null;
   readonly engine: StepEngine;
@@ -36,8 +39,8 @@ export class GanTrainer implements StepHost {
   constructor(readonly arch: Architecture, readonly options: TrainingOptions, readonly rng: Rng, engine?: StepEngine) {
     this.generator = new Sequential('generator', arch.generator, rng);
     this.critic = new Sequential('critic', arch.critic, rng);
-    this.gOpt = adam(options.gLr, arch.generatorAdam);
-    this.dOpt = adam(options.dLr, arch.criticAdam);
+    this.gAdam = new Adam(this.generator.trainable, options.gLr, arch.generatorAdam);
+    this.dAdam = new Adam(this.critic.trainable, options.dLr, arch.criticAdam);
     const gemm = engine === 'tfjs' || (!engine && tf.getBackend() === 'tensorflow') ? null : ortGemm();
     const notHand = notStepByHand(this);
     if (gemm && 'gemm' in gemm && !notHand) this.hand = new HandStep(this, gemm.gemm);
@@ -46,20 +49,10 @@ export class GanTrainer implements StepHost {
     this.engine = this.hand ? 'hand' : 'tfjs';
   }
 
-  /** Bring the optimisers' own state up to date (before reading it: checkpoints). */
-  syncOptimizers(): void {
-    this.hand?.syncOptimizers();
-  }
-
-  /** The optimisers' state was set from outside (a restored checkpoint). */
-  optimizersChanged(): void {
-    this.hand?.optimizersChanged();
-  }
-
   /** Scale both learning rates (a schedule); Adam reads its rate at every update. */
   setLearningRateScale(scale: number): void {
-    setRate(this.gOpt, this.options.gLr * scale);
-    setRate(this.dOpt, this.options.dLr * scale);
+    this.gAdam.learningRate = this.options.gLr * scale;
+    this.dAdam.learningRate = this.options.dLr * scale;
   }
 
   get conditional(): boolean {
@@ -90,23 +83,23 @@ export class GanTrainer implements StepHost {
       const dCtx: ForwardContext = { training: true, rng: this.rng };
       let dAcc = 0;
       const r1 = r1Penalty(this.options.r1);
-      const d = this.dOpt.minimize(() => {
+      const dLoss = minimize(this.dAdam, D.trainable, () => {
         const ce = lossOf(D.apply(tf.concat2d([real, fake], 0), dCtx), (l) => {
           const t = ganCriticLoss(l, this.options);
           dAcc = t.dAcc;
           return t;
         });
         return r1 ? (tf.add(ce, penaltyLoss(r1, (x) => D.apply(x, dCtx), real)) as tf.Scalar) : ce;
-      }, true, D.trainable)!;
+      });
       let gAcc = 0;
-      const g = this.gOpt.minimize(() => {
+      const gLoss = minimize(this.gAdam, G.trainable, () => {
         return lossOf(D.apply(G.apply(noise, { training: true }), dCtx), (l) => {
           const t = ganGeneratorLoss(l);
           gAcc = t.gAcc;
           return t;
         });
-      }, true, G.trainable)!;
-      return { dLoss: d.dataSync()[0]!, gLoss: g.dataSync()[0]!, dAcc, gAcc };
+      });
+      return { dLoss, gLoss, dAcc, gAcc };
     });
   }
 
@@ -118,7 +111,7 @@ export class GanTrainer implements StepHost {
     // The reference's WGAN-GP takes MiniBatchSize from an undefined `real_labels`; we use the real batch.
     const dCtx: ForwardContext = { training: true, rng: this.rng, labels };
     let last = { dLoss: 0, wasserstein: 0, gp: 0 };
-    const steps = criticStepsAt(options, this.gOpt.iterations);
+    const steps = criticStepsAt(options, this.gAdam.iterations);
     const labelValues = labels.dataSync() as Int32Array;
     const penalty = wganPenalty(arch.gpLambda);
     for (let k = 0; k < steps; k++) {
@@ -128,7 +121,7 @@ export class GanTrainer implements StepHost {
         const eps = tf.tensor2d(draws.eps, [n, 1]);
         const wrong = draws.wrong ? tf.tensor1d(draws.wrong, 'int32') : null;
         const seen = { wasserstein: 0, gp: 0 };
-        const loss = this.dOpt.minimize(() => {
+        const dLoss = minimize(this.dAdam, D.trainable, () => {
           // Real and fake (and real with wrong labels) in one pass: same result as separate passes
           // (no batch-dependent layers), one matmul each.
           const inputs = wrong ? [real, fake, real] : [real, fake];
@@ -140,19 +133,18 @@ export class GanTrainer implements StepHost {
           });
           const gp = penaltyLoss(watched(penalty, (l) => (seen.gp = l)), (x) => D.apply(x, dCtx), real, fake, eps);
           return tf.add(critic, gp) as tf.Scalar;
-        }, true, D.trainable)!;
-        return { dLoss: loss.dataSync()[0]!, ...seen };
+        });
+        return { dLoss, ...seen };
       });
     }
     const gLoss = tf.tidy(() => {
       const draws = wganGeneratorDraws(this.rng, arch, this.conditional, labels.dataSync() as Int32Array);
       const gLabels = tf.tensor1d(draws.labels, 'int32');
       const noise = tf.tensor2d(draws.noise, [n, arch.noiseDim]);
-      const loss = this.gOpt.minimize(() => {
+      return minimize(this.gAdam, G.trainable, () => {
         const fake = G.apply(noise, { training: true, labels: gLabels });
         return lossOf(D.apply(fake, { training: true, rng: this.rng, labels: gLabels }), wganGeneratorLoss);
-      }, true, G.trainable)!;
-      return loss.dataSync()[0]!;
+      });
     });
     return { ...last, gLoss };
   }
@@ -160,7 +152,7 @@ export class GanTrainer implements StepHost {
   private updateEma(): void {
     const weights = this.ema;
     if (!weights || this.options.ema === null) return;
-    const decay = emaDecayAt(this.options.ema, this.gOpt.iterations);
+    const decay = emaDecayAt(this.options.ema, this.gAdam.iterations);
     const live = this.generator.weights;
     tf.tidy(() => {
       weights.forEach((e, i) => {
@@ -190,8 +182,6 @@ export class GanTrainer implements StepHost {
   dispose(): void {
     this.generator.dispose();
     this.critic.dispose();
-    this.gOpt.dispose();
-    this.dOpt.dispose();
     this.ema?.forEach((w) => w.dispose());
   }
 
