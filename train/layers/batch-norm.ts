@@ -3,6 +3,7 @@
 // either way (images are NHWC), so one kind serves both.
 import * as tf from '@tensorflow/tfjs-core';
 import { layerKind, values, vname, type ForwardContext, type Layer } from './kind.js';
+import { batchNorm2dForward } from '../../backend/conv-kernels.js';
 
 export interface BatchNormConfig {
   type: 'BatchNorm';
@@ -81,6 +82,14 @@ export const batchNorm = layerKind<BatchNormConfig, BatchNorm>({
     // Keras's momentum weighs the running value, torch's (ours) the batch statistic.
     const bn = add(tfjs.layers.batchNormalization({ epsilon: l.config.epsilon, momentum: 1 - l.config.momentum, name }), [l.gamma, l.beta, l.movingMean, l.movingVariance].map((v) => v.clone()));
     return bn.apply(h) as typeof h;
+  },
+  handForward: (l, x) => {
+    const c = l.config.units;
+    const rows = x.length / c; // NHWC (or [n, d]): channels last
+    const y = new Float32Array(x.length);
+    const tape = { xhat: new Float32Array(x.length), invStd: new Float32Array(c) };
+    batchNorm2dForward(x, rows, c, values(l.gamma), values(l.beta), l.config.epsilon, y, tape, new Float32Array(c), new Float32Array(c));
+    return y;
   },
   hand: 'generator',
 });

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../common/rng.js';
 import { image, layerKind, pytorchUniform, values, vname, type Layer } from './kind.js';
 import { kernelToOnnx, padsSchema } from './conv2d.js';
+import { addBias, convTransposeGeometry } from '../../backend/conv-kernels.js';
 
 export interface ConvTranspose2DConfig {
   type: 'ConvTranspose2D';
@@ -64,6 +65,14 @@ export const convTranspose2d = layerKind<ConvTranspose2DConfig, ConvTranspose2D>
     const { kernel: k, stride, outChannels, pads } = l.config;
     const full = add(tfjs.layers.conv2dTranspose({ filters: outChannels, kernelSize: k, strides: stride, padding: 'valid', name }), [l.kernel.clone(), l.bias.clone()]).apply(h) as typeof h;
     return pads.some((p) => p > 0) ? (tfjs.layers.cropping2D({ cropping: [[pads[0], pads[2]], [pads[1], pads[3]]], name: `${name}_crop` }).apply(full) as typeof h) : full;
+  },
+  // The input gradient of the convolution its output would be the input of (conv-kernels.ts).
+  handForward: (l, x, { conv, n, shape }) => {
+    const { inChannels, outChannels, kernel: k, stride: s, pads } = l.config;
+    const g = convTransposeGeometry({ n, h: shape[1]!, w: shape[2]!, inChannels, outChannels, kh: k, kw: k, sh: s, sw: s, pads });
+    const y = conv.conv2dInputGrad(x, values(l.kernel), g, new Float32Array(n * g.h * g.w * outChannels));
+    addBias(y, n * g.h * g.w, outChannels, values(l.bias));
+    return y;
   },
   kernels: ['Conv2DBackpropFilter'],
 });

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../common/rng.js';
 import { image, layerKind, pytorchUniform, values, vname, type Layer } from './kind.js';
+import { convGeometry } from '../../backend/conv-kernels.js';
 
 export interface Conv2DConfig {
   type: 'Conv2D';
@@ -67,6 +68,11 @@ export const conv2d = layerKind<Conv2DConfig, Conv2D>({
     const { kernel: k, stride, outChannels, pads } = l.config;
     const padded = pads.some((p) => p > 0) ? (tfjs.layers.zeroPadding2d({ padding: [[pads[0], pads[2]], [pads[1], pads[3]]], name: `${name}_pad` }).apply(h) as typeof h) : h;
     return add(tfjs.layers.conv2d({ filters: outChannels, kernelSize: k, strides: stride, padding: 'valid', name }), [l.kernel.clone(), l.bias.clone()]).apply(padded) as typeof h;
+  },
+  handForward: (l, x, { conv, n, shape }) => {
+    const { inChannels: c, outChannels: o, kernel: k, stride: s, pads } = l.config;
+    const g = convGeometry({ n, h: shape[1]!, w: shape[2]!, c, o, kh: k, kw: k, sh: s, sw: s, pads });
+    return conv.conv2d(x, values(l.kernel), values(l.bias), g, new Float32Array(g.rows * o));
   },
   kernels: ['Conv2DBackpropFilter'],
 });

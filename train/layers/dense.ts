@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../common/rng.js';
 import { features, layerKind, pytorchUniform, values, vname, type Layer } from './kind.js';
+import { addBias } from '../../backend/conv-kernels.js';
 
 export interface DenseConfig {
   type: 'Dense';
@@ -39,5 +40,12 @@ export const dense = layerKind<DenseConfig, Dense>({
     return g.node('Gemm', [x, g.weight(`${l.name}/kernel`, values(l.kernel), [inputDim, units]), g.weight(`${l.name}/bias`, values(l.bias), [units])]);
   },
   tfjs: (l, h, { tfjs, name, add }) => add(tfjs.layers.dense({ units: l.config.units, name }), [l.kernel.clone(), l.bias.clone()]).apply(h) as typeof h,
+  handForward: (l, x, { gemm, n }) => {
+    const { inputDim, units } = l.config;
+    const y = new Float32Array(n * units);
+    gemm(x, [n, inputDim], values(l.kernel), [inputDim, units], false, false, y);
+    addBias(y, n, units, values(l.bias));
+    return y;
+  },
   hand: 'any',
 });

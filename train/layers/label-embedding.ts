@@ -50,6 +50,18 @@ export const labelEmbedding = layerKind<LabelEmbeddingConfig, LabelEmbedding>({
     const emb = tfjs.layers.flatten({ name: `${name}_flatten` }).apply(lookup) as typeof h;
     return tfjs.layers.concatenate({ name: `${name}_concat` }).apply([h, emb]) as typeof h;
   },
+  handForward: (l, x, { n, labels }) => {
+    if (!labels) throw new Error(`${l.name}: a conditional layer needs labels`);
+    const { dim } = l.config;
+    const d = x.length / n;
+    const table = values(l.table);
+    const y = new Float32Array(n * (d + dim));
+    for (let i = 0; i < n; i++) {
+      y.set(x.subarray(i * d, (i + 1) * d), i * (d + dim));
+      y.set(table.subarray(labels[i]! * dim, (labels[i]! + 1) * dim), i * (d + dim) + d);
+    }
+    return y;
+  },
   hand: 'any', // mlp-net.ts: first in the network, before a Dense
   conditional: true,
 });

@@ -5,7 +5,7 @@
 // convolution. Critic-only: no ONNX or tfjs form (export loads only the generator).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../common/rng.js';
-import { features, layerKind, pytorchUniform, vname, type ForwardContext, type Layer } from './kind.js';
+import { features, layerKind, pytorchUniform, values, vname, type ForwardContext, type Layer } from './kind.js';
 import { lookUp } from './label-embedding.js';
 
 export interface LabelProjectionConfig {
@@ -43,6 +43,16 @@ export const labelProjection = layerKind<LabelProjectionConfig, LabelProjection>
   outputShape: (c, input) => {
     if (features('LabelProjection', input) !== c.inputDim) throw new Error(`LabelProjection takes ${c.inputDim} features, not ${input[0]}`);
     return [1];
+  },
+  handForward: (l, x, { n, labels }) => {
+    if (!labels) throw new Error(`${l.name}: a conditional layer needs labels`);
+    const d = l.config.inputDim;
+    const [w, b, table] = [values(l.kernel), values(l.bias)[0]!, values(l.table)];
+    return Float32Array.from({ length: n }, (_, i) => {
+      let s = b;
+      for (let j = 0, o = i * d, e = labels[i]! * d; j < d; j++) s += x[o + j]! * (w[j]! + table[e + j]!);
+      return s;
+    });
   },
   conditional: true,
 });

@@ -1,0 +1,29 @@
+// A network's training-mode forward pass on Float32Arrays from each layer kind's own hand-written
+// forward (train/layers/<kind>.ts `handForward`), with the products on onnxruntime's GEMM and the
+// convolutions on backend/conv-kernels.ts. Images are NHWC between layers, as tfjs's tensors are, so
+// every layer's values equal the tfjs layer's (tests/hand-conv.test.ts). The step engine
+// (mlp-step.ts on mlp-net.ts) does not use it yet: conv networks still train on tfjs's autodiff.
+import type { Gemm } from '../backend/ort-matmul.js';
+import { ConvKernels } from '../backend/conv-kernels.js';
+import type { Sequential } from './layers.js';
+import { kindOf } from './layers/registry.js';
+
+/** The first layer of `net` without a hand-written forward (null: every layer has one). */
+export function noHandForward(net: Sequential): string | null {
+  const c = net.config.layers.find((l) => !kindOf(l).handForward);
+  return c ? `no hand-written forward for ${c.type}` : null;
+}
+
+/** Each layer's output for x [n, inputDim] (the last is the network's), batch statistics in BatchNorm. */
+export function handForward(net: Sequential, gemm: Gemm, x: Float32Array, n: number, labels?: Int32Array): Float32Array[] {
+  const why = noHandForward(net);
+  if (why) throw new Error(`${net.name}: ${why}`);
+  const conv = new ConvKernels(gemm);
+  const outs: Float32Array[] = [];
+  let h = x;
+  net.layers.forEach((layer, i) => {
+    h = kindOf(layer.config).handForward!(layer, h, { gemm, conv, n, shape: net.shapes[i]!, labels });
+    outs.push(h);
+  });
+  return outs;
+}
