@@ -1,5 +1,6 @@
 // The hand-written forward of the --arch dcgan layers (each kind's handForward, train/hand-forward.ts)
-// against tfjs's forward of the same networks, layer by layer: a tiny dcgan at 8x8, batch 4.
+// against tfjs's forward of the same networks, layer by layer, and the generator's hand-written
+// backward (handBackward) against tfjs's autodiff: a tiny dcgan at 8x8, batch 4, within 2e-5 / 1e-4.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backend/select.js';
@@ -8,7 +9,7 @@ import { Rng } from '../common/rng.js';
 import type { ModelKind } from '../common/metadata.js';
 import { Sequential } from '../train/layers.js';
 import { architecture } from '../train/models.js';
-import { handForward } from '../train/hand-forward.js';
+import { handBackward, handForward } from '../train/hand-forward.js';
 
 let gemm: Gemm;
 beforeAll(async () => {
@@ -32,27 +33,48 @@ function tfjsOutputs(net: Sequential, x: Float32Array, labels: Int32Array): Floa
   });
 }
 
+/** max |a - b| below tol * max(1, max |a|). */
+function close(a: Float32Array, b: Float32Array, tol: number, what: string): void {
+  expect(b.length, what).toBe(a.length);
+  let d = 0;
+  let scale = 0;
+  for (let j = 0; j < a.length; j++) {
+    d = Math.max(d, Math.abs(a[j]! - b[j]!));
+    scale = Math.max(scale, Math.abs(a[j]!));
+  }
+  expect(d, `${what}: max |tfjs - hand| of max ${scale}`).toBeLessThan(tol * Math.max(1, scale));
+}
+
+/** Every layer's output by hand and by tfjs. */
 function check(net: Sequential, rng: Rng): void {
   const x = Float32Array.from({ length: N * net.config.inputDim }, () => rng.uniform() * 2 - 1);
   const labels = Int32Array.from({ length: N }, (_, i) => i % 3);
   const want = tfjsOutputs(net, x, labels);
   const got = handForward(net, gemm, x, N, labels);
-  net.layers.forEach((l, i) => {
-    const [a, b] = [want[i]!, got[i]!];
-    expect(b.length, l.name).toBe(a.length);
-    let d = 0;
-    let scale = 0;
-    for (let j = 0; j < a.length; j++) {
-      d = Math.max(d, Math.abs(a[j]! - b[j]!));
-      scale = Math.max(scale, Math.abs(a[j]!));
-    }
-    expect(d, `${l.name}: max |tfjs - hand| of max ${scale}`).toBeLessThan(2e-5 * Math.max(1, scale));
+  net.layers.forEach((l, i) => close(want[i]!, got[i]!, 2e-5, l.name));
+}
+
+/** The gradients of <r, G(x)> (r random) by hand and by tfjs's autodiff. */
+function checkBackward(net: Sequential, rng: Rng): void {
+  const x = Float32Array.from({ length: N * net.config.inputDim }, () => rng.uniform() * 2 - 1);
+  const labels = Int32Array.from({ length: N }, (_, i) => i % 3);
+  const r = Float32Array.from({ length: N * net.outputDim }, () => rng.uniform() * 2 - 1);
+  const want = tf.tidy(() => {
+    const ctx = { training: true, updateStats: false, labels: tf.tensor1d(labels, 'int32') };
+    const xt = tf.tensor2d(x, [N, net.config.inputDim]);
+    const f = (xx: tf.Tensor) => tf.sum(tf.mul(net.apply(xx as tf.Tensor2D, ctx), tf.tensor2d(r, [N, net.outputDim])));
+    const { grads } = tf.variableGrads(() => f(xt) as tf.Scalar, net.trainable);
+    return { grads: net.trainable.map((v) => grads[v.name]!.dataSync() as Float32Array), dx: tf.grad(f)(xt).dataSync() as Float32Array };
   });
+  const outs = handForward(net, gemm, x, N, labels);
+  const got = handBackward(net, gemm, x, outs, r, N, labels);
+  net.trainable.forEach((v, i) => close(want.grads[i]!, got.grads[i]!, 1e-4, v.name));
+  close(want.dx, got.dx, 1e-4, 'input');
 }
 
 describe('the hand-written forward of the dcgan layers', () => {
   for (const kind of ['wgan-gp', 'cgan'] as ModelKind[]) {
-    it(`equals tfjs's, layer by layer: ${kind} generator and critic, 8x8 grey and RGB`, () => {
+    it(`equals tfjs's, layer by layer (and the generator's backward its autodiff): ${kind}, 8x8 grey and RGB`, () => {
       for (const shape of [[1, 8, 8], [3, 8, 8]] as [1 | 3, number, number][]) {
         const arch = architecture(kind, 3, shape, 'dcgan');
         const rng = new Rng(5);
@@ -61,6 +83,7 @@ describe('the hand-written forward of the dcgan layers', () => {
         expect(G.config.layers.map((c) => c.type)).toContain('ConvTranspose2D');
         check(G, rng);
         check(D, rng);
+        checkBackward(G, rng);
         G.dispose();
         D.dispose();
       }

@@ -1,5 +1,5 @@
-// A network's training-mode forward pass on Float32Arrays from each layer kind's own hand-written
-// forward (train/layers/<kind>.ts `handForward`), with the products on onnxruntime's GEMM and the
+// A network's training-mode forward and backward passes on Float32Arrays from each layer kind's own hand-written
+// forward and backward (train/layers/<kind>.ts `handForward`, `handBackward`), with the products on onnxruntime's GEMM and the
 // convolutions on backend/conv-kernels.ts. Images are NHWC between layers, as tfjs's tensors are, so
 // every layer's values equal the tfjs layer's (tests/hand-conv.test.ts). The step engine
 // (mlp-step.ts on mlp-net.ts) does not use it yet: conv networks still train on tfjs's autodiff.
@@ -8,10 +8,10 @@ import { ConvKernels } from '../backend/conv-kernels.js';
 import type { Sequential } from './layers.js';
 import { kindOf } from './layers/registry.js';
 
-/** The first layer of `net` without a hand-written forward (null: every layer has one). */
-export function noHandForward(net: Sequential): string | null {
-  const c = net.config.layers.find((l) => !kindOf(l).handForward);
-  return c ? `no hand-written forward for ${c.type}` : null;
+/** The first layer of `net` without a hand-written forward (and with `backward`, backward); null: every layer has them. */
+export function noHandForward(net: Sequential, backward = false): string | null {
+  const c = net.config.layers.find((l) => !kindOf(l).handForward || (backward && !kindOf(l).handBackward));
+  return c ? `no hand-written ${backward && kindOf(c).handForward ? 'backward' : 'forward'} for ${c.type}` : null;
 }
 
 /** Each layer's output for x [n, inputDim] (the last is the network's), batch statistics in BatchNorm. */
@@ -26,4 +26,21 @@ export function handForward(net: Sequential, gemm: Gemm, x: Float32Array, n: num
     outs.push(h);
   });
   return outs;
+}
+
+/**
+ * The gradients of <dOut, net(x)> after `handForward` gave `outs`: one per `net.trainable` (in its
+ * order) and the input's.
+ */
+export function handBackward(net: Sequential, gemm: Gemm, x: Float32Array, outs: Float32Array[], dOut: Float32Array, n: number, labels?: Int32Array): { grads: Float32Array[]; dx: Float32Array } {
+  const why = noHandForward(net, true);
+  if (why) throw new Error(`${net.name}: ${why}`);
+  const conv = new ConvKernels(gemm);
+  const grads = net.layers.map((l) => l.trainable.map((v) => new Float32Array(v.size)));
+  let g = dOut;
+  for (let i = net.layers.length - 1; i >= 0; i--) {
+    const layer = net.layers[i]!;
+    g = kindOf(layer.config).handBackward!(layer, i ? outs[i - 1]! : x, outs[i]!, g, { gemm, conv, n, shape: net.shapes[i]!, labels }, grads[i]!);
+  }
+  return { grads: grads.flat(), dx: g };
 }

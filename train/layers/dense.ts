@@ -1,8 +1,8 @@
 // Linear layer, initialised like torch.nn.Linear: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../common/rng.js';
-import { features, layerKind, pytorchUniform, values, vname, type Layer } from './kind.js';
-import { addBias } from '../../backend/conv-kernels.js';
+import { addInto, features, layerKind, pytorchUniform, values, vname, type Layer } from './kind.js';
+import { addBias, channelSums } from '../../backend/conv-kernels.js';
 
 export interface DenseConfig {
   type: 'Dense';
@@ -46,6 +46,16 @@ export const dense = layerKind<DenseConfig, Dense>({
     gemm(x, [n, inputDim], values(l.kernel), [inputDim, units], false, false, y);
     addBias(y, n, units, values(l.bias));
     return y;
+  },
+  handBackward: (l, x, _y, dy, { gemm, n }, [dW, db]) => {
+    const { inputDim, units } = l.config;
+    const t = new Float32Array(inputDim * units);
+    gemm(x, [n, inputDim], dy, [n, units], true, false, t);
+    addInto(dW!, t);
+    addInto(db!, channelSums(dy, n, units, new Float32Array(units)));
+    const dx = new Float32Array(n * inputDim);
+    gemm(dy, [n, units], values(l.kernel), [inputDim, units], false, true, dx);
+    return dx;
   },
   hand: 'any',
 });

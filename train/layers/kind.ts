@@ -77,6 +77,11 @@ export interface LayerKind<C extends { type: string } = { type: string }, L exte
   readonly hand?: 'any' | 'generator';
   /** Its training-mode forward on Float32Arrays (train/hand-forward.ts walks a network with it; batch statistics, no running-statistics update). */
   handForward?(layer: L, x: Float32Array, ctx: HandContext): Float32Array;
+  /**
+   * Its backward after `handForward` of x to y: given dy, write d<dy, y>/dweight into `grads` (one per
+   * `layer.trainable`, zeroed by the caller, added into) and return dx.
+   */
+  handBackward?(layer: L, x: Float32Array, y: Float32Array, dy: Float32Array, ctx: HandContext, grads: Float32Array[]): Float32Array;
   /** It reads the labels (the network is conditional). */
   readonly conditional?: boolean;
   /** tfjs kernels its gradient needs that a backend may lack (the run picks another backend then). */
@@ -119,6 +124,14 @@ export const sameShape = (_c: unknown, input: Shape): Shape => input;
 
 /** An elementwise hand-written forward. */
 export const elementwise = (f: (v: number) => number) => (_l: unknown, x: Float32Array): Float32Array => x.map(f);
+
+/** An elementwise hand-written backward: dx = dy * f'(x, y). */
+export const elementwiseBackward = (slope: (x: number, y: number) => number) => (_l: unknown, x: Float32Array, y: Float32Array, dy: Float32Array): Float32Array => dy.map((g, i) => g * slope(x[i]!, y[i]!));
+
+/** a += b. */
+export function addInto(a: Float32Array, b: Float32Array): void {
+  for (let i = 0; i < a.length; i++) a[i]! += b[i]!;
+}
 
 /** A layer without weights. */
 export abstract class Stateless implements Layer {

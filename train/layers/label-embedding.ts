@@ -62,6 +62,17 @@ export const labelEmbedding = layerKind<LabelEmbeddingConfig, LabelEmbedding>({
     }
     return y;
   },
+  handBackward: (l, _x, _y, dy, { n, labels }, [dTable]) => {
+    const { dim } = l.config;
+    const d = dy.length / n - dim;
+    const dx = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) {
+      const o = i * (d + dim);
+      dx.set(dy.subarray(o, o + d), i * d);
+      for (let j = 0, t = labels![i]! * dim; j < dim; j++) dTable![t + j]! += dy[o + d + j]!;
+    }
+    return dx;
+  },
   hand: 'any', // mlp-net.ts: first in the network, before a Dense
   conditional: true,
 });
