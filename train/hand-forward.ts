@@ -44,3 +44,33 @@ export function handBackward(net: Sequential, gemm: Gemm, x: Float32Array, outs:
   }
   return { grads: grads.flat(), dx: g };
 }
+
+/**
+ * The penalty's two passes on a critic after `handForward` of x gave `outs`: `inputGradient` is
+ * gx = d sum_i <weights, net(x)_i> / dx with every layer's upstream kept (its weight gradients are
+ * computed and dropped: a cost the fused MLP engine avoids); `penaltyGrads`, given dP/dgx, walks the
+ * layers forward with each kind's `handPenalty` and returns dP/dweights (per `net.trainable`).
+ */
+export function inputGradient(net: Sequential, gemm: Gemm, x: Float32Array, outs: Float32Array[], weights: number[], n: number, labels?: Int32Array): { gx: Float32Array; upstream: Float32Array[] } {
+  const why = noHandForward(net, true) ?? net.config.layers.map((c) => (kindOf(c).handPenalty ? null : `no hand-written penalty double backward for ${c.type}`)).find((w) => w) ?? null;
+  if (why) throw new Error(`${net.name}: ${why}`);
+  const conv = new ConvKernels(gemm);
+  const upstream: Float32Array[] = [];
+  let u: Float32Array = Float32Array.from({ length: outs.at(-1)!.length }, (_, i) => weights[i % weights.length]!);
+  for (let i = net.layers.length - 1; i >= 0; i--) {
+    const layer = net.layers[i]!;
+    upstream[i] = u;
+    u = kindOf(layer.config).handBackward!(layer, i ? outs[i - 1]! : x, outs[i]!, u, { gemm, conv, n, shape: net.shapes[i]!, labels }, layer.trainable.map((v) => new Float32Array(v.size)));
+  }
+  return { gx: u, upstream };
+}
+
+export function penaltyGrads(net: Sequential, gemm: Gemm, x: Float32Array, outs: Float32Array[], upstream: Float32Array[], dGx: Float32Array, n: number, labels?: Int32Array): Float32Array[] {
+  const conv = new ConvKernels(gemm);
+  const grads = net.layers.map((l) => l.trainable.map((v) => new Float32Array(v.size)));
+  let G = dGx;
+  net.layers.forEach((layer, i) => {
+    G = kindOf(layer.config).handPenalty!(layer, i ? outs[i - 1]! : x, upstream[i]!, G, { gemm, conv, n, shape: net.shapes[i]!, labels }, grads[i]!);
+  });
+  return grads.flat();
+}

@@ -27,6 +27,8 @@ export const leakyRelu = layerKind<LeakyReLUConfig, LeakyReLU>({
   tfjs: (l, h, { tfjs, name }) => tfjs.layers.leakyReLU({ alpha: l.config.alpha, name }).apply(h) as typeof h,
   handForward: (l, x) => x.map((v) => (v > 0 ? v : v * l.config.alpha)),
   handBackward: (l, x, _y, dy) => dy.map((g, i) => (x[i]! > 0 ? g : g * l.config.alpha)),
+  // Piecewise linear: f'' = 0, so no term in x, and J G = G * slope.
+  handPenalty: (l, x, _u, G) => G.map((g, i) => (x[i]! > 0 ? g : g * l.config.alpha)),
   hand: 'any',
 });
 

@@ -85,5 +85,13 @@ export const conv2d = layerKind<Conv2DConfig, Conv2D>({
     addInto(db!, tb);
     return conv.conv2dInputGrad(dy, values(l.kernel), g, new Float32Array(x.length));
   },
+  // Linear in x: dF += the filter gradient of (G, u), J G = conv(G, F) without the bias.
+  handPenalty: (l, x, u, G, { conv, n, shape }, [dF]) => {
+    const g = geometry(l.config, n, shape);
+    const tF = new Float32Array(dF!.length);
+    conv.conv2dFilterGrad(G, u, g, tF, null);
+    addInto(dF!, tF);
+    return conv.conv2d(G, values(l.kernel), null, g, new Float32Array(u.length));
+  },
   kernels: ['Conv2DBackpropFilter'],
 });

@@ -57,5 +57,15 @@ export const dense = layerKind<DenseConfig, Dense>({
     gemm(dy, [n, units], values(l.kernel), [inputDim, units], false, true, dx);
     return dx;
   },
+  // Linear in x: dW += G^T u, J G = G W; the bias takes no part in the input gradient.
+  handPenalty: (l, _x, u, G, { gemm, n }, [dW]) => {
+    const { inputDim, units } = l.config;
+    const t = new Float32Array(inputDim * units);
+    gemm(G, [n, inputDim], u, [n, units], true, false, t);
+    addInto(dW!, t);
+    const out = new Float32Array(n * units);
+    gemm(G, [n, inputDim], values(l.kernel), [inputDim, units], false, false, out);
+    return out;
+  },
   hand: 'any',
 });

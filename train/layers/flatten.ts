@@ -25,4 +25,5 @@ export const flatten = layerKind<{ type: 'Flatten' }, Flatten>({
   // ctx.shape is [C, H, W]; the values are NHWC.
   handForward: (_l, x, { n, shape }) => hwcToChw(x, n, shape[0]!, shape[1]!, shape[2]!, new Float32Array(x.length)),
   handBackward: (_l, _x, _y, dy, { n, shape }) => chwToHwc(dy, n, shape[0]!, shape[1]!, shape[2]!, new Float32Array(dy.length)),
+  handPenalty: (_l, _x, _u, G, { n, shape }) => hwcToChw(G, n, shape[0]!, shape[1]!, shape[2]!, new Float32Array(G.length)),
 });

@@ -82,6 +82,12 @@ export interface LayerKind<C extends { type: string } = { type: string }, L exte
    * `layer.trainable`, zeroed by the caller, added into) and return dx.
    */
   handBackward?(layer: L, x: Float32Array, y: Float32Array, dy: Float32Array, ctx: HandContext, grads: Float32Array[]): Float32Array;
+  /**
+   * The gradient penalty's double backward (critic kinds; kind files with second-order terms in x
+   * have none): the input-gradient pass gave u = d/dy at this layer's output; given G = dP/d(the
+   * pass's value at its input), add dP/dweights into `grads` and return J G (G at its output).
+   */
+  handPenalty?(layer: L, x: Float32Array, u: Float32Array, G: Float32Array, ctx: HandContext, grads: Float32Array[]): Float32Array;
   /** It reads the labels (the network is conditional). */
   readonly conditional?: boolean;
   /** tfjs kernels its gradient needs that a backend may lack (the run picks another backend then). */

@@ -34,4 +34,5 @@ export const reshape = layerKind<ReshapeConfig, Reshape>({
   },
   handForward: (l, x, { n }) => chwToHwc(x, n, ...l.config.shape, new Float32Array(x.length)),
   handBackward: (l, _x, _y, dy, { n }) => hwcToChw(dy, n, ...l.config.shape, new Float32Array(dy.length)),
+  handPenalty: (l, _x, _u, G, { n }) => chwToHwc(G, n, ...l.config.shape, new Float32Array(G.length)),
 });
