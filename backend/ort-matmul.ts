@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { gemmModel } from '../common/onnx-graph.js';
+import { SESSION_PROFILES } from '../common/ort-profiles.js';
 import { replaceKernel } from './wasm-kernels.js';
 
 const require = createRequire(import.meta.url);
@@ -47,10 +48,7 @@ export function ortGemm(threads = 1): { gemm: Gemm } | { why: string } {
       for (const tB of [false, true]) {
         const s = new b.binding.InferenceSession();
         const m = gemmModel(tA, tB);
-        // No spinning: onnxruntime's idle pool threads otherwise spin between products and took the
-        // core the step's own JavaScript needs (--threads 2 was 1.4x slower than 1; bench/RESULTS.md).
-        const extra = { session: { intra_op: { allow_spinning: '0' } } };
-        s.loadModel(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', extra });
+        s.loadModel(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength, { ...SESSION_PROFILES.gemm, intraOpNumThreads: threads });
         if (typeof s.run !== 'function') throw new Error('onnxruntime-node has no synchronous run');
         sessions.push(s);
       }

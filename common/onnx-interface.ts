@@ -32,10 +32,8 @@ const TYPE = { tensor: 1, sequence: 4, map: 5, optional: 9 }; // TypeProto's one
 const WIRE = { varint: 0, i64: 1, len: 2, i32: 5 };
 
 /** TensorProto.DataType, spelled as onnxruntime's tensor types (FLOAT -> float32). */
-const DTYPES = [
-  'undefined', 'float32', 'uint8', 'int8', 'uint16', 'int16', 'int32', 'int64', 'string', 'bool', 'float16', 'float64', 'uint32', 'uint64',
-  'complex64', 'complex128', 'bfloat16', 'float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz', 'uint4', 'int4', 'float4e2m1',
-];
+const DTYPES = ('undefined float32 uint8 int8 uint16 int16 int32 int64 string bool float16 float64 uint32 uint64 complex64 complex128 ' +
+  'bfloat16 float8e4m3fn float8e4m3fnuz float8e5m2 float8e5m2fnuz uint4 int4 float4e2m1').split(' ');
 
 const utf8 = new TextDecoder();
 

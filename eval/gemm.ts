@@ -2,6 +2,7 @@
 // thousands of feature vectors (KID, nearest neighbours) and the bootstrap's weighted covariances
 // take seconds in plain JavaScript and tens of milliseconds here.
 import * as ort from 'onnxruntime-node';
+import { openSession } from '../backend/ort-session.js';
 import { gemmModel } from '../common/onnx-graph.js';
 
 export class Gemm {
@@ -11,8 +12,7 @@ export class Gemm {
   ) {}
 
   static async create(): Promise<Gemm> {
-    const opts: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' };
-    return new Gemm(await ort.InferenceSession.create(gemmModel(false, true), opts), await ort.InferenceSession.create(gemmModel(true, false), opts));
+    return new Gemm(await openSession(gemmModel(false, true), 'gemm'), await openSession(gemmModel(true, false), 'gemm'));
   }
 
   /** A B^T for A [ra, d], B [rb, d] (row-major): [ra, rb]. */
