@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { JudgeError, judgeName } from './judge.js';
 import { reportJudgePath } from './report-judge.js';
 import { buildCommand, loadJudge, readJudge, trainAndSaveJudge, type JudgeFacts, type JudgeRole, type LoadedJudge } from './judges.js';
-import { Gemm } from './gemm.js';
+import { matrixProducts } from '../backend/ort-matmul.js';
 import { accuracy, predictedClasses } from './metrics.js';
 import { silentProgress, type ProgressSink } from './progress.js';
 import { generateOnnxSamples, readNpySamples, SampleError, type Samples } from './samples.js';
@@ -211,7 +211,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
 
   // Scoring runs on onnxruntime; only training a judge needs tfjs.
   const judge = await loadJudge(spec, data);
-  const gemm = await Gemm.create();
+  const gemm = matrixProducts();
   try {
     const held = await judged(judge, splits.heldOut.images, splits.heldOut.count, splits.heldOut.labels, `the ${splits.heldOut.count} held-out images`, progress);
     const heldOutAccuracy = accuracy(predictedClasses(held.probs, held.count, k), splits.heldOut.labels);
@@ -242,7 +242,6 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
       notes: [...notes, ...samples.notes, ...(reference?.notes ?? [])],
     };
   } finally {
-    await gemm.release();
     await judge.release();
   }
 }
