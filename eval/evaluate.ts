@@ -8,7 +8,7 @@ import { DIGIT_SHAPE, imageValues, type ImageShape } from '../common/metadata.js
 import { existsSync } from 'node:fs';
 import { JudgeError, judgeName, judgePath, retrainCommand } from './judge.js';
 import { loadJudge, readJudge, roleSpec, trainAndSaveJudge, type JudgeFacts, type JudgeRole, type LoadedJudge } from './judges.js';
-import { Gemm } from './gemm.js';
+import { matrixProducts } from '../backend/ort-matmul.js';
 import { accuracy, predictedClasses } from './metrics.js';
 import { silentProgress, type ProgressSink } from './progress.js';
 import { generateOnnxSamples, readGeneratorFile, readNpySamples, SampleError, type GeneratorFile, type Samples } from './samples.js';
@@ -206,7 +206,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
 
   // Scoring runs on onnxruntime; only training a judge needs tfjs.
   const judge = await loadJudge(spec, data);
-  const gemm = await Gemm.create();
+  const gemm = matrixProducts();
   try {
     const held = await judged(judge, splits.heldOut.images, splits.heldOut.count, splits.heldOut.labels, `the ${splits.heldOut.count} held-out images`, progress);
     const heldOutAccuracy = accuracy(predictedClasses(held.probs, held.count, k), splits.heldOut.labels);
@@ -237,7 +237,6 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
       notes: [...notes, ...samples.notes, ...(reference?.notes ?? [])],
     };
   } finally {
-    await gemm.release();
     await judge.release();
   }
 }
