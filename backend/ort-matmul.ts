@@ -1,5 +1,7 @@
 // Matrix products on onnxruntime-node's CPU GEMM (MLAS, AVX2/AVX-512), for the wasm backend's
-// BatchMatMul kernel and for the hand-written training step (train/mlp-step.ts).
+// BatchMatMul kernel, the hand-written training step (train/mlp-step.ts) and eval's metrics
+// (`matrixProducts`: pairwise dot products of thousands of feature vectors and the bootstrap's
+// weighted covariances take seconds in plain JavaScript and tens of milliseconds here).
 // Why: matmuls are ~2/3 of a training step, and XNNPACK in wasm (128-bit SIMD, no FMA) runs them
 // ~2.8x slower than MLAS on this CPU (per step, bench/RESULTS.md). onnxruntime-node is
 // already a dependency (the server), so this costs no install. Gemm takes transA/transB itself, so
@@ -7,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { gemmModel } from '../common/onnx-graph.js';
+import { SESSION_PROFILES } from '../common/ort-profiles.js';
 import { replaceKernel } from './wasm-kernels.js';
 
 const require = createRequire(import.meta.url);
@@ -27,15 +30,17 @@ type OrtTensor = new (type: 'float32', data: Float32Array, dims: number[]) => un
  * stored (row-major). Synchronous, on the calling thread (plus threads-1 of onnxruntime's pool).
  */
 export type Gemm = (A: Float32Array, aShape: [number, number], B: Float32Array, bShape: [number, number], tA: boolean, tB: boolean, out: Float32Array) => void;
+/** The same product into an array onnxruntime allocates (from its arena: cheaper than a new large array). */
+type Product = (A: Float32Array, aShape: [number, number], B: Float32Array, bShape: [number, number], tA: boolean, tB: boolean) => Float32Array;
 
-let opened: { gemm: Gemm; threads: number } | { why: string } | undefined;
+let opened: { gemm: Gemm; product: Product; threads: number } | { why: string } | undefined;
 
 /**
  * onnxruntime's GEMM with `threads` threads (1: the other core stays free, and PyTorch's peer uses
  * one; more for an otherwise idle machine). Opened once per process; why not when onnxruntime-node's
  * native binding is unusable.
  */
-export function ortGemm(threads = 1): { gemm: Gemm } | { why: string } {
+export function ortGemm(threads = 1): { gemm: Gemm; product: Product } | { why: string } {
   if (opened) return opened;
   try {
     const ort = require('onnxruntime-node') as { Tensor: OrtTensor };
@@ -47,25 +52,43 @@ export function ortGemm(threads = 1): { gemm: Gemm } | { why: string } {
       for (const tB of [false, true]) {
         const s = new b.binding.InferenceSession();
         const m = gemmModel(tA, tB);
-        // No spinning: onnxruntime's idle pool threads otherwise spin between products and took the
-        // core the step's own JavaScript needs (--threads 2 was 1.4x slower than 1; bench/RESULTS.md).
-        const extra = { session: { intra_op: { allow_spinning: '0' } } };
-        s.loadModel(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', extra });
+        s.loadModel(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength, { ...SESSION_PROFILES.gemm, intraOpNumThreads: threads });
         if (typeof s.run !== 'function') throw new Error('onnxruntime-node has no synchronous run');
         sessions.push(s);
       }
     }
-    const gemm: Gemm = (A, aShape, B, bShape, tA, tB, out) => {
-      const m = tA ? aShape[1] : aShape[0];
-      const n = tB ? bShape[0] : bShape[1];
+    const run = (A: Float32Array, aShape: [number, number], B: Float32Array, bShape: [number, number], tA: boolean, tB: boolean, Y: unknown) => {
       const feeds = { A: new Tensor('float32', A, aShape), B: new Tensor('float32', B, bShape) };
-      sessions[(tA ? 2 : 0) + (tB ? 1 : 0)]!.run(feeds, { Y: new Tensor('float32', out, [m, n]) }, {});
+      return sessions[(tA ? 2 : 0) + (tB ? 1 : 0)]!.run(feeds, { Y }, {}).Y as { data: Float32Array };
     };
-    opened = { gemm, threads };
+    const gemm: Gemm = (A, aShape, B, bShape, tA, tB, out) => {
+      run(A, aShape, B, bShape, tA, tB, new Tensor('float32', out, [tA ? aShape[1] : aShape[0], tB ? bShape[0] : bShape[1]]));
+    };
+    const product: Product = (A, aShape, B, bShape, tA, tB) => run(A, aShape, B, bShape, tA, tB, null).data;
+    opened = { gemm, product, threads };
   } catch (e) {
     opened = { why: (e as Error).message.split('\n')[0]! };
   }
   return opened;
+}
+
+/** The products eval's metrics take, each into a new array. */
+export interface MatrixProducts {
+  /** A B^T for A [ra, d], B [rb, d] (row-major; longer arrays: their first rows): [ra, rb]. */
+  dots(a: Float32Array, ra: number, b: Float32Array, rb: number, d: number): Float32Array;
+  /** A^T B for A [r, da], B [r, db]: [da, db]. */
+  transposedProduct(a: Float32Array, b: Float32Array, r: number, da: number, db: number): Float32Array;
+}
+
+/** `ortGemm`'s products for eval; throws when onnxruntime-node's native binding is unusable. */
+export function matrixProducts(): MatrixProducts {
+  const opened = ortGemm();
+  if ('why' in opened) throw new Error(`onnxruntime's GEMM is unusable: ${opened.why}`);
+  const { product } = opened;
+  return {
+    dots: (a, ra, b, rb, d) => product(a.subarray(0, ra * d), [ra, d], b.subarray(0, rb * d), [rb, d], false, true),
+    transposedProduct: (a, b, r, da, db) => product(a.subarray(0, r * da), [r, da], b.subarray(0, r * db), [r, db], true, false),
+  };
 }
 
 /** The parts of tfjs-backend-wasm's backend that kernels use. */

@@ -10,6 +10,7 @@
 // below ~sqrt(inputs)).
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
+import { openSession } from '../backend/ort-session.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../backend/select.js';
@@ -109,7 +110,7 @@ async function onnxLayers(layers: Layer[], noiseDim: number, noise: Float32Array
     if (next !== h) g.output(next, ELEM.float, ['N', 'D']);
     h = next;
   }
-  const session = await ort.InferenceSession.create(g.model('layers', {}, PRODUCER));
+  const session = await openSession(g.model('layers', {}, PRODUCER), 'check');
   const feeds: Record<string, ort.Tensor> = { [IO.noise]: new ort.Tensor('float32', noise, [n, noiseDim]) };
   if (labels) feeds[IO.label] = new ort.Tensor('int64', BigInt64Array.from(labels, BigInt), [n]);
   const out = await session.run(feeds);

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import * as ort from 'onnxruntime-node';
+import { openSession } from '../backend/ort-session.js';
 import { GeneratorRunner } from '../common/generator-runner.js';
 import { readModelInfo } from '../export/onnx-read.js';
 
@@ -172,7 +173,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 /** Median time of one 64-image run on onnxruntime-node (one thread), through the same runner. */
 async function nodeTime64(file: string): Promise<number> {
   const bytes = readFileSync(file);
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const session = await openSession(bytes, 'serve');
   const runner = new GeneratorRunner(session, ort.Tensor, readModelInfo(file, bytes).metadata);
   const run = (seed: number): Promise<Float32Array> => runner.run(runner.noise(seed, 64), runner.labels(64));
   for (let i = 0; i < 5; i++) await run(i);

@@ -4,6 +4,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from '../backend/tfjs.js';
 import * as ort from 'onnxruntime-node';
+import { openSession } from '../backend/ort-session.js';
 import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic.js';
 import { GeneratorRunner } from '../common/generator-runner.js';
@@ -280,7 +281,7 @@ async function parity(c: Converted): Promise<number> {
   }
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(c.bytes);
+    session = await openSession(c.bytes, 'check');
   } catch (e) {
     throw new ParityError(`onnxruntime cannot load the converted graph: ${(e as Error).message}`);
   }

@@ -1,7 +1,7 @@
-// Training-time augmentation of the report judge: it removes two shortcuts a judge can take, exact
+// Training-time augmentation of the judges. The report judge's removes two shortcuts a judge can take, exact
 // placement (random shifts, small rotations and scalings) and stroke speckle (pixel noise and
-// salt-and-pepper specks), so its features follow shapes, not where a stroke sits or how clean it is.
-// Pure functions on images laid out [C, H, W] with values in [-1, 1]; any C, H, W.
+// salt-and-pepper specks), so its features follow shapes, not where a stroke sits or how clean it is;
+// the select judge's is whole-pixel shifts. Pure functions on images laid out [C, H, W] in [-1, 1].
 import type { ImageShape } from '../common/metadata.js';
 import type { Rng } from '../common/rng.js';
 
@@ -66,5 +66,19 @@ export function augmentInto(dst: Float32Array, dOff: number, src: Float32Array, 
     let v = dst[dOff + i]! + sigma * rng.normal();
     if (rng.uniform() < share) v = rng.uniform() * 2 - 1;
     dst[dOff + i] = v < -1 ? -1 : v > 1 ? 1 : v;
+  }
+}
+
+/** Copy image src ([C, H, W] at sOff) into dst at dOff shifted by (dx, dy) whole pixels, filling with background (-1). */
+export function shiftInto(dst: Float32Array, dOff: number, src: Float32Array, sOff: number, dx: number, dy: number, [c, h, w]: ImageShape): void {
+  for (let k = 0; k < c; k++) {
+    const plane = k * h * w;
+    for (let y = 0; y < h; y++) {
+      const sy = y - dy;
+      for (let x = 0; x < w; x++) {
+        const sx = x - dx;
+        dst[dOff + plane + y * w + x] = sy >= 0 && sy < h && sx >= 0 && sx < w ? src[sOff + plane + sy * w + sx]! : -1;
+      }
+    }
   }
 }

@@ -6,10 +6,9 @@ import { balancedSubset, type Dataset, type DataSplits } from '../data/dataset.j
 import { isImageFolderSource, openData } from '../data/sources.js';
 import { DIGIT_SHAPE, imageValues, type ImageShape } from '../common/metadata.js';
 import { existsSync } from 'node:fs';
-import { JudgeError, judgeName } from './judge.js';
-import { reportJudgePath } from './report-judge.js';
-import { buildCommand, loadJudge, readJudge, trainAndSaveJudge, type JudgeFacts, type JudgeRole, type LoadedJudge } from './judges.js';
-import { Gemm } from './gemm.js';
+import { JudgeError, judgeName, judgePath, retrainCommand } from './judge.js';
+import { loadJudge, readJudge, roleSpec, trainAndSaveJudge, type JudgeFacts, type JudgeRole, type LoadedJudge } from './judges.js';
+import { matrixProducts } from '../backend/ort-matmul.js';
 import { accuracy, predictedClasses } from './metrics.js';
 import { silentProgress, type ProgressSink } from './progress.js';
 import { generateOnnxSamples, readGeneratorFile, readNpySamples, SampleError, type GeneratorFile, type Samples } from './samples.js';
@@ -100,8 +99,8 @@ function chooseJudge(spec: string | undefined, data: string, notes: string[]): {
     return { spec: spec ?? 'report', facts: readJudge(spec ?? 'report', data).facts };
   } catch (e) {
     // A report judge that is missing (not one that is broken) falls back to the select judge, said in the report.
-    if (spec !== undefined || !(e instanceof JudgeError) || existsSync(reportJudgePath(data))) throw e;
-    notes.push(`no report judge for ${data} (build one with \`${buildCommand('report', data)}\`): these numbers are the select judge's`);
+    if (spec !== undefined || !(e instanceof JudgeError) || existsSync(judgePath('report', data))) throw e;
+    notes.push(`no report judge for ${data} (build one with \`${retrainCommand('report', data)}\`): these numbers are the select judge's`);
     return { spec: 'select', facts: readJudge('select', data).facts };
   }
 }
@@ -209,7 +208,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
 
   // Scoring runs on onnxruntime; only training a judge needs tfjs.
   const judge = await loadJudge(spec, data);
-  const gemm = await Gemm.create();
+  const gemm = matrixProducts();
   try {
     const held = await judged(judge, splits.heldOut.images, splits.heldOut.count, splits.heldOut.labels, `the ${splits.heldOut.count} held-out images`, progress);
     const heldOutAccuracy = accuracy(predictedClasses(held.probs, held.count, k), splits.heldOut.labels);
@@ -240,7 +239,6 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
       notes: [...notes, ...samples.notes, ...(reference?.notes ?? [])],
     };
   } finally {
-    await gemm.release();
     await judge.release();
   }
 }
@@ -258,6 +256,7 @@ export async function retrainJudge(o: {
   const { selectBackend } = await import('../backend/select.js');
   await selectBackend(o.backend ?? 'auto');
   const splits = await cachedData(o.data, DIGIT_SHAPE); // IDX data sets: the shape reads only image folders
-  return trainAndSaveJudge({ role: o.role, data: o.data, splits, imageShape: splits.train.shape, file: o.file, epochs: o.epochs, seed: o.seed, log: o.log });
+  const spec = roleSpec(o.role, o.data);
+  return trainAndSaveJudge({ spec: o.seed === undefined ? spec : { ...spec, seed: o.seed }, data: o.data, splits, file: o.file ?? judgePath(o.role, o.data), epochs: o.epochs, log: o.log });
 }
 

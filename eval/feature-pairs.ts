@@ -1,7 +1,7 @@
 // One pass over all pairs of feature vectors (dot products on onnxruntime's GEMM, in blocks) gives
 // what KID and the nearest-neighbour metrics need: the kernel sums of KID and the k-NN balls of
 // improved precision/recall and density/coverage.
-import type { Gemm } from './gemm.js';
+import type { MatrixProducts } from '../backend/ort-matmul.js';
 
 /** k of improved precision and recall (Kynkäänniemi et al. 2019). */
 export const K_PRECISION_RECALL = 3;
@@ -50,7 +50,7 @@ export interface SetGeometry {
   sqNorms: Float64Array;
 }
 
-export async function setGeometry(gemm: Gemm, f: Float32Array, n: number, d: number, onRows?: (done: number) => void): Promise<SetGeometry> {
+export async function setGeometry(gemm: MatrixProducts, f: Float32Array, n: number, d: number, onRows?: (done: number) => void): Promise<SetGeometry> {
   const sq = squaredNorms(f, n, d);
   const kernelRowSums = new Float64Array(n);
   const radius3 = new Float64Array(n);
@@ -114,7 +114,7 @@ export interface CrossGeometry {
   ballLen: Int32Array;
 }
 
-export async function crossGeometry(gemm: Gemm, x: Float32Array, gx: SetGeometry, y: Float32Array, gy: SetGeometry, d: number, onRows?: (done: number) => void): Promise<CrossGeometry> {
+export async function crossGeometry(gemm: MatrixProducts, x: Float32Array, gx: SetGeometry, y: Float32Array, gy: SetGeometry, d: number, onRows?: (done: number) => void): Promise<CrossGeometry> {
   const { n } = gx;
   const m = gy.n;
   const kernelRowSums = new Float64Array(n);

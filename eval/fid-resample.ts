@@ -3,7 +3,7 @@
 // reference: the set's own value in float64 (as metrics.ts frechetDistance), each resample as the
 // covariance of the rows z = A x, one weighted GEMM (onnxruntime, float32) and one 128 x 128 spectrum.
 import { Matrix } from 'ml-matrix';
-import type { Gemm } from './gemm.js';
+import type { MatrixProducts } from '../backend/ort-matmul.js';
 import { gaussianStats, sqrtPsd, type Gaussian } from './metrics.js';
 import { traceSqrtPsd } from './sym-eig.js';
 
@@ -46,7 +46,7 @@ function sandwich(a: Float64Array, s: Float64Array, d: number): Float64Array {
 
 export class FidResampler {
   private constructor(
-    private readonly gemm: Gemm,
+    private readonly gemm: MatrixProducts,
     private readonly n: number,
     private readonly d: number,
     /** x - mean(x), row-major [n, d]. */
@@ -61,7 +61,7 @@ export class FidResampler {
     private readonly ref: RootedReference,
   ) {}
 
-  static async create(gemm: Gemm, x: Float32Array, n: number, d: number, ref: RootedReference): Promise<FidResampler> {
+  static async create(gemm: MatrixProducts, x: Float32Array, n: number, d: number, ref: RootedReference): Promise<FidResampler> {
     if (n < 2) throw new Error(`FID needs at least 2 images, got ${n}`);
     if (ref.gaussian.dim !== d) throw new Error(`feature dimensions differ: ${d} vs ${ref.gaussian.dim}`);
     const mean = new Float64Array(d);

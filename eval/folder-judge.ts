@@ -10,7 +10,10 @@ import { cacheDir, dataSourceFromProps } from '../data/image-options.js';
 import { progressBar } from '../data/progress.js';
 import { openData } from '../data/sources.js';
 import type { ModelFileInfo } from '../export/onnx-read.js';
-import { readJudgeFile, trainJudge } from './judge.js';
+import { retrainCommand } from './judge.js';
+import { readJudgeModel } from './judge-file.js';
+import { defaultEpochs, FOLDER_SPEC } from './judge-spec.js';
+import { trainAndSaveJudge } from './judges.js';
 
 export interface FolderEval {
   /** The folder, as eval's data source. */
@@ -35,8 +38,7 @@ export async function folderEvalData(input: string, model: ModelFileInfo | null,
   const dir = explicitData ?? source.path;
   if (!existsSync(dir)) {
     throw new Error(
-      `${input} was trained on ${what}, read from ${source.path}, which is not there any more: eval needs ` +
-`those images to train its judge and as the real images to compare with; ` +
+      `${input} was trained on ${what}, read from ${source.path}, which is not there any more: eval needs those images to train its judge and as the real images to compare with; ` +
         `put them back there or pass --data DIR with the same class folders`,
     );
   }
@@ -44,33 +46,26 @@ export async function folderEvalData(input: string, model: ModelFileInfo | null,
   const splits = await openData(dir, options, { log });
   const ds = splits.train;
   if (ds.shape.join() !== meta.imageShape.join()) {
-    throw new Error(`${dir} now reads as ${ds.shape.join('x')} images, but ${input} makes ${meta.imageShape.join('x')}: ` +
-`pass --data with the images it was trained on`);
+    throw new Error(`${dir} now reads as ${ds.shape.join('x')} images, but ${input} makes ${meta.imageShape.join('x')}: pass --data with the images it was trained on`);
   }
   if (splits.folder?.layout === 'flat' || ds.classes.length < 2) {
-    throw new Error(`eval scores generators with a judge, a classifier of the data set's classes, and ${dir} has ` +
-`${splits.folder?.layout === 'flat' ? 'no classes (a flat folder)' : 'a single class'}: pass --data ` +
-`with a folder of at least 2 class folders`);
+    throw new Error(`eval scores generators with a judge, a classifier of the data set's classes, and ${dir} has ${splits.folder?.layout === 'flat' ? 'no classes (a flat folder)' : 'a single class'}: pass --data with a folder of at least 2 class folders`);
   }
   // NAME@FINGERPRINT: the fingerprint is the images' content, the name only the folder's.
   const fingerprint = ds.name.slice(ds.name.lastIndexOf('@') + 1);
   const trainedOn = meta.dataset ?? '(unknown)';
   if (fingerprint !== trainedOn.slice(trainedOn.lastIndexOf('@') + 1)) {
-    notes.push(`${dir} now holds ${ds.name}; ${input} was trained on ${trainedOn}: the images changed since, and it ` +
-`is scored against the current ones`);
+    notes.push(`${dir} now holds ${ds.name}; ${input} was trained on ${trainedOn}: the images changed since, and it is scored against the current ones`);
   }
   // Keyed by content, so the same images in a moved or renamed folder reuse the judge.
   const judgeFile = path.join(cacheDir('judges'), `judge-${fingerprint}-holdout${source.holdout}.json`);
   return { data: dir, splits, judgeFile };
 }
 
-/** Judge training length for an image folder: about 600 steps of 100 images, at least 4 epochs, at most 100. */
-export const folderJudgeEpochs = (trainCount: number): number => Math.min(100, Math.max(4, Math.ceil((600 * 100) / trainCount)));
-
 /** Trains and caches the folder's judge unless a readable one is cached; reports its held-out accuracy. */
 export async function ensureFolderJudge(f: FolderEval, log: (line: string) => void, backend: BackendChoice = 'auto'): Promise<void> {
   try {
-    readJudgeFile(f.judgeFile, f.data);
+    readJudgeModel(f.judgeFile, retrainCommand('select', f.data));
     return;
   } catch {
     // none yet, or unreadable: (re)train it
@@ -79,17 +74,10 @@ export async function ensureFolderJudge(f: FolderEval, log: (line: string) => vo
   const { selectBackend } = await import('../backend/select.js');
   await selectBackend(backend);
   const { train, heldOut } = f.splits;
-  const epochs = folderJudgeEpochs(train.count);
-  const batch = Math.min(100, train.count);
-  log(`training the judge for ${train.name} (first eval of this data set): ${train.count} images x ` +
-`${epochs} epochs, ${train.shape.join('x')}; cached as ${f.judgeFile}`);
-  const bar = progressBar('judge', epochs * Math.floor(train.count / batch), 'steps');
-  const judge = await trainJudge({ data: f.data, train, heldOut, epochs, batch, seed: 0, onStep: (step) => bar.update(step) }).finally(() => bar.stop());
-  try {
-    judge.save(f.judgeFile);
-    log(`judge for ${train.name}: held-out accuracy ${judge.info.heldOutAccuracy.toFixed(4)} on ` +
-`${heldOut.count} images (${imageValues(train.shape)} values each)`);
-  } finally {
-    judge.dispose();
-  }
+  const epochs = defaultEpochs(FOLDER_SPEC, train.count);
+  log(`training the judge for ${train.name} (first eval of this data set): ${train.count} images x ${epochs} epochs, ${train.shape.join('x')}; cached as ${f.judgeFile}`);
+  const { stepsPerEpoch } = await import('./judge-train.js');
+  const bar = progressBar('judge', epochs * stepsPerEpoch(FOLDER_SPEC, train.count), 'steps');
+  const r = await trainAndSaveJudge({ spec: FOLDER_SPEC, data: f.data, splits: f.splits, file: f.judgeFile, epochs, onStep: (step) => bar.update(step) }).finally(() => bar.stop());
+  log(`judge for ${train.name}: held-out accuracy ${r.heldOutAccuracy.toFixed(4)} on ${heldOut.count} images (${imageValues(train.shape)} values each)`);
 }

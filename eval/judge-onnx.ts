@@ -1,9 +1,10 @@
-// ONNX graphs of the judges, so eval scores with onnxruntime (eval/judge-session.ts): input `image`
+// The one ONNX builder of judges, so eval scores with onnxruntime (eval/judge-session.ts): input `image`
 // float32 [N, C, H, W] in [-1, 1]; outputs `features` [N, dim] and `probs` [N, K].
 import { ELEM, GraphBuilder } from '../common/onnx-graph.js';
 import type { ImageShape } from '../common/metadata.js';
 import { packageInfo } from '../common/package-info.js';
-import type { JudgeData } from './judge.js';
+import type { JudgeModel } from './judge-file.js';
+import { featureDim, pooledSize } from './judge-spec.js';
 
 /** A conv kernel stored as tfjs's [k, k, Cin, Cout] (rows (dy, dx, c)) in ONNX's [Cout, Cin, k, k] order. */
 export function hwioToOihw(kernel: Float32Array, k: number, cin: number, cout: number): Float32Array {
@@ -20,7 +21,7 @@ export function hwioToOihw(kernel: Float32Array, k: number, cin: number, cout: n
   return out;
 }
 
-/** image -> x/2 + 1/2: both judges see [0, 1] (a zero background, as their zero padding). */
+/** image -> x/2 + 1/2: judges see [0, 1] (a zero background, as their zero padding). */
 export function judgeInput(g: GraphBuilder, [c, h, w]: ImageShape): string {
   const x = g.input('image', ELEM.float, ['N', c, h, w]);
   return g.node('Add', [g.node('Mul', [x, g.weight('half', Float32Array.of(0.5), [])]), g.weight('half', Float32Array.of(0.5), [])]);
@@ -49,23 +50,28 @@ export function judgeHead(g: GraphBuilder, features: string, dim: number, kernel
 }
 
 /**
- * The select judge (eval/judge.ts): conv3x3 ReLU pool, conv3x3 ReLU pool, dense ReLU [features],
- * dense. Its dense layer reads the pooled maps in tfjs's (h, w, c) order, hence the Transpose.
- * Sizes come from the weights, so any channel count and image size the judge was built for works.
+ * The ONNX graph of a judge (any spec): convs, then the features (a dense ReLU layer over the maps
+ * flattened in tfjs's (h, w, c) order, hence the Transpose; or their global average), then the head.
  */
-export function selectJudgeOnnx(w: JudgeData['values'], imageShape: ImageShape): Uint8Array {
+export function judgeOnnx(j: JudgeModel): Uint8Array {
+  const { spec, weights: w } = j;
+  const image = j.info.imageShape;
   const g = new GraphBuilder();
-  const c1 = w['conv1/bias'].length;
-  const c2 = w['conv2/bias'].length;
-  const dim = w['fc1/bias'].length;
-  let x = judgeInput(g, imageShape);
-  x = convRelu(g, x, w['conv1/kernel'], w['conv1/bias'], 3, imageShape[0], true);
-  x = convRelu(g, x, w['conv2/kernel'], w['conv2/bias'], 3, c1, true);
-  const flat = w['fc1/kernel'].length / dim;
-  if (flat !== Math.floor(Math.floor(imageShape[1] / 2) / 2) * Math.floor(Math.floor(imageShape[2] / 2) / 2) * c2) {
-    throw new Error(`select judge: its dense layer reads ${flat} values, not the pooled maps of a ${imageShape.join('x')} image`);
+  let x = judgeInput(g, image);
+  let cin = image[0];
+  for (const l of spec.convs) {
+    x = convRelu(g, x, w[`${l.name}/kernel`]!.values, w[`${l.name}/bias`]!.values, l.kernel, cin, l.pool);
+    cin = l.out;
   }
-  const nhwc = g.node('Flatten', [g.node('Transpose', [x], { perm: { ints: [0, 2, 3, 1] } })], { axis: { i: 1 } });
-  const features = g.node('Relu', [g.node('Gemm', [nhwc, g.weight('fc1_w', w['fc1/kernel'], [flat, dim]), g.weight('fc1_b', w['fc1/bias'], [dim])])], {}, 'features');
-  return judgeHead(g, features, dim, w['fc2/kernel'], w['fc2/bias']);
+  const f = spec.head.features;
+  let features: string;
+  if (f === 'global-average') {
+    features = g.node('Flatten', [g.node('GlobalAveragePool', [x])], { axis: { i: 1 } }, 'features');
+  } else {
+    const [h, wd] = pooledSize(spec, image);
+    const flat = h * wd * cin;
+    const nhwc = g.node('Flatten', [g.node('Transpose', [x], { perm: { ints: [0, 2, 3, 1] } })], { axis: { i: 1 } });
+    features = g.node('Relu', [g.node('Gemm', [nhwc, g.weight('fc1_w', w[`${f.dense}/kernel`]!.values, [flat, f.size]), g.weight('fc1_b', w[`${f.dense}/bias`]!.values, [f.size])])], {}, 'features');
+  }
+  return judgeHead(g, features, featureDim(spec), w[`${spec.head.logits}/kernel`]!.values, w[`${spec.head.logits}/bias`]!.values);
 }

@@ -2,6 +2,7 @@
 // Scoring 11,000 images (samples, ceiling, references) this way takes seconds where tfjs-wasm's
 // im2col convolutions take tens of seconds.
 import * as ort from 'onnxruntime-node';
+import { openSession } from '../backend/ort-session.js';
 import { imageValues, type ImageShape } from '../common/metadata.js';
 
 export interface JudgeOutputs {
@@ -26,8 +27,7 @@ export class JudgeSession {
 
   /** A session for an ONNX judge graph with input `image` [N, C, H, W] and outputs `features`, `probs`. */
   static async create(model: Uint8Array, imageShape: ImageShape, dim: number, classes: number): Promise<JudgeSession> {
-    // One thread: the machines this runs on are often shared, and batches are small.
-    const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+    const session = await openSession(model, 'judge');
     return new JudgeSession(session, imageShape, dim, classes);
   }
 

@@ -1,6 +1,7 @@
 // Sample sources for evaluation: an exported ONNX generator, or a NumPy .npy file of images.
 import { existsSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
+import { openSession } from '../backend/ort-session.js';
 import { GeneratorRunner } from '../common/generator-runner.js';
 import { IMAGE_PIXELS, IMAGE_SIZE, imageValues, type ModelKind } from '../common/metadata.js';
 import { readModelInfo, type ModelFileInfo } from '../export/onnx-read.js';
@@ -212,7 +213,7 @@ export async function generateOnnxSamples(file: string, o: OnnxSampleOptions): P
   const m = (o.model?.info ?? readModelInfo(file, bytes)).metadata;
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes);
+    session = await openSession(bytes, 'check');
   } catch (e) {
     throw new SampleError(`${file}: onnxruntime cannot load it (${(e as Error).message})`);
   }

@@ -5,7 +5,7 @@ import { Rng } from '../common/rng.js';
 import { resampleCounts, standardDeviation } from './bootstrap.js';
 import { crossGeometry, setGeometry, type SetGeometry } from './feature-pairs.js';
 import { FidResampler, rootReference, type RootedReference } from './fid-resample.js';
-import type { Gemm } from './gemm.js';
+import type { MatrixProducts } from '../backend/ort-matmul.js';
 import { kernelInceptionDistance } from './kid.js';
 import { accuracy, accuracyByClass, classCoverage, classHistogram, gaussianStats, inceptionScore, normalizedEntropy, predictedClasses, type Weights } from './metrics.js';
 import { precisionRecall } from './precision-recall.js';
@@ -100,7 +100,7 @@ function rowsOf(f: Float32Array, d: number, labels: Int32Array, c: number): { x:
   return { x, rows };
 }
 
-export async function prepareReference(gemm: Gemm, ref: ScoredSet, k: number): Promise<PreparedReference> {
+export async function prepareReference(gemm: MatrixProducts, ref: ScoredSet, k: number): Promise<PreparedReference> {
   const { features, count, dim } = ref;
   const geometry = await setGeometry(gemm, features, count, dim);
   const fidFits = (rows: number): boolean => tooFew('fid', rows, rows) === null;
@@ -137,7 +137,7 @@ interface FidBoth {
   refRows: number[];
 }
 
-async function fidBoth(gemm: Gemm, x: Float32Array, rows: number[], ref: { x: Float32Array; rows: number[]; rooted: RootedReference }, dim: number): Promise<FidBoth> {
+async function fidBoth(gemm: MatrixProducts, x: Float32Array, rows: number[], ref: { x: Float32Array; rows: number[]; rooted: RootedReference }, dim: number): Promise<FidBoth> {
   const fid = await FidResampler.create(gemm, x, rows.length, dim, ref.rooted);
   const mirror = await FidResampler.create(gemm, ref.x, ref.rows.length, dim, rootReference(gaussianStats(x, rows.length, dim)));
   return { fid, mirror, rows, refRows: ref.rows };
@@ -156,7 +156,7 @@ function predictionMetrics(probs: Float32Array, predicted: Int32Array, labels: I
   };
 }
 
-export async function scoreSet(gemm: Gemm, set: ScoredSet, ref: PreparedReference, k: number, o: ScoreOptions): Promise<Metrics> {
+export async function scoreSet(gemm: MatrixProducts, set: ScoredSet, ref: PreparedReference, k: number, o: ScoreOptions): Promise<Metrics> {
   const { features, probs, count: n, dim, labels } = set;
   if (dim !== ref.dim) throw new Error(`feature dimensions differ: ${dim} vs ${ref.dim}`);
   const progress = o.progress ?? silentProgress;

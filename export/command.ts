@@ -1,12 +1,13 @@
 // `onnxgan export` and `onnxgan info`.
 import { Option, type Command } from 'commander';
 import { action, EXIT } from '../common/command-action.js';
-import type { OnnxInterface, TensorSpec } from './onnx-read.js';
+import type { TensorSpec } from '../common/onnx-interface.js';
+import type { OnnxFileInterface } from './onnx-read.js';
 
 const spec = (t: TensorSpec): string => `${t.name} ${t.dtype} ${t.shape ? `[${t.shape.join(', ')}]` : '(shape unknown)'}`;
 
 /** Any ONNX file's interface and metadata_props; `generator` says whether onnxgan serves it (its metadata's problem when not). */
-export function formatInfo(info: OnnxInterface, generator: string | null = null): string {
+export function formatInfo(info: OnnxFileInterface, generator: string | null = null): string {
   const others = info.opsets.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx').map((o) => ` + ${o.domain} ${o.version}`).join('');
   const rows: [string, string][] = [
     ['file', `${info.file} (${(info.bytes / 1024).toFixed(1)} KiB)`],
@@ -43,10 +44,10 @@ export function register(program: Command): void {
           return EXIT.ok;
         }
         const { exportCheckpoint } = await import('./export.js');
-        const { readOnnxInterface } = await import('./onnx-read.js');
+        const { readOnnxFile } = await import('./onnx-read.js');
         const r = await exportCheckpoint(run, o.out, { precision: o.precision, useEma: o.ema });
         console.log(`wrote ${r.file}: max |tfjs - onnxruntime| = ${r.maxAbsDiff.toExponential(2)} over 256 samples (${o.precision})`);
-        console.log(formatInfo(readOnnxInterface(r.file)));
+        console.log(formatInfo(readOnnxFile(r.file)));
         return EXIT.ok;
       }),
     );
@@ -57,9 +58,9 @@ export function register(program: Command): void {
     .argument('<file>', '.onnx file')
     .action(
       action('info', async (file: string) => {
-        const { readOnnxInterface } = await import('./onnx-read.js');
+        const { readOnnxFile } = await import('./onnx-read.js');
         const { metadataFromProps } = await import('../common/metadata.js');
-        const info = readOnnxInterface(file);
+        const info = readOnnxFile(file);
         let generator = 'yes (onnxgan metadata)';
         try {
           metadataFromProps(info.props);

@@ -1,6 +1,7 @@
 // onnxgan export: checkpoint -> verified ONNX file.
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
+import { openSession } from '../backend/ort-session.js';
 import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic.js';
 import { GeneratorRunner } from '../common/generator-runner.js';
@@ -38,7 +39,7 @@ export async function exportGenerator(net: Sequential, metadata: ModelMetadata, 
 
 async function parity(net: Sequential, bytes: Uint8Array, m: ModelMetadata): Promise<number> {
   if (m.noiseDim !== net.config.inputDim) throw new ParityError(`metadata noise_dim ${m.noiseDim} differs from the network's input size ${net.config.inputDim}`);
-  const session = await ort.InferenceSession.create(bytes);
+  const session = await openSession(bytes, 'check');
   try {
     // The runner checks the graph against the metadata (a label input exactly when conditional),
     // and builds the inputs the way serve and the browser will.

@@ -5,6 +5,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from '../backend/tfjs.js';
 import * as ort from 'onnxruntime-node';
+import { openSession } from '../backend/ort-session.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GeneratorRunner } from '../common/generator-runner.js';
@@ -92,7 +93,7 @@ export async function loadLayersModelFromDir(dir: string): Promise<tf.LayersMode
 
 /** Max |tfjs model - ONNX graph| on the export's verification inputs (every class). */
 async function compareWithOnnx(model: tf.LayersModel, onnx: Uint8Array, meta: ModelMetadata): Promise<number> {
-  const session = await ort.InferenceSession.create(onnx);
+  const session = await openSession(onnx, 'check');
   try {
     const runner = new GeneratorRunner(session, ort.Tensor, meta);
     const n = VERIFY_SAMPLES;

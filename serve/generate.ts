@@ -7,7 +7,7 @@ import { readBody } from './body.js';
 import type { LoadedModel } from './model-registry.js';
 import { ApiError, sendJson } from './responses.js';
 import { findModel } from './route-context.js';
-import type { Handler } from './routes.js';
+import type { Handler } from './route-context.js';
 import { validationError, type GenerateRequest } from './schemas.js';
 
 export const generate: Handler = async (ctx, req, res, p) => {

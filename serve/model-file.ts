@@ -5,6 +5,7 @@ import { constants, promises as fs } from 'node:fs';
 import type onnxProto from 'onnx-proto';
 import { metadataFromProps, type ModelMetadata } from '../common/metadata.js';
 import { onnx } from '../common/onnx-graph.js';
+import { readOnnxInterface } from '../common/onnx-interface.js';
 import { checkGraph } from './model-check.js';
 
 /** protobuf cannot hold an ONNX file over 2 GiB; a larger entry is refused before it is read. */
@@ -64,14 +65,12 @@ export async function readGenerator(file: string): Promise<{ bytes: Buffer; mode
   const bytes = await readModelFile(file);
   let model: onnxProto.onnx.ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = onnx.ModelProto.decode(bytes); // the whole graph, for checkGraph
   } catch (e) {
     throw new Error(`${file}: not a valid ONNX file (${(e as Error).message})`);
   }
-  if (!model.graph) throw new Error(`${file}: not a valid ONNX file (no graph)`);
-  const props = Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
   try {
-    const meta = metadataFromProps(props);
+    const meta = metadataFromProps(readOnnxInterface(bytes).props);
     checkGraph(model, meta);
     return { bytes, model, meta };
   } catch (e) {

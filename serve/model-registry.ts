@@ -6,6 +6,7 @@
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { openSession } from '../backend/ort-session.js';
 import type { Logger } from 'pino';
 import { GeneratorRunner } from '../common/generator-runner.js';
 import { imageValues, isConditional, type ModelMetadata } from '../common/metadata.js';
@@ -169,10 +170,7 @@ export class ModelRegistry {
   private async load(name: string, file: string): Promise<LoadedModel> {
     if (!isValidModelName(name)) throw new Error(`invalid model name "${name}": file names must match ${MODEL_NAME.source}`);
     const { bytes, meta } = await readGenerator(file);
-    // One onnxruntime thread: these generators run in ~50 us per image, where a thread pool's
-    // hand-off and spinning cost more CPU than they save and steal the core that HTTP and PNG
-    // encoding need. Throughput comes from dynamic batching instead.
-    const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+    const session = await openSession(bytes, 'serve'); // one thread: why in common/ort-profiles.ts
     let runner: GeneratorRunner<ort.Tensor>;
     try {
       runner = new GeneratorRunner(session, ort.Tensor, meta);

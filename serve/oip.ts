@@ -8,7 +8,7 @@ import { SERVE_DEFAULTS } from './defaults.js';
 import { inferResponse, modelTensors, OIP_VERSION, parseInferRequest, PLATFORM } from './oip-request.js';
 import { ApiError, sendJson } from './responses.js';
 import { findModel } from './route-context.js';
-import type { Handler } from './routes.js';
+import type { Handler } from './route-context.js';
 import { MAX_COUNT } from './schemas.js';
 
 export const OIP_EXTENSIONS = ['binary_tensor_data'];

@@ -1,9 +1,15 @@
 // What every API handler is given, and the facts several routes share: which model a URL names
 // (or why none serves), and whether the server is ready.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServeMetrics } from './metrics.js';
 import type { LoadedModel, ModelRegistry } from './model-registry.js';
 import { OIP_VERSION } from './oip-request.js';
 import { ApiError } from './responses.js';
+
+/** `:name` segments of a route's pattern, percent-decoded. */
+export type Params = Record<string, string>;
+/** What a row of the route table (routes.ts) runs. */
+export type Handler = (ctx: RouteContext, req: IncomingMessage, res: ServerResponse, params: Params) => void | Promise<void>;
 
 export interface RouteContext {
   registry: ModelRegistry;

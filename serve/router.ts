@@ -8,7 +8,8 @@ import { ClientGone, closeAfter } from './body.js';
 import { labelRoute } from './metrics.js';
 import { ApiError, sendApiError } from './responses.js';
 import type { RouteContext } from './route-context.js';
-import { ROUTES, type Params, type Route } from './routes.js';
+import type { Params } from './route-context.js';
+import { ROUTES, type Route } from './routes.js';
 
 /** A connect-style middleware (helmet, cors, pino-http and ours all are). */
 export type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;

@@ -1,17 +1,13 @@
 // The API's one route table: every health, metrics, /v1 and /v2 route, with its method, path
 // pattern (its metric label, unless it shares one) and handler. serve/router.ts answers them on plain
 // node:http; what no route matches goes on to Express (static files, serve/static-files.ts).
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isConditional } from '../common/metadata.js';
 import { generate } from './generate.js';
 import type { LoadedModel } from './model-registry.js';
 import { infer, modelMetadata, modelReady, serverMetadata, unmatchedV2 } from './oip.js';
 import { type Dialect, sendJson } from './responses.js';
-import { findModel, notReadyReason, type RouteContext } from './route-context.js';
+import { findModel, notReadyReason, type Handler } from './route-context.js';
 
-/** `:name` segments of the pattern, percent-decoded. */
-export type Params = Record<string, string>;
-export type Handler = (ctx: RouteContext, req: IncomingMessage, res: ServerResponse, params: Params) => void | Promise<void>;
 
 export interface Route {
   /** GET routes answer HEAD too; '*' takes every method. */

@@ -1,6 +1,7 @@
 // The judges: the report judge's training gradients, its ONNX graph against its tfjs forward pass
 // (and the select judge's), the shipped report judge's accuracy and its robustness to the shortcuts
 // its augmentation removes, and a report judge for another image shape (colour).
+import { readFileSync, writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { IMAGE_PIXELS, type ImageShape } from '../common/metadata.js';
@@ -9,11 +10,14 @@ import { selectBackend } from '../backend/select.js';
 import { loadData } from '../data/sources.js';
 import type { Dataset } from '../data/dataset.js';
 import { augmentInto, REPORT_AUGMENTATION } from '../eval/augment.js';
-import { defaultJudgePath, loadJudge as loadTfjsJudge } from '../eval/judge.js';
+import { judgePath, retrainCommand } from '../eval/judge.js';
+import { readJudgeModel } from '../eval/judge-file.js';
+import { conv2dSame, tfjsForward } from '../eval/judge-net.js';
+import { judgeOnnx } from '../eval/judge-onnx.js';
 import { JudgeSession } from '../eval/judge-session.js';
+import { featureDim, REPORT_SPEC, type JudgeRole } from '../eval/judge-spec.js';
 import { loadJudge, trainAndSaveJudge } from '../eval/judges.js';
 import { accuracy, predictedClasses } from '../eval/metrics.js';
-import { conv2dSame, readReportJudge, REPORT_FEATURES, reportJudgeOnnx, reportJudgePath, tfjsReportForward } from '../eval/report-judge.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const tmp = tempDir('onnxgan-judges-');
@@ -24,6 +28,8 @@ beforeAll(async () => {
   await selectBackend('auto');
   ({ train, heldOut } = loadData('mnist'));
 });
+
+const shipped = (role: JudgeRole, data = 'mnist') => readJudgeModel(judgePath(role, data), retrainCommand(role, data));
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let m = 0;
@@ -49,8 +55,7 @@ async function accuracyOf(judge: { predict: JudgeSession['predict'] }, images: F
 }
 
 describe('report judge network', () => {
-  it('its convolution gradients (forward convolutions, fast on wasm) equal autodiff of im2col, for 5x5 ' +
-'and 3x3 kernels and non-square images', () => {
+  it('its convolution gradients (forward convolutions, fast on wasm) equal autodiff of im2col, for 5x5 and 3x3 kernels and non-square images', () => {
     for (const [k, c, co] of [[5, 1, 4], [3, 3, 5]] as const) {
       const x = tf.variable(tf.randomNormal([2, 7, 6, c], 0, 1, 'float32', 1));
       const w = tf.variable(tf.randomNormal([k, k, c, co], 0, 1, 'float32', 2));
@@ -63,29 +68,21 @@ describe('report judge network', () => {
     }
   });
 
-  it('the shipped report judge: its ONNX graph computes what its tfjs forward pass does', async () => {
-    const j = readReportJudge(reportJudgePath('mnist'), 'mnist');
-    const images = heldOut.images.subarray(0, 64 * IMAGE_PIXELS);
-    const ref = tfjsReportForward(j, images, 64);
-    const s = await JudgeSession.create(reportJudgeOnnx(j), j.info.imageShape, REPORT_FEATURES, 10);
-    const out = await s.predict(images, 64);
-    expect(maxDiff(out.features, ref.features)).toBeLessThan(1e-4);
-    const probs = tf.tidy(() => tf.softmax(tf.tensor2d(ref.logits, [64, 10])).dataSync());
-    expect(maxDiff(out.probs, probs)).toBeLessThan(1e-5);
-    await s.release();
-  });
-
-  it('the select judge on onnxruntime computes what it does in tfjs', async () => {
-    const tfj = loadTfjsJudge(defaultJudgePath('mnist'), 'mnist');
-    const images = heldOut.images.subarray(0, 64 * IMAGE_PIXELS);
-    const a = await tfj.predict(images, 64);
-    tfj.dispose();
-    const j = await loadJudge('select', 'mnist');
-    const b = await j.predict(images, 64);
-    await j.release();
-    expect(maxDiff(a.features, b.features)).toBeLessThan(1e-4);
-    expect(maxDiff(a.probs, b.probs)).toBeLessThan(1e-5);
-  });
+  for (const role of ['report', 'select'] as const) {
+    it(`the shipped ${role} judge (a format 1 file, read as format 2): its ONNX graph computes what its tfjs forward pass does`, async () => {
+      const j = shipped(role);
+      expect(j.spec.role).toBe(role);
+      const images = heldOut.images.subarray(0, 64 * IMAGE_PIXELS);
+      const ref = tfjsForward(j, images, 64);
+      const s = await JudgeSession.create(judgeOnnx(j), j.info.imageShape, featureDim(j.spec), 10);
+      const out = await s.predict(images, 64);
+      expect(out.features.length).toBe(64 * 128);
+      expect(maxDiff(out.features, ref.features)).toBeLessThan(1e-4);
+      const probs = tf.tidy(() => tf.softmax(tf.tensor2d(ref.logits, [64, 10])).dataSync());
+      expect(maxDiff(out.probs, probs)).toBeLessThan(1e-5);
+      await s.release();
+    });
+  }
 });
 
 describe('the shipped mnist report judge', () => {
@@ -111,12 +108,11 @@ describe('the shipped mnist report judge', () => {
     }
   };
 
-  it('is another network than the select judge (architecture, seed), trained with the shortcut-removing ' +
-'augmentation, >= 98% on the held-out digits', async () => {
-    const j = readReportJudge(reportJudgePath('mnist'), 'mnist');
-    expect(j.info.seed).not.toBe(0); // the select judge's
+  it('is another network than the select judge (architecture, seed), trained with the shortcut-removing augmentation, >= 98% on the held-out digits', async () => {
+    const j = shipped('report');
+    expect(j.spec.seed).not.toBe(shipped('select').spec.seed);
     expect(j.info.architecture).toMatch(/global average pool/);
-    expect(j.info.augmentation).toEqual(REPORT_AUGMENTATION);
+    expect(j.spec.augmentation).toEqual({ kind: 'affine', ...REPORT_AUGMENTATION });
     expect(j.info.trainCount).toBe(9000);
     const judge = await loadJudge('report', 'mnist');
     const { probs } = await judge.predict(heldOut.images, heldOut.count);
@@ -172,18 +168,23 @@ describe('augmentation and other image shapes', () => {
           }
         }
       }
-      return { ...ds, images, labels, count };
+      return { ...ds, images, labels, count, shape };
     };
     const splits = { train: make(train, 512), heldOut: make(heldOut, 200) };
     const file = `${tmp}/judge-report-colour.json`;
-    const r = await trainAndSaveJudge({ role: 'report', data: 'colour', splits, imageShape: shape, file, epochs: 2 });
+    const r = await trainAndSaveJudge({ spec: REPORT_SPEC, data: 'colour', splits, file, epochs: 2 });
     expect(r.heldOutAccuracy).toBeGreaterThan(0.2); // ten classes: chance is 0.1
-    const j = readReportJudge(file, 'colour');
+    const j = readJudgeModel(file, 'retrain');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ format: 'onnxgan-judge', version: 2, spec: REPORT_SPEC });
     expect(j.info.imageShape).toEqual(shape);
     const images = splits.heldOut.images.subarray(0, 16 * 1440);
-    const ref = tfjsReportForward(j, images, 16);
-    const s = await JudgeSession.create(reportJudgeOnnx(j), shape, REPORT_FEATURES, 10);
+    const ref = tfjsForward(j, images, 16);
+    const s = await JudgeSession.create(judgeOnnx(j), shape, featureDim(j.spec), 10);
     expect(maxDiff((await s.predict(images, 16)).features, ref.features)).toBeLessThan(1e-4);
     await s.release();
+    // A format 2 file is only as good as its spec: a broken one is refused by name.
+    const broken = `${tmp}/judge-broken-spec.json`;
+    writeFileSync(broken, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), spec: { ...REPORT_SPEC, convs: [] } }));
+    expect(() => readJudgeModel(broken, 'retrain')).toThrow(/judge-broken-spec\.json: its spec is not valid \(convs/);
   });
 });

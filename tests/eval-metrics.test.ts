@@ -10,7 +10,7 @@ import { shuffle, type Dataset } from '../data/dataset.js';
 import { resampleCounts, standardDeviation } from '../eval/bootstrap.js';
 import { crossGeometry, kidKernel, setGeometry } from '../eval/feature-pairs.js';
 import { FidResampler, rootReference } from '../eval/fid-resample.js';
-import { Gemm } from '../eval/gemm.js';
+import { matrixProducts, type MatrixProducts } from '../backend/ort-matmul.js';
 import { loadJudge, type LoadedJudge } from '../eval/judges.js';
 import { kernelInceptionDistance } from '../eval/kid.js';
 import { accuracy, classHistogram, frechetDistance, gaussianStats, inceptionScore, predictedClasses } from '../eval/metrics.js';
@@ -18,7 +18,7 @@ import { prepareReference, scoreSet, type Metrics, type ScoredSet } from '../eva
 import { symmetricEigenvalues } from '../eval/sym-eig.js';
 
 const K = 10;
-let gemm: Gemm;
+let gemm: MatrixProducts;
 let judge: LoadedJudge;
 let train: Dataset;
 let heldOut: Dataset;
@@ -60,12 +60,11 @@ async function score(set: ScoredSet, ref: ScoredSet, bootstrap = 0): Promise<Met
 
 beforeAll(async () => {
   ({ train, heldOut } = loadData('mnist'));
-  gemm = await Gemm.create();
+  gemm = matrixProducts();
   judge = await loadJudge('select', 'mnist');
 });
 
 afterAll(async () => {
-  await gemm?.release();
   await judge?.release();
 });
 

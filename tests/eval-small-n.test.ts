@@ -1,11 +1,11 @@
 // Small sets: known answers on constructed features (identical sets, shifted Gaussians, points on a
 // line), every metric against the reference n/a with its reason below eval/sample-size.ts's sizes
 // (no crash for any n >= 1), spreads that include the reference's noise, and the CLI on tiny folders.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { Rng } from '../common/rng.js';
 import { kidKernel } from '../eval/feature-pairs.js';
-import { Gemm } from '../eval/gemm.js';
+import { matrixProducts, type MatrixProducts } from '../backend/ort-matmul.js';
 import { MIN_IMAGES } from '../eval/sample-size.js';
 import { prepareReference, scoreSet, type Metrics, type ScoredSet } from '../eval/score.js';
 import type { EvalReport } from '../eval/evaluate.js';
@@ -14,12 +14,9 @@ import { writeFashionPngs } from './helpers/image-sets.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const K = 2;
-let gemm: Gemm;
-beforeAll(async () => {
-  gemm = await Gemm.create();
-});
-afterAll(async () => {
-  await gemm?.release();
+let gemm: MatrixProducts;
+beforeAll(() => {
+  gemm = matrixProducts();
 });
 
 /** A set of feature rows (judge outputs without a judge: even class probabilities). */

@@ -4,7 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backend/select.js';
 import { Sequential, type LayerConfig } from '../train/layers.js';
-import { gradientPenalty, r1Penalty } from '../train/gradient-penalty.js';
+import { penaltyLoss } from '../train/gradient-penalty.js';
+import { r1Penalty, wganPenalty } from '../train/algorithms.js';
 import { Rng } from '../common/rng.js';
 import { architecture } from '../train/models.js';
 import type { ModelKind } from '../common/metadata.js';
@@ -17,7 +18,7 @@ beforeAll(async () => {
 });
 
 const penalty = (net: Sequential, real: tf.Tensor2D, fake: tf.Tensor2D, eps: tf.Tensor2D): tf.Scalar =>
-  gradientPenalty((x) => net.apply(x, { training: false }), real, fake, eps, 10);
+  penaltyLoss(wganPenalty(10), (x) => net.apply(x, { training: false }), real, fake, eps);
 
 function setup(layers: LayerConfig[], inputDim: number, n = 5) {
   const rng = new Rng(7);
@@ -41,11 +42,7 @@ describe('gradient penalty', () => {
 
   it('R1: matches the analytic gradient for a linear two-logit discriminator', () => {
     const { net, real } = setup([{ type: 'Dense', inputDim: 6, units: 2 }], 6);
-    const diff = (x: tf.Tensor2D): tf.Tensor1D => {
-      const [l0, l1] = tf.split(net.apply(x, { training: false }), 2, 1);
-      return tf.reshape(tf.sub(l1!, l0!), [-1]) as tf.Tensor1D;
-    };
-    const { value, grads } = tf.variableGrads(() => r1Penalty(diff, real, 10), net.trainable);
+    const { value, grads } = tf.variableGrads(() => penaltyLoss(r1Penalty(10)!, (x) => net.apply(x, { training: false }), real), net.trainable);
     // D(x) = x.(w1 - w0) + c: dD/dx = d = w1 - w0 for every sample, R1 = 5 |d|^2,
     // dR1/dw1 = 10 d and dR1/dw0 = -10 d (kernel [6, 2], row-major: column 0 is w0).
     const k = net.trainable[0]!.dataSync();

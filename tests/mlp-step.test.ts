@@ -10,6 +10,8 @@ import { loadData } from '../data/sources.js';
 import { architecture } from '../train/models.js';
 import { recipeOptions, referenceOptions, type TrainingOptions } from '../train/options.js';
 import { GanTrainer, type StepMetrics } from '../train/trainer.js';
+import type { Adam } from '../train/adam.js';
+import { captureCheckpoint, restoreCheckpoint } from '../train/checkpoint.js';
 
 beforeAll(async () => {
   await selectBackend('wasm'); // the backend CI trains on (auto picks tfjs-node where installed)
@@ -34,8 +36,10 @@ function run(kind: ModelKind, options: TrainingOptions, engine: 'hand' | 'tfjs',
 
 const values = (vars: tf.Variable[]): Map<string, Float32Array> => new Map(vars.map((v) => [v.name.replace(/#\d+$/, ''), v.dataSync() as Float32Array]));
 
-async function adamState(o: tf.Optimizer): Promise<Float32Array[]> {
-  return (await o.getWeights()).map((w) => w.tensor.dataSync() as Float32Array);
+/** Adam's moments in the checkpoint's order (m of each variable, then v). */
+function adamState(a: Adam): Float32Array[] {
+  const s = a.slots();
+  return [...s.m, ...s.v];
 }
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -58,7 +62,7 @@ describe('the hand-written step', () => {
   });
 
   for (const c of cases) {
-    it(`matches tfjs's autodiff: ${c.name}`, async () => {
+    it(`matches tfjs's autodiff: ${c.name}`, () => {
       const steps = 3;
       const a = run(c.kind, c.options, 'tfjs', steps);
       const b = run(c.kind, c.options, 'hand', steps);
@@ -83,9 +87,9 @@ describe('the hand-written step', () => {
         expect(d, name).toBeLessThan(wganOutputBias ? steps * c.options.criticSteps * c.options.dLr * 1.01 : 2e-5);
       }
       // Adam's moments, slot by slot (the checkpoint stores them by position).
-      b.trainer.syncOptimizers(); // the hand-written step keeps Adam's moments in JavaScript until asked
-      for (const [oa, ob] of [[a.trainer.gOpt, b.trainer.gOpt], [a.trainer.dOpt, b.trainer.dOpt]] as const) {
-        const [sa, sb] = [await adamState(oa), await adamState(ob)];
+      for (const [oa, ob] of [[a.trainer.gAdam, b.trainer.gAdam], [a.trainer.dAdam, b.trainer.dAdam]] as const) {
+        expect(ob.iterations).toBe(oa.iterations);
+        const [sa, sb] = [adamState(oa), adamState(ob)];
         expect(sb.length).toBe(sa.length);
         sa.forEach((x, i) => expect(maxDiff(x, sb[i]!), `slot ${i}`).toBeLessThan(1e-4 * Math.max(1e-3, maxDiff(x, new Float32Array(x.length)))));
       }
@@ -93,6 +97,25 @@ describe('the hand-written step', () => {
       b.trainer.dispose();
     }, 60_000);
   }
+
+  it('a checkpoint carries Adam\'s state: a restored trainer steps exactly as the one it was taken from', async () => {
+    const options = { ...referenceOptions('wgan-gp'), criticSteps: 1 };
+    const a = run('wgan-gp', options, 'hand', 2);
+    const meta = { dataset: { name: 'mnist', classes: [], count: 1 }, seed: 11, backend: 'wasm', position: { epoch: 0, step: 2, batchInEpoch: 2, epochOrder: null, epochSums: {}, wallTimeMs: 0 } };
+    const ckpt = JSON.parse(JSON.stringify(await captureCheckpoint(a.trainer, meta)));
+    const b = new GanTrainer(architecture('wgan-gp'), options, new Rng(1), 'hand');
+    await restoreCheckpoint(b, ckpt, 'test');
+    b.rng.setState(ckpt.rngState); // as run.ts: after the networks drew their initial weights
+    expect(b.gAdam.slots()).toEqual(a.trainer.gAdam.slots());
+    tf.tidy(() => {
+      const x = tf.tensor2d(train.images.subarray(0, N * 784), [N, 784]);
+      const y = tf.tensor1d(train.labels.subarray(0, N), 'int32');
+      expect(b.step(x, y)).toEqual(a.trainer.step(x, y));
+    });
+    expect(values(b.critic.weights)).toEqual(values(a.trainer.critic.weights));
+    a.trainer.dispose();
+    b.dispose();
+  });
 
   it('draws the same random numbers as the tfjs path (the runs stay in step)', () => {
     const options = { ...recipeOptions('best', 'cgan', { epochs: 4 }), criticSteps: 1 };

@@ -174,7 +174,7 @@ describe('onnxgan train', () => {
       expect(rows[2]!.step).toBe(18);
       // The checkpoint carries RNG state and position, so the resumed run is the same run.
       const ref = metrics(path.join(tmp, 'ref'));
-      // Equal up to float rounding (Adam's bias corrections are recomputed as powers on restore).
+      // Equal up to float rounding.
       for (const k of ['dLoss', 'gLoss', 'wasserstein', 'gp']) {
         expect(Math.abs(rows[2]![k]! - ref[2]![k]!), k).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(ref[2]![k]!)));
       }

@@ -14,6 +14,7 @@ import { layerConfigSchema } from './layers/registry.js';
 import type { Architecture } from './models.js';
 import { standingStatistics } from './ema.js';
 import type { GanTrainer } from './trainer.js';
+import type { Adam } from './adam.js';
 
 export const CHECKPOINT_FORMAT = 'onnxgan-checkpoint/2';
 /** Before the architecture and the options were kept apart (read, never written). */
@@ -170,17 +171,42 @@ function firstIssue(e: z.ZodError): string {
 
 function encode(t: tf.Tensor): EncodedTensor {
   if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new CheckpointError(`cannot store a ${t.dtype} tensor`);
-  const data = t.dataSync() as Float32Array | Int32Array;
-  return { shape: t.shape, dtype: t.dtype, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') };
+  return encodeValues(t.dataSync() as Float32Array | Int32Array, t.shape);
 }
 
-function decode(e: EncodedTensor, what: string): tf.Tensor {
+function encodeValues(data: Float32Array | Int32Array, shape: number[]): EncodedTensor {
+  return { shape, dtype: data instanceof Int32Array ? 'int32' : 'float32', data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') };
+}
+
+function decodeValues(e: EncodedTensor, what: string): Float32Array | Int32Array {
   const bytes = Buffer.from(e.data, 'base64');
   const size = e.shape.reduce((a, b) => a * b, 1);
   if (bytes.length !== size * 4) throw new CheckpointError(`${what}: ${bytes.length} bytes for shape [${e.shape}]`);
   const copy = e.dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
   new Uint8Array(copy.buffer).set(bytes);
-  return tf.tensor(copy, e.shape, e.dtype ?? 'float32');
+  return copy;
+}
+
+function decode(e: EncodedTensor, what: string): tf.Tensor {
+  return tf.tensor(decodeValues(e, what), e.shape, e.dtype ?? 'float32');
+}
+
+/** An Adam's state as tfjs's AdamOptimizer.getWeights() stored it: [iterations, m..., v...] (nothing before the first update). */
+function encodeAdam(adam: Adam, vars: tf.Variable[]): EncodedTensor[] {
+  const s = adam.slots();
+  if (!s.m.length) return [];
+  return [encodeValues(Int32Array.of(s.iterations), []), ...s.m.map((m, i) => encodeValues(m, vars[i]!.shape)), ...s.v.map((v, i) => encodeValues(v, vars[i]!.shape))];
+}
+
+function restoreAdam(adam: Adam, enc: EncodedTensor[], vars: tf.Variable[], what: string): void {
+  if (enc.length === 0) return; // saved before the first step
+  if (enc.length !== 1 + 2 * vars.length) throw new CheckpointError(`${what} optimiser state has ${enc.length} tensors, expected ${1 + 2 * vars.length}`);
+  const [iterations, ...moments] = enc.map((e, i) => decodeValues(e, `${what} state ${i}`));
+  moments.forEach((x, i) => {
+    const v = vars[i % vars.length]!;
+    if (x.length !== v.size) throw new CheckpointError(`${what} state ${i + 1} has ${x.length} values, ${v.name} needs ${v.size}`);
+  });
+  adam.restore({ iterations: iterations![0]!, m: moments.slice(0, vars.length) as Float32Array[], v: moments.slice(vars.length) as Float32Array[] });
 }
 
 export async function captureCheckpoint(
@@ -189,13 +215,6 @@ export async function captureCheckpoint(
 ): Promise<Checkpoint> {
   const weights: Record<string, EncodedTensor> = {};
   for (const [key, v] of trainer.keyedWeights()) weights[key] = encode(v);
-  trainer.syncOptimizers();
-  const opt = async (o: tf.Optimizer): Promise<EncodedTensor[]> => {
-    const named = await o.getWeights();
-    const encoded = named.map((w) => encode(w.tensor));
-    named[0]?.tensor.dispose(); // the iteration count is a fresh scalar; the rest are the optimiser's own
-    return encoded;
-  };
   return {
     format: CHECKPOINT_FORMAT,
     architecture: trainer.arch,
@@ -203,7 +222,7 @@ export async function captureCheckpoint(
     ...meta,
     rngState: trainer.rng.getState(),
     weights,
-    optimizers: { generator: await opt(trainer.gOpt), critic: await opt(trainer.dOpt) },
+    optimizers: { generator: encodeAdam(trainer.gAdam, trainer.generator.trainable), critic: encodeAdam(trainer.dAdam, trainer.critic.trainable) },
     emaWeights: trainer.ema ? trainer.ema.map(encode) : null,
   };
 }
@@ -258,18 +277,8 @@ function emaTensors(ckpt: Checkpoint, count: number, file: string): EncodedTenso
 /** Load weights, optimiser and EMA state into a trainer built from the checkpoint's architecture (for resuming). */
 export async function restoreCheckpoint(trainer: GanTrainer, ckpt: Checkpoint, file: string): Promise<void> {
   assignWeights([...trainer.generator.weights, ...trainer.critic.weights], ckpt, file);
-  const setOpt = async (o: tf.Optimizer, enc: EncodedTensor[], vars: tf.Variable[], what: string): Promise<void> => {
-    if (enc.length === 0) return; // saved before the first step
-    const tensors = enc.map((e, i) => decode(e, `${file}: ${what} state ${i}`));
-    // Adam's state: [iterations, m of each variable..., v of each variable...], matched by position.
-    const names = ['iter', ...vars.map((v) => `${v.name}/m`), ...vars.map((v) => `${v.name}/v`)];
-    if (tensors.length !== names.length) throw new CheckpointError(`${file}: ${what} optimiser state has ${tensors.length} tensors, expected ${names.length}`);
-    await o.setWeights(tensors.map((tensor, i) => ({ name: names[i]!, tensor })));
-    tensors.forEach((t) => t.dispose());
-  };
-  await setOpt(trainer.gOpt, ckpt.optimizers.generator, trainer.generator.trainable, 'generator');
-  await setOpt(trainer.dOpt, ckpt.optimizers.critic, trainer.critic.trainable, 'critic');
-  trainer.optimizersChanged();
+  restoreAdam(trainer.gAdam, ckpt.optimizers.generator, trainer.generator.trainable, `${file}: generator`);
+  restoreAdam(trainer.dAdam, ckpt.optimizers.critic, trainer.critic.trainable, `${file}: critic`);
   if (ckpt.emaWeights) {
     trainer.startEma();
     const stored = emaTensors(ckpt, trainer.generator.weights.length, file);

@@ -1,31 +1,49 @@
+// The tfjs engine's side of algorithms.ts: a loss defined there on plain values becomes a tfjs scalar
+// whose gradient is the definition's own, and a penalty's squared input-gradient norms are computed
+// by tfjs's autodiff (so the penalty's parameter gradient is a gradient of a gradient: every op in
+// the critic needs a differentiable gradient).
 import * as tf from '@tensorflow/tfjs-core';
+import type { Loss, Penalty } from './algorithms.js';
 
-/**
- * WGAN-GP penalty lambda * mean((||dC/dx(x_hat)||_2 - 1)^2), x_hat = eps*real + (1-eps)*fake with
- * eps ~ U(0,1) per sample ([B, 1]). Called inside the critic's variableGrads, so its parameter
- * gradient is a gradient of a gradient: every op in `critic` needs a differentiable gradient.
- */
-export function gradientPenalty(
-  critic: (x: tf.Tensor2D) => tf.Tensor2D,
-  real: tf.Tensor2D,
-  fake: tf.Tensor2D,
-  eps: tf.Tensor2D,
-  lambda: number,
-): tf.Scalar {
-  const xHat = tf.add(tf.mul(eps, real), tf.mul(tf.sub(1, eps), fake)) as tf.Tensor2D;
-  // Summing the outputs is the reference's grad_outputs=ones.
-  const grad = tf.grad((x: tf.Tensor) => tf.sum(critic(x as tf.Tensor2D)))(xHat) as tf.Tensor2D;
-  // 1e-12 keeps sqrt's gradient finite at a zero gradient norm.
-  const norm = tf.sqrt(tf.add(tf.sum(tf.square(grad), 1), 1e-12));
-  return tf.mul(tf.mean(tf.square(tf.sub(norm, 1))), lambda) as tf.Scalar;
+/** `f(values of inputs)` as a scalar whose gradient with respect to input k is dy * f's grads[k]. */
+export function definedLoss(inputs: tf.Tensor[], f: (values: Float32Array[]) => { loss: number; grads: Float32Array[] }): tf.Scalar {
+  const op = tf.customGrad((...args: unknown[]) => {
+    const xs = args.slice(0, inputs.length) as tf.Tensor[];
+    const r = f(xs.map((x) => x.dataSync() as Float32Array));
+    return { value: tf.scalar(r.loss), gradFunc: (dy: tf.Tensor) => r.grads.map((g, i) => tf.mul(dy, tf.tensor(g, xs[i]!.shape))) };
+  });
+  return op(...inputs) as tf.Scalar;
+}
+
+/** One loss term of algorithms.ts on one tensor. */
+export const lossOf = (x: tf.Tensor, term: (values: Float32Array) => Loss): tf.Scalar =>
+  definedLoss([x], ([v]) => {
+    const l = term(v!);
+    return { loss: l.loss, grads: [l.grad] };
+  });
+
+/** Per row, ||d sum_i <weights, critic(x)_i> / dx_i||^2 ([n]), differentiable in the critic's weights. */
+export function inputGradientSquares(critic: (x: tf.Tensor2D) => tf.Tensor2D, x: tf.Tensor2D, weights: number[]): tf.Tensor1D {
+  const c = tf.tensor1d(weights);
+  const grad = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(critic(xx as tf.Tensor2D), c)))(x) as tf.Tensor2D;
+  return tf.sum(tf.square(grad), 1) as tf.Tensor1D;
 }
 
 /**
- * R1 penalty (Mescheder et al. 2018) gamma/2 * mean(||dD/dx(real)||^2) for the cross-entropy GAN,
- * where D is the discriminator's real-vs-fake logit difference. Like the WGAN-GP penalty it is a
- * gradient of a gradient, called inside the discriminator's variableGrads.
+ * `penalty` (algorithms.ts) of `critic` at x [n, d] (the real images, or the interpolates
+ * eps*real + (1-eps)*fake with eps [n, 1], as `penalty.at` says).
  */
-export function r1Penalty(logitDiff: (x: tf.Tensor2D) => tf.Tensor1D, real: tf.Tensor2D, gamma: number): tf.Scalar {
-  const grad = tf.grad((x: tf.Tensor) => tf.sum(logitDiff(x as tf.Tensor2D)))(real) as tf.Tensor2D;
-  return tf.mul(tf.mean(tf.sum(tf.square(grad), 1)), gamma / 2) as tf.Scalar;
+export function penaltyLoss(penalty: Penalty, critic: (x: tf.Tensor2D) => tf.Tensor2D, real: tf.Tensor2D, fake?: tf.Tensor2D, eps?: tf.Tensor2D): tf.Scalar {
+  const x = penalty.at === 'real' ? real : (tf.add(tf.mul(eps!, real), tf.mul(tf.sub(1, eps!), fake!)) as tf.Tensor2D);
+  return lossOf(inputGradientSquares(critic, x, penalty.weights), (sq) => penalty.value(sq));
 }
+
+/** `penalty` reporting each value it computes to `seen` (a step's metrics). */
+export const watched = (penalty: Penalty, seen: (loss: number) => void): Penalty => ({
+  ...penalty,
+  value: (sq) => {
+    const l = penalty.value(sq);
+    seen(l.loss);
+    return l;
+  },
+});

@@ -1,29 +1,34 @@
-// One generator step of the reference algorithms: GAN (cross-entropy) and WGAN-GP / CGAN.
+// The training state (networks, optimisers, EMA) and one generator step of algorithms.ts's
+// algorithms, on the hand-written engine (mlp-step.ts) or here on tfjs's autodiff.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../common/rng.js';
 import { Sequential, weightKey, type ForwardContext } from './layers.js';
 import type { Architecture } from './models.js';
+import { Adam } from './adam.js';
 import type { TrainingOptions } from './options.js';
-import { gradientPenalty, r1Penalty } from './gradient-penalty.js';
+import { lossOf, penaltyLoss, watched } from './gradient-penalty.js';
 import { emaDecayAt, useAveragedWeights } from './ema.js';
 import { ortGemm } from '../backend/ort-matmul.js';
 import { HandStep, notStepByHand } from './mlp-step.js';
-import { criticStepsAt, drawEps, drawLabels, drawNoise, drawWrongLabels, type StepEngine, type StepHost, type StepMetrics } from './step.js';
+import type { StepEngine, StepHost, StepMetrics } from './step.js';
+import { criticStepsAt, drawNoise, ganCriticLoss, ganGeneratorLoss, r1Penalty, wganCriticDraws, wganCriticLoss, wganGeneratorDraws, wganGeneratorLoss, wganPenalty } from './algorithms.js';
 
 export type { StepEngine, StepMetrics } from './step.js';
 
-const adam = (lr: number, b: Architecture['generatorAdam']): tf.AdamOptimizer => tf.train.adam(lr, b.beta1, b.beta2, 1e-8); // torch's eps
-
-/** tfjs declares Adam's rate protected but has no setter; the field is what applyGradients reads. */
-const setRate = (o: tf.AdamOptimizer, lr: number): void => {
-  (o as unknown as { learningRate: number }).learningRate = lr;
-};
+/** d loss / d vars by tfjs's autodiff, handed to `adam`; returns the loss. */
+function minimize(adam: Adam, vars: tf.Variable[], f: () => tf.Scalar): number {
+  const { value, grads } = tf.variableGrads(f, vars);
+  adam.applyTensors(grads);
+  const loss = value.dataSync()[0]!;
+  tf.dispose([value, ...Object.values(grads)]);
+  return loss;
+}
 
 export class GanTrainer implements StepHost {
   readonly generator: Sequential;
   readonly critic: Sequential;
-  readonly gOpt: tf.AdamOptimizer;
-  readonly dOpt: tf.AdamOptimizer;
+  readonly gAdam: Adam;
+  readonly dAdam: Adam;
   /** Exponential moving average of the generator's weights (--ema; its decay is options.ema). */
   ema: tf.Variable[] | null = null;
   readonly engine: StepEngine;
@@ -34,8 +39,8 @@ export class GanTrainer implements StepHost {
   constructor(readonly arch: Architecture, readonly options: TrainingOptions, readonly rng: Rng, engine?: StepEngine) {
     this.generator = new Sequential('generator', arch.generator, rng);
     this.critic = new Sequential('critic', arch.critic, rng);
-    this.gOpt = adam(options.gLr, arch.generatorAdam);
-    this.dOpt = adam(options.dLr, arch.criticAdam);
+    this.gAdam = new Adam(this.generator.trainable, options.gLr, arch.generatorAdam);
+    this.dAdam = new Adam(this.critic.trainable, options.dLr, arch.criticAdam);
     const gemm = engine === 'tfjs' || (!engine && tf.getBackend() === 'tensorflow') ? null : ortGemm();
     const notHand = notStepByHand(this);
     if (gemm && 'gemm' in gemm && !notHand) this.hand = new HandStep(this, gemm.gemm);
@@ -44,20 +49,10 @@ export class GanTrainer implements StepHost {
     this.engine = this.hand ? 'hand' : 'tfjs';
   }
 
-  /** Bring the optimisers' own state up to date (before reading it: checkpoints). */
-  syncOptimizers(): void {
-    this.hand?.syncOptimizers();
-  }
-
-  /** The optimisers' state was set from outside (a restored checkpoint). */
-  optimizersChanged(): void {
-    this.hand?.optimizersChanged();
-  }
-
   /** Scale both learning rates (a schedule); Adam reads its rate at every update. */
   setLearningRateScale(scale: number): void {
-    setRate(this.gOpt, this.options.gLr * scale);
-    setRate(this.dOpt, this.options.dLr * scale);
+    this.gAdam.learningRate = this.options.gLr * scale;
+    this.dAdam.learningRate = this.options.dLr * scale;
   }
 
   get conditional(): boolean {
@@ -67,19 +62,6 @@ export class GanTrainer implements StepHost {
   /** Start averaging from the current weights (when options.ema asks for an average and none runs yet). */
   startEma(): void {
     if (this.options.ema !== null && !this.ema) this.ema = this.generator.weights.map((w) => tf.variable(w.clone(), false));
-  }
-
-  private noise(n: number): tf.Tensor2D {
-    return tf.tensor2d(drawNoise(this.rng, n, this.arch.noiseDim), [n, this.arch.noiseDim]);
-  }
-
-  private randomLabels(n: number): tf.Tensor1D {
-    return tf.tensor1d(drawLabels(this.rng, n, this.arch.numClasses), 'int32');
-  }
-
-  /** A different class for every label: y + U{1..K-1} mod K. */
-  private wrongLabels(labels: tf.Tensor1D): tf.Tensor1D {
-    return tf.tensor1d(drawWrongLabels(this.rng, labels.dataSync(), this.arch.numClasses), 'int32');
   }
 
   /** One generator update preceded by options.criticSteps critic updates on the same real batch. */
@@ -94,37 +76,30 @@ export class GanTrainer implements StepHost {
     const G = this.generator;
     const D = this.critic;
     return tf.tidy(() => {
-      const noise = this.noise(n);
+      const noise = tf.tensor2d(drawNoise(this.rng, n, this.arch.noiseDim), [n, this.arch.noiseDim]);
       // The reference computes fake once and reuses it for both updates; here the G update recomputes
       // it (same noise, same batch statistics) so BatchNorm's running stats are updated once, there.
       const fake = G.apply(noise, { training: true, updateStats: false });
-      const realOneHot = tf.oneHot(tf.fill([n], 1, 'int32') as tf.Tensor1D, 2);
-      const fakeOneHot = tf.oneHot(tf.fill([n], 0, 'int32') as tf.Tensor1D, 2);
       const dCtx: ForwardContext = { training: true, rng: this.rng };
-      let acc = [0, 0];
-      const d = this.dOpt.minimize(() => {
-        const logits = D.apply(tf.concat2d([real, fake], 0), dCtx);
-        const [lr, lf] = tf.split(logits, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
-        acc = [accuracy(lr, 1), accuracy(lf, 0)];
-        const smoothing = this.options.labelSmoothing;
-        const ce = tf.add(tf.losses.softmaxCrossEntropy(realOneHot, lr, undefined, smoothing), tf.losses.softmaxCrossEntropy(fakeOneHot, lf)) as tf.Scalar;
-        const gamma = this.options.r1;
-        if (!gamma) return ce;
-        // The real-vs-fake logit difference: the softmax discriminator's logit of "real".
-        const logitDiff = (x: tf.Tensor2D): tf.Tensor1D => {
-          const [l0, l1] = tf.split(D.apply(x, dCtx), 2, 1) as [tf.Tensor2D, tf.Tensor2D];
-          return tf.reshape(tf.sub(l1, l0), [-1]) as tf.Tensor1D;
-        };
-        return tf.add(ce, r1Penalty(logitDiff, real, gamma)) as tf.Scalar;
-      }, true, D.trainable)!;
+      let dAcc = 0;
+      const r1 = r1Penalty(this.options.r1);
+      const dLoss = minimize(this.dAdam, D.trainable, () => {
+        const ce = lossOf(D.apply(tf.concat2d([real, fake], 0), dCtx), (l) => {
+          const t = ganCriticLoss(l, this.options);
+          dAcc = t.dAcc;
+          return t;
+        });
+        return r1 ? (tf.add(ce, penaltyLoss(r1, (x) => D.apply(x, dCtx), real)) as tf.Scalar) : ce;
+      });
       let gAcc = 0;
-      const g = this.gOpt.minimize(() => {
-        const logits = D.apply(G.apply(noise, { training: true }), dCtx);
-        gAcc = accuracy(logits, 1);
-        return tf.losses.softmaxCrossEntropy(realOneHot, logits) as tf.Scalar;
-      }, true, G.trainable)!;
-      // Accuracy per batch (the reference divided each batch's count by the data set's size).
-      return { dLoss: d.dataSync()[0]!, gLoss: g.dataSync()[0]!, dAcc: (acc[0]! + acc[1]!) / 2, gAcc };
+      const gLoss = minimize(this.gAdam, G.trainable, () => {
+        return lossOf(D.apply(G.apply(noise, { training: true }), dCtx), (l) => {
+          const t = ganGeneratorLoss(l);
+          gAcc = t.gAcc;
+          return t;
+        });
+      });
+      return { dLoss, gLoss, dAcc, gAcc };
     });
   }
 
@@ -132,43 +107,44 @@ export class GanTrainer implements StepHost {
     const n = real.shape[0];
     const G = this.generator;
     const D = this.critic;
+    const { arch, options } = this;
     // The reference's WGAN-GP takes MiniBatchSize from an undefined `real_labels`; we use the real batch.
     const dCtx: ForwardContext = { training: true, rng: this.rng, labels };
     let last = { dLoss: 0, wasserstein: 0, gp: 0 };
-    const steps = criticStepsAt(this.options, this.gOpt.iterations);
+    const steps = criticStepsAt(options, this.gAdam.iterations);
+    const labelValues = labels.dataSync() as Int32Array;
+    const penalty = wganPenalty(arch.gpLambda);
     for (let k = 0; k < steps; k++) {
       last = tf.tidy(() => {
-        const fake = G.apply(this.noise(n), { training: true, labels }); // detached: no tape here
-        const eps = tf.tensor2d(drawEps(this.rng, n), [n, 1]);
-        let parts: tf.Tensor[] = [];
-        const mismatch = this.options.mismatch;
-        const wrong = mismatch ? this.wrongLabels(labels) : null;
-        const loss = this.dOpt.minimize(() => {
+        const draws = wganCriticDraws(this.rng, arch, options, labelValues);
+        const fake = G.apply(tf.tensor2d(draws.noise, [n, arch.noiseDim]), { training: true, labels }); // detached: no tape here
+        const eps = tf.tensor2d(draws.eps, [n, 1]);
+        const wrong = draws.wrong ? tf.tensor1d(draws.wrong, 'int32') : null;
+        const seen = { wasserstein: 0, gp: 0 };
+        const dLoss = minimize(this.dAdam, D.trainable, () => {
           // Real and fake (and real with wrong labels) in one pass: same result as separate passes
           // (no batch-dependent layers), one matmul each.
           const inputs = wrong ? [real, fake, real] : [real, fake];
           const out = D.apply(tf.concat2d(inputs, 0), { ...dCtx, labels: tf.concat1d(wrong ? [labels, labels, wrong] : [labels, labels]) });
-          const [outReal, outFake, outWrong] = tf.split(out, inputs.length, 0);
-          const [cReal, cFake] = [tf.mean(outReal!), tf.mean(outFake!)];
-          const gp = gradientPenalty((x) => D.apply(x, dCtx), real, fake, eps, this.arch.gpLambda);
-          parts = [tf.keep(tf.sub(cReal, cFake)), tf.keep(gp)];
-          const wgan = tf.add(tf.sub(cFake, cReal), gp);
-          if (!outWrong) return wgan as tf.Scalar;
-          return tf.add(wgan, tf.mul(mismatch, tf.mean(tf.softplus(tf.sub(outWrong, outReal!))))) as tf.Scalar;
-        }, true, D.trainable)!;
-        const [w, gp] = parts.map((t) => t.dataSync()[0]!);
-        tf.dispose(parts); // kept past variableGrads' own tidy
-        return { dLoss: loss.dataSync()[0]!, wasserstein: w!, gp: gp! };
+          const critic = lossOf(out, (o) => {
+            const t = wganCriticLoss(o, n, options);
+            seen.wasserstein = t.wasserstein;
+            return t;
+          });
+          const gp = penaltyLoss(watched(penalty, (l) => (seen.gp = l)), (x) => D.apply(x, dCtx), real, fake, eps);
+          return tf.add(critic, gp) as tf.Scalar;
+        });
+        return { dLoss, ...seen };
       });
     }
     const gLoss = tf.tidy(() => {
-      const gLabels = this.conditional ? this.randomLabels(n) : labels;
-      const noise = this.noise(n);
-      const loss = this.gOpt.minimize(() => {
+      const draws = wganGeneratorDraws(this.rng, arch, this.conditional, labels.dataSync() as Int32Array);
+      const gLabels = tf.tensor1d(draws.labels, 'int32');
+      const noise = tf.tensor2d(draws.noise, [n, arch.noiseDim]);
+      return minimize(this.gAdam, G.trainable, () => {
         const fake = G.apply(noise, { training: true, labels: gLabels });
-        return tf.neg(tf.mean(D.apply(fake, { training: true, rng: this.rng, labels: gLabels }))) as tf.Scalar;
-      }, true, G.trainable)!;
-      return loss.dataSync()[0]!;
+        return lossOf(D.apply(fake, { training: true, rng: this.rng, labels: gLabels }), wganGeneratorLoss);
+      });
     });
     return { ...last, gLoss };
   }
@@ -176,7 +152,7 @@ export class GanTrainer implements StepHost {
   private updateEma(): void {
     const weights = this.ema;
     if (!weights || this.options.ema === null) return;
-    const decay = emaDecayAt(this.options.ema, this.gOpt.iterations);
+    const decay = emaDecayAt(this.options.ema, this.gAdam.iterations);
     const live = this.generator.weights;
     tf.tidy(() => {
       weights.forEach((e, i) => {
@@ -206,8 +182,6 @@ export class GanTrainer implements StepHost {
   dispose(): void {
     this.generator.dispose();
     this.critic.dispose();
-    this.gOpt.dispose();
-    this.dOpt.dispose();
     this.ema?.forEach((w) => w.dispose());
   }
 
@@ -216,6 +190,3 @@ export class GanTrainer implements StepHost {
   }
 }
 
-function accuracy(logits: tf.Tensor2D, label: number): number {
-  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), label), 'float32')).dataSync()[0]!);
-}

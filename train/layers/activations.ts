@@ -1,6 +1,6 @@
 // Elementwise activations: any shape in, the same out.
 import * as tf from '@tensorflow/tfjs-core';
-import { layerKind, sameShape, Stateless } from './kind.js';
+import { elementwise, elementwiseBackward, layerKind, sameShape, Stateless } from './kind.js';
 
 export interface LeakyReLUConfig {
   type: 'LeakyReLU';
@@ -25,6 +25,10 @@ export const leakyRelu = layerKind<LeakyReLUConfig, LeakyReLU>({
   outputShape: sameShape,
   onnx: (l, x, { g }) => g.node('LeakyRelu', [x], { alpha: { f: l.config.alpha } }),
   tfjs: (l, h, { tfjs, name }) => tfjs.layers.leakyReLU({ alpha: l.config.alpha, name }).apply(h) as typeof h,
+  handForward: (l, x) => x.map((v) => (v > 0 ? v : v * l.config.alpha)),
+  handBackward: (l, x, _y, dy) => dy.map((g, i) => (x[i]! > 0 ? g : g * l.config.alpha)),
+  // Piecewise linear: f'' = 0, so no term in x, and J G = G * slope.
+  handPenalty: (l, x, _u, G) => G.map((g, i) => (x[i]! > 0 ? g : g * l.config.alpha)),
   hand: 'any',
 });
 
@@ -44,6 +48,8 @@ export const relu = layerKind<{ type: 'ReLU' }, ReLU>({
   outputShape: sameShape,
   onnx: (_l, x, { g }) => g.node('Relu', [x]),
   tfjs: (_l, h, { tfjs, name }) => tfjs.layers.reLU({ name }).apply(h) as typeof h,
+  handForward: elementwise((v) => (v > 0 ? v : 0)),
+  handBackward: elementwiseBackward((x) => (x > 0 ? 1 : 0)),
   hand: 'any',
 });
 
@@ -64,6 +70,8 @@ export const tanh = layerKind<{ type: 'Tanh' }, Tanh>({
   outputShape: sameShape,
   onnx: (_l, x, { g }) => g.node('Tanh', [x]),
   tfjs: (_l, h, { tfjs, name }) => tfjs.layers.activation({ activation: 'tanh', name }).apply(h) as typeof h,
+  handForward: elementwise(Math.tanh),
+  handBackward: elementwiseBackward((_x, y) => 1 - y * y),
   hand: 'generator',
 });
 
@@ -83,5 +91,7 @@ export const sigmoid = layerKind<{ type: 'Sigmoid' }, Sigmoid>({
   outputShape: sameShape,
   onnx: (_l, x, { g }) => g.node('Sigmoid', [x]),
   tfjs: (_l, h, { tfjs, name }) => tfjs.layers.activation({ activation: 'sigmoid', name }).apply(h) as typeof h,
+  handForward: elementwise((v) => 1 / (1 + Math.exp(-v))),
+  handBackward: elementwiseBackward((_x, y) => y * (1 - y)),
   hand: 'generator',
 });

@@ -3,7 +3,8 @@
 // either way (images are NHWC), so one kind serves both.
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNormAffine } from '../../common/batch-norm.js';
-import { layerKind, values, vname, type ForwardContext, type Layer } from './kind.js';
+import { addInto, layerKind, values, vname, type ForwardContext, type Layer } from './kind.js';
+import { batchNorm2dBackward, batchNorm2dForward } from '../../backend/conv-kernels.js';
 
 export interface BatchNormConfig {
   type: 'BatchNorm';
@@ -60,6 +61,16 @@ export class BatchNorm implements Layer {
   }
 }
 
+/** Training-mode BatchNorm of x (NHWC or [n, d]: channels last) on batch statistics, with its tape. */
+function normalise(l: BatchNorm, x: Float32Array) {
+  const c = l.config.units;
+  const rows = x.length / c;
+  const y = new Float32Array(x.length);
+  const tape = { xhat: new Float32Array(x.length), invStd: new Float32Array(c) };
+  batchNorm2dForward(x, rows, c, values(l.gamma), values(l.beta), l.config.epsilon, y, tape, new Float32Array(c), new Float32Array(c));
+  return { y, tape, rows };
+}
+
 export const batchNorm = layerKind<BatchNormConfig, BatchNorm>({
   type: 'BatchNorm',
   schema: (z) => z.object({ type: z.literal('BatchNorm'), units: z.int().min(1), momentum: z.number(), epsilon: z.number() }),
@@ -81,6 +92,17 @@ export const batchNorm = layerKind<BatchNormConfig, BatchNorm>({
     // Keras's momentum weighs the running value, torch's (ours) the batch statistic.
     const bn = add(tfjs.layers.batchNormalization({ epsilon: l.config.epsilon, momentum: 1 - l.config.momentum, name }), [l.gamma, l.beta, l.movingMean, l.movingVariance].map((v) => v.clone()));
     return bn.apply(h) as typeof h;
+  },
+  handForward: (l, x) => normalise(l, x).y,
+  handBackward: (l, x, _y, dy, _ctx, [dGamma, dBeta]) => {
+    const { tape, rows } = normalise(l, x); // recomputed: the forward keeps no tape yet
+    const c = l.config.units;
+    const dx = new Float32Array(x.length);
+    const [dg, db] = [new Float32Array(c), new Float32Array(c)];
+    batchNorm2dBackward(dy, tape, values(l.gamma), rows, c, dx, dg, db);
+    addInto(dGamma!, dg);
+    addInto(dBeta!, db);
+    return dx;
   },
   hand: 'generator',
 });

@@ -3,8 +3,9 @@
 // s*(in-1) + k - top - bottom). tfjs keeps the kernel [kh, kw, out, in]; ONNX wants [in, out, kh, kw].
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../common/rng.js';
-import { image, layerKind, pytorchUniform, values, vname, type Layer } from './kind.js';
+import { addInto, image, layerKind, pytorchUniform, values, vname, type Layer } from './kind.js';
 import { kernelToOnnx, padsSchema } from './conv2d.js';
+import { addBias, channelSums, convTransposeGeometry, type ConvGeometry } from '../../backend/conv-kernels.js';
 
 export interface ConvTranspose2DConfig {
   type: 'ConvTranspose2D';
@@ -42,6 +43,10 @@ export class ConvTranspose2D implements Layer {
   }
 }
 
+/** The convolution whose input gradient this layer is, for an input of `shape` [C, H, W], n of them. */
+const geometry = (c: ConvTranspose2DConfig, n: number, shape: number[]): ConvGeometry =>
+  convTransposeGeometry({ n, h: shape[1]!, w: shape[2]!, inChannels: c.inChannels, outChannels: c.outChannels, kh: c.kernel, kw: c.kernel, sh: c.stride, sw: c.stride, pads: c.pads });
+
 export const convTranspose2d = layerKind<ConvTranspose2DConfig, ConvTranspose2D>({
   type: 'ConvTranspose2D',
   schema: (z) =>
@@ -64,6 +69,22 @@ export const convTranspose2d = layerKind<ConvTranspose2DConfig, ConvTranspose2D>
     const { kernel: k, stride, outChannels, pads } = l.config;
     const full = add(tfjs.layers.conv2dTranspose({ filters: outChannels, kernelSize: k, strides: stride, padding: 'valid', name }), [l.kernel.clone(), l.bias.clone()]).apply(h) as typeof h;
     return pads.some((p) => p > 0) ? (tfjs.layers.cropping2D({ cropping: [[pads[0], pads[2]], [pads[1], pads[3]]], name: `${name}_crop` }).apply(full) as typeof h) : full;
+  },
+  // The input gradient of the convolution its output would be the input of (conv-kernels.ts).
+  handForward: (l, x, { conv, n, shape }) => {
+    const g = geometry(l.config, n, shape);
+    const y = conv.conv2dInputGrad(x, values(l.kernel), g, new Float32Array(n * g.h * g.w * g.c));
+    addBias(y, n * g.h * g.w, g.c, values(l.bias));
+    return y;
+  },
+  // Of that convolution (input dy, output x): dF is its filter gradient, dx its forward.
+  handBackward: (l, x, _y, dy, { conv, n, shape }, [dF, db]) => {
+    const g = geometry(l.config, n, shape);
+    const tF = new Float32Array(dF!.length);
+    conv.conv2dFilterGrad(dy, x, g, tF, null);
+    addInto(dF!, tF);
+    addInto(db!, channelSums(dy, n * g.h * g.w, g.c, new Float32Array(g.c)));
+    return conv.conv2d(dy, values(l.kernel), null, g, new Float32Array(x.length));
   },
   kernels: ['Conv2DBackpropFilter'],
 });

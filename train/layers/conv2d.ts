@@ -2,7 +2,8 @@
 // tfjs keeps the kernel [kh, kw, in, out] (NHWC); ONNX wants [out, in, kh, kw].
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../common/rng.js';
-import { image, layerKind, pytorchUniform, values, vname, type Layer } from './kind.js';
+import { addInto, image, layerKind, pytorchUniform, values, vname, type Layer } from './kind.js';
+import { convGeometry, type ConvGeometry } from '../../backend/conv-kernels.js';
 
 export interface Conv2DConfig {
   type: 'Conv2D';
@@ -44,6 +45,10 @@ export class Conv2D implements Layer {
   }
 }
 
+/** The convolution of an input of `shape` [C, H, W], n of them. */
+const geometry = (c: Conv2DConfig, n: number, shape: number[]): ConvGeometry =>
+  convGeometry({ n, h: shape[1]!, w: shape[2]!, c: c.inChannels, o: c.outChannels, kh: c.kernel, kw: c.kernel, sh: c.stride, sw: c.stride, pads: c.pads });
+
 export const conv2d = layerKind<Conv2DConfig, Conv2D>({
   type: 'Conv2D',
   schema: (z) =>
@@ -67,6 +72,26 @@ export const conv2d = layerKind<Conv2DConfig, Conv2D>({
     const { kernel: k, stride, outChannels, pads } = l.config;
     const padded = pads.some((p) => p > 0) ? (tfjs.layers.zeroPadding2d({ padding: [[pads[0], pads[2]], [pads[1], pads[3]]], name: `${name}_pad` }).apply(h) as typeof h) : h;
     return add(tfjs.layers.conv2d({ filters: outChannels, kernelSize: k, strides: stride, padding: 'valid', name }), [l.kernel.clone(), l.bias.clone()]).apply(padded) as typeof h;
+  },
+  handForward: (l, x, { conv, n, shape }) => {
+    const g = geometry(l.config, n, shape);
+    return conv.conv2d(x, values(l.kernel), values(l.bias), g, new Float32Array(g.rows * g.o));
+  },
+  handBackward: (l, x, _y, dy, { conv, n, shape }, [dF, db]) => {
+    const g = geometry(l.config, n, shape);
+    const [tF, tb] = [new Float32Array(dF!.length), new Float32Array(g.o)];
+    conv.conv2dFilterGrad(x, dy, g, tF, tb);
+    addInto(dF!, tF);
+    addInto(db!, tb);
+    return conv.conv2dInputGrad(dy, values(l.kernel), g, new Float32Array(x.length));
+  },
+  // Linear in x: dF += the filter gradient of (G, u), J G = conv(G, F) without the bias.
+  handPenalty: (l, x, u, G, { conv, n, shape }, [dF]) => {
+    const g = geometry(l.config, n, shape);
+    const tF = new Float32Array(dF!.length);
+    conv.conv2dFilterGrad(G, u, g, tF, null);
+    addInto(dF!, tF);
+    return conv.conv2d(G, values(l.kernel), null, g, new Float32Array(u.length));
   },
   kernels: ['Conv2DBackpropFilter'],
 });

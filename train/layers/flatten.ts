@@ -1,6 +1,7 @@
 // An image [C, H, W] -> features [C*H*W] in C, H, W order (the inverse of Reshape).
 import * as tf from '@tensorflow/tfjs-core';
 import { image, layerKind, Stateless } from './kind.js';
+import { chwToHwc, hwcToChw } from '../../backend/conv-kernels.js';
 
 export class Flatten extends Stateless {
   constructor(name: string, readonly config: { type: 'Flatten' }) {
@@ -21,4 +22,8 @@ export const flatten = layerKind<{ type: 'Flatten' }, Flatten>({
     const chw = tfjs.layers.permute({ dims: [3, 1, 2], name: `${name}_nchw` }).apply(h) as typeof h;
     return tfjs.layers.flatten({ name }).apply(chw) as typeof h;
   },
+  // ctx.shape is [C, H, W]; the values are NHWC.
+  handForward: (_l, x, { n, shape }) => hwcToChw(x, n, shape[0]!, shape[1]!, shape[2]!, new Float32Array(x.length)),
+  handBackward: (_l, _x, _y, dy, { n, shape }) => chwToHwc(dy, n, shape[0]!, shape[1]!, shape[2]!, new Float32Array(dy.length)),
+  handPenalty: (_l, _x, _u, G, { n, shape }) => hwcToChw(G, n, shape[0]!, shape[1]!, shape[2]!, new Float32Array(G.length)),
 });

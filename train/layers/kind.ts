@@ -6,6 +6,8 @@ import type * as Tfjs from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import type { GraphBuilder } from '../../common/onnx-graph.js';
 import type { Rng } from '../../common/rng.js';
+import type { Gemm } from '../../backend/ort-matmul.js';
+import type { ConvKernels } from '../../backend/conv-kernels.js';
 
 export interface ForwardContext {
   training: boolean;
@@ -51,6 +53,18 @@ export interface TfjsContext {
   add<L extends Tfjs.layers.Layer>(layer: L, weights?: tf.Tensor[]): L;
 }
 
+/**
+ * What a kind's hand-written forward gets: the GEMM and conv kernels, the batch's rows, its input's
+ * shape (one sample's; images NHWC as tfjs's tensors), and the labels of conditional layers.
+ */
+export interface HandContext {
+  gemm: Gemm;
+  conv: ConvKernels;
+  n: number;
+  shape: Shape;
+  labels?: Int32Array;
+}
+
 export interface LayerKind<C extends { type: string } = { type: string }, L extends Layer = Layer> {
   readonly type: C['type'];
   /** The config's schema (checkpoints are validated with it); zod is passed in. */
@@ -67,6 +81,19 @@ export interface LayerKind<C extends { type: string } = { type: string }, L exte
    * Absent: the run trains on tfjs's autodiff.
    */
   readonly hand?: 'any' | 'generator';
+  /** Its training-mode forward on Float32Arrays (train/hand-forward.ts walks a network with it; batch statistics, no running-statistics update). */
+  handForward?(layer: L, x: Float32Array, ctx: HandContext): Float32Array;
+  /**
+   * Its backward after `handForward` of x to y: given dy, write d<dy, y>/dweight into `grads` (one per
+   * `layer.trainable`, zeroed by the caller, added into) and return dx.
+   */
+  handBackward?(layer: L, x: Float32Array, y: Float32Array, dy: Float32Array, ctx: HandContext, grads: Float32Array[]): Float32Array;
+  /**
+   * The gradient penalty's double backward (critic kinds; kind files with second-order terms in x
+   * have none): the input-gradient pass gave u = d/dy at this layer's output; given G = dP/d(the
+   * pass's value at its input), add dP/dweights into `grads` and return J G (G at its output).
+   */
+  handPenalty?(layer: L, x: Float32Array, u: Float32Array, G: Float32Array, ctx: HandContext, grads: Float32Array[]): Float32Array;
   /** It reads the labels (the network is conditional). */
   readonly conditional?: boolean;
   /** tfjs kernels its gradient needs that a backend may lack (the run picks another backend then). */
@@ -106,6 +133,17 @@ export function image(type: string, input: Shape, channels?: number): [number, n
 
 /** An elementwise kind: any shape in, the same out. */
 export const sameShape = (_c: unknown, input: Shape): Shape => input;
+
+/** An elementwise hand-written forward. */
+export const elementwise = (f: (v: number) => number) => (_l: unknown, x: Float32Array): Float32Array => x.map(f);
+
+/** An elementwise hand-written backward: dx = dy * f'(x, y). */
+export const elementwiseBackward = (slope: (x: number, y: number) => number) => (_l: unknown, x: Float32Array, y: Float32Array, dy: Float32Array): Float32Array => dy.map((g, i) => g * slope(x[i]!, y[i]!));
+
+/** a += b. */
+export function addInto(a: Float32Array, b: Float32Array): void {
+  for (let i = 0; i < a.length; i++) a[i]! += b[i]!;
+}
 
 /** A layer without weights. */
 export abstract class Stateless implements Layer {

@@ -50,6 +50,29 @@ export const labelEmbedding = layerKind<LabelEmbeddingConfig, LabelEmbedding>({
     const emb = tfjs.layers.flatten({ name: `${name}_flatten` }).apply(lookup) as typeof h;
     return tfjs.layers.concatenate({ name: `${name}_concat` }).apply([h, emb]) as typeof h;
   },
+  handForward: (l, x, { n, labels }) => {
+    if (!labels) throw new Error(`${l.name}: a conditional layer needs labels`);
+    const { dim } = l.config;
+    const d = x.length / n;
+    const table = values(l.table);
+    const y = new Float32Array(n * (d + dim));
+    for (let i = 0; i < n; i++) {
+      y.set(x.subarray(i * d, (i + 1) * d), i * (d + dim));
+      y.set(table.subarray(labels[i]! * dim, (labels[i]! + 1) * dim), i * (d + dim) + d);
+    }
+    return y;
+  },
+  handBackward: (l, _x, _y, dy, { n, labels }, [dTable]) => {
+    const { dim } = l.config;
+    const d = dy.length / n - dim;
+    const dx = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) {
+      const o = i * (d + dim);
+      dx.set(dy.subarray(o, o + d), i * d);
+      for (let j = 0, t = labels![i]! * dim; j < dim; j++) dTable![t + j]! += dy[o + d + j]!;
+    }
+    return dx;
+  },
   hand: 'any', // mlp-net.ts: first in the network, before a Dense
   conditional: true,
 });

@@ -5,7 +5,7 @@
 // convolution. Critic-only: no ONNX or tfjs form (export loads only the generator).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../common/rng.js';
-import { features, layerKind, pytorchUniform, vname, type ForwardContext, type Layer } from './kind.js';
+import { features, layerKind, pytorchUniform, values, vname, type ForwardContext, type Layer } from './kind.js';
 import { lookUp } from './label-embedding.js';
 
 export interface LabelProjectionConfig {
@@ -44,5 +44,40 @@ export const labelProjection = layerKind<LabelProjectionConfig, LabelProjection>
     if (features('LabelProjection', input) !== c.inputDim) throw new Error(`LabelProjection takes ${c.inputDim} features, not ${input[0]}`);
     return [1];
   },
+  handForward: (l, x, { n, labels }) => {
+    if (!labels) throw new Error(`${l.name}: a conditional layer needs labels`);
+    const d = l.config.inputDim;
+    const [w, b, table] = [values(l.kernel), values(l.bias)[0]!, values(l.table)];
+    return Float32Array.from({ length: n }, (_, i) => {
+      let s = b;
+      for (let j = 0, o = i * d, e = labels[i]! * d; j < d; j++) s += x[o + j]! * (w[j]! + table[e + j]!);
+      return s;
+    });
+  },
+  // out_i = <x_i, w + E[y_i]> + b: dx_i = dy_i (w + E[y_i]); dw += dy_i x_i, dE[y_i] += dy_i x_i.
+  handBackward: (l, x, _y, dy, { n, labels }, grads) => project(l, x, dy, n, labels!, grads, true),
+  // Linear in x: the same weights' gradient with G for x and u for dy; J G = <G_i, w + E[y_i]>.
+  handPenalty: (l, _x, u, G, { n, labels }, grads) => project(l, G, u, n, labels!, grads, false),
   conditional: true,
 });
+
+/** dw += s_i v_i, dE[y_i] += s_i v_i (db += s_i when `bias`); returns s_i (w + E[y_i]) when `bias` (the input's gradient), else <v_i, w + E[y_i]>. */
+function project(l: LabelProjection, v: Float32Array, s: Float32Array, n: number, labels: Int32Array, [dw, db, dE]: Float32Array[], bias: boolean): Float32Array {
+  const d = l.config.inputDim;
+  const [w, table] = [values(l.kernel), values(l.table)];
+  const out = new Float32Array(bias ? n * d : n);
+  for (let i = 0; i < n; i++) {
+    const [o, e, si] = [i * d, labels[i]! * d, s[i]!];
+    if (bias) db![0]! += si;
+    let dot = 0;
+    for (let j = 0; j < d; j++) {
+      const wj = w[j]! + table[e + j]!;
+      dw![j]! += si * v[o + j]!;
+      dE![e + j]! += si * v[o + j]!;
+      if (bias) out[o + j] = si * wj;
+      else dot += v[o + j]! * wj;
+    }
+    if (!bias) out[i] = dot;
+  }
+  return out;
+}

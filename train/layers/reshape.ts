@@ -2,6 +2,7 @@
 // is NHWC, ONNX's NCHW.
 import * as tf from '@tensorflow/tfjs-core';
 import { features, layerKind, Stateless } from './kind.js';
+import { chwToHwc, hwcToChw } from '../../backend/conv-kernels.js';
 
 export interface ReshapeConfig {
   type: 'Reshape';
@@ -31,4 +32,7 @@ export const reshape = layerKind<ReshapeConfig, Reshape>({
     const chw = tfjs.layers.reshape({ targetShape: l.config.shape, name }).apply(h) as typeof h;
     return tfjs.layers.permute({ dims: [2, 3, 1], name: `${name}_nhwc` }).apply(chw) as typeof h;
   },
+  handForward: (l, x, { n }) => chwToHwc(x, n, ...l.config.shape, new Float32Array(x.length)),
+  handBackward: (l, _x, _y, dy, { n }) => hwcToChw(dy, n, ...l.config.shape, new Float32Array(dy.length)),
+  handPenalty: (l, _x, _u, G, { n }) => chwToHwc(G, n, ...l.config.shape, new Float32Array(G.length)),
 });

@@ -4,7 +4,7 @@
 import type * as Ort from 'onnxruntime-web';
 import { GeneratorRunner } from '../../common/generator-runner.js';
 import { imageValues, isConditional, metadataFromProps, type ImageShape, type ModelMetadata } from '../../common/metadata.js';
-import { readOnnxMetadataProps } from './onnx-metadata.js';
+import { readOnnxInterface } from '../../common/onnx-interface.js';
 import { download } from './download.js';
 import { loadRuntime, openSession } from './ort-runtime.js';
 import { measured } from './timing.js';
@@ -65,7 +65,7 @@ export class Generator {
     }
     let metadata: ModelMetadata;
     try {
-      metadata = metadataFromProps(readOnnxMetadataProps(bytes));
+      metadata = metadataFromProps(readOnnxInterface(bytes).props);
     } catch (e) {
       throw new ModelLoadError(`${url} is not an onnxgan generator: ${(e as Error).message}`);
     }

@@ -3,6 +3,7 @@
 // with a deadline: every failure ends in one short sentence within seconds, none waits forever.
 // Its three files are fetched in parallel as soon as an element loads.
 import type * as Ort from 'onnxruntime-web';
+import { SESSION_PROFILES } from '../../common/ort-profiles.js';
 import { download, type OnBytes } from './download.js';
 import { cspBlock, importFailure, STALL_MS, wasmBlockedByCsp, withDeadline, withIdleDeadline } from './load-failures.js';
 import { measured } from './timing.js';
@@ -141,7 +142,7 @@ export async function openSession(runtime: Runtime, model: Uint8Array): Promise<
   const what = runtime.threads > 1 ? `onnxruntime-web did not start its ${runtime.threads} worker threads` : 'onnxruntime-web did not start';
   const stuck = `${what} within ${STALL_MS / 1000} s`;
   try {
-    const session = await withIdleDeadline(measured('session', runtime.ort.InferenceSession.create(model, { executionProviders: ['wasm'] })), STALL_MS, stuck);
+    const session = await withIdleDeadline(measured('session', runtime.ort.InferenceSession.create(model, SESSION_PROFILES.web)), STALL_MS, stuck);
     runtime.ort.env.wasm.wasmBinary = undefined; // compiled: let the 14 MB go
     return session;
   } catch (e) {
