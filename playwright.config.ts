@@ -14,7 +14,8 @@ import { defineConfig } from '@playwright/test';
 // and storing it in E2E_PORT gives them all the same one. A fixed default port could collide with a
 // server someone else runs (another worktree's test run).
 if (!process.env.E2E_PORT) {
-  const script = "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });";
+  const script =
+    "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });";
   process.env.E2E_PORT = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim();
 }
 const PORT = Number(process.env.E2E_PORT);

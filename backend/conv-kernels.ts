@@ -89,7 +89,19 @@ export function convGeometry(s: ConvShape): ConvGeometry {
  * adds rows at the bottom/right): the geometry of the convolution whose input gradient it is. Its
  * filter [kh, kw, out, in] is that convolution's [kh, kw, c, o].
  */
-export function convTransposeGeometry(t: { n: number; h: number; w: number; inChannels: number; outChannels: number; kh: number; kw: number; sh: number; sw: number; pads: readonly [number, number, number, number]; outputPadding?: readonly [number, number] }): ConvGeometry {
+export function convTransposeGeometry(t: {
+  n: number;
+  h: number;
+  w: number;
+  inChannels: number;
+  outChannels: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pads: readonly [number, number, number, number];
+  outputPadding?: readonly [number, number];
+}): ConvGeometry {
   const [pt, pl, pb, pr] = t.pads;
   const [oph, opw] = t.outputPadding ?? [0, 0];
   const H = t.sh * (t.h - 1) + t.kh - pt - pb + oph;
@@ -98,7 +110,18 @@ export function convTransposeGeometry(t: { n: number; h: number; w: number; inCh
   if (oph >= t.sh || opw >= t.sw) throw new Error(`output padding [${oph}, ${opw}] must be smaller than the stride`);
   // Output padding adds rows at the bottom/right: the conv's bottom/right pad shrinks by it (its
   // output stays h x w); below zero, the rows past the last tap are simply never read (op < stride).
-  const g = convGeometry({ n: t.n, h: H, w: W, c: t.outChannels, o: t.inChannels, kh: t.kh, kw: t.kw, sh: t.sh, sw: t.sw, pads: [pt, pl, pb - oph, pr - opw].map((p) => Math.max(p, 0)) as [number, number, number, number] });
+  const g = convGeometry({
+    n: t.n,
+    h: H,
+    w: W,
+    c: t.outChannels,
+    o: t.inChannels,
+    kh: t.kh,
+    kw: t.kw,
+    sh: t.sh,
+    sw: t.sw,
+    pads: [pt, pl, pb - oph, pr - opw].map((p) => Math.max(p, 0)) as [number, number, number, number],
+  });
   if (g.oh !== t.h || g.ow !== t.w) throw new Error(`ConvTranspose2D geometry mismatch: ${g.oh}x${g.ow} for ${t.h}x${t.w}`);
   return g;
 }
@@ -189,7 +212,14 @@ export class ConvKernels {
    * dF [kh, kw, c, o] = the gradient of <dy, conv(x, F)> with respect to F; dBias [o] = dy's sums
    * per channel when asked. `cols`: x's im2col matrix when the caller has it (else computed).
    */
-  conv2dFilterGrad(x: Float32Array, dy: Float32Array, g: ConvGeometry, dF: Float32Array, dBias: Float32Array | null, cols?: Float32Array): Float32Array {
+  conv2dFilterGrad(
+    x: Float32Array,
+    dy: Float32Array,
+    g: ConvGeometry,
+    dF: Float32Array,
+    dBias: Float32Array | null,
+    cols?: Float32Array,
+  ): Float32Array {
     const c = cols ?? this.im2col(x, g);
     this.gemm(c, [g.rows, g.k], dy, [g.rows, g.o], true, false, dF);
     if (dBias) channelSums(dy, g.rows, g.o, dBias);
@@ -206,7 +236,18 @@ function fullConvolution(g: ConvGeometry): ConvGeometry | null {
   const { kh, kw, pads } = g;
   const [t, l, b, r] = pads;
   if (g.sh !== 1 || g.sw !== 1 || g.o >= g.c || t >= kh || b >= kh || l >= kw || r >= kw) return null;
-  const full = convGeometry({ n: g.n, h: g.oh, w: g.ow, c: g.o, o: g.c, kh, kw, sh: 1, sw: 1, pads: [kh - 1 - t, kw - 1 - l, kh - 1 - b, kw - 1 - r] });
+  const full = convGeometry({
+    n: g.n,
+    h: g.oh,
+    w: g.ow,
+    c: g.o,
+    o: g.c,
+    kh,
+    kw,
+    sh: 1,
+    sw: 1,
+    pads: [kh - 1 - t, kw - 1 - l, kh - 1 - b, kw - 1 - r],
+  });
   return full.oh === g.h && full.ow === g.w ? full : null;
 }
 
@@ -322,7 +363,18 @@ export interface NormTape {
  * biased variance (tf.moments), y = gamma * xhat + beta. `mean`/`variance` [c] receive the batch
  * statistics (the caller updates the running ones; torch uses variance * rows / (rows - 1) there).
  */
-export function batchNorm2dForward(x: Float32Array, rows: number, c: number, gamma: Float32Array, beta: Float32Array, epsilon: number, y: Float32Array, tape: NormTape, mean: Float32Array, variance: Float32Array): void {
+export function batchNorm2dForward(
+  x: Float32Array,
+  rows: number,
+  c: number,
+  gamma: Float32Array,
+  beta: Float32Array,
+  epsilon: number,
+  y: Float32Array,
+  tape: NormTape,
+  mean: Float32Array,
+  variance: Float32Array,
+): void {
   const m = f64(0, c).fill(0);
   const v = f64(1, c).fill(0);
   for (let i = 0; i < rows; i++) for (let j = 0, o = i * c; j < c; j++) m[j]! += x[o + j]!;
@@ -350,7 +402,16 @@ export function batchNorm2dForward(x: Float32Array, rows: number, c: number, gam
 }
 
 /** BatchNorm2d's backward: dx = gamma * invStd * (g - mean(g) - xhat * mean(g * xhat)) per channel; dGamma, dBeta [c]. */
-export function batchNorm2dBackward(g: Float32Array, tape: NormTape, gamma: Float32Array, rows: number, c: number, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void {
+export function batchNorm2dBackward(
+  g: Float32Array,
+  tape: NormTape,
+  gamma: Float32Array,
+  rows: number,
+  c: number,
+  dx: Float32Array,
+  dGamma: Float32Array,
+  dBeta: Float32Array,
+): void {
   const { xhat, invStd } = tape;
   const sg = f64(0, c).fill(0);
   const sgx = f64(1, c).fill(0);
@@ -377,7 +438,16 @@ export function batchNorm2dBackward(g: Float32Array, tape: NormTape, gamma: Floa
  * torch.nn.LayerNorm([C, H, W]) on x [n, d] (each sample's d = h*w*c values, in any layout, with
  * gamma/beta [d] in the same layout): per-sample mean and biased variance, y = gamma * xhat + beta.
  */
-export function layerNormForward(x: Float32Array, n: number, d: number, gamma: Float32Array, beta: Float32Array, epsilon: number, y: Float32Array, tape: NormTape): void {
+export function layerNormForward(
+  x: Float32Array,
+  n: number,
+  d: number,
+  gamma: Float32Array,
+  beta: Float32Array,
+  epsilon: number,
+  y: Float32Array,
+  tape: NormTape,
+): void {
   const { xhat, invStd } = tape;
   for (let i = 0; i < n; i++) {
     const o = i * d;
@@ -425,7 +495,16 @@ function normJacobian(v: Float32Array, scale: Float32Array | null, tape: NormTap
 }
 
 /** LayerNorm's backward: dx [n, d]; dGamma = sum over samples of g * xhat, dBeta = sum of g. */
-export function layerNormBackward(g: Float32Array, tape: NormTape, gamma: Float32Array, n: number, d: number, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void {
+export function layerNormBackward(
+  g: Float32Array,
+  tape: NormTape,
+  gamma: Float32Array,
+  n: number,
+  d: number,
+  dx: Float32Array,
+  dGamma: Float32Array,
+  dBeta: Float32Array,
+): void {
   const { xhat } = tape;
   const sg = f64(0, d).fill(0);
   const sgx = f64(1, d).fill(0);
@@ -450,7 +529,17 @@ export function layerNormBackward(g: Float32Array, tape: NormTape, gamma: Float3
  *   dx = -invStd^2 [xhat (γ - 3αβ) + α (G - m(G)) + β (a - m(a))]   the second-order term, with
  *        a = gamma * u, m the sample mean, α = m(a xhat), β = m(G xhat), γ = m(G a) - m(G) m(a)
  */
-export function layerNormPenalty(G: Float32Array, u: Float32Array, tape: NormTape, gamma: Float32Array, n: number, d: number, gOut: Float32Array, dGamma: Float32Array, dx: Float32Array): void {
+export function layerNormPenalty(
+  G: Float32Array,
+  u: Float32Array,
+  tape: NormTape,
+  gamma: Float32Array,
+  n: number,
+  d: number,
+  gOut: Float32Array,
+  dGamma: Float32Array,
+  dx: Float32Array,
+): void {
   const { xhat, invStd } = tape;
   normJacobian(G, null, tape, n, d, gOut); // S G, for now
   const dg = f64(0, d).fill(0);

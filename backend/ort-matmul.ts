@@ -29,9 +29,24 @@ type OrtTensor = new (type: 'float32', data: Float32Array, dims: number[]) => un
  * out [m, n] = op(A) op(B), op transposing when asked; A is [aRows, aCols] and B [bRows, bCols] as
  * stored (row-major). Synchronous, on the calling thread (plus threads-1 of onnxruntime's pool).
  */
-export type Gemm = (A: Float32Array, aShape: [number, number], B: Float32Array, bShape: [number, number], tA: boolean, tB: boolean, out: Float32Array) => void;
+export type Gemm = (
+  A: Float32Array,
+  aShape: [number, number],
+  B: Float32Array,
+  bShape: [number, number],
+  tA: boolean,
+  tB: boolean,
+  out: Float32Array,
+) => void;
 /** The same product into an array onnxruntime allocates (from its arena: cheaper than a new large array). */
-type Product = (A: Float32Array, aShape: [number, number], B: Float32Array, bShape: [number, number], tA: boolean, tB: boolean) => Float32Array;
+type Product = (
+  A: Float32Array,
+  aShape: [number, number],
+  B: Float32Array,
+  bShape: [number, number],
+  tA: boolean,
+  tB: boolean,
+) => Float32Array;
 
 let opened: { gemm: Gemm; product: Product; threads: number } | { why: string } | undefined;
 
@@ -57,7 +72,15 @@ export function ortGemm(threads = 1): { gemm: Gemm; product: Product } | { why: 
         sessions.push(s);
       }
     }
-    const run = (A: Float32Array, aShape: [number, number], B: Float32Array, bShape: [number, number], tA: boolean, tB: boolean, Y: unknown) => {
+    const run = (
+      A: Float32Array,
+      aShape: [number, number],
+      B: Float32Array,
+      bShape: [number, number],
+      tA: boolean,
+      tB: boolean,
+      Y: unknown,
+    ) => {
       const feeds = { A: new Tensor('float32', A, aShape), B: new Tensor('float32', B, bShape) };
       return sessions[(tA ? 2 : 0) + (tB ? 1 : 0)]!.run(feeds, { Y }, {}).Y as { data: Float32Array };
     };
@@ -127,7 +150,15 @@ export function useOrtMatMul(threads = 1): { ok: true } | { ok: false; why: stri
     const outShape = [...(batchA.length >= batchB.length ? batchA : batchB), m, n];
     const out = backend.makeOutput(outShape, 'float32');
     // Views after makeOutput: an allocation may grow (and so replace) the wasm heap.
-    gemm(backend.typedArrayFromHeap(a), [ra, ca], backend.typedArrayFromHeap(b), [rb, cb], transposeA, transposeB, backend.typedArrayFromHeap(out));
+    gemm(
+      backend.typedArrayFromHeap(a),
+      [ra, ca],
+      backend.typedArrayFromHeap(b),
+      [rb, cb],
+      transposeA,
+      transposeB,
+      backend.typedArrayFromHeap(out),
+    );
     return out;
   });
   return replaced ? { ok: true } : { ok: false, why: 'the wasm backend is not registered' };

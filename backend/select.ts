@@ -65,7 +65,9 @@ export async function selectBackend(choice: BackendChoice = 'auto', opts: WasmOp
       if (!ort.ok) patchWasmMatMulTranspose();
       shareWasmIdentity();
       useOrtConvKernels(opts.threads ?? 1); // conv gradients; without onnxruntime they stay missing on wasm
-      return ort.ok ? `matmuls on onnxruntime (MLAS, ${opts.threads ?? 1} thread${(opts.threads ?? 1) > 1 ? 's' : ''})` : `matmuls on XNNPACK (onnxruntime: ${ort.why})`;
+      return ort.ok
+        ? `matmuls on onnxruntime (MLAS, ${opts.threads ?? 1} thread${(opts.threads ?? 1) > 1 ? 's' : ''})`
+        : `matmuls on XNNPACK (onnxruntime: ${ort.why})`;
     })();
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
     return { name: 'wasm', reason: `${reason}; ${wasmMatmul}` };

@@ -27,9 +27,29 @@ interface ConvAttrs {
 /** Our geometry for tfjs's conv attributes (NHWC only: null for NCHW). */
 function geometry(xShape: number[], filterShape: number[], a: ConvAttrs): ConvGeometry | null {
   if (a.dataFormat === 'NCHW') return null;
-  const info = tfjs.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const info = tfjs.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const { top, left, bottom, right } = info.padInfo;
-  const g = convGeometry({ n: info.batchSize, h: info.inHeight, w: info.inWidth, c: info.inChannels, o: info.outChannels, kh: info.filterHeight, kw: info.filterWidth, sh: info.strideHeight, sw: info.strideWidth, pads: [top, left, bottom, right] });
+  const g = convGeometry({
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    o: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    pads: [top, left, bottom, right],
+  });
   // tfjs's rounding modes can give an output size our floor does not: leave those to tfjs.
   return g.oh === info.outHeight && g.ow === info.outWidth ? g : null;
 }

@@ -72,9 +72,13 @@ try {
   console.log('| samples | n | FID-judge | class entropy |');
   console.log('|---|---|---|---|');
   console.log(`| generator | ${own.n} | ${own.fid.toFixed(2)} | ${own.entropy.toFixed(3)} |`);
-  console.log(`| generator, resampled to equal shares of the judge's classes | ${rebalanced.n} | ` +
-`${rebalanced.fid.toFixed(2)} | ${rebalanced.entropy.toFixed(3)} |`);
-  console.log(`| real training digits with the generator's class shares | ${realMix.n} | ${realMix.fid.toFixed(2)} | ${realMix.entropy.toFixed(3)} |`);
+  console.log(
+    `| generator, resampled to equal shares of the judge's classes | ${rebalanced.n} | ` +
+      `${rebalanced.fid.toFixed(2)} | ${rebalanced.entropy.toFixed(3)} |`,
+  );
+  console.log(
+    `| real training digits with the generator's class shares | ${realMix.n} | ${realMix.fid.toFixed(2)} | ${realMix.entropy.toFixed(3)} |`,
+  );
   console.log(`| real training digits, equal shares | ${realEqual.n} | ${realEqual.fid.toFixed(2)} | ${realEqual.entropy.toFixed(3)} |`);
   if (taken.some((t) => t < per)) console.log(`(too few samples of some classes to rebalance fully: ${taken.join(', ')} of ${per})`);
 } finally {

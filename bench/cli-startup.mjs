@@ -12,7 +12,12 @@ const cli = path.join(root, 'dist', 'cli.js');
 const before = process.argv.includes('--before') ? process.argv[process.argv.indexOf('--before') + 1] : null;
 const cases = [
   ['node -e 0 (the peer)', ['-e', '0']],
-  ...(before ? [['before: onnxgan --help', [before, '--help']], ['before: onnxgan train --help', [before, 'train', '--help']]] : []),
+  ...(before
+    ? [
+        ['before: onnxgan --help', [before, '--help']],
+        ['before: onnxgan train --help', [before, 'train', '--help']],
+      ]
+    : []),
   ['onnxgan --help', [cli, '--help']],
   ...['train', 'export', 'info', 'eval', 'card', 'serve'].map((c) => [`onnxgan ${c} --help`, [cli, c, '--help']]),
 ];
@@ -26,9 +31,14 @@ for (let r = 0; r < runs; r++) {
   }
 }
 const peer = median(times.get(cases[0][0]));
-console.log(`Command: \`node bench/cli-startup.mjs --runs ${runs}${before ? ` --before ${before}` : ''}\` (` +
-`${new Date().toISOString().slice(0, 10)}), median of ${runs} runs, interleaved\n`);
+console.log(
+  `Command: \`node bench/cli-startup.mjs --runs ${runs}${before ? ` --before ${before}` : ''}\` (` +
+    `${new Date().toISOString().slice(0, 10)}), median of ${runs} runs, interleaved\n`,
+);
 console.log('| command | median ms | above `node -e 0` |');
 console.log('|---|---|---|');
-for (const [name] of cases) console.log(`| ${name} | ${median(times.get(name)).toFixed(0)} | ` +
-`${name.startsWith('node') ? '' : `+${(median(times.get(name)) - peer).toFixed(0)} ms`} |`);
+for (const [name] of cases)
+  console.log(
+    `| ${name} | ${median(times.get(name)).toFixed(0)} | ` +
+      `${name.startsWith('node') ? '' : `+${(median(times.get(name)) - peer).toFixed(0)} ms`} |`,
+  );

@@ -17,7 +17,18 @@ import { ConvKernels, convGeometry, convTransposeGeometry, type ConvGeometry } f
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** A layer as bench/dcgan_step.py --kernels reads it: input [n, c, h, w], o channels out, square k, s, p. */
-interface Layer { name: string; n: number; h: number; w: number; c: number; o: number; k: number; s: number; p: number; transpose: boolean }
+interface Layer {
+  name: string;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  o: number;
+  k: number;
+  s: number;
+  p: number;
+  transpose: boolean;
+}
 
 const layers = (n: number): Layer[] => [
   { name: 'G ConvT 7x7x64 -> 14x14x32', n, h: 7, w: 7, c: 64, o: 32, k: 4, s: 2, p: 1, transpose: true },
@@ -82,8 +93,15 @@ function ours(k: ConvKernels, l: Layer, reps: number): { ms_forward: number; ms_
 }
 
 function torch(ls: Layer[], reps: number): Map<string, { ms_forward: number; ms_backward: number }> {
-  const out = execFileSync('/usr/bin/python3', [path.join(root, 'bench', 'dcgan_step.py'), '--threads', '1', '--steps', String(reps), '--kernels', JSON.stringify(ls)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const rows = out.split('\n').filter((s) => s.startsWith('{')).map((s) => JSON.parse(s) as { name: string; ms_forward: number; ms_backward: number });
+  const out = execFileSync(
+    '/usr/bin/python3',
+    [path.join(root, 'bench', 'dcgan_step.py'), '--threads', '1', '--steps', String(reps), '--kernels', JSON.stringify(ls)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const rows = out
+    .split('\n')
+    .filter((s) => s.startsWith('{'))
+    .map((s) => JSON.parse(s) as { name: string; ms_forward: number; ms_backward: number });
   return new Map(rows.map((r) => [r.name, r]));
 }
 
@@ -117,7 +135,13 @@ async function wasmConvTranspose(ls: Layer[], reps: number, rounds: number): Pro
   use(ours);
 }
 
-const opts = new Command().option('--batch <n>', 'batch', '64').option('--reps <n>', 'timed repetitions per kernel', '20').option('--rounds <n>', 'rounds', '2').option('--wasm', 'the wasm kernel against tfjs-backend-wasm\'s').parse().opts();
+const opts = new Command()
+  .option('--batch <n>', 'batch', '64')
+  .option('--reps <n>', 'timed repetitions per kernel', '20')
+  .option('--rounds <n>', 'rounds', '2')
+  .option('--wasm', "the wasm kernel against tfjs-backend-wasm's")
+  .parse()
+  .opts();
 if (opts.wasm) {
   await wasmConvTranspose(layers(Number(opts.batch)), Number(opts.reps), Number(opts.rounds));
   process.exit(0);
@@ -136,8 +160,10 @@ for (let r = 1; r <= Number(opts.rounds); r++) {
     const m = mine[i]!;
     const t = theirs.get(l.name)!;
     const f = (v: number): string => v.toFixed(2);
-    console.log(`| ${r} | ${l.name} | ${f(m.ms_forward)} | ${f(t.ms_forward)} | ${f(m.ms_forward / t.ms_forward)}x | ` +
-`${f(m.ms_backward)} | ${f(t.ms_backward)} | ${f(m.ms_backward / t.ms_backward)}x |`);
+    console.log(
+      `| ${r} | ${l.name} | ${f(m.ms_forward)} | ${f(t.ms_forward)} | ${f(m.ms_forward / t.ms_forward)}x | ` +
+        `${f(m.ms_backward)} | ${f(t.ms_backward)} | ${f(m.ms_backward / t.ms_backward)}x |`,
+    );
   });
   const sum = (a: number[]): number => a.reduce((p, q) => p + q, 0);
   const mt = sum(mine.map((m) => m.ms_forward + m.ms_backward));

@@ -32,7 +32,10 @@ async function phase(which: Phase, dir: string, size: number | undefined): Promi
   let images = 0;
   if (which === 'read') {
     // The floor: every file's bytes, one after the other (what any decoder must at least do).
-    for (const c of readdirSync(dir).filter((c) => !c.startsWith('.')).sort()) for (const f of readdirSync(path.join(dir, c))) images += readFileSync(path.join(dir, c, f)).length > 0 ? 1 : 0;
+    for (const c of readdirSync(dir)
+      .filter((c) => !c.startsWith('.'))
+      .sort())
+      for (const f of readdirSync(path.join(dir, c))) images += readFileSync(path.join(dir, c, f)).length > 0 ? 1 : 0;
   } else if (which === 'idx') {
     const { loadData } = await import('../data/sources.js');
     const d = loadData('fashion');
@@ -56,10 +59,15 @@ async function phase(which: Phase, dir: string, size: number | undefined): Promi
 
 function runPhase(which: Phase, dir: string, cacheDir: string, size: number | undefined): Promise<Measurement> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [self, '--phase', which, '--dir', dir, ...(size ? ['--image-size', String(size)] : [])], { env: { ...process.env, ONNXGAN_CACHE_DIR: cacheDir }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [self, '--phase', which, '--dir', dir, ...(size ? ['--image-size', String(size)] : [])], {
+      env: { ...process.env, ONNXGAN_CACHE_DIR: cacheDir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Measurement) : reject(new Error(`${which}: exit ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Measurement) : reject(new Error(`${which}: exit ${code}`)),
+    );
   });
 }
 
@@ -79,7 +87,10 @@ async function writeFolder(dir: string, n: number): Promise<void> {
       Array.from({ length: Math.min(64, n - i) }, (_, j) => {
         const idx = i + j;
         const raw = images.subarray(16 + idx * 784, 16 + (idx + 1) * 784);
-        return sharp(raw, { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').png().toFile(path.join(dir, `class-${labels[8 + idx]}`, `${String(idx).padStart(5, '0')}.png`));
+        return sharp(raw, { raw: { width: 28, height: 28, channels: 1 } })
+          .toColourspace('b-w')
+          .png()
+          .toFile(path.join(dir, `class-${labels[8 + idx]}`, `${String(idx).padStart(5, '0')}.png`));
       }),
     );
   }
@@ -91,7 +102,7 @@ async function main(): Promise<void> {
     .option('--dir <dir>', 'the PNG folder (written on first use)', path.join(tmpdir(), 'onnxgan-bench-fashion-png'))
     .option('--n <count>', 'images', (v) => Number(v), 60_000)
     .option('--rounds <n>', 'rounds (each: read, idx, decode with an empty cache, cache)', (v) => Number(v), 2)
-    .option('--image-size <n>', 'decode to NxN (default: the files\' own 28x28)', (v) => Number(v))
+    .option('--image-size <n>', "decode to NxN (default: the files' own 28x28)", (v) => Number(v))
     .option('--phase <phase>', '(internal) run one measurement')
     .parse()
     .opts<{ dir: string; n: number; rounds: number; imageSize?: number; phase?: Phase }>();
@@ -109,8 +120,8 @@ async function main(): Promise<void> {
       for (const m of [read, idx, decode, cached]) {
         rows.push(
           `| ${round} | ${m.phase} | ${m.images.toLocaleString('en-US')} | ${m.seconds.toFixed(2)} | ` +
-`${m.cpuSeconds.toFixed(1)} | ${m.maxRssMiB.toFixed(0)} | ${(m.seconds / read.seconds).toFixed(2)}x ` +
-`| ${(m.seconds / idx.seconds).toFixed(2)}x | ${load} |`,
+            `${m.cpuSeconds.toFixed(1)} | ${m.maxRssMiB.toFixed(0)} | ${(m.seconds / read.seconds).toFixed(2)}x ` +
+            `| ${(m.seconds / idx.seconds).toFixed(2)}x | ${load} |`,
         );
       }
     } finally {

@@ -6,5 +6,11 @@ import { readFileSync } from 'node:fs';
 const [file, ...cells] = process.argv.slice(2);
 const g = JSON.parse(readFileSync(file, 'utf8')).generator;
 const f = (x) => (x === null ? '-' : x.toFixed(3));
-const metrics = [g.sd ? `${g.fid.toFixed(2)} ± ${g.sd.fid.toFixed(2)}` : g.fid.toFixed(1), g.inceptionScore.toFixed(2), `${g.coverage}/${g.classes}`, f(g.entropy), f(g.accuracy)];
+const metrics = [
+  g.sd ? `${g.fid.toFixed(2)} ± ${g.sd.fid.toFixed(2)}` : g.fid.toFixed(1),
+  g.inceptionScore.toFixed(2),
+  `${g.coverage}/${g.classes}`,
+  f(g.entropy),
+  f(g.accuracy),
+];
 console.log(`| ${[...cells, ...metrics].join(' | ')} |`);

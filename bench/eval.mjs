@@ -15,7 +15,10 @@ import { loadData } from '../dist/data/sources.js';
 import { balancedSubset } from '../dist/data/dataset.js';
 import { IMAGE_PIXELS as P } from '../dist/common/metadata.js';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { n: { type: 'string', default: '5000' }, judge: { type: 'string', default: 'report' } } });
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { n: { type: 'string', default: '5000' }, judge: { type: 'string', default: 'report' } },
+});
 const model = positionals[0] ?? 'models/cgan.onnx';
 const n = Number(values.n);
 
@@ -56,16 +59,20 @@ const peerWall = (performance.now() - t0) / 1000;
 const peerCpu = cpu() - c0;
 
 const f = (v) => v.toFixed(1);
-console.log(`model ${model}, n ${n}, ${report.judge.role} judge, ${report.generator.sd.replicates} bootstrap ` +
-`resamples; load average ${load0.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end, ` +
-`${os.cpus().length} cores`);
+console.log(
+  `model ${model}, n ${n}, ${report.judge.role} judge, ${report.generator.sd.replicates} bootstrap ` +
+    `resamples; load average ${load0.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end, ` +
+    `${os.cpus().length} cores`,
+);
 console.log('');
 console.log('| stage | wall s | CPU s |');
 console.log('|---|---|---|');
 for (const s of stages) console.log(`| ${s.label} | ${f(s.wall)} | ${f(s.cpu)} |`);
 console.log(`| **eval, all metrics and spreads** | **${f(evalWall)}** | **${f(evalCpu)}** |`);
-console.log(`| peer: the previous eval's work, the select judge in tfjs (${backend.name}) on the same ` +
-`${heldOut.count + 2 * n} images, FID only | ${f(peerWall)} | ${f(peerCpu)} |`);
+console.log(
+  `| peer: the previous eval's work, the select judge in tfjs (${backend.name}) on the same ` +
+    `${heldOut.count + 2 * n} images, FID only | ${f(peerWall)} | ${f(peerCpu)} |`,
+);
 console.log('');
 console.log(`eval / peer: ${(evalWall / peerWall).toFixed(2)}x wall, ${(evalCpu / peerCpu).toFixed(2)}x CPU`);
 process.exit(0);

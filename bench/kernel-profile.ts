@@ -15,7 +15,12 @@ import { GanTrainer } from '../train/trainer.js';
 import { loadEmbeddedMnist } from '../data/sources.js';
 import { Rng } from '../common/rng.js';
 
-const o = new Command().option('--model <m>', 'model', 'cgan').option('--steps <n>', 'steps', '5').option('--backend <b>', 'backend', 'wasm').parse().opts();
+const o = new Command()
+  .option('--model <m>', 'model', 'cgan')
+  .option('--steps <n>', 'steps', '5')
+  .option('--backend <b>', 'backend', 'wasm')
+  .parse()
+  .opts();
 const info = await selectBackend(o.backend);
 const stats = new Map<string, { ms: number; calls: number }>();
 for (const k of tf.getKernelsForBackend(info.name)) {
@@ -39,8 +44,13 @@ const steps = Number(o.steps);
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) trainer.step(x, y);
 const total = (performance.now() - t0) / steps;
-const rows = [...stats].map(([k, s]) => ({ kernel: k, msPerStep: s.ms / steps, callsPerStep: s.calls / steps })).sort((a, b) => b.msPerStep - a.msPerStep);
+const rows = [...stats]
+  .map(([k, s]) => ({ kernel: k, msPerStep: s.ms / steps, callsPerStep: s.calls / steps }))
+  .sort((a, b) => b.msPerStep - a.msPerStep);
 const inKernels = rows.reduce((a, r) => a + r.msPerStep, 0);
-console.log(`${o.model} on ${info.name}: ${total.toFixed(1)} ms/step, kernels ${inKernels.toFixed(1)} ms, ` +
-`overhead ${(total - inKernels).toFixed(1)} ms`);
-for (const r of rows) console.log(`${r.kernel.padEnd(24)} ${r.msPerStep.toFixed(2).padStart(8)} ms ${String(r.callsPerStep).padStart(6)} calls`);
+console.log(
+  `${o.model} on ${info.name}: ${total.toFixed(1)} ms/step, kernels ${inKernels.toFixed(1)} ms, ` +
+    `overhead ${(total - inKernels).toFixed(1)} ms`,
+);
+for (const r of rows)
+  console.log(`${r.kernel.padEnd(24)} ${r.msPerStep.toFixed(2).padStart(8)} ms ${String(r.callsPerStep).padStart(6)} calls`);

@@ -24,10 +24,20 @@ interface AutocannonResult {
   timeouts: number;
   non2xx: number;
 }
-type Autocannon = (opts: { url: string; connections: number; duration: number; method?: string; headers?: Record<string, string>; body?: string | Buffer }) => Promise<AutocannonResult>;
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), existsSync(new URL('../package.json', import.meta.url)) ? '..' : '../..');
+const ROOT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  existsSync(new URL('../package.json', import.meta.url)) ? '..' : '../..',
+);
 
 const { values: args } = parseArgs({
   options: {
@@ -68,10 +78,23 @@ function startChild(label: string, cmd: string[], urlPattern: RegExp, cwd = ROOT
 }
 
 function startServe(workers: number, root = ROOT): Promise<{ child: ChildProcess; url: string }> {
-  const cmd = [path.join(root, 'dist/cli.js'), 'serve', '--models', path.resolve(ROOT, args.models!), '--port', '0', ...(workers > 1 ? ['--workers', String(workers)] : [])];
+  const cmd = [
+    path.join(root, 'dist/cli.js'),
+    'serve',
+    '--models',
+    path.resolve(ROOT, args.models!),
+    '--port',
+    '0',
+    ...(workers > 1 ? ['--workers', String(workers)] : []),
+  ];
   if (!args['access-log']) cmd.push('--no-access-log');
   // With workers, the primary's line (with "workers") comes once all of them serve.
-  return startChild('onnxgan serve', cmd, workers > 1 ? /"url":"(http:[^"]+)","workers":\d+,.*"msg":"listening"/ : /"url":"(http:[^"]+)".*"msg":"listening"/, root);
+  return startChild(
+    'onnxgan serve',
+    cmd,
+    workers > 1 ? /"url":"(http:[^"]+)","workers":\d+,.*"msg":"listening"/ : /"url":"(http:[^"]+)".*"msg":"listening"/,
+    root,
+  );
 }
 
 function startHello(): Promise<{ child: ChildProcess; url: string }> {
@@ -98,10 +121,20 @@ interface Request {
 
 function requests(dim: number): Record<string, Request> {
   const noise = Array.from(generatorNoise(1, 1, dim));
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'noise', shape: [1, dim], datatype: 'FP32', parameters: { binary_data_size: dim * 4 } }], outputs: [{ name: 'image', parameters: { binary_data: true } }] }));
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'noise', shape: [1, dim], datatype: 'FP32', parameters: { binary_data_size: dim * 4 } }],
+      outputs: [{ name: 'image', parameters: { binary_data: true } }],
+    }),
+  );
   return {
     // No seed: the server draws one per request.
-    'v1 PNG': { path: `/v1/models/${args.model}/generate`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ format: 'png' }) },
+    'v1 PNG': {
+      path: `/v1/models/${args.model}/generate`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ format: 'png' }),
+    },
     'OIP JSON': {
       path: `/v2/models/${args.model}/infer`,
       method: 'POST',
@@ -139,7 +172,10 @@ const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 /** CPU seconds used so far by a process and its children (the workers). */
 function cpuSeconds(pid: number): number {
   // ps exits 1 when the process has no children.
-  const kids = spawnSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' }).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  const kids = spawnSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return [String(pid), ...kids].reduce((sum, p) => {
     const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return sum + (Number(fields[11]) + Number(fields[12])) / TICK; // utime, stime
@@ -148,9 +184,22 @@ function cpuSeconds(pid: number): number {
 
 async function load(t: Target, seconds: number): Promise<Sample> {
   const cpu0 = cpuSeconds(t.pid);
-  const r = await autocannon({ url: `${t.base}${t.req.path}`, connections, duration: seconds, method: t.req.method, headers: t.req.headers, body: t.req.body });
+  const r = await autocannon({
+    url: `${t.base}${t.req.path}`,
+    connections,
+    duration: seconds,
+    method: t.req.method,
+    headers: t.req.headers,
+    body: t.req.body,
+  });
   const cpu = cpuSeconds(t.pid) - cpu0;
-  return { rps: r.requests.total / seconds, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx, cpuUs: (cpu / Math.max(1, r.requests.total)) * 1e6 };
+  return {
+    rps: r.requests.total / seconds,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts + r.non2xx,
+    cpuUs: (cpu / Math.max(1, r.requests.total)) * 1e6,
+  };
 }
 
 /** Requests and onnxruntime runs so far, summed over the server's models (and workers). */
@@ -168,10 +217,17 @@ const started = async (s: Promise<{ child: ChildProcess; url: string }>): Promis
   return { base: url, pid: child.pid! };
 };
 const load0 = os.loadavg();
-const targets: Target[] = [{ label: 'express hello', workers: null, req: { path: '/hello', method: 'GET' }, ...(await started(startHello())) }];
+const targets: Target[] = [
+  { label: 'express hello', workers: null, req: { path: '/hello', method: 'GET' }, ...(await started(startHello())) },
+];
 if (args.baseline) {
   const server = await started(startServe(1, path.resolve(args.baseline)));
-  targets.push({ label: `v1 PNG, baseline (${path.basename(args.baseline)})`, workers: 1, req: requests(await noiseDim(server.base))['v1 PNG']!, ...server });
+  targets.push({
+    label: `v1 PNG, baseline (${path.basename(args.baseline)})`,
+    workers: 1,
+    req: requests(await noiseDim(server.base))['v1 PNG']!,
+    ...server,
+  });
 }
 for (const w of workerCounts) {
   const server = await started(startServe(w));
@@ -208,37 +264,41 @@ const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(
 const fmt = (n: number, d = 0): string => n.toFixed(d);
 const table = [
   '| target | workers | req/s | req/s vs hello | p50 ms | p99 ms | server CPU per request | CPU ' +
-'efficiency vs hello | errors | requests per onnxruntime run |',
+    'efficiency vs hello | errors | requests per onnxruntime run |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...targets.map((t) => {
     const s = samples.get(t)!;
     const pr = perRun.get(t)!;
     const ratio = (m: Map<Target, number[]>): string => (t.workers ? `${fmt(median(m.get(t)!), 2)}x` : '1x');
-    return `| ${t.label} | ${t.workers ?? '-'} | ${fmt(median(s.map((x) => x.rps)))} | ${ratio(ratios)} | ` +
-`${fmt(median(s.map((x) => x.p50)), 1)} | ${fmt(median(s.map((x) => x.p99)), 1)} | ` +
-`${fmt(median(s.map((x) => x.cpuUs)))} us | ${ratio(cpuRatios)} | ` +
-`${s.reduce((a, x) => a + x.errors, 0)} | ${pr.runs ? fmt(pr.requests / pr.runs, 1) : '-'} |`;
+    return (
+      `| ${t.label} | ${t.workers ?? '-'} | ${fmt(median(s.map((x) => x.rps)))} | ${ratio(ratios)} | ` +
+      `${fmt(median(s.map((x) => x.p50)), 1)} | ${fmt(median(s.map((x) => x.p99)), 1)} | ` +
+      `${fmt(median(s.map((x) => x.cpuUs)))} us | ${ratio(cpuRatios)} | ` +
+      `${s.reduce((a, x) => a + x.errors, 0)} | ${pr.runs ? fmt(pr.requests / pr.runs, 1) : '-'} |`
+    );
   }),
 ].join('\n');
-const cmd = `npm run build && node dist/bench/serve.js --models ${args.models} --model ${args.model} --duration ` +
-`${duration} --rounds ${rounds} --connections ${connections} --workers ${args.workers}` +
-`${args.baseline ? ` --baseline ${args.baseline}` : ''}${args['access-log'] ? ' --access-log' : ''}`;
+const cmd =
+  `npm run build && node dist/bench/serve.js --models ${args.models} --model ${args.model} --duration ` +
+  `${duration} --rounds ${rounds} --connections ${connections} --workers ${args.workers}` +
+  `${args.baseline ? ` --baseline ${args.baseline}` : ''}${args['access-log'] ? ' --access-log' : ''}`;
 const cpu = os.cpus()[0]?.model ?? 'cpu';
-const md = `Single-image requests to \`${args.model}\` at ${connections} connections: \`POST /v1/models/${args.model}/generate\` with ` +
-`\`{"format":"png"}\`
+const md =
+  `Single-image requests to \`${args.model}\` at ${connections} connections: \`POST /v1/models/${args.model}/generate\` with ` +
+  `\`{"format":"png"}\`
 (a fresh random seed per request), and \`POST /v2/models/${args.model}/infer\` with one noise row as JSON numbers or as ` +
-`binary
+  `binary
 tensor data (the image back as JSON or binary). ${rounds} rounds of ${duration} s per target after a 2 s warm-up; medians ` +
-`over
+  `over
 the rounds; "vs hello" is the ratio to a bare Express 5 \`GET /hello\` measured for ${duration} s right before the target, ` +
-`in each round. "Server CPU per
+  `in each round. "Server CPU per
 request" is the CPU time of the server's processes (primary and workers) divided by the requests answered, and "CPU
 efficiency vs hello" is hello's CPU per request over the target's: it does not depend on how busy the rest of the machine
 is. autocannon runs in the benchmark process, each server in its own (access log ${args['access-log'] ? 'on' : 'off'}).
 
 Machine: ${os.cpus().length} x ${cpu}, Node ${process.version}, ${os.platform()} ${os.release()}; load average
 ${load0.map((l) => l.toFixed(1)).join(' / ')} at the start and ${load1.map((l) => l.toFixed(1)).join(' / ')} at the end (` +
-`${readFileSync('/proc/loadavg', 'utf8').split(' ')[3]} tasks).
+  `${readFileSync('/proc/loadavg', 'utf8').split(' ')[3]} tasks).
 
 ${table}
 

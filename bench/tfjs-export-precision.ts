@@ -71,7 +71,12 @@ function exact(layer: Layer, x: Float64Array, n: number, labels: Int32Array | nu
   if (layer instanceof Sigmoid) return { out: x.map((v) => 1 / (1 + Math.exp(-v))) };
   if (layer instanceof Dropout) return { out: x };
   if (layer instanceof BatchNorm) {
-    const [g, b, m, v] = [layer.gamma, layer.beta, layer.movingMean, layer.movingVariance].map(f64) as [Float64Array, Float64Array, Float64Array, Float64Array];
+    const [g, b, m, v] = [layer.gamma, layer.beta, layer.movingMean, layer.movingVariance].map(f64) as [
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+    ];
     return { out: x.map((val, i) => ((val - m[i % d]!) / Math.sqrt(v[i % d]! + layer.config.epsilon)) * g[i % d]! + b[i % d]!) };
   }
   if (layer instanceof LabelEmbedding) {
@@ -94,7 +99,14 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Every layer's output in onnxruntime: the export's graph with each layer's tensor also an output. */
-async function onnxLayers(layers: Layer[], noiseDim: number, noise: Float32Array, labels: Int32Array | null, n: number, gemm64 = false): Promise<Float64Array[]> {
+async function onnxLayers(
+  layers: Layer[],
+  noiseDim: number,
+  noise: Float32Array,
+  labels: Int32Array | null,
+  n: number,
+  gemm64 = false,
+): Promise<Float64Array[]> {
   const g = new GraphBuilder('fp32');
   let h = g.input(IO.noise, ELEM.float, ['N', noiseDim]);
   const label = labels ? g.input(IO.label, ELEM.int64, ['N']) : null;
@@ -103,9 +115,20 @@ async function onnxLayers(layers: Layer[], noiseDim: number, noise: Float32Array
   for (const layer of layers) {
     // gemm64: the same graph with each Dense's Gemm in float64 (cast in and out), to see how much
     // of the difference from float64 is the Gemm's float32 summation.
-    const next = gemm64 && layer instanceof Dense
-      ? g.node('Cast', [g.node('Gemm', [g.node('Cast', [h], { to: { i: DOUBLE } }), double(`${layer.name}/kernel`, layer.kernel), double(`${layer.name}/bias`, layer.bias)])], { to: { i: ELEM.float } })
-      : mapLayer(g, layer, h, label);
+    const next =
+      gemm64 && layer instanceof Dense
+        ? g.node(
+            'Cast',
+            [
+              g.node('Gemm', [
+                g.node('Cast', [h], { to: { i: DOUBLE } }),
+                double(`${layer.name}/kernel`, layer.kernel),
+                double(`${layer.name}/bias`, layer.bias),
+              ]),
+            ],
+            { to: { i: ELEM.float } },
+          )
+        : mapLayer(g, layer, h, label);
     names.push(next);
     if (next !== h) g.output(next, ELEM.float, ['N', 'D']);
     h = next;
@@ -119,7 +142,14 @@ async function onnxLayers(layers: Layer[], noiseDim: number, noise: Float32Array
 }
 
 /** Every layer's output in tfjs on the current backend: the exported LayersModel with each layer's output. */
-function tfjsLayers(model: tf.LayersModel, count: number, noise: Float32Array, labels: Int32Array | null, n: number, noiseDim: number): Float64Array[] {
+function tfjsLayers(
+  model: tf.LayersModel,
+  count: number,
+  noise: Float32Array,
+  labels: Int32Array | null,
+  n: number,
+  noiseDim: number,
+): Float64Array[] {
   const outs = Array.from({ length: count }, (_, i) => {
     const l = model.layers.find((x) => x.name === `${i}_labelembedding_concat`) ?? model.layers.find((x) => x.name.startsWith(`${i}_`))!;
     return l.output as tf.SymbolicTensor;
@@ -164,8 +194,16 @@ async function main(): Promise<void> {
       x = s.out;
     }
     console.log(`\n## ${name} (${n} inputs)\n`);
-    console.log(`| layer | max abs value | ${Object.keys(engines).map((e) => `${e} acc | local | local/bound`).join(' | ')} |`);
-    console.log(`|---|---|${Object.keys(engines).map(() => '---|---|---').join('|')}|`);
+    console.log(
+      `| layer | max abs value | ${Object.keys(engines)
+        .map((e) => `${e} acc | local | local/bound`)
+        .join(' | ')} |`,
+    );
+    console.log(
+      `|---|---|${Object.keys(engines)
+        .map(() => '---|---|---')
+        .join('|')}|`,
+    );
     layers.forEach((layer, k) => {
       const cells = Object.values(engines).map((outs) => {
         const input = k === 0 ? Float64Array.from(noise) : outs[k - 1]!;
@@ -175,7 +213,8 @@ async function main(): Promise<void> {
         let bound = '';
         if (local.mag) {
           let worst = 0;
-          for (let i = 0; i < local.out.length; i++) worst = Math.max(worst, Math.abs(outs[k]![i]! - local.out[i]!) / (EPS32 * local.mag[i]!));
+          for (let i = 0; i < local.out.length; i++)
+            worst = Math.max(worst, Math.abs(outs[k]![i]! - local.out[i]!) / (EPS32 * local.mag[i]!));
           bound = worst.toFixed(2);
         }
         return `${acc.toExponential(2)} | ${loc.toExponential(2)} | ${bound}`;
@@ -186,9 +225,11 @@ async function main(): Promise<void> {
     const last = layers.length - 1;
     const e = Object.fromEntries(Object.entries(engines).map(([k, v]) => [k, v[last]!]));
     const d = (a: string, b: string): string => maxAbsDiff(e[a]!, e[b]!).toExponential(2);
-    console.log(`\nimages: |tfjs-wasm - onnxruntime| ${d('tfjs-wasm', 'onnxruntime')}, |tfjs-cpu - onnxruntime| ` +
-`${d('tfjs-cpu', 'onnxruntime')}, |tfjs-wasm - tfjs-cpu| ${d('tfjs-wasm', 'tfjs-cpu')}, |tfjs-cpu - ` +
-`onnxruntime Gemm64| ${d('tfjs-cpu', 'onnxruntime, Gemm in float64')}`);
+    console.log(
+      `\nimages: |tfjs-wasm - onnxruntime| ${d('tfjs-wasm', 'onnxruntime')}, |tfjs-cpu - onnxruntime| ` +
+        `${d('tfjs-cpu', 'onnxruntime')}, |tfjs-wasm - tfjs-cpu| ${d('tfjs-wasm', 'tfjs-cpu')}, |tfjs-cpu - ` +
+        `onnxruntime Gemm64| ${d('tfjs-cpu', 'onnxruntime, Gemm in float64')}`,
+    );
     model.dispose();
     generator.dispose();
   }

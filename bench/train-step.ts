@@ -52,7 +52,10 @@ const median = (a: number[]): number => {
 
 function runJsonLines(cmd: string, args: string[]): Record<string, unknown>[] {
   const out = execFileSync(cmd, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
-  return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 }
 
 /** Peak RSS (VmHWM) of a cgan training run, polled from /proc. */
@@ -89,9 +92,24 @@ async function main(): Promise<void> {
 
   const python = '/usr/bin/python3';
   // Debian's torch takes the system BLAS: the reference BLAS (the default) is ~8x slower than OpenBLAS.
-  const blas = (() => { try { return realpathSync('/etc/alternatives/libblas.so.3-x86_64-linux-gnu'); } catch { return 'unknown BLAS'; } })();
+  const blas = (() => {
+    try {
+      return realpathSync('/etc/alternatives/libblas.so.3-x86_64-linux-gnu');
+    } catch {
+      return 'unknown BLAS';
+    }
+  })();
   if (!blas.includes('openblas')) console.error(`warning: PyTorch uses ${blas}, not OpenBLAS: apt-get install libopenblas0-pthread`);
-  const hasTorch = existsSync(python) && (() => { try { execFileSync(python, ['-c', 'import torch']); return true; } catch { return false; } })();
+  const hasTorch =
+    existsSync(python) &&
+    (() => {
+      try {
+        execFileSync(python, ['-c', 'import torch']);
+        return true;
+      } catch {
+        return false;
+      }
+    })();
   const rows: Record<string, number[]> = {};
   const add = (k: string, v: number): void => void (rows[k] ??= []).push(v);
   const ratios: Record<string, number[]> = {};
@@ -100,7 +118,15 @@ async function main(): Promise<void> {
     const torch: Record<string, number> = {};
     // Ratios are against PyTorch at one thread; --torch-threads 1,2 adds its two-thread figures.
     for (const threads of hasTorch ? (o.torchThreads as string).split(',').map(Number) : []) {
-      for (const r of runJsonLines(python, ['bench/reference_step.py', '--steps', String(o.steps), '--threads', String(threads), '--models', MODELS.join(',')])) {
+      for (const r of runJsonLines(python, [
+        'bench/reference_step.py',
+        '--steps',
+        String(o.steps),
+        '--threads',
+        String(threads),
+        '--models',
+        MODELS.join(','),
+      ])) {
         if (threads === 1) torch[r.model as string] = r.ms_median as number;
         add(`reference PyTorch, ${threads} thread${threads > 1 ? 's' : ''}: ${r.model}`, r.ms_median as number);
       }
@@ -111,7 +137,15 @@ async function main(): Promise<void> {
       if (backend === 'cpu' && round > 0) continue;
       const steps = backend === 'cpu' ? 1 : Number(o.steps);
       for (const model of MODELS) {
-        const [r] = runJsonLines(process.execPath, [fileURLToPath(import.meta.url), '--worker', backend, '--model', model, '--steps', String(steps)]);
+        const [r] = runJsonLines(process.execPath, [
+          fileURLToPath(import.meta.url),
+          '--worker',
+          backend,
+          '--model',
+          model,
+          '--steps',
+          String(steps),
+        ]);
         const label = `onnxgan ${backend}, ${r!.engine === 'hand' ? 'hand-written step' : 'tfjs autodiff'}: ${model}`;
         add(label, r!.ms_median as number);
         if (torch[model]) (ratios[label] ??= []).push((r!.ms_median as number) / torch[model]!);
@@ -122,16 +156,19 @@ async function main(): Promise<void> {
   const rss = await peakRss();
   const lines = [
     `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ${o.steps} ` +
-`--backends ${o.backends} --torch-threads ${o.torchThreads}\` (` +
-`${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ` +
-`${hasTorch ? `via /usr/bin/python3 with torch.set_num_threads and OPENBLAS_NUM_THREADS as named, ${blas}` : 'not available'}` +
-`)`,
+      `--backends ${o.backends} --torch-threads ${o.torchThreads}\` (` +
+      `${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ` +
+      `${hasTorch ? `via /usr/bin/python3 with torch.set_num_threads and OPENBLAS_NUM_THREADS as named, ${blas}` : 'not available'}` +
+      `)`,
     '',
     '| run | median ms per generator step (batch 300), per round | vs PyTorch (same round) |',
     '|---|---|---|',
-    ...Object.entries(rows).map(([k, v]) => `| ${k} | ${v.map((x) => x.toFixed(0)).join(' / ')} | ` +
-`${ratios[k] ? ratios[k]!.map((x) => `${x.toFixed(2)}x`).join(' / ') + ` (median ${median(ratios[k]!).toFixed(2)}x)` : ''}` +
-` |`),
+    ...Object.entries(rows).map(
+      ([k, v]) =>
+        `| ${k} | ${v.map((x) => x.toFixed(0)).join(' / ')} | ` +
+        `${ratios[k] ? ratios[k]!.map((x) => `${x.toFixed(2)}x`).join(' / ') + ` (median ${median(ratios[k]!).toFixed(2)}x)` : ''}` +
+        ` |`,
+    ),
     '',
     `Peak RSS of \`${rss.args}\`: ${rss.mib.toFixed(0)} MiB.`,
     '',

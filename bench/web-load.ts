@@ -22,10 +22,22 @@ import { openSession } from '../backend/ort-session.js';
 import { GeneratorRunner } from '../common/generator-runner.js';
 import { readModelInfo } from '../export/onnx-read.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), existsSync(new URL('../package.json', import.meta.url)) ? '..' : '../..');
+const ROOT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  existsSync(new URL('../package.json', import.meta.url)) ? '..' : '../..',
+);
 const CLI = path.join(ROOT, 'dist/cli.js');
 // The same browser flags as playwright.config.ts.
-const BROWSER_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const BROWSER_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 const { values: args } = parseArgs({
   options: {
@@ -41,7 +53,10 @@ const repeat = Number(args.repeat);
 const slowdown = Number(args['cpu-slowdown']);
 
 function startServe(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn('node', [CLI, 'serve', '--models', args.models!, '--port', '0', '--no-access-log'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [CLI, 'serve', '--models', args.models!, '--port', '0', '--no-access-log'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (c: Buffer) => {
@@ -60,7 +75,9 @@ function startSite(html: string): Promise<{ server: Server; url: string }> {
     res.setHeader('content-type', 'text/html; charset=utf-8');
     res.end(html);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` })),
+  );
 }
 
 interface Load {
@@ -123,14 +140,22 @@ async function load(page: Page, url: string, reload = false): Promise<Load> {
   cdp.on('Network.loadingFailed', (e) => urls.delete(e.requestId));
   if (reload) await page.reload();
   else await page.goto(url);
-  await page.waitForFunction(() => (window as unknown as { __firstImages?: number }).__firstImages !== undefined, null, { timeout: 60_000 });
+  await page.waitForFunction(() => (window as unknown as { __firstImages?: number }).__firstImages !== undefined, null, {
+    timeout: 60_000,
+  });
   // Then everything the page still fetches for these images (nothing pending for 1 s, at most 20 s).
   const until = Date.now() + 20_000;
   while ((urls.size > 0 || Date.now() - lastActivity < 1000) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
   if (urls.size > 0) console.error(`still pending after 20 s: ${[...urls.values()].join(' ')}`);
   const firstImagesMs = await page.evaluate(() => (window as unknown as { __firstImages: number }).__firstImages);
   const downloadsMs = await page.evaluate(() =>
-    Math.max(0, ...performance.getEntriesByType('resource').filter((e) => /\.(wasm|onnx)$/.test(e.name)).map((e) => (e as PerformanceResourceTiming).responseEnd)),
+    Math.max(
+      0,
+      ...performance
+        .getEntriesByType('resource')
+        .filter((e) => /\.(wasm|onnx)$/.test(e.name))
+        .map((e) => (e as PerformanceResourceTiming).responseEnd),
+    ),
   );
   const phases = await page.evaluate((): Record<keyof typeof PHASES, number> => {
     const measure = (name: string): PerformanceEntry | undefined => performance.getEntriesByName(`onnx-gan:${name}`, 'measure')[0];
@@ -156,7 +181,11 @@ async function load(page: Page, url: string, reload = false): Promise<Load> {
 async function time64(page: Page, bundle: string, model: string): Promise<number> {
   return page.evaluate(
     async ({ bundle, model, repeat }) => {
-      const { loadGenerator } = (await import(bundle)) as { loadGenerator: (src: string) => Promise<{ generate(o: { seed: number; count: number; label?: number | null }): Promise<{ ms: number }> }> };
+      const { loadGenerator } = (await import(bundle)) as {
+        loadGenerator: (
+          src: string,
+        ) => Promise<{ generate(o: { seed: number; count: number; label?: number | null }): Promise<{ ms: number }> }>;
+      };
       const g = await loadGenerator(model);
       for (let i = 0; i < 5; i++) await g.generate({ seed: i, count: 64 }); // warm-up
       const ms: number[] = [];
@@ -207,8 +236,10 @@ async function scenario(browser: Browser, name: string, url: string, bundle: str
     row.threads = await page.evaluate(() => (crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1));
     if (!identity) row.ms64.push(await time64(page, bundle, model));
     await context.close();
-    console.error(`${name} ${row.encoding} run ${r + 1}: ${JSON.stringify(row.cold.at(-1))} warm ` +
-`${row.warm.at(-1)!.bytes} B, 64 images ${row.ms64.at(-1)?.toFixed(2) ?? '-'} ms`);
+    console.error(
+      `${name} ${row.encoding} run ${r + 1}: ${JSON.stringify(row.cold.at(-1))} warm ` +
+        `${row.warm.at(-1)!.bytes} B, 64 images ${row.ms64.at(-1)?.toFixed(2) ?? '-'} ms`,
+    );
   }
   return row;
 }
@@ -228,8 +259,26 @@ const load0 = os.loadavg();
 const rows: Row[] = [];
 try {
   for (const identity of [false, true]) {
-    rows.push(await scenario(browser, 'embed (other origin, 1 thread)', site.url, `${server}/dist/onnx-gan.js`, `${server}/models/${args.model}.onnx`, identity));
-    rows.push(await scenario(browser, 'demo page (isolated, threads)', `${server}/?model=${args.model}&seed=42&count=16`, `${server}/dist/onnx-gan.js`, `/models/${args.model}.onnx`, identity));
+    rows.push(
+      await scenario(
+        browser,
+        'embed (other origin, 1 thread)',
+        site.url,
+        `${server}/dist/onnx-gan.js`,
+        `${server}/models/${args.model}.onnx`,
+        identity,
+      ),
+    );
+    rows.push(
+      await scenario(
+        browser,
+        'demo page (isolated, threads)',
+        `${server}/?model=${args.model}&seed=42&count=16`,
+        `${server}/dist/onnx-gan.js`,
+        `/models/${args.model}.onnx`,
+        identity,
+      ),
+    );
   }
 } finally {
   await browser.close();
@@ -242,8 +291,8 @@ const load1 = os.loadavg();
 const MB = (b: number): string => (b / 1e6).toFixed(2);
 const lines = [
   '| page | encoding | cold: MB on the wire (runtime / model / js / page) | requests | first images ' +
-'after navigation, median (min-max) ms | of which downloads done at, ms | warm reload: kB, first ' +
-'images ms | threads | 64 images in the page, median ms |',
+    'after navigation, median (min-max) ms | of which downloads done at, ms | warm reload: kB, first ' +
+    'images ms | threads | 64 images in the page, median ms |',
   '|---|---|---|---:|---|---:|---|---:|---:|',
 ];
 for (const r of rows) {
@@ -255,11 +304,11 @@ for (const r of rows) {
   const ms64 = r.ms64.length ? `${median(r.ms64).toFixed(2)} (${(median(r.ms64) / nodeMs).toFixed(1)}x node)` : '-';
   lines.push(
     `| ${r.scenario} | ${r.encoding} | ${MB(median(r.cold.map((l) => l.bytes)))} (${p('runtime')} / ` +
-`${p('model')} / ${p('bundle')} / ${p('page')}) | ${c.requests} | ${median(first).toFixed(0)} (` +
-`${Math.min(...first).toFixed(0)}-${Math.max(...first).toFixed(0)}) | ` +
-`${median(r.cold.map((l) => l.downloadsMs)).toFixed(0)} | ` +
-`${identity ? '-' : `${(median(warm) / 1e3).toFixed(1)}, ${median(r.warm.map((l) => l.firstImagesMs)).toFixed(0)}`}` +
-` | ${r.threads} | ${ms64} |`,
+      `${p('model')} / ${p('bundle')} / ${p('page')}) | ${c.requests} | ${median(first).toFixed(0)} (` +
+      `${Math.min(...first).toFixed(0)}-${Math.max(...first).toFixed(0)}) | ` +
+      `${median(r.cold.map((l) => l.downloadsMs)).toFixed(0)} | ` +
+      `${identity ? '-' : `${(median(warm) / 1e3).toFixed(1)}, ${median(r.warm.map((l) => l.firstImagesMs)).toFixed(0)}`}` +
+      ` | ${r.threads} | ${ms64} |`,
   );
 }
 const ratio = (a: Row, b: Row): string => (median(a.cold.map((l) => l.bytes)) / median(b.cold.map((l) => l.bytes))).toFixed(3);
@@ -268,23 +317,27 @@ const byName = (name: string, encoding = 'br/gzip'): Row => rows.find((r) => r.s
 const phaseLines = [
   `| milestone, ms after navigation (median of the cold runs) | ${compressed.map((r) => r.scenario.replace(/ \(.*/, '')).join(' | ')} |`,
   `|---|${compressed.map(() => '---:').join('|')}|`,
-  ...Object.entries(PHASES).map(([key, label]) => `| ${label} | ${compressed.map((r) => median(r.cold.map((l) => l.phases[key]!)).toFixed(0)).join(' | ')} |`),
+  ...Object.entries(PHASES).map(
+    ([key, label]) => `| ${label} | ${compressed.map((r) => median(r.cold.map((l) => l.phases[key]!)).toFixed(0)).join(' | ')} |`,
+  ),
   `| images drawn - wasm's last byte | ` +
-`${compressed.map((r) => median(r.cold.map((l) => l.phases.images! - l.phases.wasmBytes!)).toFixed(0)).join(' | ')}` +
-` |`,
+    `${compressed.map((r) => median(r.cold.map((l) => l.phases.images! - l.phases.wasmBytes!)).toFixed(0)).join(' | ')}` +
+    ` |`,
 ];
-console.log(`Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, Chromium ${browser.version()}, CPU ` +
-`slowdown ${slowdown}x;
+console.log(
+  `Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, Chromium ${browser.version()}, CPU ` +
+    `slowdown ${slowdown}x;
 load average ${load0.map((l) => l.toFixed(1)).join(' / ')} at the start, ${load1.map((l) => l.toFixed(1)).join(' / ')} at ` +
-`the end; ${runs} cold runs per row, ${repeat} 64-image runs per page.
+    `the end; ${runs} cold runs per row, ${repeat} 64-image runs per page.
 
 ${lines.join('\n')}
 
 ${phaseLines.join('\n')}
 
 Compressed / identity bytes: embed ${ratio(byName('embed ('), byName('embed (', 'identity (peer)'))}, demo ` +
-`${ratio(byName('demo'), byName('demo', 'identity (peer)'))}. onnxruntime-node, one thread, 64 images: ${nodeMs.toFixed(2)} ` +
-`ms (median).
+    `${ratio(byName('demo'), byName('demo', 'identity (peer)'))}. onnxruntime-node, one thread, 64 images: ${nodeMs.toFixed(2)} ` +
+    `ms (median).
 
 \`npm run build && node dist/bench/web-load.js --models ${args.models} --model ${args.model} --runs ${runs} --repeat ` +
-`${repeat}${slowdown > 1 ? ` --cpu-slowdown ${slowdown}` : ''}\``);
+    `${repeat}${slowdown > 1 ? ` --cpu-slowdown ${slowdown}` : ''}\``,
+);

@@ -9,7 +9,13 @@ export interface ChannelAffine {
 }
 
 /** The affine of batch normalisation's running statistics (float64 arithmetic, then float32); no gamma/beta: 1/0. */
-export function batchNormAffine(gamma: ArrayLike<number> | null, beta: ArrayLike<number> | null, mean: ArrayLike<number>, variance: ArrayLike<number>, epsilon: number): ChannelAffine {
+export function batchNormAffine(
+  gamma: ArrayLike<number> | null,
+  beta: ArrayLike<number> | null,
+  mean: ArrayLike<number>,
+  variance: ArrayLike<number>,
+  epsilon: number,
+): ChannelAffine {
   const n = mean.length;
   const scale = new Float32Array(n);
   const shift = new Float32Array(n);
@@ -28,6 +34,7 @@ export function batchNormAffine(gamma: ArrayLike<number> | null, beta: ArrayLike
  */
 export function foldIntoLinear(kernel: Float32Array, bias: Float32Array, a: ChannelAffine): { kernel: Float32Array; bias: Float32Array } {
   const cout = bias.length;
-  if (a.scale.length !== cout || kernel.length % cout !== 0) throw new Error(`batch norm of ${a.scale.length} channels cannot fold into a kernel of ${kernel.length} values with ${cout} outputs`);
+  if (a.scale.length !== cout || kernel.length % cout !== 0)
+    throw new Error(`batch norm of ${a.scale.length} channels cannot fold into a kernel of ${kernel.length} values with ${cout} outputs`);
   return { kernel: kernel.map((v, i) => v * a.scale[i % cout]!), bias: bias.map((b, o) => b * a.scale[o]! + a.shift[o]!) };
 }

@@ -2,13 +2,17 @@
 import { InvalidArgumentError } from 'commander';
 
 /** An integer in min..max. */
-export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected an integer >= ${min}` : `expected an integer in ${min}..${max}`);
-  }
-  return n;
-};
+export const int =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(
+        max === Number.MAX_SAFE_INTEGER ? `expected an integer >= ${min}` : `expected an integer in ${min}..${max}`,
+      );
+    }
+    return n;
+  };
 
 /** A number strictly between 0 and 1. */
 export const fraction = (v: string): number => {

@@ -41,7 +41,8 @@ export function checkInterface(session: Pick<OrtSessionLike<OrtTensorLike>, 'inp
     const what = isConditional(meta) ? `a conditional ${meta.kind} generator` : `an unconditional ${meta.kind} generator`;
     throw new GeneratorRunError(`inputs [${session.inputNames.join(', ')}] do not match ${what} ([${expected.join(', ')}])`);
   }
-  if (!session.outputNames.includes(IO.image)) throw new GeneratorRunError(`no "${IO.image}" output (outputs: ${session.outputNames.join(', ')})`);
+  if (!session.outputNames.includes(IO.image))
+    throw new GeneratorRunError(`no "${IO.image}" output (outputs: ${session.outputNames.join(', ')})`);
 }
 
 /** Throws unless `label` is a class index of this conditional model. */
@@ -89,10 +90,12 @@ export class GeneratorRunner<T extends OrtTensorLike> {
   feeds(noise: Float32Array, labels: ArrayLike<number> | null): Record<string, T> {
     const { noiseDim } = this.metadata;
     const count = noise.length / noiseDim;
-    if (!Number.isInteger(count) || count < 1) throw new RangeError(`noise length ${noise.length} is not a positive multiple of noise_dim ${noiseDim}`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new RangeError(`noise length ${noise.length} is not a positive multiple of noise_dim ${noiseDim}`);
     const feeds: Record<string, T> = { [IO.noise]: new this.Tensor('float32', noise, [count, noiseDim]) };
     if (isConditional(this.metadata)) {
-      if (labels?.length !== count) throw new RangeError(`need ${count} labels for ${count} noise rows of a conditional model, got ${labels?.length ?? 'none'}`);
+      if (labels?.length !== count)
+        throw new RangeError(`need ${count} labels for ${count} noise rows of a conditional model, got ${labels?.length ?? 'none'}`);
       const meta = this.metadata;
       const int64 = BigInt64Array.from(labels, (l) => {
         checkLabel(meta, l);
@@ -130,7 +133,10 @@ function checkedImages(out: OrtTensorLike | undefined, count: number, imageShape
   }
   const images = new Float32Array(out.data as Float32Array);
   for (let i = 0; i < images.length; i++) {
-    if (!Number.isFinite(images[i]!)) throw new GeneratorRunError(`output "${IO.image}" holds a non-finite value (${images[i]}) in image ${Math.floor(i / imageValues(imageShape))}`);
+    if (!Number.isFinite(images[i]!))
+      throw new GeneratorRunError(
+        `output "${IO.image}" holds a non-finite value (${images[i]}) in image ${Math.floor(i / imageValues(imageShape))}`,
+      );
   }
   return images;
 }

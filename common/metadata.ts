@@ -46,10 +46,13 @@ export interface DroppedField {
 }
 
 /** Short printable text (no control characters: it ends up in logs, headers and pages). */
-const text = (max: number) => (v: string): string | undefined =>
-  v.length > max ? `longer than ${max} characters` : /[\u0000-\u001f\u007f-\u009f]/.test(v) ? 'holds control characters' : undefined;
+const text =
+  (max: number) =>
+  (v: string): string | undefined =>
+    v.length > max ? `longer than ${max} characters` : /[\u0000-\u001f\u007f-\u009f]/.test(v) ? 'holds control characters' : undefined;
 const wholeNumber = (v: string): string | undefined => (/^\d{1,15}$/.test(v) ? undefined : 'expected a whole number');
-const decay = (v: string): string | undefined => (v.trim() !== '' && Number(v) >= 0 && Number(v) < 1 ? undefined : 'expected a decay in [0, 1)');
+const decay = (v: string): string | undefined =>
+  v.trim() !== '' && Number(v) >= 0 && Number(v) < 1 ? undefined : 'expected a decay in [0, 1)';
 
 /**
  * The one list of informational metadata: fields that say how a model was made and change nothing
@@ -80,7 +83,8 @@ export function metadataToProps(m: ModelMetadata): Record<string, string> {
     [KEY('image_shape')]: JSON.stringify(m.imageShape),
   };
   if (m.classes) props[KEY('classes')] = JSON.stringify(m.classes);
-  for (const k of Object.keys(INFORMATIONAL_FIELDS) as (keyof typeof INFORMATIONAL_FIELDS)[]) if (m[k] !== undefined) props[KEY(k)] = String(m[k]);
+  for (const k of Object.keys(INFORMATIONAL_FIELDS) as (keyof typeof INFORMATIONAL_FIELDS)[])
+    if (m[k] !== undefined) props[KEY(k)] = String(m[k]);
   return props;
 }
 
@@ -112,15 +116,28 @@ export function metadataFromProps(props: Record<string, string>): ModelMetadata 
   }
   if (kind === 'cgan' && !classes) throw new Error(`conditional model without ${KEY('classes')}`);
   const imageShape = props[KEY('image_shape')] !== undefined ? json('image_shape') : DIGIT_SHAPE;
-  if (!(Array.isArray(imageShape) && imageShape.length === 3 && imageShape.every((d) => Number.isInteger(d) && d > 0 && d <= 4096) && [1, 3].includes(imageShape[0]))) {
+  if (!(
+    Array.isArray(imageShape) &&
+    imageShape.length === 3 &&
+    imageShape.every((d) => Number.isInteger(d) && d > 0 && d <= 4096) &&
+    [1, 3].includes(imageShape[0])
+  )) {
     throw new Error(`bad ${KEY('image_shape')}: expected [channels (1 or 3), height, width]`);
   }
   get('value_range');
   const valueRange = json('value_range');
-  if (!(Array.isArray(valueRange) && valueRange.length === 2 && valueRange.every((v) => typeof v === 'number'))) throw new Error(`bad ${KEY('value_range')}: expected [low, high]`);
+  if (!(Array.isArray(valueRange) && valueRange.length === 2 && valueRange.every((v) => typeof v === 'number')))
+    throw new Error(`bad ${KEY('value_range')}: expected [low, high]`);
   const [lo, hi] = valueRange as [number, number];
-  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw new Error(`bad ${KEY('value_range')} [${lo}, ${hi}]: expected [low, high] with low < high`);
-  const meta: ModelMetadata = { kind, noiseDim, classes: classes as string[] | null, valueRange: [lo, hi], imageShape: imageShape as ImageShape };
+  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi))
+    throw new Error(`bad ${KEY('value_range')} [${lo}, ${hi}]: expected [low, high] with low < high`);
+  const meta: ModelMetadata = {
+    kind,
+    noiseDim,
+    classes: classes as string[] | null,
+    valueRange: [lo, hi],
+    imageShape: imageShape as ImageShape,
+  };
   const dropped: DroppedField[] = [];
   for (const [k, field] of Object.entries(INFORMATIONAL_FIELDS)) {
     const v = props[KEY(k)];

@@ -101,7 +101,13 @@ export class GraphBuilder {
   /** A node with several outputs; returns their names. */
   multiNode(op: string, inputs: string[], attrs: Record<string, Attr>, outputs: number): string[] {
     const names = Array.from({ length: outputs }, () => this.name(op.toLowerCase()));
-    this.nodes.push({ opType: op, name: `${op}_${this.nodes.length}`, input: inputs, output: names, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
+    this.nodes.push({
+      opType: op,
+      name: `${op}_${this.nodes.length}`,
+      input: inputs,
+      output: names,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
     return names;
   }
 

@@ -4,7 +4,10 @@
 // initializer names, skipping everything else (nodes, weights) by length, so it costs the same on a
 // 1 KB or a 1 GB file. Validation of onnxgan's own metadata is common/metadata.ts.
 
-/** One input or output: its element type as onnxruntime names it, and its dims (numbers, symbolic names, '?' when unnamed); null shape: rank unknown. */
+/**
+ * One input or output: its element type as onnxruntime names it, and its dims (numbers, symbolic names, '?' when unnamed);
+ * null shape: rank unknown.
+ */
 export interface TensorSpec {
   name: string;
   dtype: string;
@@ -32,8 +35,10 @@ const TYPE = { tensor: 1, sequence: 4, map: 5, optional: 9 }; // TypeProto's one
 const WIRE = { varint: 0, i64: 1, len: 2, i32: 5 };
 
 /** TensorProto.DataType, spelled as onnxruntime's tensor types (FLOAT -> float32). */
-const DTYPES = ('undefined float32 uint8 int8 uint16 int16 int32 int64 string bool float16 float64 uint32 uint64 complex64 complex128 ' +
-  'bfloat16 float8e4m3fn float8e4m3fnuz float8e5m2 float8e5m2fnuz uint4 int4 float4e2m1').split(' ');
+const DTYPES = (
+  'undefined float32 uint8 int8 uint16 int16 int32 int64 string bool float16 float64 uint32 uint64 complex64 complex128 ' +
+  'bfloat16 float8e4m3fn float8e4m3fnuz float8e5m2 float8e5m2fnuz uint4 int4 float4e2m1'
+).split(' ');
 
 const utf8 = new TextDecoder();
 
@@ -78,7 +83,12 @@ function* fields(bytes: Uint8Array): Generator<{ field: number; wire: number; va
 }
 
 /** Length-delimited fields `n` of a message as bytes, and varint fields as numbers (the last one wins, as in protobuf). */
-function read(bytes: Uint8Array): { all(n: number): Uint8Array[]; one(n: number): Uint8Array | undefined; num(n: number): number | undefined; str(n: number): string } {
+function read(bytes: Uint8Array): {
+  all(n: number): Uint8Array[];
+  one(n: number): Uint8Array | undefined;
+  num(n: number): number | undefined;
+  str(n: number): string;
+} {
   const len = new Map<number, Uint8Array[]>();
   const nums = new Map<number, number>();
   for (const f of fields(bytes)) {
@@ -105,7 +115,14 @@ function tensorSpec(valueInfo: Uint8Array): TensorSpec {
     name,
     dtype: DTYPES[elem] ?? `type ${elem}`,
     // Dimension: dim_value (1) or dim_param (2), neither when unknown.
-    shape: shape ? read(shape).all(1).map((d) => { const dim = read(d); return dim.num(1) ?? (dim.str(2) || '?'); }) : null,
+    shape: shape
+      ? read(shape)
+          .all(1)
+          .map((d) => {
+            const dim = read(d);
+            return dim.num(1) ?? (dim.str(2) || '?');
+          })
+      : null,
   };
 }
 
@@ -123,7 +140,10 @@ function walk(bytes: Uint8Array): OnnxInterface {
   const g = model.one(MODEL.graph);
   if (!g) throw new Error('no graph');
   const graph = read(g);
-  const opsets = model.all(MODEL.opsetImport).map((o) => { const r = read(o); return { domain: r.str(1), version: r.num(2) ?? 0 }; });
+  const opsets = model.all(MODEL.opsetImport).map((o) => {
+    const r = read(o);
+    return { domain: r.str(1), version: r.num(2) ?? 0 };
+  });
   // Files before IR 4 list the weights among the inputs too: those are not the interface.
   const weights = new Set(graph.all(GRAPH.initializer).map((t) => read(t).str(TENSOR_NAME)));
   return {
@@ -131,8 +151,16 @@ function walk(bytes: Uint8Array): OnnxInterface {
     opset: opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0,
     opsets,
     producer: `${model.str(MODEL.producerName)} ${model.str(MODEL.producerVersion)}`.trim(),
-    inputs: graph.all(GRAPH.input).map(tensorSpec).filter((t) => !weights.has(t.name)),
+    inputs: graph
+      .all(GRAPH.input)
+      .map(tensorSpec)
+      .filter((t) => !weights.has(t.name)),
     outputs: graph.all(GRAPH.output).map(tensorSpec),
-    props: Object.fromEntries(model.all(MODEL.metadataProps).map((p) => { const r = read(p); return [r.str(1), r.str(2)]; })),
+    props: Object.fromEntries(
+      model.all(MODEL.metadataProps).map((p) => {
+        const r = read(p);
+        return [r.str(1), r.str(2)];
+      }),
+    ),
   };
 }

@@ -49,7 +49,10 @@ function paethFilter(raw: Buffer, stride: number, height: number, bpp: number): 
  */
 export function encodePng(raw: Buffer, width: number, height: number, channels: number, paeth: boolean): Buffer {
   // chunkSize: zlib's output buffer, 16 KiB by default, allocated per call: a small image needs less.
-  const idat = deflateSync(paeth ? paethFilter(raw, width * channels, height, channels) : raw, { strategy: constants.Z_RLE, chunkSize: Math.min(16384, raw.length + 1024) });
+  const idat = deflateSync(paeth ? paethFilter(raw, width * channels, height, channels) : raw, {
+    strategy: constants.Z_RLE,
+    chunkSize: Math.min(16384, raw.length + 1024),
+  });
   const out = Buffer.allocUnsafe(SIGNATURE.length + 3 * 12 + 13 + idat.length);
   SIGNATURE.copy(out, 0);
   out.writeUInt32BE(width, 16);
@@ -69,7 +72,14 @@ export function encodePng(raw: Buffer, width: number, height: number, channels: 
  * [-1, 1]) into a grid PNG with `cols` columns (default: common/grid-layout.ts, shared with the
  * browser), a `pad`-pixel border and integer upscaling `scale`: a greyscale PNG for C = 1, RGB for C = 3.
  */
-export function gridPng(images: Float32Array, count: number, cols = gridColumns(count), pad = 2, scale = 1, shape: ImageShape = DIGIT_SHAPE): Buffer {
+export function gridPng(
+  images: Float32Array,
+  count: number,
+  cols = gridColumns(count),
+  pad = 2,
+  scale = 1,
+  shape: ImageShape = DIGIT_SHAPE,
+): Buffer {
   const [channels, h, w] = shape;
   const rows = Math.ceil(count / cols);
   const width = cols * w * scale + (cols + 1) * pad;

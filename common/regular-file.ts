@@ -8,7 +8,15 @@ export class FileReadError extends Error {}
 
 /** What a non-regular entry is, in words. */
 export const entryKind = (s: Stats): string =>
-  s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a FIFO' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isSocket() ? 'a socket' : 'not a regular file';
+  s.isDirectory()
+    ? 'a folder'
+    : s.isFIFO()
+      ? 'a FIFO'
+      : s.isCharacterDevice() || s.isBlockDevice()
+        ? 'a device'
+        : s.isSocket()
+          ? 'a socket'
+          : 'not a regular file';
 
 /** An errno as a person would say it. */
 export const openErrorText = (e: unknown): string => {
@@ -34,7 +42,12 @@ const mb = (n: number): string => (n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${
  * and size are checked: no race between a check and the read. `name` is how errors name the file,
  * `limit` what the maximum is.
  */
-export function readRegularFile(file: PathLike, maxBytes: number, name = String(file), limit = `the ${mb(maxBytes)} this reader takes`): { bytes: Buffer; stat: Stats } {
+export function readRegularFile(
+  file: PathLike,
+  maxBytes: number,
+  name = String(file),
+  limit = `the ${mb(maxBytes)} this reader takes`,
+): { bytes: Buffer; stat: Stats } {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);

@@ -12,7 +12,8 @@ const classList = (v: string): string[] => {
 
 const range = (v: string): [number, number] => {
   const parts = v.split(',').map(Number);
-  if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[1]! > parts[0]!)) throw new InvalidArgumentError('expected LOW,HIGH with LOW < HIGH, e.g. 0,1');
+  if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[1]! > parts[0]!))
+    throw new InvalidArgumentError('expected LOW,HIGH with LOW < HIGH, e.g. 0,1');
   return parts as [number, number];
 };
 
@@ -29,15 +30,24 @@ interface Options {
 export function register(program: Command): void {
   program
     .command('convert')
-    .description('convert a TensorFlow.js model (model.json: LayersModel or GraphModel) to ONNX (opset 17), verified against tfjs with onnxruntime')
+    .description(
+      'convert a TensorFlow.js model (model.json: LayersModel or GraphModel) to ONNX (opset 17), verified against tfjs with onnxruntime',
+    )
     .argument('<model>', 'model.json (or its folder), with its weight shards next to it')
     .requiredOption('--out <file>', 'output .onnx file')
     .option('--keep-fp16', 'keep float16 weights as float16 in the file (cast to float32 in the graph) instead of dequantizing them')
-    .option('--as-generator', 'give the file onnxgan\'s generator interface and metadata (noise [, label] -> image [N, C, H, W]) so serve and <onnx-gan> run it')
+    .option(
+      '--as-generator',
+      "give the file onnxgan's generator interface and metadata (noise [, label] -> image [N, C, H, W]) so serve and <onnx-gan> run it",
+    )
     .option('--noise-dim <n>', 'with --as-generator: the noise size per image (checked against the model)', int(1))
-    .option('--classes <names>', 'with --as-generator: class names of a conditional generator, comma-separated (the label input takes their index)', classList)
-    .option('--value-range <low,high>', 'with --as-generator: the range of the model\'s pixels (mapped to [-1, 1])', range)
-    .option('--dataset <name>', 'with --as-generator: the data set name in the metadata (default: the model\'s folder name)')
+    .option(
+      '--classes <names>',
+      'with --as-generator: class names of a conditional generator, comma-separated (the label input takes their index)',
+      classList,
+    )
+    .option('--value-range <low,high>', "with --as-generator: the range of the model's pixels (mapped to [-1, 1])", range)
+    .option('--dataset <name>', "with --as-generator: the data set name in the metadata (default: the model's folder name)")
     .action(
       action('convert', async (model: string, o: Options) => {
         if (!o.asGenerator && (o.noiseDim !== undefined || o.classes || o.valueRange || o.dataset)) {
@@ -53,9 +63,12 @@ export function register(program: Command): void {
           generator: o.asGenerator ? { noiseDim: o.noiseDim, classes: o.classes, valueRange: o.valueRange, dataset: o.dataset } : undefined,
           log: (line) => console.log(line),
         });
-        const ports = (ps: { name: string; dtype: string; shape: (number | null)[] }[]): string => ps.map((p) => `${p.name} ${p.dtype} [${p.shape.map((d) => d ?? 'N').join(', ')}]`).join(', ');
+        const ports = (ps: { name: string; dtype: string; shape: (number | null)[] }[]): string =>
+          ps.map((p) => `${p.name} ${p.dtype} [${p.shape.map((d) => d ?? 'N').join(', ')}]`).join(', ');
         console.log(`tfjs inputs: ${ports(r.io.inputs)}; outputs: ${ports(r.io.outputs)}`);
-        console.log(`wrote ${r.file} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.nodes} nodes): max |tfjs - onnxruntime| = ${r.maxDiff.toExponential(2)}`);
+        console.log(
+          `wrote ${r.file} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.nodes} nodes): max |tfjs - onnxruntime| = ${r.maxDiff.toExponential(2)}`,
+        );
         return EXIT.ok;
       }),
     );

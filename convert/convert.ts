@@ -14,7 +14,14 @@ import { selectBackend } from '../backend/select.js';
 import { Emitter, type Shape } from './emitter.js';
 import { checkOps, gatherRanges, graphGraph, graphInterface, neededNodes, probe, probedTensors } from './graph-model.js';
 import type { GraphDef } from './graphdef.js';
-import { generatorInterface, plainInterface, type GeneratorOptions, type InterfacePlan, type ModelIO, type HostTensor } from './interface.js';
+import {
+  generatorInterface,
+  plainInterface,
+  type GeneratorOptions,
+  type InterfacePlan,
+  type ModelIO,
+  type HostTensor,
+} from './interface.js';
 import { SUPPORTED_LAYERS } from './keras-layers.js';
 import { checkLayers, checkWeights, embeddingRanges, layersGraph, layersInterface } from './layers-model.js';
 import { checkOutputPath, readTfjsModel, type TfjsModel } from './model-files.js';
@@ -65,8 +72,10 @@ export async function convertModel(input: string, out: string, opts: ConvertOpti
 export async function convertFiles(files: TfjsModel, out: string, opts: ConvertOptions = {}): Promise<ConvertResult> {
   const log = opts.log ?? (() => {});
   checkOutputPath(out, files);
-  log(`read ${files.file}: ${files.format}, ${files.specs.length} weights in ${files.shards} shard` +
-`${files.shards === 1 ? '' : 's'} (${mb(files.data.length)})`);
+  log(
+    `read ${files.file}: ${files.format}, ${files.specs.length} weights in ${files.shards} shard` +
+      `${files.shards === 1 ? '' : 's'} (${mb(files.data.length)})`,
+  );
   if (!tfjs.findBackend('wasm') && !tfjs.findBackend('tensorflow')) await selectBackend('auto');
   const planFor = (io: ModelIO, ranges: Map<string, number>): InterfacePlan => {
     if (!opts.generator) return plainInterface(io, ranges, sourceProps(files));
@@ -84,7 +93,8 @@ export async function convertFiles(files: TfjsModel, out: string, opts: ConvertO
   try {
     log(`converted to ${converted.nodes} ONNX nodes (opset 17); checking against tfjs on ${PARITY_ROWS} random samples`);
     const maxDiff = await parity(converted);
-    if (!(maxDiff <= TOLERANCE)) throw new ParityError(`tfjs and onnxruntime differ by ${maxDiff.toExponential(2)} (> ${TOLERANCE}): not writing ${out}`);
+    if (!(maxDiff <= TOLERANCE))
+      throw new ParityError(`tfjs and onnxruntime differ by ${maxDiff.toExponential(2)} (> ${TOLERANCE}): not writing ${out}`);
     writeFileAtomic(out, converted.bytes);
     return { file: out, bytes: converted.bytes.length, format: files.format, maxDiff, io: converted.io, nodes: converted.nodes };
   } finally {
@@ -131,13 +141,24 @@ async function diagnoseLayersModel(files: TfjsModel, cause: unknown): Promise<Er
   }
 }
 
-async function convertLayers(files: TfjsModel, opts: ConvertOptions, planFor: (io: ModelIO, r: Map<string, number>) => InterfacePlan): Promise<Converted> {
+async function convertLayers(
+  files: TfjsModel,
+  opts: ConvertOptions,
+  planFor: (io: ModelIO, r: Map<string, number>) => InterfacePlan,
+): Promise<Converted> {
   registerShims();
   let model: tf.LayersModel;
   try {
     // tfjs's own loader (and decoder of the weights): what tf.loadLayersModel does with these files.
     model = await withWeightBudget(files.specs, () =>
-      tfjs.loadLayersModel(tfjs.io.fromMemory({ modelTopology: files.topology, weightSpecs: files.specs as tf.io.WeightsManifestEntry[], weightData: arrayBuffer(files.data) }), { strict: true }),
+      tfjs.loadLayersModel(
+        tfjs.io.fromMemory({
+          modelTopology: files.topology,
+          weightSpecs: files.specs as tf.io.WeightsManifestEntry[],
+          weightData: arrayBuffer(files.data),
+        }),
+        { strict: true },
+      ),
     );
   } catch (e) {
     throw await diagnoseLayersModel(files, e);
@@ -170,9 +191,14 @@ async function convertLayers(files: TfjsModel, opts: ConvertOptions, planFor: (i
   }
 }
 
-async function convertGraph(files: TfjsModel, opts: ConvertOptions, planFor: (io: ModelIO, r: Map<string, number>) => InterfacePlan): Promise<Converted> {
+async function convertGraph(
+  files: TfjsModel,
+  opts: ConvertOptions,
+  planFor: (io: ModelIO, r: Map<string, number>) => InterfacePlan,
+): Promise<Converted> {
   const graph = files.topology as unknown as GraphDef;
-  if (files.json.modelInitializer) throw new UnsupportedError(`${files.file}: models with an initializer graph (hash tables) are not supported`);
+  if (files.json.modelInitializer)
+    throw new UnsupportedError(`${files.file}: models with an initializer graph (hash tables) are not supported`);
   let model: tf.GraphModel;
   try {
     model = await tfjs.loadGraphModel({
@@ -193,15 +219,22 @@ async function convertGraph(files: TfjsModel, opts: ConvertOptions, planFor: (io
   const dispose = (): void => model.dispose();
   try {
     const tensors = graphInterface(model);
-    const nodes = neededNodes(graph, tensors.outputs.map((o) => o.node));
+    const nodes = neededNodes(
+      graph,
+      tensors.outputs.map((o) => o.node),
+    );
     checkOps(graph, nodes);
     for (const i of tensors.inputs) {
       i.shape ??= signatureShape(files, i.name);
-      if (!i.shape) throw new UnsupportedError(`input "${i.name}" has no known shape (neither its placeholder nor the signature gives one)`);
+      if (!i.shape)
+        throw new UnsupportedError(`input "${i.name}" has no known shape (neither its placeholder nor the signature gives one)`);
     }
     checkSampleSizes(tensors.inputs.map((i) => ({ name: i.name, shape: i.shape! })));
     // The probe run at PROBE_ROWS gives every tensor's shape; outputs whose first dim follows it are batched.
-    const probeIo: ModelIO = { inputs: tensors.inputs.map((i) => ({ name: i.name, dtype: i.dtype, shape: i.shape! })), outputs: tensors.outputs.map((o) => ({ name: o.name, dtype: o.dtype, shape: o.shape ?? [] })) };
+    const probeIo: ModelIO = {
+      inputs: tensors.inputs.map((i) => ({ name: i.name, dtype: i.dtype, shape: i.shape! })),
+      outputs: tensors.outputs.map((o) => ({ name: o.name, dtype: o.dtype, shape: o.shape ?? [] })),
+    };
     const ranges = gatherRanges(nodes, files.weights, tensors.inputs);
     const probeSample = plainInterface(probeIo, ranges, {}).sample(PROBE_ROWS, SEED);
     const feeds = Object.fromEntries(tensors.inputs.map((t, i) => [t.name, toTf(probeSample.tfjs[i]!)]));
@@ -220,7 +253,11 @@ async function convertGraph(files: TfjsModel, opts: ConvertOptions, planFor: (io
       inputs: probeIo.inputs,
       outputs: tensors.outputs.map((o) => {
         const s = shapes.get(o.index ? `${o.node}:${o.index}` : o.node)!;
-        return { name: o.name, dtype: o.dtype, shape: s.shape.map((d, k) => ((k === 0 && batched && d === PROBE_ROWS) || (k > 0 && !fixedSizes) ? null : d)) };
+        return {
+          name: o.name,
+          dtype: o.dtype,
+          shape: s.shape.map((d, k) => ((k === 0 && batched && d === PROBE_ROWS) || (k > 0 && !fixedSizes) ? null : d)),
+        };
       }),
     };
     const plan = planFor(io, ranges);
@@ -251,15 +288,18 @@ function checkSampleSizes(tensors: { name: string; shape: Shape }[]): void {
   for (const t of tensors) {
     const perRow = declaredValues(t.shape.map((d, k) => (k === 0 && d === null ? rows : d === null ? 1 : d)));
     if (!Number.isFinite(perRow)) {
-      throw new UnsupportedError(`tensor "${t.name}" is declared [${t.shape.map((d) => d ?? 'N').join(', ')}]: more than ` +
-`${MAX_TENSOR_VALUES} values for a batch of ${rows} (or not a list of sizes), too large to check`);
+      throw new UnsupportedError(
+        `tensor "${t.name}" is declared [${t.shape.map((d) => d ?? 'N').join(', ')}]: more than ` +
+          `${MAX_TENSOR_VALUES} values for a batch of ${rows} (or not a list of sizes), too large to check`,
+      );
     }
   }
 }
 
 /** An input's shape from model.json's signature (-1: open). */
 function signatureShape(files: TfjsModel, name: string): Shape | undefined {
-  const entry = (files.json.signature as { inputs?: Record<string, { tensorShape?: { dim?: { size?: string | number }[] } }> } | undefined)?.inputs?.[name];
+  const entry = (files.json.signature as { inputs?: Record<string, { tensorShape?: { dim?: { size?: string | number }[] } }> } | undefined)
+    ?.inputs?.[name];
   return entry?.tensorShape?.dim?.map((d) => (Number(d.size ?? -1) < 0 ? null : Number(d.size)));
 }
 
@@ -294,14 +334,20 @@ async function parity(c: Converted): Promise<number> {
       const labels = sample.onnx.label ? Int32Array.from(sample.onnx.label.data as BigInt64Array, Number) : null;
       got = { image: { data: await runner.run(noise, labels), dims: expected.image!.shape } };
     } else {
-      const feeds = Object.fromEntries(Object.entries(sample.onnx).map(([k, t]) => [k, new ort.Tensor(t.dtype === 'bool' ? 'bool' : t.dtype, t.data as Float32Array, t.shape)]));
+      const feeds = Object.fromEntries(
+        Object.entries(sample.onnx).map(([k, t]) => [
+          k,
+          new ort.Tensor(t.dtype === 'bool' ? 'bool' : t.dtype, t.data as Float32Array, t.shape),
+        ]),
+      );
       got = (await session.run(feeds)) as unknown as typeof got;
     }
     let max = 0;
     for (const [name, want] of Object.entries(expected)) {
       const have = got[name];
       if (!have) throw new ParityError(`onnxruntime gave no output "${name}"`);
-      if (have.dims.join() !== want.shape.join()) throw new ParityError(`output "${name}" is [${have.dims.join(', ')}] in onnxruntime but [${want.shape.join(', ')}] in tfjs`);
+      if (have.dims.join() !== want.shape.join())
+        throw new ParityError(`output "${name}" is [${have.dims.join(', ')}] in onnxruntime but [${want.shape.join(', ')}] in tfjs`);
       for (let i = 0; i < want.data.length; i++) {
         const a = Number(have.data[i]!);
         const b = Number(want.data[i]!);
@@ -332,7 +378,7 @@ function describeTfjsError(e: unknown, files: TfjsModel): string {
 function findLayerClass(topology: Record<string, unknown>, cls: string): string | null {
   const visit = (model: Record<string, unknown>, pathName: string): string | null => {
     const config = (model.config ?? {}) as { layers?: Record<string, unknown>[]; name?: string };
-    const layers = Array.isArray(model.config) ? (model.config as Record<string, unknown>[]) : config.layers ?? [];
+    const layers = Array.isArray(model.config) ? (model.config as Record<string, unknown>[]) : (config.layers ?? []);
     for (let i = 0; i < layers.length; i++) {
       const l = layers[i]!;
       const name = (l.config as { name?: string } | undefined)?.name ?? (l.name as string | undefined) ?? '?';

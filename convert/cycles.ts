@@ -30,4 +30,6 @@ export function findCycle(names: Iterable<string>, deps: (name: string) => strin
 
 /** "a -> b -> a", shortened in the middle for long cycles. */
 export const cycleText = (cycle: string[]): string =>
-  (cycle.length > 8 ? [...cycle.slice(0, 4), `... (${cycle.length - 7} more)`, ...cycle.slice(-3)] : cycle).map((n) => JSON.stringify(n)).join(' -> ');
+  (cycle.length > 8 ? [...cycle.slice(0, 4), `... (${cycle.length - 7} more)`, ...cycle.slice(-3)] : cycle)
+    .map((n) => JSON.stringify(n))
+    .join(' -> ');

@@ -88,14 +88,30 @@ export class Emitter {
   }
 
   /** One node with one output. `nchw` says the output is stored NCHW (then `shape` is still tfjs's). */
-  op(type: string, inputs: (Value | string)[], attrs: Record<string, Attr>, out: { dtype: DType; shape: Shape; nchw?: boolean }, hint = type): Value {
-    const name = this.g.node(type, inputs.map((i) => (typeof i === 'string' ? i : i.name)), attrs, this.g.name(hint));
+  op(
+    type: string,
+    inputs: (Value | string)[],
+    attrs: Record<string, Attr>,
+    out: { dtype: DType; shape: Shape; nchw?: boolean },
+    hint = type,
+  ): Value {
+    const name = this.g.node(
+      type,
+      inputs.map((i) => (typeof i === 'string' ? i : i.name)),
+      attrs,
+      this.g.name(hint),
+    );
     return new Value(name, out.dtype, out.shape, out.nchw ?? false);
   }
 
   /** One node with several outputs. */
   ops(type: string, inputs: (Value | string)[], attrs: Record<string, Attr>, outs: { dtype: DType; shape: Shape }[]): Value[] {
-    const names = this.g.multiNode(type, inputs.map((i) => (typeof i === 'string' ? i : i.name)), attrs, outs.length);
+    const names = this.g.multiNode(
+      type,
+      inputs.map((i) => (typeof i === 'string' ? i : i.name)),
+      attrs,
+      outs.length,
+    );
     return outs.map((o, i) => new Value(names[i]!, o.dtype, o.shape));
   }
 
@@ -143,7 +159,8 @@ export class Emitter {
     if (x.nchw) return x;
     if (x.rank !== 4) throw new Error(`internal: expected a rank-4 tensor, got [${x.shape.join(', ')}]`);
     let t = this.transposed.get(x);
-    if (!t) this.transposed.set(x, (t = this.op('Transpose', [x], { perm: { ints: TO_NCHW } }, { dtype: x.dtype, shape: x.shape, nchw: true })));
+    if (!t)
+      this.transposed.set(x, (t = this.op('Transpose', [x], { perm: { ints: TO_NCHW } }, { dtype: x.dtype, shape: x.shape, nchw: true })));
     return t;
   }
 

@@ -25,7 +25,8 @@ export function graphInterface(model: tf.GraphModel): { inputs: TensorInfo[]; ou
   const info = (t: tf.ModelTensorInfo, name: string, what: string): TensorInfo => {
     const at = /:(\d+)$/.exec(name);
     const dtype = t.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool') throw new UnsupportedError(`${what} "${name}" is ${dtype}: only float32, int32 and bool tensors convert`);
+    if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool')
+      throw new UnsupportedError(`${what} "${name}" is ${dtype}: only float32, int32 and bool tensors convert`);
     return { name, node: t.name, index: at ? Number(at[1]) : 0, dtype, shape: t.shape?.map((d) => (d < 0 ? null : d)) };
   };
   return {
@@ -54,7 +55,8 @@ export function neededNodes(graph: GraphDef, outputs: string[]): NodeDef[] {
       const inputs = dataInputs(top.node);
       if (top.next < inputs.length) {
         const dep = parseInput(inputs[top.next++]!).node;
-        if (state.get(dep) === 'open') throw new UnsupportedError(`the graph has a cycle through node "${dep}" (control flow is not supported)`);
+        if (state.get(dep) === 'open')
+          throw new UnsupportedError(`the graph has a cycle through node "${dep}" (control flow is not supported)`);
         visit(dep);
         continue;
       }
@@ -71,8 +73,10 @@ export function checkOps(graph: GraphDef, nodes: NodeDef[]): void {
   const position = new Map(graph.node.map((n, i) => [n.name, i + 1]));
   for (const n of nodes) {
     if (!SUPPORTED_OPS.includes(n.op)) {
-      throw new UnsupportedError(`unsupported op ${n.op}: node ${position.get(n.name)} of ${graph.node.length} ("${n.name}"); ` +
-`supported: ${SUPPORTED_OPS.join(', ')}`);
+      throw new UnsupportedError(
+        `unsupported op ${n.op}: node ${position.get(n.name)} of ${graph.node.length} ("${n.name}"); ` +
+          `supported: ${SUPPORTED_OPS.join(', ')}`,
+      );
     }
   }
 }
@@ -138,7 +142,9 @@ export function graphGraph(
     }
     if (node.op === 'Const') {
       const w = weights.get(node.name);
-      const c: Constant | null = w ? { dtype: w.dtype, shape: w.shape, data: w.data, ...(w.half ? { half: w.half } : {}) } : inlineTensor(node);
+      const c: Constant | null = w
+        ? { dtype: w.dtype, shape: w.shape, data: w.data, ...(w.half ? { half: w.half } : {}) }
+        : inlineTensor(node);
       if (!c) throw new UnsupportedError(`${where}: the constant's value is neither in the weights manifest nor in the graph`);
       values.set(node.name, [e.constant(c, node.name)]);
       continue;
@@ -162,7 +168,9 @@ export function graphGraph(
       where,
       weight: (v, perm, shape) => {
         if (!v.constant) {
-          let t = perm ? e.op('Transpose', [e.logical(v)], { perm: { ints: perm } }, { dtype: v.dtype, shape: perm.map((p) => v.shape[p]!) }) : v;
+          let t = perm
+            ? e.op('Transpose', [e.logical(v)], { perm: { ints: perm } }, { dtype: v.dtype, shape: perm.map((p) => v.shape[p]!) })
+            : v;
           if (shape) t = e.op('Reshape', [t, e.int64(shape)], {}, { dtype: v.dtype, shape });
           return t.name;
         }

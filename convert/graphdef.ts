@@ -120,7 +120,10 @@ export function inlineTensor(node: NodeDef): { dtype: DType; shape: number[]; da
   const dtype = tfDtype(t.dtype ?? 'DT_FLOAT', node.name);
   const shape = (t.tensorShape?.dim ?? []).map((d) => Number(d.size ?? 0));
   const n = declaredValues(shape);
-  if (!Number.isFinite(n)) throw new UnsupportedError(`constant "${node.name}" declares shape [${shape.join(', ')}]: not a list of sizes, or more than ${MAX_TENSOR_VALUES} values`);
+  if (!Number.isFinite(n))
+    throw new UnsupportedError(
+      `constant "${node.name}" declares shape [${shape.join(', ')}]: not a list of sizes, or more than ${MAX_TENSOR_VALUES} values`,
+    );
   const make = (values: ArrayLike<number>): Float32Array | Int32Array | Uint8Array => {
     const out = dtype === 'float32' ? new Float32Array(n) : dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
     // TensorFlow repeats the last value to fill the shape.
@@ -129,8 +132,14 @@ export function inlineTensor(node: NodeDef): { dtype: DType; shape: number[]; da
   };
   if (t.tensorContent) {
     const bytes = Buffer.from(t.tensorContent, 'base64');
-    const width = ({ DT_INT64: 8, DT_DOUBLE: 8, DT_HALF: 2, DT_INT16: 2, DT_UINT16: 2, DT_INT8: 1, DT_UINT8: 1, DT_BOOL: 1 } as Record<string, number>)[t.dtype ?? 'DT_FLOAT'] ?? 4;
-    if (bytes.length !== n * width) throw new UnsupportedError(`constant "${node.name}" holds ${bytes.length} bytes for shape [${shape.join(', ')}], which takes ${n * width}`);
+    const width =
+      ({ DT_INT64: 8, DT_DOUBLE: 8, DT_HALF: 2, DT_INT16: 2, DT_UINT16: 2, DT_INT8: 1, DT_UINT8: 1, DT_BOOL: 1 } as Record<string, number>)[
+        t.dtype ?? 'DT_FLOAT'
+      ] ?? 4;
+    if (bytes.length !== n * width)
+      throw new UnsupportedError(
+        `constant "${node.name}" holds ${bytes.length} bytes for shape [${shape.join(', ')}], which takes ${n * width}`,
+      );
     const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     if (t.dtype === 'DT_INT64') return { dtype, shape, data: Int32Array.from(new BigInt64Array(buf), Number) };
     if (dtype === 'float32' && t.dtype === 'DT_FLOAT') return { dtype, shape, data: new Float32Array(buf) };
@@ -154,16 +163,22 @@ export function checkGraphDef(graph: unknown, signature: unknown, file: string):
   const byName = new Map<string, NodeDef>();
   nodes.forEach((n: Partial<NodeDef> | null, i) => {
     const at = `node ${i + 1} of ${nodes.length}`;
-    if (!n || typeof n !== 'object' || typeof n.name !== 'string' || n.name === '') throw new UnsupportedError(`${file}: ${at} has no name`);
+    if (!n || typeof n !== 'object' || typeof n.name !== 'string' || n.name === '')
+      throw new UnsupportedError(`${file}: ${at} has no name`);
     if (typeof n.op !== 'string' || n.op === '') throw new UnsupportedError(`${file}: ${at} ("${n.name}") has no op`);
-    if (byName.has(n.name)) throw new UnsupportedError(`${file}: two nodes are named "${n.name}" (nodes ${[...byName.keys()].indexOf(n.name) + 1} and ${i + 1})`);
-    if (n.input !== undefined && !(Array.isArray(n.input) && n.input.every((x) => typeof x === 'string'))) throw new UnsupportedError(`${file}: ${at} ("${n.name}"): its inputs are not a list of names`);
+    if (byName.has(n.name))
+      throw new UnsupportedError(`${file}: two nodes are named "${n.name}" (nodes ${[...byName.keys()].indexOf(n.name) + 1} and ${i + 1})`);
+    if (n.input !== undefined && !(Array.isArray(n.input) && n.input.every((x) => typeof x === 'string')))
+      throw new UnsupportedError(`${file}: ${at} ("${n.name}"): its inputs are not a list of names`);
     byName.set(n.name, n as NodeDef);
   });
   const source = (ref: string): string => parseInput(ref.startsWith('^') ? ref.slice(1) : ref).node;
   nodes.forEach((n: NodeDef, i) => {
     for (const ref of n.input ?? []) {
-      if (!byName.has(source(ref))) throw new UnsupportedError(`${file}: node ${i + 1} of ${nodes.length} ("${n.name}", ${n.op}) takes input "${ref}", which no node of the graph produces`);
+      if (!byName.has(source(ref)))
+        throw new UnsupportedError(
+          `${file}: node ${i + 1} of ${nodes.length} ("${n.name}", ${n.op}) takes input "${ref}", which no node of the graph produces`,
+        );
     }
   });
   const sig = (signature ?? {}) as { inputs?: unknown; outputs?: unknown };
@@ -173,7 +188,10 @@ export function checkGraphDef(graph: unknown, signature: unknown, file: string):
     if (!entries || typeof entries !== 'object') throw new UnsupportedError(`${file}: the signature's ${side} are not a map of tensors`);
     for (const [key, t] of Object.entries(entries as Record<string, { name?: unknown }>)) {
       if (!t || typeof t.name !== 'string') throw new UnsupportedError(`${file}: signature ${side.slice(0, -1)} "${key}" names no tensor`);
-      if (!byName.has(source(t.name))) throw new UnsupportedError(`${file}: signature ${side.slice(0, -1)} "${key}" is tensor "${t.name}", which no node of the graph produces`);
+      if (!byName.has(source(t.name)))
+        throw new UnsupportedError(
+          `${file}: signature ${side.slice(0, -1)} "${key}" is tensor "${t.name}", which no node of the graph produces`,
+        );
     }
   }
   const cycle = findCycle(byName.keys(), (name) => (byName.get(name)!.input ?? []).map(source));

@@ -85,21 +85,29 @@ function generatorPorts(io: ModelIO, o: GeneratorOptions): { noise: number; labe
   let noise = 0;
   let label: number | null = null;
   if (o.classes) {
-    if (io.inputs.length !== 2) throw new UnsupportedError(`--classes needs a model with two inputs (noise and label); this one has ${io.inputs.length}: ${names}`);
+    if (io.inputs.length !== 2)
+      throw new UnsupportedError(`--classes needs a model with two inputs (noise and label); this one has ${io.inputs.length}: ${names}`);
     label = io.inputs.findIndex((p) => p.dtype === 'int32');
     if (label < 0) label = io.inputs.findIndex((p) => perRow(p) === 1);
     if (label < 0 || perRow(io.inputs[label]!) !== 1) throw new UnsupportedError(`no label input (one class index per row) among ${names}`);
     noise = 1 - label;
   } else if (io.inputs.length !== 1) {
-    throw new UnsupportedError(`--as-generator without --classes needs a model with one input (the noise); this one has ` +
-`${io.inputs.length}: ${names} (give --classes for a conditional generator)`);
+    throw new UnsupportedError(
+      `--as-generator without --classes needs a model with one input (the noise); this one has ` +
+        `${io.inputs.length}: ${names} (give --classes for a conditional generator)`,
+    );
   }
   const n = io.inputs[noise]!;
   const dim = perRow(n);
-  if (n.dtype !== 'float32' || dim === null) throw new UnsupportedError(`the noise input ${n.name} must be float32 with a fixed size per row (got ${names})`);
-  if (o.noiseDim !== undefined && o.noiseDim !== dim) throw new UnsupportedError(`--noise-dim ${o.noiseDim} does not match the noise input ${n.name}, which takes ${dim} values per row`);
-  if (io.outputs.length !== 1) throw new UnsupportedError(`--as-generator needs a model with one output (the image); this one has ${io.outputs.length}: ` +
-`${io.outputs.map((p) => p.name).join(', ')}`);
+  if (n.dtype !== 'float32' || dim === null)
+    throw new UnsupportedError(`the noise input ${n.name} must be float32 with a fixed size per row (got ${names})`);
+  if (o.noiseDim !== undefined && o.noiseDim !== dim)
+    throw new UnsupportedError(`--noise-dim ${o.noiseDim} does not match the noise input ${n.name}, which takes ${dim} values per row`);
+  if (io.outputs.length !== 1)
+    throw new UnsupportedError(
+      `--as-generator needs a model with one output (the image); this one has ${io.outputs.length}: ` +
+        `${io.outputs.map((p) => p.name).join(', ')}`,
+    );
   return { noise, label, noiseDim: dim };
 }
 
@@ -107,8 +115,10 @@ function generatorPorts(io: ModelIO, o: GeneratorOptions): { noise: number; labe
 function imageLayout(out: Port): { shape: ImageShape; from: 'nhwc' | 'nchw' | 'hw' | 'flat' } {
   const s = out.shape.slice(1);
   const bad = (): never => {
-    throw new UnsupportedError(`the output ${out.name} [${out.shape.map((d) => d ?? 'N').join(', ')}] is not an image: expected [N, ` +
-`H, W, C] or [N, C, H, W] with 1 or 3 channels, [N, H, W], or [N, S*S]`);
+    throw new UnsupportedError(
+      `the output ${out.name} [${out.shape.map((d) => d ?? 'N').join(', ')}] is not an image: expected [N, ` +
+        `H, W, C] or [N, C, H, W] with 1 or 3 channels, [N, H, W], or [N, S*S]`,
+    );
   };
   if (s.some((d) => d === null)) bad();
   const d = s as number[];
@@ -146,12 +156,23 @@ export function generatorInterface(io: ModelIO, o: GeneratorOptions): InterfaceP
       const values: Value[] = [];
       const noisePort = io.inputs[noise]!;
       const z = e.input(IO.noise, 'float32', ['N', noiseDim], [null, noiseDim]);
-      values[noise] = noisePort.shape.length === 2 ? z : e.op('Reshape', [z, e.int64([-1, ...(noisePort.shape.slice(1) as number[])])], {}, { dtype: 'float32', shape: noisePort.shape });
+      values[noise] =
+        noisePort.shape.length === 2
+          ? z
+          : e.op(
+              'Reshape',
+              [z, e.int64([-1, ...(noisePort.shape.slice(1) as number[])])],
+              {},
+              { dtype: 'float32', shape: noisePort.shape },
+            );
       if (label !== null) {
         const p = io.inputs[label]!;
         const l = e.input(IO.label, 'int64', ['N'], [null]);
         const typed = e.op('Cast', [l], { to: { i: p.dtype === 'float32' ? ELEM.float : ELEM.int32 } }, { dtype: p.dtype, shape: [null] });
-        values[label] = p.shape.length === 1 ? typed : e.op('Reshape', [typed, e.int64([-1, ...(p.shape.slice(1) as number[])])], {}, { dtype: p.dtype, shape: p.shape });
+        values[label] =
+          p.shape.length === 1
+            ? typed
+            : e.op('Reshape', [typed, e.int64([-1, ...(p.shape.slice(1) as number[])])], {}, { dtype: p.dtype, shape: p.shape });
       }
       return values;
     },
@@ -184,7 +205,8 @@ export function generatorInterface(io: ModelIO, o: GeneratorOptions): InterfaceP
       let data = y!.data as Float32Array;
       if (image.from === 'nhwc') {
         const moved = new Float32Array(data.length);
-        for (let b = 0; b < n; b++) for (let i = 0; i < h * w; i++) for (let k = 0; k < c; k++) moved[((b * c + k) * h * w) + i] = data[(b * h * w + i) * c + k]!;
+        for (let b = 0; b < n; b++)
+          for (let i = 0; i < h * w; i++) for (let k = 0; k < c; k++) moved[(b * c + k) * h * w + i] = data[(b * h * w + i) * c + k]!;
         data = moved;
       }
       if (low !== -1 || high !== 1) data = data.map((v) => ((v - low) * 2) / (high - low) - 1);

@@ -34,22 +34,33 @@ const pair = (v: number | number[]): [number, number] => (Array.isArray(v) ? [v[
 
 function window(c: LayerCall, kernel: number | number[], strides: number | number[] | null | undefined): Window {
   const padding = c.config.padding ?? 'valid';
-  if (padding !== 'same' && padding !== 'valid') throw new UnsupportedError(`${c.where}: padding "${padding}" is not supported (same, valid)`);
-  return { kernel: pair(kernel), strides: pair(strides ?? kernel), dilations: pair(c.config.dilationRate ?? 1), padding, channelsFirst: channelsFirst(c) };
+  if (padding !== 'same' && padding !== 'valid')
+    throw new UnsupportedError(`${c.where}: padding "${padding}" is not supported (same, valid)`);
+  return {
+    kernel: pair(kernel),
+    strides: pair(strides ?? kernel),
+    dilations: pair(c.config.dilationRate ?? 1),
+    padding,
+    channelsFirst: channelsFirst(c),
+  };
 }
 
 const withActivation = (c: LayerCall, y: Value): Value[] => [activation(c.e, y, c.config.activation ?? 'linear', c.where)];
-const bias = (c: LayerCall): string | null => (c.config.useBias === false || !c.has('bias') ? null : c.param('bias', () => c.weight('bias')));
+const bias = (c: LayerCall): string | null =>
+  c.config.useBias === false || !c.has('bias') ? null : c.param('bias', () => c.weight('bias'));
 
 const identity: Mapping = (c) => [x0(c)];
 
 /** Elementwise merge of several inputs (tfjs merge layers need equal ranks). */
-const merge = (variadic: string | null, binary: string): Mapping => (c) => {
-  if (new Set(c.inputs.map((i) => i.rank)).size > 1) throw new UnsupportedError(`${c.where}: merging inputs of different ranks is not supported`);
-  const out = { shape: shape0(c) };
-  if (variadic) return [elementwise(c.e, variadic, c.inputs, out)];
-  return [c.inputs.slice(1).reduce((acc, x) => elementwise(c.e, binary, [acc, x], out), x0(c))];
-};
+const merge =
+  (variadic: string | null, binary: string): Mapping =>
+  (c) => {
+    if (new Set(c.inputs.map((i) => i.rank)).size > 1)
+      throw new UnsupportedError(`${c.where}: merging inputs of different ranks is not supported`);
+    const out = { shape: shape0(c) };
+    if (variadic) return [elementwise(c.e, variadic, c.inputs, out)];
+    return [c.inputs.slice(1).reduce((acc, x) => elementwise(c.e, binary, [acc, x], out), x0(c))];
+  };
 
 /** Normalise an axis (negative ones count from the end; Keras may write [axis]) for a tensor of `rank`. */
 const axisOf = (axis: number | number[], rank: number): number => {
@@ -87,9 +98,24 @@ export const LAYERS: Record<string, Mapping> = {
     const out = shape0(c);
     const mid = [...out];
     mid[channelsFirst(c) ? 1 : 3] = channels! * multiplier!;
-    const depthwise = conv(c.e, x0(c), depthwiseWeight(c), null, window(c, c.config.kernelSize, c.config.strides), channels!, mid, `${c.layer.name}/depthwise`);
+    const depthwise = conv(
+      c.e,
+      x0(c),
+      depthwiseWeight(c),
+      null,
+      window(c, c.config.kernelSize, c.config.strides),
+      channels!,
+      mid,
+      `${c.layer.name}/depthwise`,
+    );
     const w = c.param('pointwise_oihw', () => permute(c.weight('pointwise_kernel'), [3, 2, 0, 1]));
-    const pointwise = { kernel: [1, 1] as [number, number], strides: [1, 1] as [number, number], dilations: [1, 1] as [number, number], padding: 'valid' as const, channelsFirst: channelsFirst(c) };
+    const pointwise = {
+      kernel: [1, 1] as [number, number],
+      strides: [1, 1] as [number, number],
+      dilations: [1, 1] as [number, number],
+      padding: 'valid' as const,
+      channelsFirst: channelsFirst(c),
+    };
     return withActivation(c, conv(c.e, depthwise, w, bias(c), pointwise, 1, out, `${c.layer.name}/pointwise`));
   },
 
@@ -103,20 +129,40 @@ export const LAYERS: Record<string, Mapping> = {
   BatchNormalization: (c) => {
     const x = x0(c);
     const value = (n: string): ArrayLike<number> | null => (c.has(n) ? c.weight(n).data : null);
-    const { scale, shift } = batchNormAffine(value('gamma'), value('beta'), c.weight('moving_mean').data, c.weight('moving_variance').data, c.config.epsilon);
+    const { scale, shift } = batchNormAffine(
+      value('gamma'),
+      value('beta'),
+      c.weight('moving_mean').data,
+      c.weight('moving_variance').data,
+      c.config.epsilon,
+    );
     return [channelAffine(c.e, x, scale, shift, axisOf(c.config.axis ?? -1, x.rank), c.layer.name)];
   },
 
   LayerNormalization: (c) => {
     const x = c.e.logical(x0(c));
-    const axes = ([] as number[]).concat(c.config.axis ?? -1).map((a) => axisOf(a, x.rank)).sort((a, b) => a - b);
-    if (!axes.every((a, i) => a === x.rank - axes.length + i)) throw new UnsupportedError(`${c.where}: normalising over axes [${axes.join(', ')}] is not supported (only trailing axes)`);
+    const axes = ([] as number[])
+      .concat(c.config.axis ?? -1)
+      .map((a) => axisOf(a, x.rank))
+      .sort((a, b) => a - b);
+    if (!axes.every((a, i) => a === x.rank - axes.length + i))
+      throw new UnsupportedError(`${c.where}: normalising over axes [${axes.join(', ')}] is not supported (only trailing axes)`);
     const dims = axes.map((a) => x.shape[a]!);
     if (dims.some((d) => d === null)) throw new UnsupportedError(`${c.where}: normalised axes need fixed sizes`);
     const n = (dims as number[]).reduce((a, b) => a * b, 1);
-    const gamma = c.has('gamma') ? c.param('gamma', () => c.weight('gamma')) : c.e.floats(new Float32Array(n).fill(1), dims as number[]).name;
+    const gamma = c.has('gamma')
+      ? c.param('gamma', () => c.weight('gamma'))
+      : c.e.floats(new Float32Array(n).fill(1), dims as number[]).name;
     const beta = c.has('beta') ? [c.param('beta', () => c.weight('beta'))] : [];
-    return [c.e.op('LayerNormalization', [x, gamma, ...beta], { axis: { i: axes[0]! }, epsilon: { f: c.config.epsilon } }, { dtype: 'float32', shape: shape0(c) }, c.layer.name)];
+    return [
+      c.e.op(
+        'LayerNormalization',
+        [x, gamma, ...beta],
+        { axis: { i: axes[0]! }, epsilon: { f: c.config.epsilon } },
+        { dtype: 'float32', shape: shape0(c) },
+        c.layer.name,
+      ),
+    ];
   },
 
   Activation: (c) => withActivation(c, x0(c)),
@@ -132,12 +178,20 @@ export const LAYERS: Record<string, Mapping> = {
     return [c.e.op('PRelu', [x, alpha], {}, { dtype: 'float32', shape: x.shape, nchw: x.nchw })];
   },
 
-  MaxPooling2D: (c) => [pool(c.e, 'MaxPool', x0(c), { ...window(c, c.config.poolSize, c.config.strides), dilations: [1, 1] }, shape0(c), c.layer.name)],
-  AveragePooling2D: (c) => [pool(c.e, 'AveragePool', x0(c), { ...window(c, c.config.poolSize, c.config.strides), dilations: [1, 1] }, shape0(c), c.layer.name)],
+  MaxPooling2D: (c) => [
+    pool(c.e, 'MaxPool', x0(c), { ...window(c, c.config.poolSize, c.config.strides), dilations: [1, 1] }, shape0(c), c.layer.name),
+  ],
+  AveragePooling2D: (c) => [
+    pool(c.e, 'AveragePool', x0(c), { ...window(c, c.config.poolSize, c.config.strides), dilations: [1, 1] }, shape0(c), c.layer.name),
+  ],
   GlobalAveragePooling2D: (c) => [globalPool(c.e, 'GlobalAveragePool', x0(c), channelsFirst(c), false, shape0(c), c.layer.name)],
   GlobalMaxPooling2D: (c) => [globalPool(c.e, 'GlobalMaxPool', x0(c), channelsFirst(c), false, shape0(c), c.layer.name)],
-  GlobalAveragePooling1D: (c) => [c.e.op('ReduceMean', [c.e.logical(x0(c))], { axes: { ints: [1] }, keepdims: { i: 0 } }, { dtype: 'float32', shape: shape0(c) })],
-  GlobalMaxPooling1D: (c) => [c.e.op('ReduceMax', [c.e.logical(x0(c))], { axes: { ints: [1] }, keepdims: { i: 0 } }, { dtype: 'float32', shape: shape0(c) })],
+  GlobalAveragePooling1D: (c) => [
+    c.e.op('ReduceMean', [c.e.logical(x0(c))], { axes: { ints: [1] }, keepdims: { i: 0 } }, { dtype: 'float32', shape: shape0(c) }),
+  ],
+  GlobalMaxPooling1D: (c) => [
+    c.e.op('ReduceMax', [c.e.logical(x0(c))], { axes: { ints: [1] }, keepdims: { i: 0 } }, { dtype: 'float32', shape: shape0(c) }),
+  ],
 
   ZeroPadding2D: (c) => [pad2d(c.e, x0(c), c.config.padding, channelsFirst(c), shape0(c))],
   Cropping2D: (c) => [crop2d(c.e, x0(c), c.config.cropping, channelsFirst(c), shape0(c))],
@@ -158,7 +212,14 @@ export const LAYERS: Record<string, Mapping> = {
     }
     return [c.e.op('Flatten', [x], { axis: { i: 1 } }, { dtype: x.dtype, shape: shape0(c) })];
   },
-  Permute: (c) => [c.e.op('Transpose', [c.e.logical(x0(c))], { perm: { ints: [0, ...(c.config.dims as number[])] } }, { dtype: x0(c).dtype, shape: shape0(c) })],
+  Permute: (c) => [
+    c.e.op(
+      'Transpose',
+      [c.e.logical(x0(c))],
+      { perm: { ints: [0, ...(c.config.dims as number[])] } },
+      { dtype: x0(c).dtype, shape: shape0(c) },
+    ),
+  ],
   RepeatVector: (c) => {
     const x = c.e.logical(x0(c));
     const rows = c.e.op('Unsqueeze', [x, c.e.int64([1])], {}, { dtype: x.dtype, shape: [x.shape[0]!, 1, x.shape[1]!] });
@@ -169,8 +230,16 @@ export const LAYERS: Record<string, Mapping> = {
     const rank = x0(c).rank;
     const axis = axisOf(c.config.axis ?? -1, rank);
     const out = { dtype: x0(c).dtype, shape: shape0(c) };
-    if (rank === 4 && c.inputs.every((i) => i.nchw)) return [c.e.op('Concat', c.inputs, { axis: { i: x0(c).storedAxis(axis) } }, { ...out, nchw: true })];
-    return [c.e.op('Concat', c.inputs.map((i) => c.e.logical(i)), { axis: { i: axis } }, out)];
+    if (rank === 4 && c.inputs.every((i) => i.nchw))
+      return [c.e.op('Concat', c.inputs, { axis: { i: x0(c).storedAxis(axis) } }, { ...out, nchw: true })];
+    return [
+      c.e.op(
+        'Concat',
+        c.inputs.map((i) => c.e.logical(i)),
+        { axis: { i: axis } },
+        out,
+      ),
+    ];
   },
   Add: merge('Sum', 'Add'),
   Subtract: merge(null, 'Sub'),
@@ -190,7 +259,8 @@ export const LAYERS: Record<string, Mapping> = {
 
   Rescaling: (c) => {
     let x = x0(c);
-    if (x.dtype !== 'float32') x = c.e.op('Cast', [x], { to: { i: elemOf('float32') } }, { dtype: 'float32', shape: x.shape, nchw: x.nchw });
+    if (x.dtype !== 'float32')
+      x = c.e.op('Cast', [x], { to: { i: elemOf('float32') } }, { dtype: 'float32', shape: x.shape, nchw: x.nchw });
     const scaled = elementwise(c.e, 'Mul', [x, c.e.floats([c.config.scale], [])], { shape: x.shape });
     return [c.config.offset ? elementwise(c.e, 'Add', [scaled, c.e.floats([c.config.offset], [])], { shape: x.shape }) : scaled];
   },
@@ -222,15 +292,20 @@ function depthwiseWeight(c: LayerCall): string {
 /** Dot of two rank-2 ([N, D] x [N, D] over D) or rank-3 (batched matrix product) inputs, as tfjs's batchDot. */
 function dot(c: LayerCall): Value[] {
   let [x, y] = c.inputs.map((i) => c.e.logical(i)) as [Value, Value];
-  if (c.inputs.length !== 2 || x.rank !== y.rank || x.rank < 2 || x.rank > 3) throw new UnsupportedError(`${c.where}: Dot needs two inputs of rank 2 or 3 and equal ranks`);
-  const axes = (Array.isArray(c.config.axes) ? c.config.axes : [c.config.axes, c.config.axes]).map((a: number) => axisOf(a, x.rank)) as [number, number];
+  if (c.inputs.length !== 2 || x.rank !== y.rank || x.rank < 2 || x.rank > 3)
+    throw new UnsupportedError(`${c.where}: Dot needs two inputs of rank 2 or 3 and equal ranks`);
+  const axes = (Array.isArray(c.config.axes) ? c.config.axes : [c.config.axes, c.config.axes]).map((a: number) => axisOf(a, x.rank)) as [
+    number,
+    number,
+  ];
   if (c.config.normalize) [x, y] = [l2Normalize(c.e, x, axes[0]), l2Normalize(c.e, y, axes[1])];
   const out = { dtype: 'float32' as const, shape: shape0(c) };
   if (x.rank === 2) {
     if (axes[0] !== 1 || axes[1] !== 1) throw new UnsupportedError(`${c.where}: Dot of rank-2 inputs over the batch axis is not supported`);
     return [c.e.op('ReduceSum', [elementwise(c.e, 'Mul', [x, y], { shape: x.shape }), c.e.int64([1])], { keepdims: { i: 1 } }, out)];
   }
-  const swap = (v: Value): Value => c.e.op('Transpose', [v], { perm: { ints: [0, 2, 1] } }, { dtype: v.dtype, shape: [v.shape[0]!, v.shape[2]!, v.shape[1]!] });
+  const swap = (v: Value): Value =>
+    c.e.op('Transpose', [v], { perm: { ints: [0, 2, 1] } }, { dtype: v.dtype, shape: [v.shape[0]!, v.shape[2]!, v.shape[1]!] });
   const a = axes[0] === 2 ? x : swap(x);
   const b = axes[1] === 1 ? y : swap(y);
   return [c.e.op('MatMul', [a, b], {}, out, c.layer.name)];
@@ -238,7 +313,12 @@ function dot(c: LayerCall): Value[] {
 
 /** x / sqrt(max(sum(x^2, axis), epsilon)), tfjs's l2Normalize (epsilon 1e-7). */
 function l2Normalize(e: Emitter, x: Value, axis: number): Value {
-  const sq = e.op('ReduceSumSquare', [x], { axes: { ints: [axis] }, keepdims: { i: 1 } }, { dtype: 'float32', shape: x.shape.map((d, i) => (i === axis ? 1 : d)) });
+  const sq = e.op(
+    'ReduceSumSquare',
+    [x],
+    { axes: { ints: [axis] }, keepdims: { i: 1 } },
+    { dtype: 'float32', shape: x.shape.map((d, i) => (i === axis ? 1 : d)) },
+  );
   const norm = e.unary('Sqrt', elementwise(e, 'Max', [sq, e.floats([1e-7], [])], { shape: sq.shape }));
   return elementwise(e, 'Div', [x, norm], { shape: x.shape });
 }

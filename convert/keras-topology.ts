@@ -48,7 +48,9 @@ function checkContainer(model: Json, file: string, where: string): void {
     const target = byName.get(name);
     if (!target) throw new UnsupportedError(`${file}: model "${where}": ${what} names layer "${name}", which the model does not have`);
     if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= count(target)) {
-      throw new UnsupportedError(`${file}: model "${where}": ${what} takes call ${JSON.stringify(index)} of layer "${name}", which has ${count(target)}`);
+      throw new UnsupportedError(
+        `${file}: model "${where}": ${what} takes call ${JSON.stringify(index)} of layer "${name}", which has ${count(target)}`,
+      );
     }
     return `${name}\u0000${index as number}`;
   };

@@ -26,7 +26,8 @@ export function checkLayers(model: Container, path: string = model.name): void {
     const cls = layer.getClassName();
     const where = `layer ${i + 1} of ${model.layers.length} ("${layer.name}") in model "${path}"`;
     if (isContainer(layer)) return checkLayers(layer, `${path}/${layer.name}`);
-    if (cls !== 'InputLayer' && !LAYERS[cls]) throw new UnsupportedError(`unsupported layer class ${cls}: ${where}; supported: ${SUPPORTED_LAYERS.join(', ')}`);
+    if (cls !== 'InputLayer' && !LAYERS[cls])
+      throw new UnsupportedError(`unsupported layer class ${cls}: ${where}; supported: ${SUPPORTED_LAYERS.join(', ')}`);
   });
 }
 
@@ -36,8 +37,11 @@ export function checkWeights(model: Container, weights: Map<string, Weight>): vo
     for (const v of layer.weights) {
       const w = weights.get(v.originalName);
       if (!w) throw new UnsupportedError(`weight "${v.originalName}" of layer "${layer.name}" is not in the weights manifest`);
-      if (w.shape.join() !== v.shape.join()) throw new UnsupportedError(`weight "${v.originalName}" of layer "${layer.name}" is [${v.shape.join(', ')}] in the model but [` +
-`${w.shape.join(', ')}] in the weights manifest`);
+      if (w.shape.join() !== v.shape.join())
+        throw new UnsupportedError(
+          `weight "${v.originalName}" of layer "${layer.name}" is [${v.shape.join(', ')}] in the model but [` +
+            `${w.shape.join(', ')}] in the weights manifest`,
+        );
     }
   }
 }
@@ -47,7 +51,10 @@ function allLayers(model: Container): tf.layers.Layer[] {
 }
 
 /** The tfjs model's interface: its input and output tensors with their names (input and output layer names). */
-export function layersInterface(model: Container): { inputs: { name: string; dtype: DType; shape: Shape }[]; outputs: { name: string; dtype: DType; shape: Shape }[] } {
+export function layersInterface(model: Container): {
+  inputs: { name: string; dtype: DType; shape: Shape }[];
+  outputs: { name: string; dtype: DType; shape: Shape }[];
+} {
   const unique = new Set<string>();
   const name = (n: string): string => {
     let u = n;
@@ -56,9 +63,17 @@ export function layersInterface(model: Container): { inputs: { name: string; dty
     return u;
   };
   return {
-    inputs: model.inputs.map((t, i) => ({ name: name(model.inputNames[i] ?? (t.sourceLayer as tf.layers.Layer).name), dtype: dtypeOf(t), shape: t.shape })),
+    inputs: model.inputs.map((t, i) => ({
+      name: name(model.inputNames[i] ?? (t.sourceLayer as tf.layers.Layer).name),
+      dtype: dtypeOf(t),
+      shape: t.shape,
+    })),
     // Keras names an output after the layer that computes it (a Sequential's outputNames is empty).
-    outputs: model.outputs.map((t, i) => ({ name: name(model.outputNames[i] ?? (t.sourceLayer as tf.layers.Layer).name), dtype: dtypeOf(t), shape: t.shape })),
+    outputs: model.outputs.map((t, i) => ({
+      name: name(model.outputNames[i] ?? (t.sourceLayer as tf.layers.Layer).name),
+      dtype: dtypeOf(t),
+      shape: t.shape,
+    })),
   };
 }
 
@@ -68,7 +83,14 @@ export function layersGraph(e: Emitter, model: Container, weights: Map<string, W
   return runContainer(e, model, inputs, weights, params, model.name);
 }
 
-function runContainer(e: Emitter, model: Container, inputs: Value[], weights: Map<string, Weight>, params: Map<string, string>, path: string): Value[] {
+function runContainer(
+  e: Emitter,
+  model: Container,
+  inputs: Value[],
+  weights: Map<string, Weight>,
+  params: Map<string, string>,
+  path: string,
+): Value[] {
   const known = new Map<number, Value>();
   model.inputs.forEach((t, i) => known.set(t.id, inputs[i]!));
   const position = new Map(model.layers.map((l, i) => [l, i + 1]));
@@ -82,25 +104,38 @@ function runContainer(e: Emitter, model: Container, inputs: Value[], weights: Ma
     }
     const layer = t.sourceLayer as tf.layers.Layer;
     const node = layer.inboundNodes[t.nodeIndex] as unknown as LayerNode | undefined;
-    if (!node || layer.getClassName() === 'InputLayer') throw new UnsupportedError(`model "${path}": tensor "${t.name}" comes from no input of the model`);
+    if (!node || layer.getClassName() === 'InputLayer')
+      throw new UnsupportedError(`model "${path}": tensor "${t.name}" comes from no input of the model`);
     const missing = node.inputTensors.filter((i) => !known.has(i.id));
     if (missing.length) {
       stack.push(...missing);
       continue;
     }
     const args = node.inputTensors.map((i) => known.get(i.id)!);
-    const where = `layer ${position.get(layer) ?? '?'} of ${model.layers.length} ("${layer.name}", ` +
-`${layer.getClassName()}) in model "${path}"`;
-    const outs = isContainer(layer) ? runContainer(e, layer, args, weights, params, `${path}/${layer.name}`) : callLayer(e, layer, node, args, weights, params, where);
-    if (outs.length !== node.outputTensors.length) throw new Error(`internal: ${where} gave ${outs.length} outputs for ${node.outputTensors.length}`);
+    const where =
+      `layer ${position.get(layer) ?? '?'} of ${model.layers.length} ("${layer.name}", ` + `${layer.getClassName()}) in model "${path}"`;
+    const outs = isContainer(layer)
+      ? runContainer(e, layer, args, weights, params, `${path}/${layer.name}`)
+      : callLayer(e, layer, node, args, weights, params, where);
+    if (outs.length !== node.outputTensors.length)
+      throw new Error(`internal: ${where} gave ${outs.length} outputs for ${node.outputTensors.length}`);
     node.outputTensors.forEach((o, i) => known.set(o.id, outs[i]!));
   }
   return model.outputs.map((t) => known.get(t.id)!);
 }
 
-function callLayer(e: Emitter, layer: tf.layers.Layer, node: LayerNode, inputs: Value[], weights: Map<string, Weight>, params: Map<string, string>, where: string): Value[] {
+function callLayer(
+  e: Emitter,
+  layer: tf.layers.Layer,
+  node: LayerNode,
+  inputs: Value[],
+  weights: Map<string, Weight>,
+  params: Map<string, string>,
+  where: string,
+): Value[] {
   const mapping = LAYERS[layer.getClassName()];
-  if (!mapping) throw new UnsupportedError(`unsupported layer class ${layer.getClassName()}: ${where}; supported: ${SUPPORTED_LAYERS.join(', ')}`);
+  if (!mapping)
+    throw new UnsupportedError(`unsupported layer class ${layer.getClassName()}: ${where}; supported: ${SUPPORTED_LAYERS.join(', ')}`);
   const byShortName = new Map(layer.weights.map((v) => [v.originalName.slice(v.originalName.lastIndexOf('/') + 1), v.originalName]));
   const weight = (short: string): Constant => {
     const full = byShortName.get(short);

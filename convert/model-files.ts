@@ -63,7 +63,8 @@ function parseJson(file: string): { json: ModelJson; stat: Stats } {
   } catch (e) {
     throw new TfjsModelError(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new TfjsModelError(`${file}: not a tfjs model.json (expected an object with modelTopology and weightsManifest)`);
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    throw new TfjsModelError(`${file}: not a tfjs model.json (expected an object with modelTopology and weightsManifest)`);
   return { json: json as ModelJson, stat };
 }
 
@@ -73,14 +74,17 @@ function parseJson(file: string): { json: ModelJson; stat: Stats } {
  * of the folder would read what the model's author chose from anywhere.
  */
 function shardFile(dir: string, p: string, where: string, modelJson: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(p)) throw new TfjsModelError(`${where}: shard "${p}" is a URL: only files in the model's folder are read`);
-  if (path.isAbsolute(p) || p.split(/[/\\]/).includes('..')) throw new TfjsModelError(`${where}: shard "${p}" is outside the model's folder`);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(p))
+    throw new TfjsModelError(`${where}: shard "${p}" is a URL: only files in the model's folder are read`);
+  if (path.isAbsolute(p) || p.split(/[/\\]/).includes('..'))
+    throw new TfjsModelError(`${where}: shard "${p}" is outside the model's folder`);
   if (p.includes('\0')) throw new TfjsModelError(`${where}: shard "${p}" is not a file name`);
   let real: string;
   try {
     real = realpathSync(path.join(dir, p));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TfjsModelError(`${where}: shard ${p} is missing (next to ${path.basename(modelJson)})`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new TfjsModelError(`${where}: shard ${p} is missing (next to ${path.basename(modelJson)})`);
     throw new TfjsModelError(`${where}: shard ${p}: ${openErrorText(e)}`);
   }
   if (path.relative(dir, real).split(path.sep)[0] === '..' || path.isAbsolute(path.relative(dir, real))) {
@@ -118,7 +122,8 @@ export function readTfjsModel(input: string): TfjsModel {
   let read = 0;
   manifest.forEach((group: { paths?: unknown; weights?: unknown }, g) => {
     const where = `${file}: weight group ${g + 1}`;
-    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new TfjsModelError(`${where} has no paths or weights list`);
+    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights))
+      throw new TfjsModelError(`${where} has no paths or weights list`);
     const entries = group.weights as unknown[];
     entries.forEach((s) => checkSpec(s, where));
     const files = (group.paths as unknown[]).map((p) => {
@@ -127,7 +132,12 @@ export function readTfjsModel(input: string): TfjsModel {
     });
     const bytes = concat(
       files.map((f) => {
-        const r = readRegularFile(f.real, MAX_WEIGHT_BYTES - read, `${where}: shard ${f.name}`, 'an ONNX file can hold (2 GiB, all shards together)');
+        const r = readRegularFile(
+          f.real,
+          MAX_WEIGHT_BYTES - read,
+          `${where}: shard ${f.name}`,
+          'an ONNX file can hold (2 GiB, all shards together)',
+        );
         read += r.bytes.length;
         inputs.push({ file: f.real, dev: r.stat.dev, ino: r.stat.ino });
         return r.bytes;
@@ -142,7 +152,17 @@ export function readTfjsModel(input: string): TfjsModel {
     parts.push(bytes);
     shards += files.length;
   });
-  return { file, format, json, topology: json.modelTopology as Record<string, unknown>, specs, data: concat(parts), weights, shards, inputs };
+  return {
+    file,
+    format,
+    json,
+    topology: json.modelTopology as Record<string, unknown>,
+    specs,
+    data: concat(parts),
+    weights,
+    shards,
+    inputs,
+  };
 }
 
 /**
@@ -159,8 +179,11 @@ export function checkOutputPath(out: string, files: Pick<TfjsModel, 'inputs' | '
   if (!st) return;
   if (st.isDirectory()) throw new TfjsModelError(`--out ${out} is a folder: name the .onnx file to write`);
   const same = files.inputs.find((i) => i.dev === st.dev && i.ino === st.ino);
-  if (same) throw new TfjsModelError(`--out ${out} is ${same.file === files.file ? 'the model.json' : `the weight shard ${same.file}`} ` +
-`being converted: writing it would destroy the input; choose another --out`);
+  if (same)
+    throw new TfjsModelError(
+      `--out ${out} is ${same.file === files.file ? 'the model.json' : `the weight shard ${same.file}`} ` +
+        `being converted: writing it would destroy the input; choose another --out`,
+    );
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

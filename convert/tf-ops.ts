@@ -38,9 +38,15 @@ function constantOf(c: OpCall, i: number, what: string): number[] {
 const norm = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
 const nhwc = (c: OpCall): boolean => c.attrs.string('data_format', 'NHWC') === 'NHWC';
 
-const unary = (op: string, attrs: (c: OpCall) => Record<string, Attr> = () => ({})): Mapping => (c) => [c.e.unary(op, x0(c), attrs(c))];
-const binary = (op: string, dtype?: DType): Mapping => (c) => [elementwise(c.e, op, c.inputs, { shape: out0(c).shape, dtype: dtype ?? out0(c).dtype })];
-const act = (name: string): Mapping => (c) => [activation(c.e, x0(c), name, c.where, c.attrs.float('alpha', 0.2))];
+const unary =
+  (op: string, attrs: (c: OpCall) => Record<string, Attr> = () => ({})): Mapping =>
+  (c) => [c.e.unary(op, x0(c), attrs(c))];
+const binary =
+  (op: string, dtype?: DType): Mapping =>
+  (c) => [elementwise(c.e, op, c.inputs, { shape: out0(c).shape, dtype: dtype ?? out0(c).dtype })];
+const act =
+  (name: string): Mapping =>
+  (c) => [activation(c.e, x0(c), name, c.where, c.attrs.float('alpha', 0.2))];
 const passThrough: Mapping = (c) => [x0(c)];
 
 function window(c: OpCall, kernel: [number, number], strides4: number[], dilations4: number[]): Window {
@@ -74,7 +80,8 @@ function convOp(kind: 'conv' | 'depthwise', fused: boolean): Mapping {
 function fusedTail(c: OpCall): { bias: string | null; apply: (y: Value) => Value } {
   const [extra, fn] = c.attrs.strings('fused_ops').map((s) => s.toLowerCase());
   const args = c.inputs.slice(2);
-  if (extra === 'fusedbatchnorm') throw new UnsupportedError(`${c.where}: fused batch normalisation (fused_ops FusedBatchNorm) is not supported, as in tfjs`);
+  if (extra === 'fusedbatchnorm')
+    throw new UnsupportedError(`${c.where}: fused batch normalisation (fused_ops FusedBatchNorm) is not supported, as in tfjs`);
   const hasBias = extra === 'biasadd';
   const bias = hasBias ? c.weight(args[0]!, null) : null;
   const alpha = hasBias ? args[1] : args[0];
@@ -145,7 +152,9 @@ function stridedSlice(c: OpCall): Value[] {
   const x = c.e.logical(x0(c));
   const [begin, end, strides] = [constantOf(c, 1, 'begin'), constantOf(c, 2, 'end'), constantOf(c, 3, 'strides')];
   const mask = (name: string): number => c.attrs.int(name, 0);
-  const [bm, em, ellipsis, newAxis, shrink] = ['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map(mask) as number[];
+  const [bm, em, ellipsis, newAxis, shrink] = ['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map(
+    mask,
+  ) as number[];
   const starts: number[] = [];
   const ends: number[] = [];
   const axes: number[] = [];
@@ -184,7 +193,13 @@ function stridedSlice(c: OpCall): Value[] {
   while (ax < x.rank) final.push(ax++);
   const o = out0(c);
   let y: Value = axes.length
-    ? c.e.op('Slice', [x, c.e.int64(starts), c.e.int64(ends), c.e.int64(axes), c.e.int64(steps)], {}, { dtype: x.dtype, shape: o.shape }, c.node.name)
+    ? c.e.op(
+        'Slice',
+        [x, c.e.int64(starts), c.e.int64(ends), c.e.int64(axes), c.e.int64(steps)],
+        {},
+        { dtype: x.dtype, shape: o.shape },
+        c.node.name,
+      )
     : x;
   if (squeeze.length) y = c.e.op('Squeeze', [y, c.e.int64(squeeze)], {}, { dtype: x.dtype, shape: o.shape });
   const added = final.flatMap((d, i) => (d === 'new' ? [i] : []));
@@ -201,7 +216,8 @@ function fusedBatchNorm(c: OpCall): Value[] {
     return [channelAffine(c.e, x, s, shift, axis, c.node.name)];
   }
   // (x - mean) / sqrt(variance + eps) * scale + offset, with computed statistics.
-  const along = (v: Value): Value => (axis === 1 ? c.e.op('Reshape', [v, c.e.int64([-1, 1, 1])], {}, { dtype: 'float32', shape: [v.shape[0]!, 1, 1] }) : v);
+  const along = (v: Value): Value =>
+    axis === 1 ? c.e.op('Reshape', [v, c.e.int64([-1, 1, 1])], {}, { dtype: 'float32', shape: [v.shape[0]!, 1, 1] }) : v;
   const shape = { shape: x.shape };
   const std = c.e.unary('Sqrt', withScalar(c.e, 'Add', along(variance), eps));
   const normed = elementwise(c.e, 'Div', [elementwise(c.e, 'Sub', [x, along(mean)], shape), std], shape);
@@ -212,8 +228,15 @@ function concat(c: OpCall, values: Value[], axis: number): Value {
   const rank = values[0]!.rank;
   const a = norm(axis, rank);
   const o = out0(c);
-  if (rank === 4 && values.every((v) => v.nchw)) return c.e.op('Concat', values, { axis: { i: values[0]!.storedAxis(a) } }, { dtype: o.dtype, shape: o.shape, nchw: true });
-  return c.e.op('Concat', values.map((v) => c.e.logical(v)), { axis: { i: a } }, { dtype: o.dtype, shape: o.shape }, c.node.name);
+  if (rank === 4 && values.every((v) => v.nchw))
+    return c.e.op('Concat', values, { axis: { i: values[0]!.storedAxis(a) } }, { dtype: o.dtype, shape: o.shape, nchw: true });
+  return c.e.op(
+    'Concat',
+    values.map((v) => c.e.logical(v)),
+    { axis: { i: a } },
+    { dtype: o.dtype, shape: o.shape },
+    c.node.name,
+  );
 }
 
 function pad(c: OpCall, mode: 'constant' | 'reflect'): Value[] {
@@ -229,7 +252,16 @@ function pad(c: OpCall, mode: 'constant' | 'reflect'): Value[] {
 }
 
 function resizeOp(mode: 'nearest' | 'linear'): Mapping {
-  return (c) => [resize(c.e, x0(c), { mode, alignCorners: c.attrs.bool('align_corners', false), halfPixelCenters: c.attrs.bool('half_pixel_centers', false) }, false, out0(c).shape, c.node.name)];
+  return (c) => [
+    resize(
+      c.e,
+      x0(c),
+      { mode, alignCorners: c.attrs.bool('align_corners', false), halfPixelCenters: c.attrs.bool('half_pixel_centers', false) },
+      false,
+      out0(c).shape,
+      c.node.name,
+    ),
+  ];
 }
 
 export const TF_OPS: Record<string, Mapping> = {
@@ -244,14 +276,18 @@ export const TF_OPS: Record<string, Mapping> = {
   AddN: (c) => [elementwise(c.e, 'Sum', c.inputs, { shape: out0(c).shape })],
   BiasAdd: (c) => {
     const [x, b] = c.inputs as [Value, Value];
-    const along = nhwc(c) || x.rank !== 4 ? b : c.e.op('Reshape', [b, c.e.int64([-1, 1, 1])], {}, { dtype: b.dtype, shape: [b.shape[0]!, 1, 1] });
+    const along =
+      nhwc(c) || x.rank !== 4 ? b : c.e.op('Reshape', [b, c.e.int64([-1, 1, 1])], {}, { dtype: b.dtype, shape: [b.shape[0]!, 1, 1] });
     return [elementwise(c.e, 'Add', [x, along], { shape: out0(c).shape })];
   },
   Sub: binary('Sub'),
   Mul: binary('Mul'),
   RealDiv: binary('Div'),
   Div: binary('Div'),
-  FloorDiv: (c) => (out0(c).dtype === 'float32' ? [c.e.unary('Floor', elementwise(c.e, 'Div', c.inputs, { shape: out0(c).shape }))] : [elementwise(c.e, 'Div', c.inputs, { shape: out0(c).shape })]),
+  FloorDiv: (c) =>
+    out0(c).dtype === 'float32'
+      ? [c.e.unary('Floor', elementwise(c.e, 'Div', c.inputs, { shape: out0(c).shape }))]
+      : [elementwise(c.e, 'Div', c.inputs, { shape: out0(c).shape })],
   Maximum: binary('Max'),
   Minimum: binary('Min'),
   Pow: binary('Pow'),
@@ -270,7 +306,8 @@ export const TF_OPS: Record<string, Mapping> = {
   LogicalNot: unary('Not'),
   SelectV2: (c) => [elementwise(c.e, 'Where', c.inputs, { shape: out0(c).shape, dtype: c.inputs[1]!.dtype })],
   Select: (c) => {
-    if (c.inputs[0]!.rank !== c.inputs[1]!.rank) throw new UnsupportedError(`${c.where}: Select with a lower-rank condition is not supported (SelectV2 is)`);
+    if (c.inputs[0]!.rank !== c.inputs[1]!.rank)
+      throw new UnsupportedError(`${c.where}: Select with a lower-rank condition is not supported (SelectV2 is)`);
     return [elementwise(c.e, 'Where', c.inputs, { shape: out0(c).shape, dtype: c.inputs[1]!.dtype })];
   },
 
@@ -284,7 +321,9 @@ export const TF_OPS: Record<string, Mapping> = {
   Softplus: act('softplus'),
   Softmax: act('softmax'),
   LogSoftmax: act('logsoftmax'),
-  Prelu: (c) => [c.e.op('PRelu', [x0(c), preluSlope(c, x0(c), c.inputs[1]!)], {}, { dtype: 'float32', shape: x0(c).shape, nchw: x0(c).nchw })],
+  Prelu: (c) => [
+    c.e.op('PRelu', [x0(c), preluSlope(c, x0(c), c.inputs[1]!)], {}, { dtype: 'float32', shape: x0(c).shape, nchw: x0(c).nchw }),
+  ],
   Exp: unary('Exp'),
   Log: unary('Log'),
   Neg: unary('Neg'),
@@ -374,7 +413,12 @@ export const TF_OPS: Record<string, Mapping> = {
     const axis = norm(c.attrs.int('axis', 0), rank + 1);
     const rows = c.inputs.map((v) => {
       const l = c.e.logical(v);
-      return c.e.op('Unsqueeze', [l, c.e.int64([axis])], {}, { dtype: l.dtype, shape: [...l.shape.slice(0, axis), 1, ...l.shape.slice(axis)] });
+      return c.e.op(
+        'Unsqueeze',
+        [l, c.e.int64([axis])],
+        {},
+        { dtype: l.dtype, shape: [...l.shape.slice(0, axis), 1, ...l.shape.slice(axis)] },
+      );
     });
     return [c.e.op('Concat', rows, { axis: { i: axis } }, out0(c), c.node.name)];
   },
@@ -382,8 +426,15 @@ export const TF_OPS: Record<string, Mapping> = {
     const x = c.e.logical(x0(c));
     const axis = norm(c.attrs.int('axis', 0), x.rank);
     const n = c.attrs.int('num', x.shape[axis] ?? 0);
-    const parts = c.e.ops('Split', [x, c.e.int64(new Array<number>(n).fill(1))], { axis: { i: axis } }, Array.from({ length: n }, () => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === axis ? 1 : d)) })));
-    return parts.map((p, i) => c.e.op('Squeeze', [p, c.e.int64([axis])], {}, c.out[i] ?? { dtype: x.dtype, shape: x.shape.filter((_, k) => k !== axis) }));
+    const parts = c.e.ops(
+      'Split',
+      [x, c.e.int64(new Array<number>(n).fill(1))],
+      { axis: { i: axis } },
+      Array.from({ length: n }, () => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === axis ? 1 : d)) })),
+    );
+    return parts.map((p, i) =>
+      c.e.op('Squeeze', [p, c.e.int64([axis])], {}, c.out[i] ?? { dtype: x.dtype, shape: x.shape.filter((_, k) => k !== axis) }),
+    );
   },
   Split: (c) => {
     const x = c.e.logical(c.inputs[1]!);
@@ -391,7 +442,12 @@ export const TF_OPS: Record<string, Mapping> = {
     const n = c.attrs.int('num_split', 1);
     const size = x.shape[axis];
     if (size === null || size === undefined) throw new UnsupportedError(`${c.where}: splitting an axis of unknown size is not supported`);
-    return c.e.ops('Split', [x, c.e.int64(new Array<number>(n).fill(size / n))], { axis: { i: axis } }, Array.from({ length: n }, (_, i) => c.out[i] ?? { dtype: x.dtype, shape: x.shape }));
+    return c.e.ops(
+      'Split',
+      [x, c.e.int64(new Array<number>(n).fill(size / n))],
+      { axis: { i: axis } },
+      Array.from({ length: n }, (_, i) => c.out[i] ?? { dtype: x.dtype, shape: x.shape }),
+    );
   },
   SplitV: (c) => {
     const x = c.e.logical(x0(c));
@@ -399,7 +455,12 @@ export const TF_OPS: Record<string, Mapping> = {
     let sizes = constantOf(c, 1, 'size_splits');
     const known = sizes.filter((s) => s >= 0).reduce((a, b) => a + b, 0);
     sizes = sizes.map((s) => (s < 0 ? (x.shape[axis] ?? 0) - known : s));
-    return c.e.ops('Split', [x, c.e.int64(sizes)], { axis: { i: axis } }, sizes.map((_, i) => c.out[i] ?? { dtype: x.dtype, shape: x.shape }));
+    return c.e.ops(
+      'Split',
+      [x, c.e.int64(sizes)],
+      { axis: { i: axis } },
+      sizes.map((_, i) => c.out[i] ?? { dtype: x.dtype, shape: x.shape }),
+    );
   },
   Slice: (c) => {
     const x = c.e.logical(x0(c));
@@ -416,8 +477,28 @@ export const TF_OPS: Record<string, Mapping> = {
   },
   Tile: (c) => [c.e.op('Tile', [c.e.logical(x0(c)).name, asInt64(c, 1)], {}, out0(c))],
   Fill: (c) => [c.e.op('Expand', [c.inputs[1]!.name, asInt64(c, 0)], {}, out0(c))],
-  ZerosLike: (c) => [c.e.op('Expand', [c.e.constant({ dtype: x0(c).dtype, shape: [], data: new (x0(c).dtype === 'float32' ? Float32Array : Int32Array)(1) }, 'zero'), c.e.op('Shape', [c.e.logical(x0(c))], {}, { dtype: 'int64', shape: [x0(c).rank] })], {}, out0(c))],
-  OnesLike: (c) => [c.e.op('Expand', [c.e.constant({ dtype: x0(c).dtype, shape: [], data: (x0(c).dtype === 'float32' ? Float32Array : Int32Array).of(1) }, 'one'), c.e.op('Shape', [c.e.logical(x0(c))], {}, { dtype: 'int64', shape: [x0(c).rank] })], {}, out0(c))],
+  ZerosLike: (c) => [
+    c.e.op(
+      'Expand',
+      [
+        c.e.constant({ dtype: x0(c).dtype, shape: [], data: new (x0(c).dtype === 'float32' ? Float32Array : Int32Array)(1) }, 'zero'),
+        c.e.op('Shape', [c.e.logical(x0(c))], {}, { dtype: 'int64', shape: [x0(c).rank] }),
+      ],
+      {},
+      out0(c),
+    ),
+  ],
+  OnesLike: (c) => [
+    c.e.op(
+      'Expand',
+      [
+        c.e.constant({ dtype: x0(c).dtype, shape: [], data: (x0(c).dtype === 'float32' ? Float32Array : Int32Array).of(1) }, 'one'),
+        c.e.op('Shape', [c.e.logical(x0(c))], {}, { dtype: 'int64', shape: [x0(c).rank] }),
+      ],
+      {},
+      out0(c),
+    ),
+  ],
   Pad: (c) => pad(c, 'constant'),
   PadV2: (c) => pad(c, 'constant'),
   MirrorPad: (c) => {

@@ -40,7 +40,9 @@ let registered = false;
 export function registerShims(): void {
   if (registered) return;
   registered = true;
-  const known = (tfjs.serialization as unknown as { SerializationMap: { getMap(): { classNameMap: Record<string, unknown> } } }).SerializationMap.getMap().classNameMap;
+  const known = (
+    tfjs.serialization as unknown as { SerializationMap: { getMap(): { classNameMap: Record<string, unknown> } } }
+  ).SerializationMap.getMap().classNameMap;
   for (const cls of [Subtract, SpatialDropout2D]) if (!known[cls.className]) tfjs.serialization.registerClass(cls);
 }
 
@@ -62,11 +64,12 @@ export async function withWeightBudget<T>(manifest: { shape: number[] }[], build
   proto.addWeight = function (this: tf.layers.Layer, name, shape, ...rest) {
     const n = shape.reduce((a: number, b) => a * (b ?? 1), 1);
     if (n > largest || n > left) {
-      const why = n > largest ? `larger than any weight in the manifest (the largest has ${largest})` : 'more than the manifest has left for it';
+      const why =
+        n > largest ? `larger than any weight in the manifest (the largest has ${largest})` : 'more than the manifest has left for it';
       throw new UnsupportedError(
         `layer "${this.name}" declares weight "${name}" of shape [${shape.join(', ')}] (${n} values), ` +
-`${why}` +
-`: the topology does not match its weights`,
+          `${why}` +
+          `: the topology does not match its weights`,
       );
     }
     left -= n;

@@ -38,12 +38,16 @@ export function checkSpec(spec: unknown, where: string): asserts spec is WeightS
     throw new WeightsError(`${where}: weight "${s.name}" has shape ${JSON.stringify(s.shape)}, not a list of sizes`);
   }
   if (!STORED_DTYPES.includes(s.dtype as string)) {
-    throw new WeightsError(`${where}: weight "${s.name}" has unknown dtype ${JSON.stringify(s.dtype)} (tfjs weights are ${STORED_DTYPES.join(', ')})`);
+    throw new WeightsError(
+      `${where}: weight "${s.name}" has unknown dtype ${JSON.stringify(s.dtype)} (tfjs weights are ${STORED_DTYPES.join(', ')})`,
+    );
   }
   const q = s.quantization;
   if (q !== undefined) {
     if (!q || !QUANTIZATIONS.includes(q.dtype)) {
-      throw new WeightsError(`${where}: weight "${s.name}" has unknown quantization ${JSON.stringify(q?.dtype)} (tfjs knows ${QUANTIZATIONS.join(', ')})`);
+      throw new WeightsError(
+        `${where}: weight "${s.name}" has unknown quantization ${JSON.stringify(q?.dtype)} (tfjs knows ${QUANTIZATIONS.join(', ')})`,
+      );
     }
     if (q.dtype === 'float16' ? s.dtype !== 'float32' : s.dtype !== 'float32' && s.dtype !== 'int32') {
       throw new WeightsError(`${where}: weight "${s.name}" is ${s.dtype} quantized as ${q.dtype}, which tfjs does not decode`);
@@ -78,7 +82,8 @@ export function halfToFloat(h: number): number {
 }
 
 /** Copy `length` bytes at `offset` into an aligned buffer (shards concatenate at any byte offset). */
-const aligned = (data: Uint8Array, offset: number, length: number): ArrayBuffer => data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + length) as ArrayBuffer;
+const aligned = (data: Uint8Array, offset: number, length: number): ArrayBuffer =>
+  data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + length) as ArrayBuffer;
 
 function decodeOne(spec: WeightSpec, data: Uint8Array, offset: number, length: number): Weight | null {
   const { name, shape } = spec;
@@ -92,7 +97,8 @@ function decodeOne(spec: WeightSpec, data: Uint8Array, offset: number, length: n
     const quantized = q.dtype === 'uint8' ? new Uint8Array(raw) : new Uint16Array(raw);
     const { min, scale } = q as { min: number; scale: number };
     // The same float64 arithmetic as tfjs (q * scale + min, rounded for int32).
-    if (spec.dtype === 'int32') return { name, shape, dtype: 'int32', data: Int32Array.from(quantized, (v) => Math.round(v * scale + min)) };
+    if (spec.dtype === 'int32')
+      return { name, shape, dtype: 'int32', data: Int32Array.from(quantized, (v) => Math.round(v * scale + min)) };
     return { name, shape, dtype: 'float32', data: Float32Array.from(quantized, (v) => v * scale + min) };
   }
   switch (spec.dtype) {
@@ -119,17 +125,21 @@ export function decodeGroup(specs: WeightSpec[], data: Uint8Array, what: string)
     if (offset + length > data.length) {
       const fixed = specs.reduce((n, s) => n + (s.dtype === 'string' && !s.quantization ? 0 : weightBytes(s, data, 0)), 0);
       const need = Math.max(fixed, Number.isFinite(length) ? offset + length : data.length + 1);
-      throw new WeightsError(`${what} hold ${data.length} bytes, but the manifest's weights need ` +
-`${need === fixed ? need : `at least ${need}`} (weight "${spec.name}" ${JSON.stringify(spec.shape)} ` +
-`ends past the data): a shard is truncated or missing, or the manifest does not match it`);
+      throw new WeightsError(
+        `${what} hold ${data.length} bytes, but the manifest's weights need ` +
+          `${need === fixed ? need : `at least ${need}`} (weight "${spec.name}" ${JSON.stringify(spec.shape)} ` +
+          `ends past the data): a shard is truncated or missing, or the manifest does not match it`,
+      );
     }
     const w = decodeOne(spec, data, offset, length);
     if (w) out.set(spec.name, w);
     offset += length;
   }
   if (offset !== data.length) {
-    throw new WeightsError(`${what} hold ${data.length} bytes, but the manifest's ${specs.length} weights take ${offset}: the ` +
-`manifest does not match the shards`);
+    throw new WeightsError(
+      `${what} hold ${data.length} bytes, but the manifest's ${specs.length} weights take ${offset}: the ` +
+        `manifest does not match the shards`,
+    );
   }
   return out;
 }

@@ -8,7 +8,9 @@ import { addImageDataOptions, imageOptionsFrom } from './image-options.js';
 export function register(program: Command): void {
   const cmd = program
     .command('data')
-    .description('summarise a data set (images per class, sizes and pixel formats found, files skipped and why) and preview it as the trainer sees it')
+    .description(
+      'summarise a data set (images per class, sizes and pixel formats found, files skipped and why) and preview it as the trainer sees it',
+    )
     .argument('<source>', 'folder of images (one subfolder per class, or flat), folder of IDX files, mnist or fashion')
     .option('--preview <file.png>', 'write a grid of training images, one row per class')
     .option('--json', 'print the summary as JSON', false);
@@ -21,7 +23,8 @@ export function register(program: Command): void {
       console.log(o.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
       if (o.preview) {
         writeFileAtomic(o.preview as string, previewPng(splits));
-        if (!o.json) console.log(`preview: ${o.preview as string} (${splits.train.classes.length > 1 ? 'one row per class' : 'the first images'})`);
+        if (!o.json)
+          console.log(`preview: ${o.preview as string} (${splits.train.classes.length > 1 ? 'one row per class' : 'the first images'})`);
       }
       return EXIT.ok;
     }),

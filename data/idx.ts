@@ -16,7 +16,10 @@ function readMaybeGz(file: string): Buffer {
     try {
       return gunzipSync(raw, { maxOutputLength: MAX_IDX_BYTES });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new DataError(`${file}: decompresses to more than ${MAX_IDX_BYTES / 2 ** 20} MiB: not an IDX file of images this trainer takes`);
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        throw new DataError(
+          `${file}: decompresses to more than ${MAX_IDX_BYTES / 2 ** 20} MiB: not an IDX file of images this trainer takes`,
+        );
       throw new DataError(`${file}: corrupt gzip data (${(e as Error).message})`);
     }
   }
@@ -37,9 +40,11 @@ export function parseIdxImages(buf: Buffer, file: string): { images: Float32Arra
   const magic = buf.readUInt32BE(0);
   if (magic !== 0x803) throw new DataError(`${file}: wrong magic number 0x${magic.toString(16)} (IDX images are 0x803)`);
   const [count, rows, cols] = [buf.readUInt32BE(4), buf.readUInt32BE(8), buf.readUInt32BE(12)];
-  if (rows !== IMAGE_SIZE || cols !== IMAGE_SIZE) throw new DataError(`${file}: images are ${rows}x${cols}, not ${IMAGE_SIZE}x${IMAGE_SIZE}`);
+  if (rows !== IMAGE_SIZE || cols !== IMAGE_SIZE)
+    throw new DataError(`${file}: images are ${rows}x${cols}, not ${IMAGE_SIZE}x${IMAGE_SIZE}`);
   const need = 16 + count * IMAGE_PIXELS;
-  if (buf.length < need) throw new DataError(`${file}: truncated data (${buf.length} bytes, header promises ${count} images = ${need} bytes)`);
+  if (buf.length < need)
+    throw new DataError(`${file}: truncated data (${buf.length} bytes, header promises ${count} images = ${need} bytes)`);
   const images = new Float32Array(count * IMAGE_PIXELS);
   for (let i = 0; i < images.length; i++) images[i] = (buf[16 + i]! / 255) * 2 - 1;
   return { images, count };
@@ -81,7 +86,8 @@ function folderClasses(dir: string): string[] {
   const file = path.join(dir, 'classes.json');
   if (!existsSync(file)) return DIGIT_CLASSES;
   const text = readData(file, 2 ** 20).toString('utf8');
-  const bad = (why: string): DataError => new DataError(`${file}: ${why}; expected a JSON list of at least 2 class names, like ["cat", "dog"]`);
+  const bad = (why: string): DataError =>
+    new DataError(`${file}: ${why}; expected a JSON list of at least 2 class names, like ["cat", "dog"]`);
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -105,6 +111,7 @@ export function loadIdxDir(dir: string, name = path.basename(path.resolve(dir)),
   if (test) return { train, heldOut: test };
   // No test files: hold out the last 10% so evaluation still has unseen images.
   const cut = Math.floor(train.count * 0.9);
-  if (cut === 0) throw new DataError(`${dir}: a single training image is too few to hold 10% out for evaluation (add images or t10k-* files)`);
+  if (cut === 0)
+    throw new DataError(`${dir}: a single training image is too few to hold 10% out for evaluation (add images or t10k-* files)`);
   return { train: sliceDataset(train, 0, cut), heldOut: sliceDataset(train, cut, train.count, `${name}-heldout`) };
 }

@@ -99,7 +99,16 @@ export function writeCache(file: string, key: string, d: DecodedFolder): boolean
   const length = Buffer.alloc(4);
   length.writeUInt32LE(json.length);
   try {
-    writeFileAtomic(file, Buffer.concat([Buffer.from(MAGIC, 'latin1'), length, json, pixels, new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength)]));
+    writeFileAtomic(
+      file,
+      Buffer.concat([
+        Buffer.from(MAGIC, 'latin1'),
+        length,
+        json,
+        pixels,
+        new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength),
+      ]),
+    );
     return true;
   } catch {
     return false;

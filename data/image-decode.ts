@@ -85,7 +85,7 @@ function pngHeader(b: Buffer): { width: number; height: number; colorType: numbe
   if (b.length < 33 || !b.subarray(0, 8).equals(PNG_SIGNATURE) || b.toString('latin1', 12, 16) !== 'IHDR') return null;
   const [width, height, depth, colorType] = [b.readUInt32BE(16), b.readUInt32BE(20), b[24], b[25]];
   if (depth !== 8 || (colorType !== 0 && colorType !== 2)) return null;
-  for (let pos = 8; pos + 8 <= b.length; ) {
+  for (let pos = 8; pos + 8 <= b.length;) {
     const type = b.toString('latin1', pos + 4, pos + 8);
     if (type === 'IDAT') return { width, height, colorType };
     if (!NEUTRAL_CHUNKS.has(type)) return null;
@@ -115,10 +115,13 @@ export async function decodeImage(file: string | Buffer, t: DecodeTarget, size =
   }
   const { width = 0, height = 0 } = meta.autoOrient ?? meta;
   if (width * height > MAX_SOURCE_PIXELS) {
-    throw new ImageDecodeError(`declares ${width}x${height} px (${((width * height) / 1e6).toFixed(0)} Mpx), more than the ` +
-`${(MAX_SOURCE_PIXELS / 1e6).toFixed(0)} Mpx decoded: not decoded (a decompression bomb?)`);
+    throw new ImageDecodeError(
+      `declares ${width}x${height} px (${((width * height) / 1e6).toFixed(0)} Mpx), more than the ` +
+        `${(MAX_SOURCE_PIXELS / 1e6).toFixed(0)} Mpx decoded: not decoded (a decompression bomb?)`,
+    );
   }
-  if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) throw new ImageDecodeError(`${width}x${height} px: smaller than ${MIN_IMAGE_SIDE} px`);
+  if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE)
+    throw new ImageDecodeError(`${width}x${height} px: smaller than ${MIN_IMAGE_SIDE} px`);
   const channels = t.channels === 'native' ? (isGrey(meta) ? 1 : 3) : t.channels;
   let data: Buffer;
   let info: OutputInfo;
@@ -158,7 +161,10 @@ const PLAIN_WORDS: [RegExp, string][] = [
 
 /** A library's message on one line, repeated parts once, in plain words. */
 export const plainMessage = (e: unknown): string => {
-  const parts = (e instanceof Error ? e.message : String(e)).split(/\s*\n\s*/).map((p) => p.trim()).filter(Boolean);
+  const parts = (e instanceof Error ? e.message : String(e))
+    .split(/\s*\n\s*/)
+    .map((p) => p.trim())
+    .filter(Boolean);
   const line = [...new Set(parts)].join('; ');
   return PLAIN_WORDS.reduce((l, [pattern, words]) => l.replace(pattern, words), line);
 };

@@ -25,7 +25,9 @@ export async function loadImageFolder(dir: string, o: ImageDataOptions = {}, lo:
   const started = performance.now();
   const scan = scanImageFolder(dir);
   if (scan.files.length === 0) {
-    const other = scan.ignored.count ? ` (${scan.ignored.count} other file${scan.ignored.count > 1 ? 's' : ''}, e.g. ${scan.ignored.examples[0]})` : '';
+    const other = scan.ignored.count
+      ? ` (${scan.ignored.count} other file${scan.ignored.count > 1 ? 's' : ''}, e.g. ${scan.ignored.examples[0]})`
+      : '';
     throw new DataError(`${dir}: no PNG, JPEG or WebP images here${other}, and no IDX files (train-images-idx3-ubyte[.gz])`);
   }
   const [width, height] = o.size ?? [DEFAULT_IMAGE_SIZE, DEFAULT_IMAGE_SIZE];
@@ -42,10 +44,13 @@ export async function loadImageFolder(dir: string, o: ImageDataOptions = {}, lo:
   }
   const skipped = [...scan.skipped, ...decoded.decodeSkipped];
   if (o.strict && skipped.length) {
-    throw new DataError(`--strict: ${skipped.length} file${skipped.length > 1 ? 's' : ''} or folder` +
-`${skipped.length > 1 ? 's' : ''} could not be used, first ${skipped[0]!.file}: ${skipped[0]!.reason}`);
+    throw new DataError(
+      `--strict: ${skipped.length} file${skipped.length > 1 ? 's' : ''} or folder` +
+        `${skipped.length > 1 ? 's' : ''} could not be used, first ${skipped[0]!.file}: ${skipped[0]!.reason}`,
+    );
   }
-  const perClass = scan.layout === 'flat' ? [decoded.labels.length] : scan.classes.map((_, k) => decoded.labels.filter((l) => l === k).length);
+  const perClass =
+    scan.layout === 'flat' ? [decoded.labels.length] : scan.classes.map((_, k) => decoded.labels.filter((l) => l === k).length);
   const empty = perClass.findIndex((n) => n === 0);
   if (empty >= 0) {
     const where = scan.layout === 'flat' ? scan.root : path.join(scan.root, scan.classes[empty]!);
@@ -81,9 +86,9 @@ function checkDecodedSize(dir: string, count: number, r: DecodeRequest): void {
   if (bytes > limit || values > MAX_TYPED_ARRAY) {
     throw new DataError(
       `${dir}: ${count} images at ${r.width}x${r.height} are ${values.toExponential(2)} values decoded, ` +
-`${bytesText(bytes)} as bytes and float32, more than ` +
-`${values > MAX_TYPED_ARRAY ? 'one typed array holds' : `the ${bytesText(limit)} of memory here`}: ` +
-`use a smaller --image-size or fewer images`,
+        `${bytesText(bytes)} as bytes and float32, more than ` +
+        `${values > MAX_TYPED_ARRAY ? 'one typed array holds' : `the ${bytesText(limit)} of memory here`}: ` +
+        `use a smaller --image-size or fewer images`,
     );
   }
 }
@@ -107,7 +112,10 @@ async function decodeAll(scan: FolderScan, r: DecodeRequest, showProgress: boole
           try {
             results[i] = await decodeImage(scan.files[i]!.source, target, scan.files[i]!.size);
           } catch (e) {
-            decodeSkipped.push({ file: scan.files[i]!.file, reason: e instanceof ImageDecodeError ? e.message : `cannot read it (${(e as Error).message})` });
+            decodeSkipped.push({
+              file: scan.files[i]!.file,
+              reason: e instanceof ImageDecodeError ? e.message : `cannot read it (${(e as Error).message})`,
+            });
           }
           bar?.update(++done);
         }
@@ -129,20 +137,37 @@ async function decodeAll(scan: FolderScan, r: DecodeRequest, showProgress: boole
   const kinds: Record<string, number> = {};
   kept.forEach((src, i) => {
     const x = results[src]!;
-    for (let c = 0; c < channels; c++) pixels.set(x.channels === channels ? x.pixels.subarray(c * plane, (c + 1) * plane) : x.pixels, i * v + c * plane);
+    for (let c = 0; c < channels; c++)
+      pixels.set(x.channels === channels ? x.pixels.subarray(c * plane, (c + 1) * plane) : x.pixels, i * v + c * plane);
     labels[i] = scan.files[src]!.label;
     sizes[x.sourceSize] = (sizes[x.sourceSize] ?? 0) + 1;
     kinds[x.kind] = (kinds[x.kind] ?? 0) + 1;
   });
   const classes = scan.layout === 'flat' ? [] : scan.classes;
-  return { shape, classes, layout: scan.layout, pixels, labels, fingerprint: contentFingerprint(shape, classes, labels, pixels), sizes, kinds, decodeSkipped };
+  return {
+    shape,
+    classes,
+    layout: scan.layout,
+    pixels,
+    labels,
+    fingerprint: contentFingerprint(shape, classes, labels, pixels),
+    sizes,
+    kinds,
+    decodeSkipped,
+  };
 }
 
 /**
  * The last `max(1, floor(holdout * n))` images of each class (in file-name order) are held out, as
  * the embedded digits hold out the last 100 of each digit; a class needs 2 images to give one.
  */
-function splitHeldOut(d: DecodedFolder, classes: string[], name: string, holdout: number, scan: FolderScan): Pick<DataSplits, 'train' | 'heldOut'> {
+function splitHeldOut(
+  d: DecodedFolder,
+  classes: string[],
+  name: string,
+  holdout: number,
+  scan: FolderScan,
+): Pick<DataSplits, 'train' | 'heldOut'> {
   const byClass = classes.map(() => [] as number[]);
   d.labels.forEach((l, i) => byClass[scan.layout === 'flat' ? 0 : l]!.push(i));
   const train: number[] = [];
@@ -164,7 +189,14 @@ function splitHeldOut(d: DecodedFolder, classes: string[], name: string, holdout
       const s = src * v;
       for (let p = 0; p < v; p++) images[o + p] = toUnit[d.pixels[s + p]!]!;
     });
-    return { images, labels: Int32Array.from(idx, (i) => (scan.layout === 'flat' ? 0 : d.labels[i]!)), count: idx.length, classes, name: setName, shape: d.shape };
+    return {
+      images,
+      labels: Int32Array.from(idx, (i) => (scan.layout === 'flat' ? 0 : d.labels[i]!)),
+      count: idx.length,
+      classes,
+      name: setName,
+      shape: d.shape,
+    };
   };
   return { train: pack(train, name), heldOut: pack(held, `${name}-heldout`) };
 }

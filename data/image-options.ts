@@ -85,8 +85,10 @@ export function parseImageSize(v: string): [number, number] {
   const m = /^\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*$/.exec(v);
   const [w, h] = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [NaN, NaN];
   if (!(w >= MIN_IMAGE_SIDE && h >= MIN_IMAGE_SIDE && w <= MAX_IMAGE_SIDE && h <= MAX_IMAGE_SIDE)) {
-    throw new InvalidArgumentError(`expected N or WxH with sides from ${MIN_IMAGE_SIDE} to ${MAX_IMAGE_SIDE} (images smaller than ` +
-`${MIN_IMAGE_SIDE} px are too small for the judge)`);
+    throw new InvalidArgumentError(
+      `expected N or WxH with sides from ${MIN_IMAGE_SIDE} to ${MAX_IMAGE_SIDE} (images smaller than ` +
+        `${MIN_IMAGE_SIDE} px are too small for the judge)`,
+    );
   }
   return [w, h];
 }
@@ -102,11 +104,23 @@ export const DATA_OPTION_FLAGS = ['--image-size', '--channels', '--fit', '--hold
 /** Adds the data options of an image folder to a command (train, data); no defaults, so "not given" stays visible. */
 export function addImageDataOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--image-size <N|WxH>', `image folders: size the images are resized to (default ${DEFAULT_IMAGE_SIZE}; the networks grow ` +
-`with it, and train refuses at the start a size they cannot fit)`).argParser(parseImageSize))
-    .addOption(new Option('--channels <1|3>', 'image folders: 1 grey, 3 RGB (default: 1 when every image is grey, else 3)').argParser(parseChannels))
+    .addOption(
+      new Option(
+        '--image-size <N|WxH>',
+        `image folders: size the images are resized to (default ${DEFAULT_IMAGE_SIZE}; the networks grow ` +
+          `with it, and train refuses at the start a size they cannot fit)`,
+      ).argParser(parseImageSize),
+    )
+    .addOption(
+      new Option('--channels <1|3>', 'image folders: 1 grey, 3 RGB (default: 1 when every image is grey, else 3)').argParser(parseChannels),
+    )
     .addOption(new Option('--fit <how>', 'image folders: cover (centre crop, default) or contain (letterbox on white)').choices(FITS))
-    .addOption(new Option('--holdout <fraction>', `image folders: fraction of each class held out of training for eval (default ${DEFAULT_HOLDOUT})`).argParser(fraction))
+    .addOption(
+      new Option(
+        '--holdout <fraction>',
+        `image folders: fraction of each class held out of training for eval (default ${DEFAULT_HOLDOUT})`,
+      ).argParser(fraction),
+    )
     .option('--strict', 'image folders: a file that cannot be decoded is an error instead of being skipped');
 }
 

@@ -57,7 +57,13 @@ const byCodePoint = (a: string, b: string): number => {
 
 const errorText = (e: unknown): string => {
   const err = e as NodeJS.ErrnoException;
-  const what: Record<string, string> = { EACCES: 'permission denied', EPERM: 'permission denied', ENOENT: 'broken link or removed', ELOOP: 'link loop', ENOTDIR: 'not a folder' };
+  const what: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    ENOENT: 'broken link or removed',
+    ELOOP: 'link loop',
+    ENOTDIR: 'not a folder',
+  };
   return err.code ? `${what[err.code] ?? err.message} (${err.code})` : String(err.message ?? e);
 };
 
@@ -81,9 +87,10 @@ export function shownName(raw: Buffer): { name: string; exact: boolean } {
   const whole = decodes(raw);
   if (whole !== null && !CONTROL.test(whole)) return { name: whole, exact: true };
   let out = '';
-  for (let i = 0; i < raw.length; ) {
+  for (let i = 0; i < raw.length;) {
     const lead = raw[i]!;
-    const len = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    const len =
+      lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
     const text = len ? decodes(raw.subarray(i, i + len)) : null;
     if (text === null || text.length === 0 || (len === 1 && CONTROL.test(text))) {
       out += hex(lead);
@@ -164,7 +171,8 @@ export function scanImageFolder(dir: string): FolderScan {
   const dup = classes.find((c, i) => classes.indexOf(c) !== i);
   if (dup !== undefined) throw new DataError(`${dir}: two class folders are both named "${dup}" (after Unicode normalisation): rename one`);
   const loose = top.filter((e) => e.kind !== 'dir' && isImageFileName(e.name)).length;
-  if (loose) skipped.push({ file: root, reason: `${loose} image${loose > 1 ? 's' : ''} directly in the folder, not in a class folder: not used` });
+  if (loose)
+    skipped.push({ file: root, reason: `${loose} image${loose > 1 ? 's' : ''} directly in the folder, not in a class folder: not used` });
 
   classDirs.forEach((classDir, label) => {
     // Folders are identified by device and inode, so a link back to an ancestor is seen once; the
@@ -191,7 +199,9 @@ export function scanImageFolder(dir: string): FolderScan {
     if (!list) throw new DataError(`${classDir.full}: class folder "${classes[label]}": ${skipped.at(-1)!.reason}`);
     walk(classDir, classDir.stat, 0, list);
     if (files.length === before) {
-      throw new DataError(`${classDir.full}: empty class folder "${classes[label]}" (no PNG, JPEG or WebP images in it): add images or remove the folder`);
+      throw new DataError(
+        `${classDir.full}: empty class folder "${classes[label]}" (no PNG, JPEG or WebP images in it): add images or remove the folder`,
+      );
     }
   });
   files.sort((a, b) => a.label - b.label || byCodePoint(a.rel, b.rel));

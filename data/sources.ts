@@ -42,7 +42,14 @@ export function loadEmbeddedMnist(): DataSplits {
   const pack = (rows: typeof train, name: string): Dataset => {
     const images = new Float32Array(rows.length * IMAGE_PIXELS);
     rows.forEach((r, i) => images.set(r.img, i * IMAGE_PIXELS));
-    return { images, labels: Int32Array.from(rows.map((r) => r.label)), count: rows.length, classes: DIGIT_CLASSES, name, shape: DIGIT_SHAPE };
+    return {
+      images,
+      labels: Int32Array.from(rows.map((r) => r.label)),
+      count: rows.length,
+      classes: DIGIT_CLASSES,
+      name,
+      shape: DIGIT_SHAPE,
+    };
   };
   return { train: pack(train, 'mnist'), heldOut: pack(held, 'mnist-heldout') };
 }
@@ -52,8 +59,10 @@ export function loadData(source: string): DataSplits {
   if (source === 'mnist') return loadEmbeddedMnist();
   if (source === 'fashion') {
     if (!existsSync(FASHION_DIR)) {
-      throw new DataError(`${FASHION_DIR} not found: install Fashion-MNIST with \`sudo apt-get install dataset-fashion-mnist\` ` +
-`(Debian/Ubuntu) or pass --data DIR with its IDX files`);
+      throw new DataError(
+        `${FASHION_DIR} not found: install Fashion-MNIST with \`sudo apt-get install dataset-fashion-mnist\` ` +
+          `(Debian/Ubuntu) or pass --data DIR with its IDX files`,
+      );
     }
     return loadIdxDir(FASHION_DIR, 'fashion', FASHION_CLASSES);
   }
@@ -62,14 +71,17 @@ export function loadData(source: string): DataSplits {
 
 /** A folder with IDX training files (else it is read as a folder of images). */
 export const isIdxFolder = (dir: string): boolean =>
-  ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte', 'train-labels-idx1-ubyte.gz'].some((f) => existsSync(path.join(dir, f)));
+  ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte', 'train-labels-idx1-ubyte.gz'].some((f) =>
+    existsSync(path.join(dir, f)),
+  );
 
 /**
  * Any --data source: mnist, fashion and IDX folders as loadData, any other folder as a folder of
  * images read with the data options (which only image folders take).
  */
 /** A --data naming a folder of images (not mnist, fashion or an IDX folder). */
-export const isImageFolderSource = (source: string): boolean => source !== 'mnist' && source !== 'fashion' && existsSync(source) && !isIdxFolder(source);
+export const isImageFolderSource = (source: string): boolean =>
+  source !== 'mnist' && source !== 'fashion' && existsSync(source) && !isIdxFolder(source);
 
 /** The real path of `p`, existing or not (its nearest existing ancestor resolved, the rest appended). */
 function realPath(p: string): string {
@@ -91,15 +103,20 @@ export function refuseRunInsideData(source: string, runDir: string): void {
   const [data, run] = [realPath(source), realPath(runDir)];
   const rel = path.relative(data, run);
   if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
-    throw new DataError(`--out ${runDir} is inside --data ${source}: its sample grids would be read as training images; put ` +
-`the run elsewhere (e.g. --out runs/NAME)`);
+    throw new DataError(
+      `--out ${runDir} is inside --data ${source}: its sample grids would be read as training images; put ` +
+        `the run elsewhere (e.g. --out runs/NAME)`,
+    );
   }
 }
 
 export async function openData(source: string, options: ImageDataOptions = {}, lo: LoadOptions = {}): Promise<DataSplits> {
   if (!isImageFolderSource(source)) {
     const flags = givenFlags(options);
-    if (flags.length) throw new DataError(`${flags.join(', ')}: only for folders of images; ${source} is ${DIGIT_SHAPE.join('x')} grey images with their own held-out split`);
+    if (flags.length)
+      throw new DataError(
+        `${flags.join(', ')}: only for folders of images; ${source} is ${DIGIT_SHAPE.join('x')} grey images with their own held-out split`,
+      );
     return loadData(source);
   }
   const { loadImageFolder } = await import('./image-folder.js'); // sharp loads only for image folders

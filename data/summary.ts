@@ -31,7 +31,8 @@ export function summarise(source: string, d: DataSplits): DataSummary {
   };
 }
 
-const plural = (n: number, word: string): string => `${n.toLocaleString('en-US')} ${n === 1 ? word : word.endsWith('s') ? `${word}es` : `${word}s`}`;
+const plural = (n: number, word: string): string =>
+  `${n.toLocaleString('en-US')} ${n === 1 ? word : word.endsWith('s') ? `${word}es` : `${word}s`}`;
 const tally = (t: Record<string, number>): string =>
   Object.entries(t)
     .sort((a, b) => b[1] - a[1])
@@ -45,12 +46,18 @@ const TOP_SIZES = 4;
 export function sizeSummary(sizes: Record<string, number>): string {
   const entries = Object.entries(sizes);
   if (entries.length <= TOP_SIZES) return tally(sizes);
-  const pixels = (k: string): number => k.split('x').map(Number).reduce((a, b) => a * b, 1);
+  const pixels = (k: string): number =>
+    k
+      .split('x')
+      .map(Number)
+      .reduce((a, b) => a * b, 1);
   const byArea = entries.map(([k]) => k).sort((a, b) => pixels(a) - pixels(b));
   const top = Object.fromEntries(entries.sort((a, b) => b[1] - a[1]).slice(0, TOP_SIZES));
   const rest = entries.slice(TOP_SIZES).reduce((n, [, c]) => n + c, 0);
-  return `${entries.length.toLocaleString('en-US')} sizes from ${byArea[0]} to ${byArea.at(-1)}; most common ` +
-`${tally(top)} (${rest.toLocaleString('en-US')} ${rest === 1 ? 'file' : 'files'} in other sizes)`;
+  return (
+    `${entries.length.toLocaleString('en-US')} sizes from ${byArea[0]} to ${byArea.at(-1)}; most common ` +
+    `${tally(top)} (${rest.toLocaleString('en-US')} ${rest === 1 ? 'file' : 'files'} in other sizes)`
+  );
 }
 
 /** The human-readable summary. */
@@ -62,14 +69,18 @@ export function formatSummary(s: DataSummary): string {
   const layout = s.layout === 'flat' ? 'a flat folder (no classes: gan and wgan-gp only)' : plural(s.classes.length, 'class');
   const out = [
     `${s.source}: ${layout}, ${plural(s.train + s.heldOut, 'image')} as ${c}x${h}x${w} (${colour}${how}` +
-`); ${s.train.toLocaleString('en-US')} to train, ${s.heldOut.toLocaleString('en-US')} held out for ` +
-`eval`,
+      `); ${s.train.toLocaleString('en-US')} to train, ${s.heldOut.toLocaleString('en-US')} held out for ` +
+      `eval`,
     `data set: ${s.name}${f ? ` (${f.cache.hit ? 'from the cache' : 'decoded'} in ${f.seconds.toFixed(1)} s)` : ''}`,
     '',
   ];
-  const rows = [['class', 'images', 'train', 'held out'], ...s.classes.map((k) => [k.name, String(k.train + k.heldOut), String(k.train), String(k.heldOut)])];
+  const rows = [
+    ['class', 'images', 'train', 'held out'],
+    ...s.classes.map((k) => [k.name, String(k.train + k.heldOut), String(k.train), String(k.heldOut)]),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...r[i]!].length)));
-  for (const r of rows) out.push(r.map((cell, i) => (i === 0 ? cell + ' '.repeat(widths[i]! - [...cell].length) : cell.padStart(widths[i]!))).join('  '));
+  for (const r of rows)
+    out.push(r.map((cell, i) => (i === 0 ? cell + ' '.repeat(widths[i]! - [...cell].length) : cell.padStart(widths[i]!))).join('  '));
   if (f) {
     out.push('', `source sizes: ${sizeSummary(f.sizes)}`, `pixel formats: ${tally(f.kinds)}`);
     if (f.skipped.length) {
@@ -77,7 +88,8 @@ export function formatSummary(s: DataSummary): string {
       for (const k of f.skipped.slice(0, 20)) out.push(`  ${path.relative(f.source.path, k.file) || '.'}: ${k.reason}`);
       if (f.skipped.length > 20) out.push(`  ... and ${f.skipped.length - 20} more`);
     } else out.push('skipped: none');
-    if (f.ignored.count) out.push(`ignored ${plural(f.ignored.count, 'file')} not named .png, .jpg, .jpeg or .webp, e.g. ${f.ignored.examples.join(', ')}`);
+    if (f.ignored.count)
+      out.push(`ignored ${plural(f.ignored.count, 'file')} not named .png, .jpg, .jpeg or .webp, e.g. ${f.ignored.examples.join(', ')}`);
   }
   return out.join('\n');
 }

@@ -26,7 +26,15 @@ export const REPORT_AUGMENTATION: Augmentation = { shift: 0.1, rotate: 12, scale
  * Write an augmented copy of src (one image at sOff) into dst at dOff: a random affine map sampled
  * bilinearly (edge pixels repeat outside the image), then, with probability `speckle`, noise and specks.
  */
-export function augmentInto(dst: Float32Array, dOff: number, src: Float32Array, sOff: number, [c, h, w]: ImageShape, rng: Rng, a: Augmentation): void {
+export function augmentInto(
+  dst: Float32Array,
+  dOff: number,
+  src: Float32Array,
+  sOff: number,
+  [c, h, w]: ImageShape,
+  rng: Rng,
+  a: Augmentation,
+): void {
   const side = Math.min(h, w);
   const tx = (rng.uniform() * 2 - 1) * a.shift * side;
   const ty = (rng.uniform() * 2 - 1) * a.shift * side;
@@ -70,7 +78,15 @@ export function augmentInto(dst: Float32Array, dOff: number, src: Float32Array, 
 }
 
 /** Copy image src ([C, H, W] at sOff) into dst at dOff shifted by (dx, dy) whole pixels, filling with background (-1). */
-export function shiftInto(dst: Float32Array, dOff: number, src: Float32Array, sOff: number, dx: number, dy: number, [c, h, w]: ImageShape): void {
+export function shiftInto(
+  dst: Float32Array,
+  dOff: number,
+  src: Float32Array,
+  sOff: number,
+  dx: number,
+  dy: number,
+  [c, h, w]: ImageShape,
+): void {
   for (let k = 0; k < c; k++) {
     const plane = k * h * w;
     for (let y = 0; y < h; y++) {

@@ -138,7 +138,15 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
-async function loadSamples(input: string, n: number, seed: number, judge: JudgeFacts, notes: string[], progress: ProgressSink, model: GeneratorFile | null = null): Promise<Samples> {
+async function loadSamples(
+  input: string,
+  n: number,
+  seed: number,
+  judge: JudgeFacts,
+  notes: string[],
+  progress: ProgressSink,
+  model: GeneratorFile | null = null,
+): Promise<Samples> {
   if (isFile(input, '.npy')) return readNpySamples(input, n, judge.classes.length);
   if (isFile(input, '.onnx')) {
     const stage = progress.stage(`sampling ${n} images from ${input}`, n);
@@ -149,18 +157,29 @@ async function loadSamples(input: string, n: number, seed: number, judge: JudgeF
   try {
     return await datasetSamples(input, n, seed, judge, notes);
   } catch (e) {
-    throw new SampleError(`${input}: expected an .onnx generator, an .npy samples file or a data set (mnist, fashion, a folder): ${(e as Error).message}`);
+    throw new SampleError(
+      `${input}: expected an .onnx generator, an .npy samples file or a data set (mnist, fashion, a folder): ${(e as Error).message}`,
+    );
   }
 }
 
 function checkShape(s: Samples, shape: ImageShape, what: string, judge: JudgeFacts): void {
   const per = imageValues(shape);
   if (s.images.length !== s.count * per) {
-    throw new SampleError(`${what}: its images are not ${shape.join('x')}, the ${judge.role} judge's input (${judge.file}); pass the matching --data`);
+    throw new SampleError(
+      `${what}: its images are not ${shape.join('x')}, the ${judge.role} judge's input (${judge.file}); pass the matching --data`,
+    );
   }
 }
 
-async function judged(judge: LoadedJudge, images: Float32Array, count: number, labels: Int32Array | null, what: string, progress: ProgressSink): Promise<ScoredSet> {
+async function judged(
+  judge: LoadedJudge,
+  images: Float32Array,
+  count: number,
+  labels: Int32Array | null,
+  what: string,
+  progress: ProgressSink,
+): Promise<ScoredSet> {
   const stage = progress.stage(`scoring ${what} with the ${judge.role} judge`, count);
   const out = await judge.predict(images, count, (done) => stage.update(done));
   stage.done();
@@ -176,7 +195,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer >= 1, got ${n}`);
   if (refs.length > 2) throw new Error(`--ref is given ${refs.length} times: give one reference, or two sets to compare`);
   if (o.input && refs.length > 1) throw new Error('give the images to score or two --ref sets, not both');
-  if (!o.input && refs.length < 2) throw new Error('give a generator (.onnx), samples (.npy) or a data set to evaluate, or two --ref sets to compare');
+  if (!o.input && refs.length < 2)
+    throw new Error('give a generator (.onnx), samples (.npy) or a data set to evaluate, or two --ref sets to compare');
   const input = o.input ?? refs[0]!;
   const refSource = o.input ? refs[0] : refs[1];
 
@@ -188,15 +208,18 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const data = folder?.data ?? chooseData(model, refs, o.data, notes);
   if (folder && !o.judge) {
     await ensureFolderJudge(folder, (l) => console.error(l), o.backend);
-    notes.push(`no report judge for image folders: scored by the judge trained for this folder on its first eval ` +
-`(the select judge's architecture, ${folder.judgeFile}); numbers are comparable between models of ` +
-`this folder only`);
+    notes.push(
+      `no report judge for image folders: scored by the judge trained for this folder on its first eval ` +
+        `(the select judge's architecture, ${folder.judgeFile}); numbers are comparable between models of ` +
+        `this folder only`,
+    );
   }
   const { spec, facts } = chooseJudge(o.judge ?? folder?.judgeFile, data, notes);
   const k = facts.classes.length;
   // Cheap checks first (the judge file above, the data, the reference), before sampling.
   const splits = folder?.splits ?? (await cachedData(data, facts.imageShape));
-  if (splits.train.classes.length !== k) throw new Error(`${facts.file} has ${k} classes but data ${data} has ${splits.train.classes.length}`);
+  if (splits.train.classes.length !== k)
+    throw new Error(`${facts.file} has ${k} classes but data ${data} has ${splits.train.classes.length}`);
   const reference: Samples | null = refSource ? await loadSamples(refSource, MAX_REFERENCE, seed, facts, notes, progress) : null;
   if (reference) checkShape(reference, facts.imageShape, refSource!, facts);
   const samples = await loadSamples(input, n, seed, facts, notes, progress, model);
@@ -204,15 +227,25 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   if (samples.classes && samples.classes.length !== k) {
     throw new Error(`${input} has ${samples.classes.length} classes but the ${facts.data} judge has ${k}: pass the matching --data`);
   }
-  if (reference && (o.ceiling ?? true)) notes.push('no ceiling with --ref (the ceiling is real training images against the held-out split)');
+  if (reference && (o.ceiling ?? true))
+    notes.push('no ceiling with --ref (the ceiling is real training images against the held-out split)');
 
   // Scoring runs on onnxruntime; only training a judge needs tfjs.
   const judge = await loadJudge(spec, data);
   const gemm = matrixProducts();
   try {
-    const held = await judged(judge, splits.heldOut.images, splits.heldOut.count, splits.heldOut.labels, `the ${splits.heldOut.count} held-out images`, progress);
+    const held = await judged(
+      judge,
+      splits.heldOut.images,
+      splits.heldOut.count,
+      splits.heldOut.labels,
+      `the ${splits.heldOut.count} held-out images`,
+      progress,
+    );
     const heldOutAccuracy = accuracy(predictedClasses(held.probs, held.count, k), splits.heldOut.labels);
-    const refSet = reference ? await judged(judge, reference.images, reference.count, reference.labels, `the ${reference.count} reference images`, progress) : held;
+    const refSet = reference
+      ? await judged(judge, reference.images, reference.count, reference.labels, `the ${reference.count} reference images`, progress)
+      : held;
     const prepared = await prepareReference(gemm, refSet, k);
 
     const scored = await judged(judge, samples.images, samples.count, samples.labels, `${samples.count} images of ${input}`, progress);
@@ -221,7 +254,14 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     let ceiling: Metrics | null = null;
     if ((o.ceiling ?? true) && !reference) {
       const real = balancedSubset(splits.train, samples.count, seed);
-      const r = await judged(judge, real.images.subarray(0, real.count * imageValues(facts.imageShape)), real.count, real.labels, `${real.count} real training images (ceiling)`, progress);
+      const r = await judged(
+        judge,
+        real.images.subarray(0, real.count * imageValues(facts.imageShape)),
+        real.count,
+        real.labels,
+        `${real.count} real training images (ceiling)`,
+        progress,
+      );
       ceiling = await scoreSet(gemm, r, prepared, k, { bootstrap, seed, progress, label: 'real images' });
     }
     return {
@@ -257,6 +297,12 @@ export async function retrainJudge(o: {
   await selectBackend(o.backend ?? 'auto');
   const splits = await cachedData(o.data, DIGIT_SHAPE); // IDX data sets: the shape reads only image folders
   const spec = roleSpec(o.role, o.data);
-  return trainAndSaveJudge({ spec: o.seed === undefined ? spec : { ...spec, seed: o.seed }, data: o.data, splits, file: o.file ?? judgePath(o.role, o.data), epochs: o.epochs, log: o.log });
+  return trainAndSaveJudge({
+    spec: o.seed === undefined ? spec : { ...spec, seed: o.seed },
+    data: o.data,
+    splits,
+    file: o.file ?? judgePath(o.role, o.data),
+    epochs: o.epochs,
+    log: o.log,
+  });
 }
-

@@ -50,7 +50,13 @@ export interface SetGeometry {
   sqNorms: Float64Array;
 }
 
-export async function setGeometry(gemm: MatrixProducts, f: Float32Array, n: number, d: number, onRows?: (done: number) => void): Promise<SetGeometry> {
+export async function setGeometry(
+  gemm: MatrixProducts,
+  f: Float32Array,
+  n: number,
+  d: number,
+  onRows?: (done: number) => void,
+): Promise<SetGeometry> {
   const sq = squaredNorms(f, n, d);
   const kernelRowSums = new Float64Array(n);
   const radius3 = new Float64Array(n);
@@ -114,7 +120,15 @@ export interface CrossGeometry {
   ballLen: Int32Array;
 }
 
-export async function crossGeometry(gemm: MatrixProducts, x: Float32Array, gx: SetGeometry, y: Float32Array, gy: SetGeometry, d: number, onRows?: (done: number) => void): Promise<CrossGeometry> {
+export async function crossGeometry(
+  gemm: MatrixProducts,
+  x: Float32Array,
+  gx: SetGeometry,
+  y: Float32Array,
+  gy: SetGeometry,
+  d: number,
+  onRows?: (done: number) => void,
+): Promise<CrossGeometry> {
   const { n } = gx;
   const m = gy.n;
   const kernelRowSums = new Float64Array(n);
@@ -160,5 +174,18 @@ export async function crossGeometry(gemm: MatrixProducts, x: Float32Array, gx: S
     }
     onRows?.(start + b);
   }
-  return { n, m, kernelRowSums, kernelColSums, inRealManifold, realBallCount, coverList, coverLen, recallList, recallLen, ballList, ballLen };
+  return {
+    n,
+    m,
+    kernelRowSums,
+    kernelColSums,
+    inRealManifold,
+    realBallCount,
+    coverList,
+    coverLen,
+    recallList,
+    recallLen,
+    ballList,
+    ballLen,
+  };
 }

@@ -82,7 +82,18 @@ export class FidResampler {
     const r = ref.gaussian;
     let trace = 0;
     for (let j = 0; j < d; j++) trace += r.cov[j * d + j]!;
-    return new FidResampler(gemm, n, d, xc, Float32Array.from(zc), sq, mean.map((m, j) => m - r.mean[j]!), trace, gaussianStats(x, n, d), ref);
+    return new FidResampler(
+      gemm,
+      n,
+      d,
+      xc,
+      Float32Array.from(zc),
+      sq,
+      mean.map((m, j) => m - r.mean[j]!),
+      trace,
+      gaussianStats(x, n, d),
+      ref,
+    );
   }
 
   /** The set's FID (float64). */
@@ -133,7 +144,8 @@ export class FidResampler {
     });
     const second = await this.gemm.transposedProduct(zw, zw, rows.length, d, d);
     const m = new Float64Array(d * d);
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) m[a * d + b] = (second[a * d + b]! - total * zmean[a]! * zmean[b]!) / (total - 1);
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) m[a * d + b] = (second[a * d + b]! - total * zmean[a]! * zmean[b]!) / (total - 1);
     return Math.max(meanTerm + traceS + this.referenceTrace - 2 * traceSqrtPsd(m, d), 0);
   }
 }

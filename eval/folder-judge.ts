@@ -28,7 +28,13 @@ export interface FolderEval {
  * `explicitData` when given, else from where it was trained); null for other inputs. Throws, saying
  * what it needs, when the folder is gone or has no classes for a judge.
  */
-export async function folderEvalData(input: string, model: ModelFileInfo | null, explicitData: string | undefined, notes: string[], log: (line: string) => void): Promise<FolderEval | null> {
+export async function folderEvalData(
+  input: string,
+  model: ModelFileInfo | null,
+  explicitData: string | undefined,
+  notes: string[],
+  log: (line: string) => void,
+): Promise<FolderEval | null> {
   if (!model || explicitData === 'mnist' || explicitData === 'fashion') return null; // no readable generator: the sample source says why
   const { props, metadata: meta } = model;
   const source = dataSourceFromProps(props);
@@ -38,24 +44,40 @@ export async function folderEvalData(input: string, model: ModelFileInfo | null,
   const dir = explicitData ?? source.path;
   if (!existsSync(dir)) {
     throw new Error(
-      `${input} was trained on ${what}, read from ${source.path}, which is not there any more: eval needs those images to train its judge and as the real images to compare with; ` +
+      `${input} was trained on ${what}, read from ${source.path}, which is not there any more: ` +
+        `eval needs those images to train its judge and as the real images to compare with; ` +
         `put them back there or pass --data DIR with the same class folders`,
     );
   }
-  const options = { size: [w, h] as [number, number], channels: source.channels === 'auto' ? undefined : source.channels, fit: source.fit, holdout: source.holdout };
+  const options = {
+    size: [w, h] as [number, number],
+    channels: source.channels === 'auto' ? undefined : source.channels,
+    fit: source.fit,
+    holdout: source.holdout,
+  };
   const splits = await openData(dir, options, { log });
   const ds = splits.train;
   if (ds.shape.join() !== meta.imageShape.join()) {
-    throw new Error(`${dir} now reads as ${ds.shape.join('x')} images, but ${input} makes ${meta.imageShape.join('x')}: pass --data with the images it was trained on`);
+    throw new Error(
+      `${dir} now reads as ${ds.shape.join('x')} images, but ` +
+        `${input} makes ${meta.imageShape.join('x')}: pass --data with the images it was trained on`,
+    );
   }
   if (splits.folder?.layout === 'flat' || ds.classes.length < 2) {
-    throw new Error(`eval scores generators with a judge, a classifier of the data set's classes, and ${dir} has ${splits.folder?.layout === 'flat' ? 'no classes (a flat folder)' : 'a single class'}: pass --data with a folder of at least 2 class folders`);
+    throw new Error(
+      `eval scores generators with a judge, a classifier of the data set's classes, and ` +
+        `${dir} has ${splits.folder?.layout === 'flat' ? 'no classes (a flat folder)' : 'a single class'}` +
+        `: pass --data with a folder of at least 2 class folders`,
+    );
   }
   // NAME@FINGERPRINT: the fingerprint is the images' content, the name only the folder's.
   const fingerprint = ds.name.slice(ds.name.lastIndexOf('@') + 1);
   const trainedOn = meta.dataset ?? '(unknown)';
   if (fingerprint !== trainedOn.slice(trainedOn.lastIndexOf('@') + 1)) {
-    notes.push(`${dir} now holds ${ds.name}; ${input} was trained on ${trainedOn}: the images changed since, and it is scored against the current ones`);
+    notes.push(
+      `${dir} now holds ${ds.name}; ` +
+        `${input} was trained on ${trainedOn}: the images changed since, and it is scored against the current ones`,
+    );
   }
   // Keyed by content, so the same images in a moved or renamed folder reuse the judge.
   const judgeFile = path.join(cacheDir('judges'), `judge-${fingerprint}-holdout${source.holdout}.json`);
@@ -75,9 +97,22 @@ export async function ensureFolderJudge(f: FolderEval, log: (line: string) => vo
   await selectBackend(backend);
   const { train, heldOut } = f.splits;
   const epochs = defaultEpochs(FOLDER_SPEC, train.count);
-  log(`training the judge for ${train.name} (first eval of this data set): ${train.count} images x ${epochs} epochs, ${train.shape.join('x')}; cached as ${f.judgeFile}`);
+  log(
+    `training the judge for ${train.name} (first eval of this data set): ` +
+      `${train.count} images x ${epochs} epochs, ${train.shape.join('x')}; cached as ${f.judgeFile}`,
+  );
   const { stepsPerEpoch } = await import('./judge-train.js');
   const bar = progressBar('judge', epochs * stepsPerEpoch(FOLDER_SPEC, train.count), 'steps');
-  const r = await trainAndSaveJudge({ spec: FOLDER_SPEC, data: f.data, splits: f.splits, file: f.judgeFile, epochs, onStep: (step) => bar.update(step) }).finally(() => bar.stop());
-  log(`judge for ${train.name}: held-out accuracy ${r.heldOutAccuracy.toFixed(4)} on ${heldOut.count} images (${imageValues(train.shape)} values each)`);
+  const r = await trainAndSaveJudge({
+    spec: FOLDER_SPEC,
+    data: f.data,
+    splits: f.splits,
+    file: f.judgeFile,
+    epochs,
+    onStep: (step) => bar.update(step),
+  }).finally(() => bar.stop());
+  log(
+    `judge for ${train.name}: ` +
+      `held-out accuracy ${r.heldOutAccuracy.toFixed(4)} on ${heldOut.count} images (${imageValues(train.shape)} values each)`,
+  );
 }

@@ -52,8 +52,14 @@ export function specOf(j: Record<string, unknown>): JudgeSpec | string {
     return s.success ? s.data : `its spec is not valid (${s.error.issues[0]?.path.join('.')}: ${s.error.issues[0]?.message})`;
   }
   if (j.format === JUDGE_FORMAT && j.version === 1) return { ...selectSpec(Number(j.maxShift)), seed: Number(j.seed) };
-  if (j.format === 'onnxgan-report-judge' && j.version === 1) return { ...REPORT_SPEC, augmentation: { kind: 'affine', ...(j.augmentation as object) } as JudgeSpec['augmentation'], seed: Number(j.seed) };
-  if (j.format === JUDGE_FORMAT || j.format === 'onnxgan-report-judge') return `judge format version ${String(j.version)}, this onnxgan reads ${JUDGE_VERSION} (and 1)`;
+  if (j.format === 'onnxgan-report-judge' && j.version === 1)
+    return {
+      ...REPORT_SPEC,
+      augmentation: { kind: 'affine', ...(j.augmentation as object) } as JudgeSpec['augmentation'],
+      seed: Number(j.seed),
+    };
+  if (j.format === JUDGE_FORMAT || j.format === 'onnxgan-report-judge')
+    return `judge format version ${String(j.version)}, this onnxgan reads ${JUDGE_VERSION} (and 1)`;
   return `not an onnxgan judge file (format "${String(j.format)}")`;
 }
 
@@ -67,7 +73,14 @@ export function readJudgeModel(file: string, rebuild: string, json: unknown = re
   if (!Array.isArray(classes) || classes.length < 2 || !classes.every((c) => typeof c === 'string')) throw bad('missing class names');
   const image = (j.imageShape ?? DIGIT_SHAPE) as ImageShape; // version 1 digit judges carry no shape
   const side = minSide(spec);
-  if (!(Array.isArray(image) && image.length === 3 && image.every((d) => Number.isInteger(d) && d >= 1) && image[1] >= side && image[2] >= side)) throw bad(`imageShape is not [C, H, W] with H, W >= ${side}`);
+  if (!(
+    Array.isArray(image) &&
+    image.length === 3 &&
+    image.every((d) => Number.isInteger(d) && d >= 1) &&
+    image[1] >= side &&
+    image[2] >= side
+  ))
+    throw bad(`imageShape is not [C, H, W] with H, W >= ${side}`);
   const weights: Weights = {};
   for (const [name, shape] of Object.entries(weightShapes(spec, image, classes.length))) {
     const w = j.weights?.[name];

@@ -29,7 +29,15 @@ export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, inputGrad: boole
         const dx = inputGrad ? tf.conv2d(g, tf.reverse(tf.transpose(sw, [0, 1, 3, 2]), [0, 1]), 1, 'same') : tf.zerosLike(sx);
         // dW[dy, dx, c, o] = sum over n, y, x of xpad[n, y+dy, x+dx, c] g[n, y, x, o]: a 'valid' conv
         // with the batch as the channels.
-        const xt = tf.transpose(tf.pad(sx, [[0, 0], [p, p], [p, p], [0, 0]]), [3, 1, 2, 0]);
+        const xt = tf.transpose(
+          tf.pad(sx, [
+            [0, 0],
+            [p, p],
+            [p, p],
+            [0, 0],
+          ]),
+          [3, 1, 2, 0],
+        );
         const dw = tf.transpose(tf.conv2d(xt, tf.transpose(g, [1, 2, 0, 3]) as tf.Tensor4D, 1, 'valid'), [1, 2, 0, 3]);
         return [dx, dw];
       },
@@ -54,7 +62,13 @@ export class JudgeNet {
   /** Moments of the last training batch, kept by forward(x, true) for updateRunningStats(). */
   private batchMoments: [string, tf.Tensor, tf.Tensor][] = [];
 
-  constructor(readonly spec: JudgeSpec, readonly imageShape: ImageShape, classes: number, values: Weights | null, batchNorm = false) {
+  constructor(
+    readonly spec: JudgeSpec,
+    readonly imageShape: ImageShape,
+    classes: number,
+    values: Weights | null,
+    batchNorm = false,
+  ) {
     const rng = new Rng(spec.seed);
     for (const [name, shape] of Object.entries(weightShapes(spec, imageShape, classes))) {
       let v = values?.[name]?.values;
@@ -121,9 +135,14 @@ export class JudgeNet {
     } else {
       const [ph, pw] = pooledSize(this.spec, this.imageShape);
       const flat = tf.reshape(x, [n, ph * pw * cin]); // (h, w, c) order
-      features = tf.relu(tf.add(tf.matMul(flat, this.vars[`${f.dense}/kernel`] as tf.Tensor2D), this.vars[`${f.dense}/bias`]!)) as tf.Tensor2D;
+      features = tf.relu(
+        tf.add(tf.matMul(flat, this.vars[`${f.dense}/kernel`] as tf.Tensor2D), this.vars[`${f.dense}/bias`]!),
+      ) as tf.Tensor2D;
     }
-    const logits = tf.add(tf.matMul(features, this.vars[`${this.spec.head.logits}/kernel`] as tf.Tensor2D), this.vars[`${this.spec.head.logits}/bias`]!) as tf.Tensor2D;
+    const logits = tf.add(
+      tf.matMul(features, this.vars[`${this.spec.head.logits}/kernel`] as tf.Tensor2D),
+      this.vars[`${this.spec.head.logits}/bias`]!,
+    ) as tf.Tensor2D;
     return { features, logits };
   }
 
@@ -161,7 +180,12 @@ export class JudgeNet {
 }
 
 /** The tfjs forward pass of a judge's weights, in batches (training's held-out check; tests of the ONNX graph). */
-export function tfjsForward(j: JudgeModel, images: Float32Array, count: number, batch = 500): { features: Float32Array; logits: Float32Array } {
+export function tfjsForward(
+  j: JudgeModel,
+  images: Float32Array,
+  count: number,
+  batch = 500,
+): { features: Float32Array; logits: Float32Array } {
   const net = new JudgeNet(j.spec, j.info.imageShape, j.info.classes.length, j.weights);
   try {
     return forwardInBatches(net, images, count, batch);
@@ -171,15 +195,22 @@ export function tfjsForward(j: JudgeModel, images: Float32Array, count: number, 
 }
 
 /** A net's inference-mode outputs for `count` images, `batch` at a time. */
-export function forwardInBatches(net: JudgeNet, images: Float32Array, count: number, batch = 500): { features: Float32Array; logits: Float32Array } {
+export function forwardInBatches(
+  net: JudgeNet,
+  images: Float32Array,
+  count: number,
+  batch = 500,
+): { features: Float32Array; logits: Float32Array } {
   const v = imageValues(net.imageShape);
   const parts: { features: Float32Array; logits: Float32Array }[] = [];
   for (let start = 0; start < count; start += batch) {
     const b = Math.min(batch, count - start);
-    parts.push(tf.tidy(() => {
-      const out = net.forward(tf.tensor2d(images.subarray(start * v, (start + b) * v), [b, v]));
-      return { features: out.features.dataSync() as Float32Array, logits: out.logits.dataSync() as Float32Array };
-    }));
+    parts.push(
+      tf.tidy(() => {
+        const out = net.forward(tf.tensor2d(images.subarray(start * v, (start + b) * v), [b, v]));
+        return { features: out.features.dataSync() as Float32Array, logits: out.logits.dataSync() as Float32Array };
+      }),
+    );
   }
   const join = (key: 'features' | 'logits'): Float32Array => {
     const out = new Float32Array(parts.reduce((s, p) => s + p[key].length, 0));

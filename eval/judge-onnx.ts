@@ -28,7 +28,15 @@ export function judgeInput(g: GraphBuilder, [c, h, w]: ImageShape): string {
 }
 
 /** Conv (k x k, 'same', stride 1) + ReLU, optionally + 2x2 max pool, from tfjs-layout weights. */
-export function convRelu(g: GraphBuilder, x: string, kernel: Float32Array, bias: Float32Array, k: number, cin: number, pool: boolean): string {
+export function convRelu(
+  g: GraphBuilder,
+  x: string,
+  kernel: Float32Array,
+  bias: Float32Array,
+  k: number,
+  cin: number,
+  pool: boolean,
+): string {
   const cout = bias.length;
   const p = (k - 1) / 2;
   let y = g.node('Conv', [x, g.weight('conv_w', hwioToOihw(kernel, k, cin, cout), [cout, cin, k, k]), g.weight('conv_b', bias, [cout])], {
@@ -71,7 +79,18 @@ export function judgeOnnx(j: JudgeModel): Uint8Array {
     const [h, wd] = pooledSize(spec, image);
     const flat = h * wd * cin;
     const nhwc = g.node('Flatten', [g.node('Transpose', [x], { perm: { ints: [0, 2, 3, 1] } })], { axis: { i: 1 } });
-    features = g.node('Relu', [g.node('Gemm', [nhwc, g.weight('fc1_w', w[`${f.dense}/kernel`]!.values, [flat, f.size]), g.weight('fc1_b', w[`${f.dense}/bias`]!.values, [f.size])])], {}, 'features');
+    features = g.node(
+      'Relu',
+      [
+        g.node('Gemm', [
+          nhwc,
+          g.weight('fc1_w', w[`${f.dense}/kernel`]!.values, [flat, f.size]),
+          g.weight('fc1_b', w[`${f.dense}/bias`]!.values, [f.size]),
+        ]),
+      ],
+      {},
+      'features',
+    );
   }
   return judgeHead(g, features, featureDim(spec), w[`${spec.head.logits}/kernel`]!.values, w[`${spec.head.logits}/bias`]!.values);
 }

@@ -33,7 +33,8 @@ export class JudgeSession {
 
   async predict(images: Float32Array, count: number, onProgress?: Progress, batch = 500): Promise<JudgeOutputs> {
     const per = imageValues(this.imageShape);
-    if (images.length !== count * per) throw new Error(`expected ${count} images of ${this.imageShape.join('x')} (${count * per} values), got ${images.length} values`);
+    if (images.length !== count * per)
+      throw new Error(`expected ${count} images of ${this.imageShape.join('x')} (${count * per} values), got ${images.length} values`);
     const features = new Float32Array(count * this.dim);
     const probs = new Float32Array(count * this.classes);
     for (let start = 0; start < count; start += batch) {

@@ -9,7 +9,15 @@ import { REPORT_AUGMENTATION } from './augment.js';
 export type JudgeRole = 'report' | 'select';
 
 const convSchema = z.object({ name: z.string(), kernel: z.number().int().positive(), out: z.number().int().positive(), pool: z.boolean() });
-const affineSchema = z.object({ kind: z.literal('affine'), shift: z.number(), rotate: z.number(), scale: z.number(), speckle: z.number(), noise: z.number(), specks: z.number() });
+const affineSchema = z.object({
+  kind: z.literal('affine'),
+  shift: z.number(),
+  rotate: z.number(),
+  scale: z.number(),
+  speckle: z.number(),
+  noise: z.number(),
+  specks: z.number(),
+});
 
 export const judgeSpecSchema = z.object({
   role: z.enum(['report', 'select']),
@@ -19,7 +27,10 @@ export const judgeSpecSchema = z.object({
    * Features: a dense ReLU layer over the last maps flattened in (h, w, c) order, or their global
    * average (features that do not encode placement); then the dense `logits` layer.
    */
-  head: z.object({ features: z.union([z.object({ dense: z.string(), size: z.number().int().positive() }), z.literal('global-average')]), logits: z.string() }),
+  head: z.object({
+    features: z.union([z.object({ dense: z.string(), size: z.number().int().positive() }), z.literal('global-average')]),
+    logits: z.string(),
+  }),
   /** Batch normalisation before each ReLU while training, folded into the convolutions when saved. */
   batchNorm: z.boolean(),
   /** Training augmentation: whole-pixel shifts (background fill), or eval/augment.ts's affine map and speckle. */
@@ -73,10 +84,12 @@ export const REPORT_SPEC: JudgeSpec = {
 /** An image folder's judge: the select architecture, about 600 steps of 100 images, at least 4 epochs. */
 export const FOLDER_SPEC: JudgeSpec = { ...selectSpec(1), epochs: { images: 60_000, min: 4, max: 100 } };
 
-export const defaultEpochs = (spec: JudgeSpec, trainCount: number): number => Math.min(spec.epochs.max, Math.max(spec.epochs.min, Math.ceil(spec.epochs.images / trainCount)));
+export const defaultEpochs = (spec: JudgeSpec, trainCount: number): number =>
+  Math.min(spec.epochs.max, Math.max(spec.epochs.min, Math.ceil(spec.epochs.images / trainCount)));
 
 /** Feature dimension (FID, KID, precision/recall live in this space). */
-export const featureDim = (spec: JudgeSpec): number => (spec.head.features === 'global-average' ? spec.convs.at(-1)!.out : spec.head.features.size);
+export const featureDim = (spec: JudgeSpec): number =>
+  spec.head.features === 'global-average' ? spec.convs.at(-1)!.out : spec.head.features.size;
 
 /** Smallest image side: every pooling leaves at least one position. */
 export const minSide = (spec: JudgeSpec): number => 2 ** spec.convs.filter((c) => c.pool).length;
@@ -87,7 +100,10 @@ export function pooledSize(spec: JudgeSpec, [, h, w]: ImageShape): [number, numb
   return [h, w];
 }
 
-/** Weight shapes, in training's initialisation order: conv kernels [k*k*Cin, Cout] (rows (dy, dx, c), tfjs's [k, k, Cin, Cout]), dense [in, out]. */
+/**
+ * Weight shapes, in training's initialisation order: conv kernels [k*k*Cin, Cout] (rows (dy, dx, c), tfjs's [k, k, Cin, Cout]),
+ * dense [in, out].
+ */
 export function weightShapes(spec: JudgeSpec, image: ImageShape, classes: number): Record<string, number[]> {
   const shapes: Record<string, number[]> = {};
   let cin = image[0];
@@ -111,7 +127,10 @@ export function weightShapes(spec: JudgeSpec, image: ImageShape, classes: number
 export function trainingText(spec: JudgeSpec, epochs: number): string {
   const a = spec.augmentation;
   if (a.kind === 'shift') return `${epochs} epochs, shifts up to ${a.pixels} px`;
-  return `${epochs} epochs, shifts up to ${a.shift * 100}% of the side, rotations up to ${a.rotate} degrees, scaling up to ${a.scale * 100}%, speckle on ${a.speckle * 100}% of the images`;
+  return (
+    `${epochs} epochs, shifts up to ${a.shift * 100}% of the side, ` +
+    `rotations up to ${a.rotate} degrees, scaling up to ${a.scale * 100}%, speckle on ${a.speckle * 100}% of the images`
+  );
 }
 
 /** The architecture in words (stored in the file, shown by tests and cards). */
@@ -119,5 +138,11 @@ export function architectureText(spec: JudgeSpec, [c, h, w]: ImageShape): string
   const layers = spec.convs.map((l) => `conv${l.kernel}x${l.kernel}(${l.out})+ReLU${l.pool ? '+maxpool2' : ''}`);
   const f = spec.head.features;
   const features = f === 'global-average' ? 'global average pool [features]' : `dense(${f.size})+ReLU [features]`;
-  return [`input ${c}x${h}x${w} in [-1,1]`, ...layers, features, 'dense(K) [logits]', ...(spec.batchNorm ? ['trained with batch normalisation before each ReLU, folded into the convolutions'] : [])].join('; ');
+  return [
+    `input ${c}x${h}x${w} in [-1,1]`,
+    ...layers,
+    features,
+    'dense(K) [logits]',
+    ...(spec.batchNorm ? ['trained with batch normalisation before each ReLU, folded into the convolutions'] : []),
+  ].join('; ');
 }

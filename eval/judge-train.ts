@@ -40,14 +40,16 @@ function augment(spec: JudgeSpec, xs: Float32Array, b: number, images: Float32Ar
   shiftInto(xs, b * v, images, src * v, dx, dy, shape);
 }
 
-const accuracyOf = (logits: Float32Array, ds: Dataset): number => accuracy(predictedClasses(logits, ds.count, ds.classes.length), ds.labels);
+const accuracyOf = (logits: Float32Array, ds: Dataset): number =>
+  accuracy(predictedClasses(logits, ds.count, ds.classes.length), ds.labels);
 
 export async function trainJudge(o: TrainJudgeOptions): Promise<JudgeModel> {
   const { spec, train, heldOut, epochs } = o;
   const shape = train.shape;
   const values = imageValues(shape);
   const side = minSide(spec);
-  if (shape[1] < side || shape[2] < side) throw new JudgeError(`${train.name}: this judge needs images of at least ${side} x ${side}, not ${shape[1]} x ${shape[2]}`);
+  if (shape[1] < side || shape[2] < side)
+    throw new JudgeError(`${train.name}: this judge needs images of at least ${side} x ${side}, not ${shape[1]} x ${shape[2]}`);
   const log = o.log ?? (() => {});
   const k = train.classes.length;
   const batch = Math.min(spec.batch, train.count);
@@ -81,10 +83,14 @@ export async function trainJudge(o: TrainJudgeOptions): Promise<JudgeModel> {
           const labels = tf.tensor1d(ys, 'int32');
           const y = tf.oneHot(labels, k);
           let logits: tf.Tensor2D | null = null;
-          const l = optimizer.minimize(() => {
-            logits = tf.keep(net.forward(x, true).logits); // outlives minimize's scope: disposed below
-            return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-          }, true, vars) as tf.Scalar;
+          const l = optimizer.minimize(
+            () => {
+              logits = tf.keep(net.forward(x, true).logits); // outlives minimize's scope: disposed below
+              return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+            },
+            true,
+            vars,
+          ) as tf.Scalar;
           net.updateRunningStats();
           const hit = tf.sum(tf.cast(tf.equal(tf.argMax(logits!, 1), labels), 'int32'));
           (logits as tf.Tensor2D | null)?.dispose();
@@ -97,11 +103,18 @@ export async function trainJudge(o: TrainJudgeOptions): Promise<JudgeModel> {
         o.onStep?.(step, totalSteps);
         if ((s + 1) % 20 === 0 || s + 1 === steps) {
           const secs = (Date.now() - t0) / 1000;
-          log(`epoch ${epoch}/${epochs} step ${s + 1}/${steps}: loss ${(lossSum / (s + 1)).toFixed(4)}, augmented training accuracy ${(hits / ((s + 1) * batch)).toFixed(4)} (${secs.toFixed(0)} s, ETA this epoch ${((secs / (s + 1)) * (steps - s - 1)).toFixed(0)} s)`);
+          log(
+            `epoch ${epoch}/${epochs} step ${s + 1}/${steps}: loss ${(lossSum / (s + 1)).toFixed(4)}, ` +
+              `augmented training accuracy ${(hits / ((s + 1) * batch)).toFixed(4)} ` +
+              `(${secs.toFixed(0)} s, ETA this epoch ${((secs / (s + 1)) * (steps - s - 1)).toFixed(0)} s)`,
+          );
         }
       }
       const acc = accuracyOf(forwardInBatches(net, heldOut.images, heldOut.count).logits, heldOut);
-      log(`epoch ${epoch}/${epochs}: loss ${(lossSum / steps).toFixed(4)}, held-out accuracy ${acc.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      log(
+        `epoch ${epoch}/${epochs}: loss ${(lossSum / steps).toFixed(4)}, ` +
+          `held-out accuracy ${acc.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+      );
     }
     const judge: JudgeModel = {
       spec,
@@ -136,7 +149,8 @@ function checkFolding(net: JudgeNet, judge: JudgeModel, heldOut: Dataset): void 
   const folded = tfjsForward(judge, images, count).logits;
   let worst = 0;
   for (let i = 0; i < trained.length; i++) worst = Math.max(worst, Math.abs(trained[i]! - folded[i]!) / (1 + Math.abs(trained[i]!)));
-  if (worst > 1e-3) throw new JudgeError(`judge: folding batch normalisation into the convolutions changed its logits by ${worst.toExponential(2)}`);
+  if (worst > 1e-3)
+    throw new JudgeError(`judge: folding batch normalisation into the convolutions changed its logits by ${worst.toExponential(2)}`);
 }
 
 async function onnxAccuracy(j: JudgeModel, heldOut: Dataset): Promise<number> {

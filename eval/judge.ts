@@ -15,10 +15,12 @@ export function judgeName(data: string): string {
 }
 
 /** The shipped judge of a role for a data set. */
-export const judgePath = (role: JudgeRole, data: string): string => path.join(packageInfo().root, 'models', `judge-${role === 'report' ? 'report-' : ''}${judgeName(data)}.json`);
+export const judgePath = (role: JudgeRole, data: string): string =>
+  path.join(packageInfo().root, 'models', `judge-${role === 'report' ? 'report-' : ''}${judgeName(data)}.json`);
 
 /** The command that (re)builds a judge, for messages. */
-export const retrainCommand = (role: JudgeRole, data: string): string => `onnxgan eval --retrain-judge${role === 'report' ? ' --judge report' : ''} --data ${data}`;
+export const retrainCommand = (role: JudgeRole, data: string): string =>
+  `onnxgan eval --retrain-judge${role === 'report' ? ' --judge report' : ''} --data ${data}`;
 
 /** A judge file's JSON, parsed once; errors name the file and the command that (re)builds it. */
 export function readJudgeJson(file: string, rebuild: string): { format?: unknown } {

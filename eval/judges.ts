@@ -76,7 +76,8 @@ export async function loadJudge(which: string, data: string): Promise<LoadedJudg
 }
 
 /** The spec a role trains with for a data set. */
-export const roleSpec = (role: JudgeRole, data: string): JudgeSpec => (role === 'report' ? REPORT_SPEC : selectSpec(judgeName(data) === 'mnist' ? 2 : 1));
+export const roleSpec = (role: JudgeRole, data: string): JudgeSpec =>
+  role === 'report' ? REPORT_SPEC : selectSpec(judgeName(data) === 'mnist' ? 2 : 1);
 
 /** Train a judge of a spec for a data set (tfjs backend already set up) and write it atomically. */
 export async function trainAndSaveJudge(o: {
@@ -91,7 +92,10 @@ export async function trainAndSaveJudge(o: {
   const { train, heldOut } = o.splits;
   const epochs = o.epochs ?? defaultEpochs(o.spec, train.count);
   const log = o.log ?? (() => {});
-  log(`training the ${o.spec.role} judge for ${judgeName(o.data)} on ${train.count} images for ${epochs} epochs (held-out: ${heldOut.count} images)`);
+  log(
+    `training the ${o.spec.role} judge for ${judgeName(o.data)} on ${train.count} images ` +
+      `for ${epochs} epochs (held-out: ${heldOut.count} images)`,
+  );
   const { trainJudge } = await import('./judge-train.js'); // tfjs: only when training
   const judge = await trainJudge({ spec: o.spec, data: o.data, train, heldOut, epochs, log, onStep: o.onStep });
   saveJudge(o.file, judge);

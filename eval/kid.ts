@@ -41,7 +41,13 @@ export function kernelInceptionDistance(gx: SetGeometry, gy: SetGeometry, cross:
   const kid = xx + yy - (2 * sxy) / (n * m);
   // Leave-one-out estimates: dropping x_i removes its row and column of the XX sum and its row of XY;
   // dropping y_j its row and column of YY and its column of XY.
-  const looX = Float64Array.from({ length: n }, (_, i) => (sxx - 2 * gx.kernelRowSums[i]!) / ((n - 1) * (n - 2)) + yy - (2 * (sxy - cross.kernelRowSums[i]!)) / ((n - 1) * m));
-  const looY = Float64Array.from({ length: m }, (_, j) => xx + (syy - 2 * gy.kernelRowSums[j]!) / ((m - 1) * (m - 2)) - (2 * (sxy - cross.kernelColSums[j]!)) / (n * (m - 1)));
+  const looX = Float64Array.from(
+    { length: n },
+    (_, i) => (sxx - 2 * gx.kernelRowSums[i]!) / ((n - 1) * (n - 2)) + yy - (2 * (sxy - cross.kernelRowSums[i]!)) / ((n - 1) * m),
+  );
+  const looY = Float64Array.from(
+    { length: m },
+    (_, j) => xx + (syy - 2 * gy.kernelRowSums[j]!) / ((m - 1) * (m - 2)) - (2 * (sxy - cross.kernelColSums[j]!)) / (n * (m - 1)),
+  );
   return { kid, se: Math.hypot(jackknife(looX), jackknife(looY)) };
 }

@@ -53,7 +53,10 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
   ];
   if (o.run) {
     const ckpt = readCheckpoint(path.join(o.run, 'checkpoint.json'));
-    facts.push(['training wall time', `${(ckpt.position.wallTimeMs / 60000).toFixed(0)} min on the tfjs ${ckpt.backend} backend (2-core CPU, shared with other runs)`]);
+    facts.push([
+      'training wall time',
+      `${(ckpt.position.wallTimeMs / 60000).toFixed(0)} min on the tfjs ${ckpt.backend} backend (2-core CPU, shared with other runs)`,
+    ]);
     facts.push(['seed, batch', `${ckpt.seed}, ${ckpt.batch ?? 'not recorded'}`]);
     facts.push(['training options beyond the reference', trainingOptions(ckpt)]);
     const curve = path.join(o.run, 'loss.svg');
@@ -71,8 +74,8 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
     `# ${name}`,
     '',
     `An onnxgan ${m.kind} generator. Inputs \`noise\` float32 [N, ${m.noiseDim}] (U(-1, 1))` +
-`${m.classes ? ', `label` int64 [N]' : ''}; output \`image\` float32 [N, ${m.imageShape.join(', ')}] ` +
-`in [-1, 1].`,
+      `${m.classes ? ', `label` int64 [N]' : ''}; output \`image\` float32 [N, ${m.imageShape.join(', ')}] ` +
+      `in [-1, 1].`,
     '',
     '| | |',
     '|---|---|',
@@ -85,18 +88,21 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
     '## Evaluation',
     '',
     `\`onnxgan eval ${o.model} --n ${o.n}\` (` +
-`${judgeWhich}` +
-`; definitions in [docs/metrics.md](` +
-`${path.relative(path.dirname(base), path.join(packageInfo().root, 'docs', 'metrics.md'))})):`,
+      `${judgeWhich}` +
+      `; definitions in [docs/metrics.md](` +
+      `${path.relative(path.dirname(base), path.join(packageInfo().root, 'docs', 'metrics.md'))})):`,
     '',
     '```',
     formatReport(report),
     '```',
     '',
     ...(report.judge.role === 'report'
-      ? [`With the select judge (\`--judge select\`), whose FID chose this model's training options and ` +
-`checkpoints and so flatters it: FID ${withSpread(select.generator.fid, select.generator.sd.fid, 2)} ` +
-`(ceiling ${withSpread(select.ceiling!.fid, select.ceiling!.sd.fid, 2)}).`, '']
+      ? [
+          `With the select judge (\`--judge select\`), whose FID chose this model's training options and ` +
+            `checkpoints and so flatters it: FID ${withSpread(select.generator.fid, select.generator.sd.fid, 2)} ` +
+            `(ceiling ${withSpread(select.ceiling!.fid, select.ceiling!.sd.fid, 2)}).`,
+          '',
+        ]
       : []),
     ...(o.run && existsSync(`${base}-loss.svg`) ? ['## Training curves', '', `![losses](${name}-loss.svg)`, ''] : []),
     ...(o.extra ? [o.extra, ''] : []),

@@ -20,7 +20,11 @@ export interface PrecisionRecall {
  * and `refWeights` (per real image, summing to m) the reference, the balls keeping the radii of the
  * original sets.
  */
-export function precisionRecall(c: CrossGeometry, weights: Float64Array | null = null, refWeights: Float64Array | null = null): PrecisionRecall {
+export function precisionRecall(
+  c: CrossGeometry,
+  weights: Float64Array | null = null,
+  refWeights: Float64Array | null = null,
+): PrecisionRecall {
   const w = (i: number): number => (weights ? weights[i]! : 1);
   const v = (j: number): number => (refWeights ? refWeights[j]! : 1);
   let total = 0;
@@ -62,5 +66,10 @@ export function precisionRecall(c: CrossGeometry, weights: Float64Array | null =
     if (anyDrawn(c.coverList, c.coverLen, j)) covered += vj;
     if (anyDrawn(c.recallList, c.recallLen, j)) recalled += vj;
   }
-  return { precision: inside / total, recall: recalled / realTotal, density: balls / (K_DENSITY_COVERAGE * total), realCoverage: covered / realTotal };
+  return {
+    precision: inside / total,
+    recall: recalled / realTotal,
+    density: balls / (K_DENSITY_COVERAGE * total),
+    realCoverage: covered / realTotal,
+  };
 }

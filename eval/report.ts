@@ -13,8 +13,13 @@ export function withSpread(v: number | null, sd: number | null | undefined, digi
 }
 
 const perClassLine = (values: (number | null)[], sds: (number | null)[] | null, classes: string[], f: (v: number) => string): string =>
-  values.map((v, i) => `${classes[i]}:${v === null ? '-' : f(v)}` +
-`${v !== null && sds?.[i] != null && Number.isFinite(sds[i]) ? `±${f(sds[i]!).replace('%', '')}` : ''}`).join(' ');
+  values
+    .map(
+      (v, i) =>
+        `${classes[i]}:${v === null ? '-' : f(v)}` +
+        `${v !== null && sds?.[i] != null && Number.isFinite(sds[i]) ? `±${f(sds[i]!).replace('%', '')}` : ''}`,
+    )
+    .join(' ');
 
 /** Short names of the judge's roles, for column heads. */
 export const judgeLabel = (role: string): string => `${role} judge`;
@@ -41,17 +46,20 @@ export function formatReport(r: EvalReport): string {
   const table = [head, ...rows.map(([name, f]) => [name, f(g), ...(c ? [f(c)] : [])])];
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   const line = (row: string[]): string => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ');
-  const classes = r.judge.classes.length <= 10 && r.judge.classes.every((s) => s.length <= 2) ? r.judge.classes : r.judge.classes.map((_, i) => String(i));
+  const classes =
+    r.judge.classes.length <= 10 && r.judge.classes.every((s) => s.length <= 2)
+      ? r.judge.classes
+      : r.judge.classes.map((_, i) => String(i));
   const j = r.judge;
   const spread = g.sd.replicates
     ? `± one standard deviation over ${g.sd.replicates} bootstrap resamples of both the scored images and ` +
-`the reference images, so a small reference shows as a wide spread (its share cancels when two ` +
-`models are compared against the same reference; KID: the jackknife over both sets)`
+      `the reference images, so a small reference shows as a wide spread (its share cancels when two ` +
+      `models are compared against the same reference; KID: the jackknife over both sets)`
     : 'none (--bootstrap 0)';
   const out = [
     `input:     ${r.input} (${r.source}${r.kind === null ? '' : `, seed ${r.seed}`})`,
     `judge:     ${j.role} judge ${displayPath(j.file)} (${j.data}, seed ${j.seed}, held-out accuracy ` +
-`${j.heldOutAccuracy.toFixed(4)} on ${j.heldOutCount} images; trained ${j.training})`,
+      `${j.heldOutAccuracy.toFixed(4)} on ${j.heldOutCount} images; trained ${j.training})`,
     `reference: ${r.reference.source} (${r.reference.count} images)`,
     c ? `ceiling:   ${c.n} real training images scored the same way against the reference` : '',
     `spread:    ${spread}`,
@@ -66,11 +74,17 @@ export function formatReport(r: EvalReport): string {
     ...(c?.fidByClass ? [`FID by class, ceiling:       ${perClassLine(c.fidByClass, c.sd.fidByClass, classes, (v) => v.toFixed(1))}`] : []),
   ];
   const reasons = new Map<string, string>();
-  for (const [m, what] of [[g, 'scored'], [c, 'ceiling']] as const) {
+  for (const [m, what] of [
+    [g, 'scored'],
+    [c, 'ceiling'],
+  ] as const) {
     for (const why of Object.values(m?.unavailable ?? {})) reasons.set(why, reasons.has(why) ? 'scored and ceiling' : what);
   }
   for (const [why, where] of reasons) out.push(`n/a (${where}): ${why}`);
   for (const note of r.notes) out.push(`note: ${note}`);
-  if (g.accuracy === null) out.push('(requested-class accuracy and per-class FID: conditional generators, labelled data sets, or .npy samples with a .labels.npy file)');
+  if (g.accuracy === null)
+    out.push(
+      '(requested-class accuracy and per-class FID: conditional generators, labelled data sets, or .npy samples with a .labels.npy file)',
+    );
   return out.filter((l, i) => l !== '' || i > 4).join('\n');
 }

@@ -31,7 +31,17 @@ export interface Samples {
 export interface NpyArray {
   dtype: string; // e.g. '<f4', '|u1'
   shape: number[];
-  data: Float32Array | Float64Array | Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+  data:
+    | Float32Array
+    | Float64Array
+    | Uint8Array
+    | Int8Array
+    | Int16Array
+    | Uint16Array
+    | Int32Array
+    | Uint32Array
+    | BigInt64Array
+    | BigUint64Array;
 }
 
 const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
@@ -64,9 +74,14 @@ export function parseNpy(buf: Uint8Array, file: string): NpyArray {
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new SampleError(`${file}: unreadable .npy header ${JSON.stringify(header.trim())}`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    throw new SampleError(`${file}: unreadable .npy header ${JSON.stringify(header.trim())}`);
   if (fortran === 'True') throw new SampleError(`${file}: Fortran-ordered arrays are not supported (save with np.ascontiguousarray)`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new SampleError(`${file}: bad shape (${shapeText})`);
   const order = descr[0];
   const kind = descr.slice(1);
@@ -77,7 +92,8 @@ export function parseNpy(buf: Uint8Array, file: string): NpyArray {
   if (t.bytes > 1 && order === '|') throw new SampleError(`${file}: unsupported dtype '${descr}'`);
   const count = shape.reduce((a, d) => a * d, 1);
   const need = count * t.bytes;
-  if (b.length - start < need) throw new SampleError(`${file}: truncated data (${b.length - start} bytes, shape [${shape}] of ${descr} needs ${need})`);
+  if (b.length - start < need)
+    throw new SampleError(`${file}: truncated data (${b.length - start} bytes, shape [${shape}] of ${descr} needs ${need})`);
   // Copy to an aligned buffer of its own.
   const copy = new ArrayBuffer(need);
   new Uint8Array(copy).set(b.subarray(start, start + need));
@@ -141,7 +157,9 @@ export function readNpySamples(file: string, limit: number, numClasses: number):
     const tol = 1e-3;
     if (lo < -1 - tol || hi > 1 + tol) {
       const hint = hi > 1.5 ? ' (0..255 pixels? save them as uint8)' : '';
-      throw new SampleError(`${file}: float samples must be in [-1, 1]; found values in [${lo.toPrecision(4)}, ${hi.toPrecision(4)}]${hint}`);
+      throw new SampleError(
+        `${file}: float samples must be in [-1, 1]; found values in [${lo.toPrecision(4)}, ${hi.toPrecision(4)}]${hint}`,
+      );
     }
     if (lo >= -tol) notes.push(`${file}: no negative values: are the samples in [0, 1]? float samples must be in [-1, 1] (x * 2 - 1)`);
   } else {
@@ -151,12 +169,15 @@ export function readNpySamples(file: string, limit: number, numClasses: number):
   let labels: Int32Array | null = null;
   if (existsSync(labelFile)) {
     const l = parseNpy(readFileSync(labelFile), labelFile);
-    if (l.shape.length !== 1 || l.shape[0] !== total) throw new SampleError(`${labelFile}: labels have shape [${l.shape}]; expected [${total}] (one per sample in ${file})`);
-    if (l.data instanceof Float32Array || l.data instanceof Float64Array) throw new SampleError(`${labelFile}: labels must be integers, not '${l.dtype}'`);
+    if (l.shape.length !== 1 || l.shape[0] !== total)
+      throw new SampleError(`${labelFile}: labels have shape [${l.shape}]; expected [${total}] (one per sample in ${file})`);
+    if (l.data instanceof Float32Array || l.data instanceof Float64Array)
+      throw new SampleError(`${labelFile}: labels must be integers, not '${l.dtype}'`);
     labels = new Int32Array(count);
     for (let i = 0; i < count; i++) {
       const v = Number(l.data[i]!);
-      if (!Number.isInteger(v) || v < 0 || v >= numClasses) throw new SampleError(`${labelFile}: label ${v} at index ${i} is out of range 0..${numClasses - 1}`);
+      if (!Number.isInteger(v) || v < 0 || v >= numClasses)
+        throw new SampleError(`${labelFile}: label ${v} at index ${i} is out of range 0..${numClasses - 1}`);
       labels[i] = v;
     }
   }
@@ -202,7 +223,6 @@ export interface OnnxSampleOptions {
   onProgress?: (done: number) => void;
 }
 
-
 /**
  * Generate n samples with an exported generator: noise = generatorNoise(seed, n, noise_dim), run in
  * batches; conditional models get labels cycling through the classes (i mod K).
@@ -228,9 +248,11 @@ export async function generateOnnxSamples(file: string, o: OnnxSampleOptions): P
     labels = runner.labels(n);
     for (let start = 0; start < n; start += batch) {
       const end = Math.min(start + batch, n);
-      const rows = await runner.run(noise.slice(start * m.noiseDim, end * m.noiseDim), labels?.subarray(start, end) ?? null).catch((e: Error) => {
-        throw new SampleError(`${file}: samples ${start}..${end - 1}: ${e.message}`);
-      });
+      const rows = await runner
+        .run(noise.slice(start * m.noiseDim, end * m.noiseDim), labels?.subarray(start, end) ?? null)
+        .catch((e: Error) => {
+          throw new SampleError(`${file}: samples ${start}..${end - 1}: ${e.message}`);
+        });
       images.set(rows, start * v);
       o.onProgress?.(end);
     }

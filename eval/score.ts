@@ -7,7 +7,17 @@ import { crossGeometry, setGeometry, type SetGeometry } from './feature-pairs.js
 import { FidResampler, rootReference, type RootedReference } from './fid-resample.js';
 import type { MatrixProducts } from '../backend/ort-matmul.js';
 import { kernelInceptionDistance } from './kid.js';
-import { accuracy, accuracyByClass, classCoverage, classHistogram, gaussianStats, inceptionScore, normalizedEntropy, predictedClasses, type Weights } from './metrics.js';
+import {
+  accuracy,
+  accuracyByClass,
+  classCoverage,
+  classHistogram,
+  gaussianStats,
+  inceptionScore,
+  normalizedEntropy,
+  predictedClasses,
+  type Weights,
+} from './metrics.js';
 import { precisionRecall } from './precision-recall.js';
 import { tooFew, type SetMetric } from './sample-size.js';
 import { silentProgress, type ProgressSink } from './progress.js';
@@ -137,7 +147,13 @@ interface FidBoth {
   refRows: number[];
 }
 
-async function fidBoth(gemm: MatrixProducts, x: Float32Array, rows: number[], ref: { x: Float32Array; rows: number[]; rooted: RootedReference }, dim: number): Promise<FidBoth> {
+async function fidBoth(
+  gemm: MatrixProducts,
+  x: Float32Array,
+  rows: number[],
+  ref: { x: Float32Array; rows: number[]; rooted: RootedReference },
+  dim: number,
+): Promise<FidBoth> {
   const fid = await FidResampler.create(gemm, x, rows.length, dim, ref.rooted);
   const mirror = await FidResampler.create(gemm, ref.x, ref.rows.length, dim, rootReference(gaussianStats(x, rows.length, dim)));
   return { fid, mirror, rows, refRows: ref.rows };
@@ -204,7 +220,12 @@ export async function scoreSet(gemm: MatrixProducts, set: ScoredSet, ref: Prepar
   const rng = new Rng(o.seed ^ 0x5eed);
   const refRng = new Rng((o.seed ^ 0x5eed) + 1);
   type Fids = { own: number; ref: number };
-  const reps: { fid: Fids | null; ps: ReturnType<typeof predictionMetrics>; pr: ReturnType<typeof precisionRecall>; fidByClass: (Fids | null)[] | null }[] = [];
+  const reps: {
+    fid: Fids | null;
+    ps: ReturnType<typeof predictionMetrics>;
+    pr: ReturnType<typeof precisionRecall>;
+    fidByClass: (Fids | null)[] | null;
+  }[] = [];
   const resampled = async (p: FidBoth, w: Float64Array, v: Float64Array): Promise<Fids> => ({
     own: await p.fid.resampledFid(Float64Array.from(p.rows, (i) => w[i]!)),
     ref: await p.mirror.resampledFid(Float64Array.from(p.refRows, (j) => v[j]!)),
@@ -218,13 +239,22 @@ export async function scoreSet(gemm: MatrixProducts, set: ScoredSet, ref: Prepar
       fidByClass = [];
       for (const p of perClass) fidByClass.push(p ? await resampled(p, w, v) : null);
     }
-    reps.push({ fid: fidAll ? await resampled(fidAll, w, v) : null, ps: predictionMetrics(probs, predicted, labels, n, k, w), pr: precisionRecall(cross, w, v), fidByClass });
+    reps.push({
+      fid: fidAll ? await resampled(fidAll, w, v) : null,
+      ps: predictionMetrics(probs, predicted, labels, n, k, w),
+      pr: precisionRecall(cross, w, v),
+      fidByClass,
+    });
     boot.update(b + 1);
   }
   boot.done();
   const sd = (f: (r: (typeof reps)[number]) => number): number => standardDeviation(reps.map(f));
   /** Both bootstraps' variances added. */
-  const sdFid = (f: (r: (typeof reps)[number]) => Fids | null | undefined): number => Math.hypot(sd((r) => f(r)?.own ?? NaN), sd((r) => f(r)?.ref ?? NaN));
+  const sdFid = (f: (r: (typeof reps)[number]) => Fids | null | undefined): number =>
+    Math.hypot(
+      sd((r) => f(r)?.own ?? NaN),
+      sd((r) => f(r)?.ref ?? NaN),
+    );
   const sdList = (len: number, f: (r: (typeof reps)[number], c: number) => number | null | undefined): (number | null)[] =>
     Array.from({ length: len }, (_, c) => (reps.every((r) => f(r, c) == null) ? null : standardDeviation(reps.map((r) => f(r, c) ?? NaN))));
   return {

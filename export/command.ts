@@ -8,7 +8,10 @@ const spec = (t: TensorSpec): string => `${t.name} ${t.dtype} ${t.shape ? `[${t.
 
 /** Any ONNX file's interface and metadata_props; `generator` says whether onnxgan serves it (its metadata's problem when not). */
 export function formatInfo(info: OnnxFileInterface, generator: string | null = null): string {
-  const others = info.opsets.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx').map((o) => ` + ${o.domain} ${o.version}`).join('');
+  const others = info.opsets
+    .filter((o) => o.domain !== '' && o.domain !== 'ai.onnx')
+    .map((o) => ` + ${o.domain} ${o.version}`)
+    .join('');
   const rows: [string, string][] = [
     ['file', `${info.file} (${(info.bytes / 1024).toFixed(1)} KiB)`],
     ['format', `ONNX IR ${info.irVersion}, opset ${info.opset}${others}, producer ${info.producer || '(none)'}`],
@@ -24,10 +27,14 @@ export function formatInfo(info: OnnxFileInterface, generator: string | null = n
 export function register(program: Command): void {
   program
     .command('export')
-    .description('export a run\'s generator to ONNX (opset 17) or as a TensorFlow.js model, verified with onnxruntime')
+    .description("export a run's generator to ONNX (opset 17) or as a TensorFlow.js model, verified with onnxruntime")
     .argument('<run>', 'run folder or checkpoint.json')
     .requiredOption('--out <path>', 'output .onnx file (--format onnx) or folder (--format tfjs)')
-    .addOption(new Option('--format <f>', 'onnx: one .onnx file; tfjs: a LayersModel folder (model.json + weights) for tf.loadLayersModel').choices(['onnx', 'tfjs']).default('onnx'))
+    .addOption(
+      new Option('--format <f>', 'onnx: one .onnx file; tfjs: a LayersModel folder (model.json + weights) for tf.loadLayersModel')
+        .choices(['onnx', 'tfjs'])
+        .default('onnx'),
+    )
     .addOption(new Option('--precision <p>', 'weight precision (onnx)').choices(['fp32', 'fp16']).default('fp32'))
     .option('--no-ema', 'export the raw generator weights even when the run kept an EMA')
     .action(
@@ -39,8 +46,10 @@ export function register(program: Command): void {
           }
           const { exportTfjs } = await import('./tfjs-format.js');
           const r = await exportTfjs(run, o.out, { useEma: o.ema });
-          console.log(`wrote ${r.dir}/{${r.files.join(',')}} (${(r.bytes / 1024).toFixed(1)} KiB): max |tfjs - ONNX ` +
-`export| = ${r.maxAbsDiff.toExponential(2)} over 256 samples`);
+          console.log(
+            `wrote ${r.dir}/{${r.files.join(',')}} (${(r.bytes / 1024).toFixed(1)} KiB): max |tfjs - ONNX ` +
+              `export| = ${r.maxAbsDiff.toExponential(2)} over 256 samples`,
+          );
           return EXIT.ok;
         }
         const { exportCheckpoint } = await import('./export.js');
@@ -53,8 +62,10 @@ export function register(program: Command): void {
     );
   program
     .command('info')
-    .description("print any ONNX file's interface (inputs and outputs with types and shapes, opsets, producer) and " +
-"metadata, and whether onnxgan serves it as a generator")
+    .description(
+      "print any ONNX file's interface (inputs and outputs with types and shapes, opsets, producer) and " +
+        'metadata, and whether onnxgan serves it as a generator',
+    )
     .argument('<file>', '.onnx file')
     .action(
       action('info', async (file: string) => {

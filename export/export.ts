@@ -27,18 +27,31 @@ export interface ExportResult {
  * (every class for conditional ones) and refuses to write when they differ beyond the tolerance.
  * `extraProps` are further metadata_props (e.g. where the training images are).
  */
-export async function exportGenerator(net: Sequential, metadata: ModelMetadata, out: string, precision: Precision = 'fp32', extraProps: Record<string, string> = {}): Promise<ExportResult> {
-  const bytes = generatorGraph(net, precision, metadata.imageShape).model(`onnxgan_${metadata.kind}`, { ...metadataToProps(metadata), ...extraProps }, PRODUCER);
+export async function exportGenerator(
+  net: Sequential,
+  metadata: ModelMetadata,
+  out: string,
+  precision: Precision = 'fp32',
+  extraProps: Record<string, string> = {},
+): Promise<ExportResult> {
+  const bytes = generatorGraph(net, precision, metadata.imageShape).model(
+    `onnxgan_${metadata.kind}`,
+    { ...metadataToProps(metadata), ...extraProps },
+    PRODUCER,
+  );
   const maxAbsDiff = await parity(net, bytes, metadata);
   if (!(maxAbsDiff <= TOLERANCE[precision])) {
-    throw new ParityError(`tfjs and onnxruntime differ by ${maxAbsDiff.toExponential(2)} (> ${TOLERANCE[precision]} for ${precision}): not writing ${out}`);
+    throw new ParityError(
+      `tfjs and onnxruntime differ by ${maxAbsDiff.toExponential(2)} (> ${TOLERANCE[precision]} for ${precision}): not writing ${out}`,
+    );
   }
   writeFileAtomic(out, bytes);
   return { file: out, bytes: bytes.length, maxAbsDiff, metadata };
 }
 
 async function parity(net: Sequential, bytes: Uint8Array, m: ModelMetadata): Promise<number> {
-  if (m.noiseDim !== net.config.inputDim) throw new ParityError(`metadata noise_dim ${m.noiseDim} differs from the network's input size ${net.config.inputDim}`);
+  if (m.noiseDim !== net.config.inputDim)
+    throw new ParityError(`metadata noise_dim ${m.noiseDim} differs from the network's input size ${net.config.inputDim}`);
   const session = await openSession(bytes, 'check');
   try {
     // The runner checks the graph against the metadata (a label input exactly when conditional),
@@ -53,7 +66,9 @@ async function parity(net: Sequential, bytes: Uint8Array, m: ModelMetadata): Pro
     const noise = runner.noise(12345, n);
     const labels = runner.labels(n); // every class in turn
     const expected = tf.tidy(() =>
-      net.apply(tf.tensor2d(noise, [n, m.noiseDim]), { training: false, labels: labels ? tf.tensor1d(labels, 'int32') : undefined }).dataSync(),
+      net
+        .apply(tf.tensor2d(noise, [n, m.noiseDim]), { training: false, labels: labels ? tf.tensor1d(labels, 'int32') : undefined })
+        .dataSync(),
     ) as Float32Array;
     let got: Float32Array;
     try {
@@ -87,7 +102,11 @@ export function checkpointMetadata(ckpt: Checkpoint, useEma: boolean): ModelMeta
 }
 
 /** RUN_DIR or checkpoint file -> ONNX. Uses the EMA weights when the run kept them (unless useEma=false). */
-export async function exportCheckpoint(source: string, out: string, opts: { precision?: Precision; useEma?: boolean } = {}): Promise<ExportResult> {
+export async function exportCheckpoint(
+  source: string,
+  out: string,
+  opts: { precision?: Precision; useEma?: boolean } = {},
+): Promise<ExportResult> {
   const file = source.endsWith('.json') ? source : path.join(source, 'checkpoint.json');
   const ckpt = readCheckpoint(file);
   if (!tf.findBackend('wasm') && !tf.findBackend('tensorflow')) await selectBackend('auto');

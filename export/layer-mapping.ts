@@ -54,7 +54,10 @@ export function generatorGraph(net: Sequential, precision: 'fp32' | 'fp16', imag
   let h = g.input(IO.noise, ELEM.float, ['N', net.config.inputDim]);
   const label = net.conditional ? g.input(IO.label, ELEM.int64, ['N']) : null;
   for (const { layer, shape } of layerShapes(net, 'ONNX')) h = mapLayer(g, layer, h, label, shape);
-  if (net.outputDim !== imageValues(imageShape)) throw new UnsupportedLayerError(`the network outputs ${net.outputDim} values, not ${imageShape.join('x')} = ${imageValues(imageShape)}`);
+  if (net.outputDim !== imageValues(imageShape))
+    throw new UnsupportedLayerError(
+      `the network outputs ${net.outputDim} values, not ${imageShape.join('x')} = ${imageValues(imageShape)}`,
+    );
   g.node('Reshape', [h, g.int64('image_shape', [-1, ...imageShape])], {}, IO.image);
   g.output(IO.image, ELEM.float, ['N', ...imageShape]);
   return g;

@@ -63,10 +63,12 @@ export function generatorLayersModel(net: Sequential, meta: ModelMetadata): tf.L
 /** model.json (as tfjs's file and HTTP savers write it) and the weight shard. */
 async function modelFiles(model: tf.LayersModel): Promise<{ json: string; shard: Uint8Array }> {
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(tfjs.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tfjs.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const a = artifacts!;
   const json = {
     format: 'layers-model',
@@ -104,7 +106,8 @@ async function compareWithOnnx(model: tf.LayersModel, onnx: Uint8Array, meta: Mo
       const inputs = [tfjs.tensor2d(noise, [n, meta.noiseDim]), ...(labels ? [tfjs.tensor2d(labels, [n, 1], 'int32')] : [])];
       return (model.predict(inputs.length === 1 ? inputs[0]! : inputs) as tf.Tensor).dataSync() as Float32Array;
     });
-    if (got.length !== expected.length) throw new ParityError(`the tfjs model gives ${got.length} values for ${expected.length} in the ONNX file`);
+    if (got.length !== expected.length)
+      throw new ParityError(`the tfjs model gives ${got.length} values for ${expected.length} in the ONNX file`);
     let max = 0;
     for (let i = 0; i < got.length; i++) max = Math.max(max, Math.abs(got[i]! - expected[i]!));
     return max;
@@ -141,7 +144,10 @@ export async function exportTfjs(source: string, dir: string, opts: { useEma?: b
     loaded = await loadLayersModelFromDir(tmp);
     const onnx = generatorGraph(generator, 'fp32', meta.imageShape).model(`onnxgan_${meta.kind}`, metadataToProps(meta), PRODUCER);
     const maxAbsDiff = await compareWithOnnx(loaded, onnx, meta);
-    if (!(maxAbsDiff <= TFJS_TOLERANCE)) throw new ParityError(`the tfjs model and the ONNX export differ by ${maxAbsDiff.toExponential(2)} (> ${TFJS_TOLERANCE}): not writing ${dir}`);
+    if (!(maxAbsDiff <= TFJS_TOLERANCE))
+      throw new ParityError(
+        `the tfjs model and the ONNX export differ by ${maxAbsDiff.toExponential(2)} (> ${TFJS_TOLERANCE}): not writing ${dir}`,
+      );
     const old = `${tmp}-old`;
     if (existsSync(dir)) renameSync(dir, old);
     renameSync(tmp, dir);

@@ -143,7 +143,8 @@ export class Batcher {
   private async runRows(input: BatchInput, requests: number): Promise<Float32Array> {
     const started = performance.now();
     const images = await this.run(input);
-    if (images.length !== input.rows * this.opts.valuesPerRow) throw new Error(`model returned ${images.length} values for ${input.rows} rows`);
+    if (images.length !== input.rows * this.opts.valuesPerRow)
+      throw new Error(`model returned ${images.length} values for ${input.rows} rows`);
     this.opts.onBatch?.(input.rows, requests, (performance.now() - started) / 1000);
     return images;
   }

@@ -14,7 +14,12 @@ const refused = (status: 400 | 413 | 415, code: string, message: string): ApiErr
 /** The client went away before its body arrived: there is no one to answer. */
 export class ClientGone extends Error {}
 
-const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
+const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
 
 /** What a route takes: JSON only (/v1), or JSON or the binary tensor extension's bytes (/v2). */
 export type BodyMedia = 'json' | 'json-or-binary';
@@ -34,7 +39,10 @@ export function readBody(req: IncomingMessage, limit: number, media: BodyMedia):
   let source: Readable = req;
   if (encoding !== 'identity') {
     const decoder = DECODERS[encoding];
-    if (!decoder) return Promise.reject(refused(415, 'unsupported_media_type', `unsupported Content-Encoding "${encoding}" (gzip, deflate, br or none)`));
+    if (!decoder)
+      return Promise.reject(
+        refused(415, 'unsupported_media_type', `unsupported Content-Encoding "${encoding}" (gzip, deflate, br or none)`),
+      );
     source = req.pipe(decoder()) as unknown as Readable;
   }
   return new Promise((resolve, reject) => {
@@ -56,10 +64,13 @@ export function readBody(req: IncomingMessage, limit: number, media: BodyMedia):
       else chunks.push(c);
     });
     source.on('end', () => {
-      if (size > 0 && media === 'json' && req.headers['content-type'] === undefined) finish(refused(415, 'unsupported_media_type', 'expected Content-Type application/json, got none'));
+      if (size > 0 && media === 'json' && req.headers['content-type'] === undefined)
+        finish(refused(415, 'unsupported_media_type', 'expected Content-Type application/json, got none'));
       else finish(null);
     });
-    source.on('error', (e) => finish(source === req ? new ClientGone(e.message) : refused(400, 'bad_request', `cannot decode ${encoding}: ${e.message}`)));
+    source.on('error', (e) =>
+      finish(source === req ? new ClientGone(e.message) : refused(400, 'bad_request', `cannot decode ${encoding}: ${e.message}`)),
+    );
     req.on('aborted', () => finish(new ClientGone('client aborted')));
   });
 }
@@ -78,9 +89,11 @@ function mediaError(header: string | undefined, media: BodyMedia): ApiError | nu
   } catch {
     return media === 'json' ? refuse(`expected Content-Type application/json, got ${JSON.stringify(header)}`) : null;
   }
-  if (media === 'json' && parsed.essence !== 'application/json') return refuse(`expected Content-Type application/json, got ${parsed.essence}`);
+  if (media === 'json' && parsed.essence !== 'application/json')
+    return refuse(`expected Content-Type application/json, got ${parsed.essence}`);
   const charset = parsed.params.get('charset');
-  if (charset !== null && !UTF8.has(charset.toLowerCase())) return refuse(`charset "${charset}" is not supported: send the JSON as UTF-8 (charset=utf-8 or none)`);
+  if (charset !== null && !UTF8.has(charset.toLowerCase()))
+    return refuse(`charset "${charset}" is not supported: send the JSON as UTF-8 (charset=utf-8 or none)`);
   return null;
 }
 

@@ -60,9 +60,21 @@ export function runPrimary(o: PrimaryOptions, log: PrimaryLog): Promise<number> 
   let nextId = 0;
 
   const own = new Registry();
-  const retries = new Counter({ name: 'onnxgan_worker_retries_total', help: 'Requests sent to another worker after a worker failed before answering (--workers)', registers: [own] });
-  const unavailable = new Counter({ name: 'onnxgan_worker_unavailable_total', help: 'Requests answered 503 because no worker was ready (--workers)', registers: [own] });
-  const restarts = new Counter({ name: 'onnxgan_worker_restarts_total', help: 'Workers that died while serving and were replaced (--workers)', registers: [own] });
+  const retries = new Counter({
+    name: 'onnxgan_worker_retries_total',
+    help: 'Requests sent to another worker after a worker failed before answering (--workers)',
+    registers: [own],
+  });
+  const unavailable = new Counter({
+    name: 'onnxgan_worker_unavailable_total',
+    help: 'Requests answered 503 because no worker was ready (--workers)',
+    registers: [own],
+  });
+  const restarts = new Counter({
+    name: 'onnxgan_worker_restarts_total',
+    help: 'Workers that died while serving and were replaced (--workers)',
+    registers: [own],
+  });
   new Gauge({
     name: 'onnxgan_workers_ready',
     help: 'Worker processes taking traffic (--workers)',
@@ -145,7 +157,14 @@ export function runPrimary(o: PrimaryOptions, log: PrimaryLog): Promise<number> 
         resolve(outcome);
       };
       const up = request(
-        { host: w.url!.hostname, port: w.url!.port, method: req.method, path: req.url, headers: requestHeaders(req.headers, body), agent: w.agent },
+        {
+          host: w.url!.hostname,
+          port: w.url!.port,
+          method: req.method,
+          path: req.url,
+          headers: requestHeaders(req.headers, body),
+          agent: w.agent,
+        },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(answer.rawHeaders, stopping));
           answer.pipe(res);
@@ -195,7 +214,13 @@ export function runPrimary(o: PrimaryOptions, log: PrimaryLog): Promise<number> 
     if (res.destroyed) return;
     unavailable.inc();
     res.setHeader('Retry-After', '1');
-    answerError(req, res, 503, 'unavailable', stopping ? 'the server is shutting down' : 'no worker could take this request now (one is restarting): try again');
+    answerError(
+      req,
+      res,
+      503,
+      'unavailable',
+      stopping ? 'the server is shutting down' : 'no worker could take this request now (one is restarting): try again',
+    );
   }
 
   return new Promise((resolve, reject) => {
@@ -307,10 +332,16 @@ function readAll(req: IncomingMessage): Promise<Buffer | null> {
 }
 
 function requestHeaders(headers: IncomingHttpHeaders, body: Buffer): IncomingHttpHeaders {
-  const named = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()));
+  const named = new Set(
+    String(headers.connection ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((s) => s.trim()),
+  );
   const out: IncomingHttpHeaders = {};
   for (const [k, v] of Object.entries(headers)) if (!HOP_BY_HOP.has(k) && !named.has(k)) out[k] = v;
-  if (body.length > 0 || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) out['content-length'] = String(body.length);
+  if (body.length > 0 || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined)
+    out['content-length'] = String(body.length);
   return out;
 }
 

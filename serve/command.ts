@@ -37,15 +37,41 @@ export function register(program: Command): void {
     .option('--models <dir>', 'folder of .onnx generators (watched for new and replaced files)', SERVE_DEFAULTS.models)
     // Flags win over PORT and HOST (commander's order: flag, then environment, then default).
     .addOption(new Option('--port <n>', 'TCP port (0 = any free port)').env('PORT').argParser(port).default(SERVE_DEFAULTS.port))
-    .addOption(new Option('--host <addr>', 'address to listen on (0.0.0.0: every interface)').env('HOST').argParser(host).default(SERVE_DEFAULTS.host))
+    .addOption(
+      new Option('--host <addr>', 'address to listen on (0.0.0.0: every interface)')
+        .env('HOST')
+        .argParser(host)
+        .default(SERVE_DEFAULTS.host),
+    )
     .option('--max-batch <n>', 'rows per onnxruntime run (1 = no dynamic batching)', int(1, 4096), SERVE_DEFAULTS.maxBatch)
-    .option('--max-wait-ms <ms>', 'under concurrent load, how long a request may wait for others to batch with', nonNegative, SERVE_DEFAULTS.maxWaitMs)
+    .option(
+      '--max-wait-ms <ms>',
+      'under concurrent load, how long a request may wait for others to batch with',
+      nonNegative,
+      SERVE_DEFAULTS.maxWaitMs,
+    )
     .option('--cors <origins>', 'comma-separated origins allowed cross-origin access to the API (/v1, /v2), or * (default: off)')
-    .option('--embed-origins <origins>', 'comma-separated origins whose pages may embed the public files (/dist/, /ort/, /models/) (default: every origin)')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .option(
+      '--embed-origins <origins>',
+      'comma-separated origins whose pages may embed the public files (/dist/, /ort/, /models/) (default: every origin)',
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info'),
+    )
     .option('--no-access-log', 'do not log every request')
-    .addOption(new Option('--log-format <format>', 'logs as readable lines (pretty) or JSON lines (json); auto: pretty on a terminal').choices(['auto', 'pretty', 'json']).default('auto'))
-    .option('--workers <n>', 'worker processes behind the one port (a dead one loses no request), or auto: one per CPU core', parseWorkers, 1)
+    .addOption(
+      new Option('--log-format <format>', 'logs as readable lines (pretty) or JSON lines (json); auto: pretty on a terminal')
+        .choices(['auto', 'pretty', 'json'])
+        .default('auto'),
+    )
+    .option(
+      '--workers <n>',
+      'worker processes behind the one port (a dead one loses no request), or auto: one per CPU core',
+      parseWorkers,
+      1,
+    )
     .action(
       action('serve', async (o: ServeFlags) => {
         const { isClusterWorker, WORKER_ADDRESS } = await import('./cluster.js');
@@ -55,7 +81,11 @@ export function register(program: Command): void {
           const [{ runPrimary }, { pino }] = await Promise.all([import('./cluster-primary.js'), import('pino')]);
           return runPrimary({ workers: o.workers, port: o.port, host: o.host }, pino({ name: 'onnxgan-serve', level: o.logLevel }));
         }
-        const [{ startServer }, { pino }, { readableDestination, startupLine }] = await Promise.all([import('./server.js'), import('pino'), import('./console-log.js')]);
+        const [{ startServer }, { pino }, { readableDestination, startupLine }] = await Promise.all([
+          import('./server.js'),
+          import('pino'),
+          import('./console-log.js'),
+        ]);
         const readable = o.logFormat === 'pretty' || (o.logFormat === 'auto' && process.stdout.isTTY === true);
         const level = o.logLevel as LevelWithSilent;
         const logger = readable ? pino({ name: 'onnxgan-serve', level }, readableDestination()) : pino({ name: 'onnxgan-serve', level });

@@ -19,10 +19,23 @@ interface LogRecord {
 
 /** One pino record (a JSON line) as `HH:MM:SS level message key=value ...`; access logs as `METHOD URL status ms`. */
 export function formatRecord(line: string): string {
-  const { level, time, msg = '', err, req, res, responseTime, pid: _pid, hostname: _hostname, name: _name, ...fields } = JSON.parse(line) as LogRecord;
+  const {
+    level,
+    time,
+    msg = '',
+    err,
+    req,
+    res,
+    responseTime,
+    pid: _pid,
+    hostname: _hostname,
+    name: _name,
+    ...fields
+  } = JSON.parse(line) as LogRecord;
   const clock = new Date(time).toTimeString().slice(0, 8);
   const levelName = LEVEL_NAMES[level] ?? String(level);
-  if (req && res) return `${clock} ${level >= 40 ? `${levelName} ` : ''}${req.method} ${req.url} ${res.statusCode} ${Math.round(responseTime ?? 0)} ms`;
+  if (req && res)
+    return `${clock} ${level >= 40 ? `${levelName} ` : ''}${req.method} ${req.url} ${res.statusCode} ${Math.round(responseTime ?? 0)} ms`;
   const extra = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   return [clock, levelName, err?.message ? `${msg}: ${err.message}` : msg, ...extra].join(' ');
 }
@@ -43,7 +56,9 @@ export function startupLine(server: Pick<RunningServer, 'url' | 'registry'>, mod
   const everywhere = url !== `${server.url}/` ? ' (listening on every interface)' : '';
   const names = [...server.registry.models.keys()].sort();
   const failed = [...server.registry.failed.keys()].sort();
-  const serving = names.length ? `serving ${names.join(', ')} from ${modelsDir}` : `no model in ${modelsDir} yet (add .onnx files: the folder is watched)`;
+  const serving = names.length
+    ? `serving ${names.join(', ')} from ${modelsDir}`
+    : `no model in ${modelsDir} yet (add .onnx files: the folder is watched)`;
   const broken = failed.length ? `; failed to load: ${failed.join(', ')} (see ${url}v1/models)` : '';
   return `onnxgan serve: demo at ${url}${everywhere}, ${serving}${broken}; Ctrl-C stops`;
 }

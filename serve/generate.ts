@@ -32,7 +32,11 @@ export const generate: Handler = async (ctx, req, res, p) => {
   try {
     // No await between the registry lookup and submit: a concurrent reload retires the old
     // batcher only after draining what was submitted to it.
-    images = await model.batcher.submit({ noise: model.runner.noise(seed, request.count), labels: model.runner.labels(request.count, request.label), rows: request.count });
+    images = await model.batcher.submit({
+      noise: model.runner.noise(seed, request.count),
+      labels: model.runner.labels(request.count, request.label),
+      rows: request.count,
+    });
   } catch (e) {
     throw new ApiError(503, 'model_unavailable', `model "${model.name}" could not run: ${(e as Error).message}`, 'name');
   }
@@ -61,6 +65,12 @@ function respond(res: ServerResponse, model: LoadedModel, req: GenerateRequest, 
     }
     case 'tensor':
       // Plain JSON numbers: each float32 prints as the shortest double that reads back to the same float32.
-      return sendJson(res, 200, { model: model.name, seed, label: req.label, shape: [n, ...model.metadata.imageShape], data: Array.from(images) });
+      return sendJson(res, 200, {
+        model: model.name,
+        seed,
+        label: req.label,
+        shape: [n, ...model.metadata.imageShape],
+        data: Array.from(images),
+      });
   }
 }

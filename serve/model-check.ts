@@ -20,7 +20,8 @@ function dims(v: ValueInfo): (number | null)[] | null {
 }
 
 const show = (d: (number | null)[]): string => `[${d.map((x) => x ?? 'N').join(', ')}]`;
-const elemName = (t: number | null | undefined): string => ({ 1: 'float32', 7: 'int64', 10: 'float16', 6: 'int32', 11: 'float64' })[t ?? 0] ?? `type ${t}`;
+const elemName = (t: number | null | undefined): string =>
+  ({ 1: 'float32', 7: 'int64', 10: 'float16', 6: 'int32', 11: 'float64' })[t ?? 0] ?? `type ${t}`;
 
 /** Ops that pass label indices through unchanged on the way to the embedding's Gather. */
 const INDEX_PASSTHROUGH = new Set(['Cast', 'Reshape', 'Unsqueeze', 'Squeeze', 'Flatten', 'Identity']);
@@ -52,8 +53,12 @@ export function checkGraph(model: onnxProto.onnx.IModelProto, meta: ModelMetadat
     if (type !== FLOAT) throw new Error(`input "${IO.noise}" is ${elemName(type)}; expected float32`);
     const d = dims(noise);
     if (d && d.length !== 2) throw new Error(`input "${IO.noise}" has shape ${show(d)}; expected [N, noise_dim]`);
-    if (d?.[0] != null) throw new Error(`input "${IO.noise}" has a fixed batch size of ${d[0]}; requests are batched, so it must be variable ([N, ${meta.noiseDim}])`);
-    if (d?.[1] != null && d[1] !== meta.noiseDim) throw new Error(`metadata onnxgan.noise_dim is ${meta.noiseDim} but input "${IO.noise}" takes ${d[1]} values per row`);
+    if (d?.[0] != null)
+      throw new Error(
+        `input "${IO.noise}" has a fixed batch size of ${d[0]}; requests are batched, so it must be variable ([N, ${meta.noiseDim}])`,
+      );
+    if (d?.[1] != null && d[1] !== meta.noiseDim)
+      throw new Error(`metadata onnxgan.noise_dim is ${meta.noiseDim} but input "${IO.noise}" takes ${d[1]} values per row`);
   }
   if (isConditional(meta)) {
     const classes = meta.classes;
@@ -64,7 +69,8 @@ export function checkGraph(model: onnxProto.onnx.IModelProto, meta: ModelMetadat
     const d = label && dims(label);
     if (d && d.length !== 1) throw new Error(`input "${IO.label}" has shape ${show(d)}; expected [N]`);
     const rows = embeddingRows(graph);
-    if (rows !== null && rows !== classes.length) throw new Error(`metadata onnxgan.classes names ${classes.length} classes but the label embedding has ${rows} rows`);
+    if (rows !== null && rows !== classes.length)
+      throw new Error(`metadata onnxgan.classes names ${classes.length} classes but the label embedding has ${rows} rows`);
   }
   const image = graph.output?.find((o) => o.name === IO.image);
   if (image) {
@@ -97,7 +103,9 @@ export async function checkRuns(runner: GeneratorRunner<OrtTensorLike>, maxRows:
     for (let i = 0; i < images.length; i++) {
       const v = images[i]!;
       if (v < lo - slack || v > hi + slack) {
-        throw new Error(`${describe(first + Math.floor(i / perImage))} gives the value ${v}, outside the metadata's value_range [${lo}, ${hi}]`);
+        throw new Error(
+          `${describe(first + Math.floor(i / perImage))} gives the value ${v}, outside the metadata's value_range [${lo}, ${hi}]`,
+        );
       }
     }
   };
@@ -106,7 +114,8 @@ export async function checkRuns(runner: GeneratorRunner<OrtTensorLike>, maxRows:
     try {
       await runRows(first, rows);
     } catch (e) {
-      if (rows === 1 || !isConditional(meta)) throw new Error(`${isConditional(meta) ? `${describe(first)}: ` : ''}${(e as Error).message}`);
+      if (rows === 1 || !isConditional(meta))
+        throw new Error(`${isConditional(meta) ? `${describe(first)}: ` : ''}${(e as Error).message}`);
       for (let i = first; i < first + rows; i++) {
         try {
           await runRows(i, 1);

@@ -11,8 +11,22 @@ import { checkGraph } from './model-check.js';
 /** protobuf cannot hold an ONNX file over 2 GiB; a larger entry is refused before it is read. */
 export const MAX_MODEL_BYTES = 2 ** 31 - 1;
 
-const kind = (s: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string =>
-  s.isDirectory() ? 'a directory' : s.isFIFO() ? 'a FIFO' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isSocket() ? 'a socket' : 'not a regular file';
+const kind = (s: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}): string =>
+  s.isDirectory()
+    ? 'a directory'
+    : s.isFIFO()
+      ? 'a FIFO'
+      : s.isCharacterDevice() || s.isBlockDevice()
+        ? 'a device'
+        : s.isSocket()
+          ? 'a socket'
+          : 'not a regular file';
 
 const why = (e: NodeJS.ErrnoException): string =>
   ({

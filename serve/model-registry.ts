@@ -148,7 +148,8 @@ export class ModelRegistry {
       this.models.set(name, model);
       this.failed.delete(name);
       logger.info({ model: name, kind: model.metadata.kind, bytes: model.size, replaced: Boolean(old) }, 'model loaded');
-      for (const d of model.metadata.dropped ?? []) logger.warn({ model: name, key: d.key, reason: d.reason }, `model ${name}: ${d.key} dropped: ${d.reason}`);
+      for (const d of model.metadata.dropped ?? [])
+        logger.warn({ model: name, key: d.key, reason: d.reason }, `model ${name}: ${d.key} dropped: ${d.reason}`);
       if (old) await this.retire(old);
     } catch (e) {
       // Report the file by name only: the server's directory layout is none of the clients' business.
@@ -195,7 +196,18 @@ export class ModelRegistry {
       onRetry: (requests) => metrics.batchRetries.inc({ model: name }, requests),
       onFailure: () => metrics.inferenceFailures.inc({ model: name }),
     });
-    return { name, file, bytes, size: bytes.length, metadata: meta, loadedAt: new Date(), schema: generateSchemaFor(meta), batcher, runner, session };
+    return {
+      name,
+      file,
+      bytes,
+      size: bytes.length,
+      metadata: meta,
+      loadedAt: new Date(),
+      schema: generateSchemaFor(meta),
+      batcher,
+      runner,
+      session,
+    };
   }
 
   /** Lets queued requests finish on the old session before releasing it. */
@@ -204,4 +216,3 @@ export class ModelRegistry {
     await model.session.release();
   }
 }
-

@@ -9,9 +9,22 @@ import { ApiError } from './responses.js';
 export const OIP_VERSION = '1';
 export const PLATFORM = 'onnxruntime_onnx';
 
-
 /** Bytes per element of the spec's tensor data types (BYTES is variable). */
-const TYPE_SIZE: Record<string, number> = { BOOL: 1, UINT8: 1, UINT16: 2, UINT32: 4, UINT64: 8, INT8: 1, INT16: 2, INT32: 4, INT64: 8, FP16: 2, FP32: 4, FP64: 8, BF16: 2 };
+const TYPE_SIZE: Record<string, number> = {
+  BOOL: 1,
+  UINT8: 1,
+  UINT16: 2,
+  UINT32: 4,
+  UINT64: 8,
+  INT8: 1,
+  INT16: 2,
+  INT32: 4,
+  INT64: 8,
+  FP16: 2,
+  FP32: 4,
+  FP64: 8,
+  BF16: 2,
+};
 
 /** The label's shape in the graph after the batch (common/metadata.ts IO: int64 [N]). */
 export const LABEL_GRAPH_SHAPE: number[] = [];
@@ -107,18 +120,22 @@ export function parseInferRequest(body: Buffer, headerLength: string | undefined
     const size = input.parameters?.binary_data_size;
     let bytes: Buffer | null = null;
     if (size !== undefined) {
-      if (!(typeof size === 'number' && Number.isInteger(size) && size >= 0)) throw bad(`input "${input.name}": binary_data_size must be a byte count, got ${JSON.stringify(size)}`);
+      if (!(typeof size === 'number' && Number.isInteger(size) && size >= 0))
+        throw bad(`input "${input.name}": binary_data_size must be a byte count, got ${JSON.stringify(size)}`);
       if (input.data !== undefined) throw bad(`input "${input.name}" has both "data" and binary_data_size`);
       if (offset + size > binary.length) {
-        throw bad(`input "${input.name}": binary_data_size ${size} runs past the end of the body (` +
-`${binary.length - offset} bytes of binary data left)`);
+        throw bad(
+          `input "${input.name}": binary_data_size ${size} runs past the end of the body (` +
+            `${binary.length - offset} bytes of binary data left)`,
+        );
       }
       bytes = binary.subarray(offset, offset + size);
       offset += size;
     } else if (input.data === undefined) throw bad(`input "${input.name}" has neither "data" nor binary_data_size`);
     byName.set(input.name, { input, bytes });
   }
-  if (offset !== binary.length) throw bad(`the body holds ${binary.length} bytes of binary tensor data but the inputs' binary_data_size add up to ${offset}`);
+  if (offset !== binary.length)
+    throw bad(`the body holds ${binary.length} bytes of binary tensor data but the inputs' binary_data_size add up to ${offset}`);
   for (const e of expected) if (!byName.has(e.name)) throw bad(`missing input "${e.name}" (${want(e.name)})`);
   for (const [name, { input }] of byName) {
     const datatype = input.datatype;
@@ -129,7 +146,8 @@ export function parseInferRequest(body: Buffer, headerLength: string | undefined
 
   const noiseIn = byName.get(IO.noise)!;
   const shape = noiseIn.input.shape;
-  if (shape.length !== 2 || shape[1] !== meta.noiseDim) throw bad(`input "${IO.noise}": shape ${showShape(shape)} does not match ${want(IO.noise)}`);
+  if (shape.length !== 2 || shape[1] !== meta.noiseDim)
+    throw bad(`input "${IO.noise}": shape ${showShape(shape)} does not match ${want(IO.noise)}`);
   const rows = shape[0]!;
   if (rows < 1) throw bad(`input "${IO.noise}": shape ${showShape(shape)} has no rows`);
   if (rows > maxRows) throw bad(`input "${IO.noise}": ${rows} rows, more than the ${maxRows} one request may hold`);
@@ -140,8 +158,10 @@ export function parseInferRequest(body: Buffer, headerLength: string | undefined
     const labelIn = byName.get(IO.label)!;
     const ls = labelIn.input.shape;
     if (!((ls.length === 1 || (ls.length === 2 && ls[1] === 1)) && ls[0] === rows)) {
-      throw bad(`input "${IO.label}": shape ${showShape(ls)} does not match the ${rows} row${rows > 1 ? 's' : ''} of ` +
-`"${IO.noise}" ([${rows}] or [${rows}, 1])`);
+      throw bad(
+        `input "${IO.label}": shape ${showShape(ls)} does not match the ${rows} row${rows > 1 ? 's' : ''} of ` +
+          `"${IO.noise}" ([${rows}] or [${rows}, 1])`,
+      );
     }
     labels = classIndices(labelIn, rows, meta.classes.length);
   }
@@ -152,7 +172,8 @@ export function parseInferRequest(body: Buffer, headerLength: string | undefined
   let binaryOutput = binaryDefault;
   const seen = new Set<string>();
   for (const o of request.outputs ?? []) {
-    if (!outputs.some((m) => m.name === o.name)) throw bad(`unknown output "${o.name}" (model outputs: ${outputs.map((m) => m.name).join(', ')})`);
+    if (!outputs.some((m) => m.name === o.name))
+      throw bad(`unknown output "${o.name}" (model outputs: ${outputs.map((m) => m.name).join(', ')})`);
     if (seen.has(o.name)) throw bad(`output "${o.name}" is requested twice`);
     seen.add(o.name);
     const b = o.parameters?.binary_data ?? binaryDefault;
@@ -178,8 +199,11 @@ function flatten(data: unknown, name: string, depth: number): unknown[] {
 function floats({ input, bytes }: { input: RequestInput; bytes: Buffer | null }, count: number): Float32Array {
   const out = new Float32Array(count);
   if (bytes) {
-    if (bytes.length !== count * 4) throw bad(`input "${input.name}": binary_data_size ${bytes.length} does not match shape ` +
-`${showShape(input.shape)} of FP32 (${count * 4} bytes)`);
+    if (bytes.length !== count * 4)
+      throw bad(
+        `input "${input.name}": binary_data_size ${bytes.length} does not match shape ` +
+          `${showShape(input.shape)} of FP32 (${count * 4} bytes)`,
+      );
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
   } else {
@@ -191,7 +215,8 @@ function floats({ input, bytes }: { input: RequestInput; bytes: Buffer | null },
       out[i] = v;
     }
   }
-  for (let i = 0; i < count; i++) if (!Number.isFinite(out[i]!)) throw bad(`input "${input.name}": element ${i} is ${out[i]}, expected a finite number`);
+  for (let i = 0; i < count; i++)
+    if (!Number.isFinite(out[i]!)) throw bad(`input "${input.name}": element ${i} is ${out[i]}, expected a finite number`);
   return out;
 }
 
@@ -199,12 +224,16 @@ function classIndices({ input, bytes }: { input: RequestInput; bytes: Buffer | n
   const out = new Int32Array(rows);
   const check = (v: number | bigint, i: number): number => {
     const n = Number(v);
-    if (!(Number.isInteger(n) && n >= 0 && n < classes)) throw bad(`input "${input.name}": element ${i} is ${String(v)}, not a class index (0..${classes - 1})`);
+    if (!(Number.isInteger(n) && n >= 0 && n < classes))
+      throw bad(`input "${input.name}": element ${i} is ${String(v)}, not a class index (0..${classes - 1})`);
     return n;
   };
   if (bytes) {
-    if (bytes.length !== rows * 8) throw bad(`input "${input.name}": binary_data_size ${bytes.length} does not match shape ` +
-`${showShape(input.shape)} of INT64 (${rows * 8} bytes)`);
+    if (bytes.length !== rows * 8)
+      throw bad(
+        `input "${input.name}": binary_data_size ${bytes.length} does not match shape ` +
+          `${showShape(input.shape)} of INT64 (${rows * 8} bytes)`,
+      );
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < rows; i++) out[i] = check(view.getBigInt64(i * 8, true), i);
   } else {
@@ -220,7 +249,12 @@ function classIndices({ input, bytes }: { input: RequestInput; bytes: Buffer | n
 }
 
 /** The response body and headers: JSON, or a JSON header followed by the image tensor's bytes. */
-export function inferResponse(model: string, meta: ModelMetadata, request: InferRequest, images: Float32Array): { body: Buffer; headers: Record<string, string> } {
+export function inferResponse(
+  model: string,
+  meta: ModelMetadata,
+  request: InferRequest,
+  images: Float32Array,
+): { body: Buffer; headers: Record<string, string> } {
   const output = { name: IO.image, datatype: 'FP32', shape: [request.rows, ...meta.imageShape] };
   const head = { model_name: model, model_version: OIP_VERSION, ...(request.id !== undefined ? { id: request.id } : {}) };
   if (!request.binaryOutput) {

@@ -13,7 +13,8 @@ import { MAX_COUNT } from './schemas.js';
 
 export const OIP_EXTENSIONS = ['binary_tensor_data'];
 
-export const serverMetadata: Handler = (_ctx, _req, res) => sendJson(res, 200, { name: 'onnxgan', version: packageInfo().version, extensions: OIP_EXTENSIONS });
+export const serverMetadata: Handler = (_ctx, _req, res) =>
+  sendJson(res, 200, { name: 'onnxgan', version: packageInfo().version, extensions: OIP_EXTENSIONS });
 
 export const modelMetadata: Handler = (ctx, _req, res, p) => {
   const model = findModel(ctx, p.name!, p.version);

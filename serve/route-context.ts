@@ -28,7 +28,8 @@ const LOOKUP_CODES = { 400: 'invalid_model_name', 404: 'model_not_found', 503: '
 export function findModel(ctx: RouteContext, name: string, version?: string): LoadedModel {
   const found = ctx.registry.lookup(name);
   if ('status' in found) throw new ApiError(found.status, LOOKUP_CODES[found.status], found.message, 'name');
-  if (version !== undefined && version !== OIP_VERSION) throw new ApiError(404, 'model_not_found', `model "${name}" has no version "${version}" (versions: ${OIP_VERSION})`, 'version');
+  if (version !== undefined && version !== OIP_VERSION)
+    throw new ApiError(404, 'model_not_found', `model "${name}" has no version "${version}" (versions: ${OIP_VERSION})`, 'version');
   return found;
 }
 

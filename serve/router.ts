@@ -60,7 +60,10 @@ function match(table: Compiled[], method: string, url: string): { c: Compiled; r
   return null;
 }
 
-export function apiRouter(ctx: RouteContext & { middleware: Middleware[]; logger: Logger }, fallback: (req: IncomingMessage, res: ServerResponse) => void) {
+export function apiRouter(
+  ctx: RouteContext & { middleware: Middleware[]; logger: Logger },
+  fallback: (req: IncomingMessage, res: ServerResponse) => void,
+) {
   const table = ROUTES.map(compile);
   const failed = (res: ServerResponse, route: Route, e: unknown): void => {
     if (e instanceof ClientGone) return;
@@ -69,7 +72,8 @@ export function apiRouter(ctx: RouteContext & { middleware: Middleware[]; logger
       if (!res.headersSent) return sendApiError(res, route.dialect, e);
     }
     ctx.logger.error({ err: e }, 'unhandled error');
-    if (!res.headersSent) sendApiError(res, route.dialect, new ApiError(500, 'internal_error', 'the server failed to handle this request (see its logs)'));
+    if (!res.headersSent)
+      sendApiError(res, route.dialect, new ApiError(500, 'internal_error', 'the server failed to handle this request (see its logs)'));
     else res.destroy();
   };
   const run = (req: IncomingMessage, res: ServerResponse, route: Route, params: Params | ApiError): void => {

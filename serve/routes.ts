@@ -8,7 +8,6 @@ import { infer, modelMetadata, modelReady, serverMetadata, unmatchedV2 } from '.
 import { type Dialect, sendJson } from './responses.js';
 import { findModel, notReadyReason, type Handler } from './route-context.js';
 
-
 export interface Route {
   /** GET routes answer HEAD too; '*' takes every method. */
   method: 'GET' | 'POST' | '*';
@@ -49,7 +48,13 @@ const readyz: Handler = (ctx, _req, res) => {
   const { registry } = ctx;
   const reason = notReadyReason(ctx);
   const failed = [...registry.failed.values()].map((f) => ({ name: f.name, error: f.error }));
-  sendJson(res, reason ? 503 : 200, { ready: !reason, ...(reason ? { reason } : {}), loaded: [...registry.models.keys()], failed, pending: registry.pendingLoads });
+  sendJson(res, reason ? 503 : 200, {
+    ready: !reason,
+    ...(reason ? { reason } : {}),
+    loaded: [...registry.models.keys()],
+    failed,
+    pending: registry.pendingLoads,
+  });
 };
 
 const metrics: Handler = async (ctx, _req, res) => {
@@ -62,7 +67,12 @@ const listModels: Handler = ({ registry }, _req, res) =>
   sendJson(res, 200, {
     models: [...registry.models.values()].map(describe).sort((a, b) => a.name.localeCompare(b.name)),
     // Listed apart (not downloadable): the error says which file and why.
-    failed: [...registry.failed.values()].map((f) => ({ name: f.name, status: 'failed', error: f.error, failed_at: f.failedAt.toISOString() })),
+    failed: [...registry.failed.values()].map((f) => ({
+      name: f.name,
+      status: 'failed',
+      error: f.error,
+      failed_at: f.failedAt.toISOString(),
+    })),
   });
 
 export const ROUTES: Route[] = [
@@ -70,18 +80,34 @@ export const ROUTES: Route[] = [
   { method: 'GET', pattern: '/readyz', dialect: 'v1', handler: readyz },
   { method: 'GET', pattern: '/metrics', dialect: 'v1', handler: metrics },
   { method: 'GET', pattern: '/v1/models', dialect: 'v1', handler: listModels },
-  { method: 'GET', pattern: '/v1/models/:name', dialect: 'v1', handler: (ctx, _req, res, p) => sendJson(res, 200, describe(findModel(ctx, p.name!))) },
+  {
+    method: 'GET',
+    pattern: '/v1/models/:name',
+    dialect: 'v1',
+    handler: (ctx, _req, res, p) => sendJson(res, 200, describe(findModel(ctx, p.name!))),
+  },
   { method: 'POST', pattern: '/v1/models/:name/generate', dialect: 'v1', handler: generate },
   { method: 'GET', pattern: '/v2', dialect: 'v2', handler: serverMetadata },
   { method: 'GET', pattern: '/v2/health/live', dialect: 'v2', handler: (_ctx, _req, res) => sendJson(res, 200, { live: true }) },
-  { method: 'GET', pattern: '/v2/health/ready', dialect: 'v2', handler: (ctx, _req, res) => {
-    const reason = notReadyReason(ctx);
-    sendJson(res, reason ? 503 : 200, reason ? { ready: false, error: `not ready: ${reason}` } : { ready: true });
-  } },
+  {
+    method: 'GET',
+    pattern: '/v2/health/ready',
+    dialect: 'v2',
+    handler: (ctx, _req, res) => {
+      const reason = notReadyReason(ctx);
+      sendJson(res, reason ? 503 : 200, reason ? { ready: false, error: `not ready: ${reason}` } : { ready: true });
+    },
+  },
   { method: 'GET', pattern: '/v2/models/:name', dialect: 'v2', handler: modelMetadata },
   { method: 'GET', pattern: '/v2/models/:name/versions/:version', label: '/v2/models/:name', dialect: 'v2', handler: modelMetadata },
   { method: 'GET', pattern: '/v2/models/:name/ready', dialect: 'v2', handler: modelReady },
-  { method: 'GET', pattern: '/v2/models/:name/versions/:version/ready', label: '/v2/models/:name/ready', dialect: 'v2', handler: modelReady },
+  {
+    method: 'GET',
+    pattern: '/v2/models/:name/versions/:version/ready',
+    label: '/v2/models/:name/ready',
+    dialect: 'v2',
+    handler: modelReady,
+  },
   { method: 'POST', pattern: '/v2/models/:name/infer', dialect: 'v2', handler: infer },
   { method: 'POST', pattern: '/v2/models/:name/versions/:version/infer', label: '/v2/models/:name/infer', dialect: 'v2', handler: infer },
   // The rest of /v2 answers in the protocol's error format.

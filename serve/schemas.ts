@@ -14,7 +14,10 @@ export function generateSchemaFor(meta: ModelMetadata) {
   const expected = `a class index 0..${classes.length - 1} or one of ${JSON.stringify(classes)}`;
   const label = isConditional(meta)
     ? z
-        .union([z.number(), z.string()], { error: (iss) => (iss.input === undefined ? `required: this ${meta.kind} model is conditional (${expected})` : `expected ${expected}`) })
+        .union([z.number(), z.string()], {
+          error: (iss) =>
+            iss.input === undefined ? `required: this ${meta.kind} model is conditional (${expected})` : `expected ${expected}`,
+        })
         .transform((v, ctx) => {
           try {
             return classIndex(classes, v); // the element's and the demo page's resolver
@@ -31,7 +34,10 @@ export function generateSchemaFor(meta: ModelMetadata) {
       seed: z.int().min(0).max(0xffffffff).optional(),
       format: z.enum(FORMATS).default('json'),
     })
-    .refine((b) => b.format !== 'png' || b.count === 1, { path: ['count'], message: 'format "png" returns one image: count must be 1 (use "grid" or "json")' })
+    .refine((b) => b.format !== 'png' || b.count === 1, {
+      path: ['count'],
+      message: 'format "png" returns one image: count must be 1 (use "grid" or "json")',
+    })
     .transform((b) => ({
       count: b.count,
       seed: b.seed,
@@ -57,8 +63,9 @@ export function validationError(err: z.ZodError): { error: string; message: stri
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') {
     field = issue.keys.join(', ');
-    message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} ` +
-`(allowed: count, label, seed, format)`;
+    message =
+      `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} ` +
+      `(allowed: count, label, seed, format)`;
   }
   return { error: 'invalid_request', message, field: field || '(body)' };
 }

@@ -55,7 +55,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-
 function securityHeaders(corsEnabled: boolean): RequestHandler {
   return helmet({
     contentSecurityPolicy: {
@@ -109,7 +108,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const opts = { ...SERVE_DEFAULTS, ...options };
   const logger = opts.logger ?? pino({ name: 'onnxgan-serve', level: opts.logLevel ?? 'info' });
   const metrics = createMetrics();
-  const registry = new ModelRegistry({ dir: path.resolve(opts.models), maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, logger, metrics });
+  const registry = new ModelRegistry({
+    dir: path.resolve(opts.models),
+    maxBatch: opts.maxBatch,
+    maxWaitMs: opts.maxWaitMs,
+    logger,
+    metrics,
+  });
   const webRoot = opts.webRoot ?? path.join(packageInfo().root, 'web-demo');
   const corsOrigins = opts.cors?.filter(Boolean) ?? [];
   let shuttingDown = false;
@@ -146,7 +151,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   }
   middleware.push(presetHeaders(securityHeaders(corsOrigins.length > 0)));
-  if (corsOrigins.length) middleware.push(cors({ origin: corsOrigins.includes('*') ? '*' : corsOrigins, exposedHeaders: ['X-Seed', 'X-Label', 'X-Model'] }) as Middleware);
+  if (corsOrigins.length)
+    middleware.push(
+      cors({ origin: corsOrigins.includes('*') ? '*' : corsOrigins, exposedHeaders: ['X-Seed', 'X-Label', 'X-Model'] }) as Middleware,
+    );
   for (const m of middleware) app.use(m as RequestHandler);
   const routeContext: RouteContext = {
     registry,

@@ -42,7 +42,8 @@ export function parseEmbedOrigins(origins: string[] | undefined): string[] | '*'
     } catch {
       /* reported below */
     }
-    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== o.replace(/\/$/, '')) throw new Error(`embed origin "${o}" is not an origin like https://example.org or http://localhost:3000`);
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== o.replace(/\/$/, ''))
+      throw new Error(`embed origin "${o}" is not an origin like https://example.org or http://localhost:3000`);
     return url.origin;
   });
 }
@@ -180,7 +181,9 @@ function modelBodies(bytes: Uint8Array): Promise<ModelBodies> {
       const etag = createHash('sha256').update(identity).digest('base64url').slice(0, 22);
       // Float weights compress little (~8 %): brotli 5 gets what 11 gets, 100x faster.
       const [br, gz] = await Promise.all([
-        brotli(identity, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: identity.length } }),
+        brotli(identity, {
+          params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: identity.length },
+        }),
         gzip(identity, { level: 6 }),
       ]);
       const encoded: ModelBodies['encoded'] = {};

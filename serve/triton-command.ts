@@ -18,8 +18,10 @@ export function register(program: Command): void {
       action('triton', async (o: { models: string; out: string; maxBatch: number; maxWaitMs: number; instances: number; gpu: boolean }) => {
         const { writeTritonRepository } = await import('./triton.js');
         const names = await writeTritonRepository(o, (line) => console.log(line));
-        console.log(`Triton model repository ${o.out}: ${names.length} model${names.length > 1 ? 's' : ''}. Serve it ` +
-`with: tritonserver --model-repository=${o.out}`);
+        console.log(
+          `Triton model repository ${o.out}: ${names.length} model${names.length > 1 ? 's' : ''}. Serve it ` +
+            `with: tritonserver --model-repository=${o.out}`,
+        );
         return 0;
       }),
     );

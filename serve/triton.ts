@@ -24,12 +24,24 @@ export interface TritonOptions {
 
 /** One character of a protobuf text format string literal, escaped. */
 const escapeChar = (c: string): string =>
-  c === '"' ? '\\"' : c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c.charCodeAt(0) < 0x20 ? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}` : c;
+  c === '"'
+    ? '\\"'
+    : c === '\\'
+      ? '\\\\'
+      : c === '\n'
+        ? '\\n'
+        : c.charCodeAt(0) < 0x20
+          ? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`
+          : c;
 /** A protobuf text format string literal (C escapes; UTF-8 passes through). */
 const str = (s: string): string => `"${[...s].map((c) => escapeChar(c)).join('')}"`;
 
 /** Triton's ModelConfig for one generator: the tensors of serve/oip-request.ts, dims without the batch (max_batch_size adds it). */
-export function tritonConfig(name: string, meta: ModelMetadata, o: Pick<TritonOptions, 'maxBatch' | 'maxWaitMs' | 'instances' | 'gpu'>): string {
+export function tritonConfig(
+  name: string,
+  meta: ModelMetadata,
+  o: Pick<TritonOptions, 'maxBatch' | 'maxWaitMs' | 'instances' | 'gpu'>,
+): string {
   const list = (v: number[]): string => (v.length ? `[ ${v.join(', ')} ]` : '[ ]');
   const tensor = ({ name: n, datatype, shape }: TensorMetadata): string =>
     [
@@ -45,8 +57,8 @@ export function tritonConfig(name: string, meta: ModelMetadata, o: Pick<TritonOp
   const params = Object.entries(metadataToProps(meta)).map(([k, v]) => `parameters { key: ${str(k)} value: { string_value: ${str(v)} } }`);
   return [
     `# Written by onnxgan triton. Inputs: noise [N, ${meta.noiseDim}] uniform(-1, 1)` +
-`${isConditional(meta) ? `, label [N, 1] (class index)` : ''}; output: image [N, ` +
-`${meta.imageShape.join(', ')}] in [${meta.valueRange.join(', ')}].`,
+      `${isConditional(meta) ? `, label [N, 1] (class index)` : ''}; output: image [N, ` +
+      `${meta.imageShape.join(', ')}] in [${meta.valueRange.join(', ')}].`,
     `name: ${str(name)}`,
     `platform: ${str(PLATFORM)}`,
     `max_batch_size: ${o.maxBatch}`,
@@ -66,9 +78,11 @@ export function tritonConfig(name: string, meta: ModelMetadata, o: Pick<TritonOp
  * leaves the repository as it was. Returns the models written.
  */
 export async function writeTritonRepository(o: TritonOptions, progress: (line: string) => void = () => {}): Promise<string[]> {
-  const files = (await fs.readdir(o.models).catch(() => {
-    throw new Error(`models folder ${o.models} does not exist`);
-  }))
+  const files = (
+    await fs.readdir(o.models).catch(() => {
+      throw new Error(`models folder ${o.models} does not exist`);
+    })
+  )
     .filter((f) => f.endsWith('.onnx'))
     .sort();
   if (files.length === 0) throw new Error(`no .onnx models in ${o.models}`);
@@ -87,11 +101,17 @@ export async function writeTritonRepository(o: TritonOptions, progress: (line: s
       problems.push((e as Error).message.replaceAll(path.join(o.models, f), f));
     }
   }
-  if (problems.length) throw new Error(`${problems.length} of ${files.length} models cannot be exported, nothing written: ${problems.join('; ')}`);
+  if (problems.length)
+    throw new Error(`${problems.length} of ${files.length} models cannot be exported, nothing written: ${problems.join('; ')}`);
   const created = await fs.mkdir(o.out, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
     throw new Error(`cannot create ${o.out}: ${e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a file is in the way' : e.message}`);
   });
-  const staged = found.map((f) => ({ ...f, final: path.join(o.out, f.name), tmp: path.join(o.out, `.${f.name}.tmp-${process.pid}`), old: path.join(o.out, `.${f.name}.old-${process.pid}`) }));
+  const staged = found.map((f) => ({
+    ...f,
+    final: path.join(o.out, f.name),
+    tmp: path.join(o.out, `.${f.name}.tmp-${process.pid}`),
+    old: path.join(o.out, `.${f.name}.old-${process.pid}`),
+  }));
   const swapped: { m: (typeof staged)[number]; existed: boolean }[] = [];
   try {
     for (const { name, bytes, meta, tmp } of staged) {
@@ -127,9 +147,11 @@ export async function writeTritonRepository(o: TritonOptions, progress: (line: s
   }
   for (const m of staged) {
     await fs.rm(m.old, { recursive: true, force: true });
-    progress(`${m.final}: config.pbtxt, 1/model.onnx (${m.meta.kind}, noise ${m.meta.noiseDim}, image [` +
-`${m.meta.imageShape.join(', ')}]${isConditional(m.meta) ? `, ${m.meta.classes.length} classes` : ''}` +
-`)`);
+    progress(
+      `${m.final}: config.pbtxt, 1/model.onnx (${m.meta.kind}, noise ${m.meta.noiseDim}, image [` +
+        `${m.meta.imageShape.join(', ')}]${isConditional(m.meta) ? `, ${m.meta.classes.length} classes` : ''}` +
+        `)`,
+    );
   }
   return found.map((f) => f.name);
 }

@@ -11,7 +11,8 @@ export function availableCores(cpuMax = '/sys/fs/cgroup/cpu.max'): number {
   let cores = os.availableParallelism();
   try {
     const [quota, period] = readFileSync(cpuMax, 'utf8').trim().split(/\s+/);
-    if (quota !== 'max' && Number(quota) > 0 && Number(period) > 0) cores = Math.min(cores, Math.max(1, Math.ceil(Number(quota) / Number(period))));
+    if (quota !== 'max' && Number(quota) > 0 && Number(period) > 0)
+      cores = Math.min(cores, Math.max(1, Math.ceil(Number(quota) / Number(period))));
   } catch {
     // no cgroup v2 quota here
   }
@@ -21,6 +22,7 @@ export function availableCores(cpuMax = '/sys/fs/cgroup/cpu.max'): number {
 /** --workers N|auto (commander argument parser: a bad value is a usage error). */
 export function parseWorkers(v: string): number {
   if (v === 'auto') return availableCores();
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256) throw new InvalidArgumentError(`expected a worker count 1..256 or "auto", got "${v}"`);
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256)
+    throw new InvalidArgumentError(`expected a worker count 1..256 or "auto", got "${v}"`);
   return Number(v);
 }

@@ -39,7 +39,7 @@ describe('writeFileAtomic', () => {
     expect(readdirSync(file)).toEqual(['keep']);
   });
 
-  it('keeps the write\'s error and leaves a folder in the temp file\'s place alone', () => {
+  it("keeps the write's error and leaves a folder in the temp file's place alone", () => {
     const dir = freshDir();
     const file = path.join(dir, 'out.json');
     mkdirSync(`${file}.tmp-${process.pid}`);
@@ -55,7 +55,15 @@ describe('removeStaleTempFiles', () => {
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
     const sleeper = spawn('sleep', ['30']);
     try {
-      const names = [`checkpoint.json.tmp-${dead}`, `metrics.jsonl.tmp-${dead}`, `checkpoint.json.tmp-${process.pid}`, `samples.png.tmp-${sleeper.pid}`, 'checkpoint.json', 'notes.tmp-x', `keep.tmp-${dead}.bak`];
+      const names = [
+        `checkpoint.json.tmp-${dead}`,
+        `metrics.jsonl.tmp-${dead}`,
+        `checkpoint.json.tmp-${process.pid}`,
+        `samples.png.tmp-${sleeper.pid}`,
+        'checkpoint.json',
+        'notes.tmp-x',
+        `keep.tmp-${dead}.bak`,
+      ];
       for (const n of names) writeFileSync(path.join(dir, n), 'x');
       mkdirSync(path.join(dir, `folder.tmp-${dead}`));
       expect(removeStaleTempFiles(dir).sort()).toEqual([`checkpoint.json.tmp-${dead}`, `metrics.jsonl.tmp-${dead}`]);

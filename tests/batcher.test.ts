@@ -41,7 +41,8 @@ function request(id: number, rows: number, conditional = false): BatchInput {
 }
 
 /** The first pixel of each image row: which request rows a response holds. */
-const rowIds = (images: Float32Array): number[] => Array.from({ length: images.length / IMAGE_PIXELS }, (_, r) => images[r * IMAGE_PIXELS]!);
+const rowIds = (images: Float32Array): number[] =>
+  Array.from({ length: images.length / IMAGE_PIXELS }, (_, r) => images[r * IMAGE_PIXELS]!);
 
 const make = (model: ReturnType<typeof fakeModel>, opts: Partial<BatcherOptions> = {}): Batcher =>
   new Batcher(model.run, { maxBatch: 64, maxWaitMs: 10, noiseDim: NOISE_DIM, conditional: false, valuesPerRow: IMAGE_PIXELS, ...opts });
@@ -85,7 +86,12 @@ describe('Batcher', { timeout: 5_000 }, () => {
     model.release();
     const results = await Promise.all(pending);
     expect(model.runs.map((r) => r.rows)).toEqual([4, 2, 5]);
-    expect(results.map(rowIds)).toEqual([[100, 101], [200, 201], [300, 301], [400, 401, 402, 403, 404]]);
+    expect(results.map(rowIds)).toEqual([
+      [100, 101],
+      [200, 201],
+      [300, 301],
+      [400, 401, 402, 403, 404],
+    ]);
   });
 
   it('requests that arrive during a run form the next batch, without waiting maxWaitMs', async () => {
@@ -160,7 +166,15 @@ describe('Batcher', { timeout: 5_000 }, () => {
     };
     const retried: number[] = [];
     let failures = 0;
-    const b = new Batcher(run, { maxBatch: 64, maxWaitMs: 10, noiseDim: NOISE_DIM, conditional: false, valuesPerRow: IMAGE_PIXELS, onRetry: (n) => retried.push(n), onFailure: () => failures++ });
+    const b = new Batcher(run, {
+      maxBatch: 64,
+      maxWaitMs: 10,
+      noiseDim: NOISE_DIM,
+      conditional: false,
+      valuesPerRow: IMAGE_PIXELS,
+      onRetry: (n) => retried.push(n),
+      onFailure: () => failures++,
+    });
     const [p1, p2, p3] = [b.submit(request(1, 2)), b.submit(request(2, 1)), b.submit(request(3, 3))];
     const bad = expect(p2).rejects.toThrow('non-finite output');
     await vi.advanceTimersByTimeAsync(10);
@@ -179,7 +193,13 @@ describe('Batcher', { timeout: 5_000 }, () => {
   });
 
   it('refuses a model output of the wrong size', async () => {
-    const b = new Batcher(async () => new Float32Array(IMAGE_PIXELS), { maxBatch: 64, maxWaitMs: 0, noiseDim: NOISE_DIM, conditional: false, valuesPerRow: IMAGE_PIXELS });
+    const b = new Batcher(async () => new Float32Array(IMAGE_PIXELS), {
+      maxBatch: 64,
+      maxWaitMs: 0,
+      noiseDim: NOISE_DIM,
+      conditional: false,
+      valuesPerRow: IMAGE_PIXELS,
+    });
     const p = b.submit(request(1, 2));
     const check = expect(p).rejects.toThrow(`model returned ${IMAGE_PIXELS} values for 2 rows`);
     await settle();

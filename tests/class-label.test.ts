@@ -19,7 +19,8 @@ describe('classIndex', () => {
   it('refuses with the reason and what the model has', () => {
     expect(() => classIndex(FASHION, 'Sandwich')).toThrow('label "Sandwich" is not a class of this model (T-shirt/top, Trouser, Pullover)');
     expect(() => classIndex(FASHION, 'trouser')).toThrow(/not a class/);
-    for (const bad of [3, -1, '3', '-1', 1.5]) expect(() => classIndex(FASHION, bad)).toThrow(`label ${bad} is out of range: this model has classes 0 to 2`);
+    for (const bad of [3, -1, '3', '-1', 1.5])
+      expect(() => classIndex(FASHION, bad)).toThrow(`label ${bad} is out of range: this model has classes 0 to 2`);
     expect(() => classIndex(FASHION, '1.0')).toThrow(/not a class/);
   });
 });

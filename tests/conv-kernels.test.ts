@@ -7,8 +7,19 @@ import { selectBackend } from '../backend/select.js';
 import { ortGemm } from '../backend/ort-matmul.js';
 import { Rng } from '../common/rng.js';
 import {
-  ConvKernels, batchNorm2dBackward, batchNorm2dForward, channelSums, chwToHwc, convGeometry, convTransposeGeometry, hwcToChw, layerNormBackward, layerNormForward, layerNormPenalty,
-  type ConvGeometry, type NormTape,
+  ConvKernels,
+  batchNorm2dBackward,
+  batchNorm2dForward,
+  channelSums,
+  chwToHwc,
+  convGeometry,
+  convTransposeGeometry,
+  hwcToChw,
+  layerNormBackward,
+  layerNormForward,
+  layerNormPenalty,
+  type ConvGeometry,
+  type NormTape,
 } from '../backend/conv-kernels.js';
 
 let k: ConvKernels;
@@ -40,7 +51,12 @@ const close = (got: ArrayLike<number>, want: ArrayLike<number> | tf.Tensor, tol 
 };
 
 type Pads = [number, number, number, number];
-const tfPads = ([t, l, b, r]: Pads): [[number, number], [number, number], [number, number], [number, number]] => [[0, 0], [t, b], [l, r], [0, 0]];
+const tfPads = ([t, l, b, r]: Pads): [[number, number], [number, number], [number, number], [number, number]] => [
+  [0, 0],
+  [t, b],
+  [l, r],
+  [0, 0],
+];
 
 /** The tfjs definition of our conv (NHWC, filter [kh, kw, c, o]). */
 const tfConv = (x: tf.Tensor, F: tf.Tensor, g: ConvGeometry): tf.Tensor4D =>
@@ -51,7 +67,12 @@ function tfConvT(x: tf.Tensor, F: tf.Tensor, s: number, pads: Pads, op: [number,
   const [n, h, w] = x.shape as number[];
   const [kh, kw, out] = F.shape as number[];
   const [fh, fw] = [s * (h! - 1) + kh!, s * (w! - 1) + kw!];
-  const full = tf.pad(tf.conv2dTranspose(x as tf.Tensor4D, F as tf.Tensor4D, [n!, fh, fw, out!], s, 'valid'), [[0, 0], [0, op[0]], [0, op[1]], [0, 0]]);
+  const full = tf.pad(tf.conv2dTranspose(x as tf.Tensor4D, F as tf.Tensor4D, [n!, fh, fw, out!], s, 'valid'), [
+    [0, 0],
+    [0, op[0]],
+    [0, op[1]],
+    [0, 0],
+  ]);
   const [t, l, b, r] = pads;
   return tf.slice(full, [0, t, l, 0], [n!, fh + op[0] - t - b, fw + op[1] - l - r, out!]);
 }
@@ -61,11 +82,22 @@ const convCases: { name: string; n: number; h: number; w: number; c: number; o: 
   { name: '14 -> 7, k4 s2 p1, grey', n: 3, h: 14, w: 14, c: 1, o: 4, k: 4, s: 2, pads: [1, 1, 1, 1] },
   { name: '7x7 k3 s1 p1', n: 3, h: 7, w: 7, c: 3, o: 2, k: 3, s: 1, pads: [1, 1, 1, 1] },
   { name: 'odd 9x7, k3 s2, asymmetric pads', n: 3, h: 9, w: 7, c: 3, o: 3, k: 3, s: 2, pads: [0, 1, 2, 0] },
-  { name: 'stride 1, fewer outputs than inputs (the full-convolution input gradient), asymmetric pads', n: 3, h: 9, w: 7, c: 3, o: 1, k: 3, s: 1, pads: [0, 1, 2, 2] },
+  {
+    name: 'stride 1, fewer outputs than inputs (the full-convolution input gradient), asymmetric pads',
+    n: 3,
+    h: 9,
+    w: 7,
+    c: 3,
+    o: 1,
+    k: 3,
+    s: 1,
+    pads: [0, 1, 2, 2],
+  },
   { name: 'unpadded k2', n: 3, h: 5, w: 5, c: 1, o: 2, k: 2, s: 1, pads: [0, 0, 0, 0] },
   { name: 'pointwise 1x1', n: 3, h: 4, w: 6, c: 3, o: 2, k: 1, s: 1, pads: [0, 0, 0, 0] },
 ];
-const geom = (c: (typeof convCases)[number]): ConvGeometry => convGeometry({ n: c.n, h: c.h, w: c.w, c: c.c, o: c.o, kh: c.k, kw: c.k, sh: c.s, sw: c.s, pads: c.pads });
+const geom = (c: (typeof convCases)[number]): ConvGeometry =>
+  convGeometry({ n: c.n, h: c.h, w: c.w, c: c.c, o: c.o, kh: c.k, kw: c.k, sh: c.s, sw: c.s, pads: c.pads });
 
 describe('conv2d on the GEMM', () => {
   for (const c of convCases) {
@@ -80,7 +112,12 @@ describe('conv2d on the GEMM', () => {
       const dF = k.conv2dFilterGrad(x, dy, g, new Float32Array(F.length), null);
       const dB = channelSums(dy, g.rows, c.o, new Float32Array(c.o));
       tf.tidy(() => {
-        const [xt, Ft, bt, dyt] = [tf.tensor4d(x, [c.n, c.h, c.w, c.c]), tf.tensor4d(F, [c.k, c.k, c.c, c.o]), tf.tensor1d(bias), tf.tensor4d(dy, [c.n, g.oh, g.ow, c.o])];
+        const [xt, Ft, bt, dyt] = [
+          tf.tensor4d(x, [c.n, c.h, c.w, c.c]),
+          tf.tensor4d(F, [c.k, c.k, c.c, c.o]),
+          tf.tensor1d(bias),
+          tf.tensor4d(dy, [c.n, g.oh, g.ow, c.o]),
+        ];
         const f = (a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) => tf.add(tfConv(a, b, g), d);
         expect([g.oh, g.ow]).toEqual(tfConv(xt, Ft, g).shape.slice(1, 3));
         close(y, f(xt, Ft, bt));
@@ -93,22 +130,60 @@ describe('conv2d on the GEMM', () => {
   }
 
   it('refuses sizes that do not fit, with the sizes in the message', () => {
-    expect(() => convGeometry({ n: 1, h: 2, w: 2, c: 1, o: 1, kh: 4, kw: 4, sh: 1, sw: 1, pads: [0, 0, 0, 0] })).toThrow(/4x4 filter does not fit a padded 2x2/);
-    expect(() => convGeometry({ n: 1, h: 2.5, w: 2, c: 1, o: 1, kh: 1, kw: 1, sh: 1, sw: 1, pads: [0, 0, 0, 0] })).toThrow(/positive integers/);
+    expect(() => convGeometry({ n: 1, h: 2, w: 2, c: 1, o: 1, kh: 4, kw: 4, sh: 1, sw: 1, pads: [0, 0, 0, 0] })).toThrow(
+      /4x4 filter does not fit a padded 2x2/,
+    );
+    expect(() => convGeometry({ n: 1, h: 2.5, w: 2, c: 1, o: 1, kh: 1, kw: 1, sh: 1, sw: 1, pads: [0, 0, 0, 0] })).toThrow(
+      /positive integers/,
+    );
   });
 });
 
-const convTCases: { name: string; n: number; h: number; w: number; cin: number; cout: number; k: number; s: number; pads: Pads; op: [number, number] }[] = [
+const convTCases: {
+  name: string;
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  s: number;
+  pads: Pads;
+  op: [number, number];
+}[] = [
   { name: '7 -> 14, k4 s2 crop 1', n: 3, h: 7, w: 7, cin: 4, cout: 3, k: 4, s: 2, pads: [1, 1, 1, 1], op: [0, 0] },
   { name: '14 -> 28, k4 s2 crop 1, to grey', n: 3, h: 14, w: 14, cin: 3, cout: 1, k: 4, s: 2, pads: [1, 1, 1, 1], op: [0, 0] },
   { name: '4 -> 8, k3 s2 crop 1, output padding 1', n: 3, h: 4, w: 4, cin: 3, cout: 2, k: 3, s: 2, pads: [1, 1, 1, 1], op: [1, 1] },
-  { name: 'odd 5x3, k3 s2, uncropped, output padding beyond the pads', n: 3, h: 5, w: 3, cin: 1, cout: 3, k: 3, s: 2, pads: [0, 0, 0, 0], op: [1, 1] },
+  {
+    name: 'odd 5x3, k3 s2, uncropped, output padding beyond the pads',
+    n: 3,
+    h: 5,
+    w: 3,
+    cin: 1,
+    cout: 3,
+    k: 3,
+    s: 2,
+    pads: [0, 0, 0, 0],
+    op: [1, 1],
+  },
 ];
 
 describe('ConvTranspose2D as the conv input gradient', () => {
   for (const c of convTCases) {
     it(`forward and its gradients match tfjs: ${c.name}`, () => {
-      const g = convTransposeGeometry({ n: c.n, h: c.h, w: c.w, inChannels: c.cin, outChannels: c.cout, kh: c.k, kw: c.k, sh: c.s, sw: c.s, pads: c.pads, outputPadding: c.op });
+      const g = convTransposeGeometry({
+        n: c.n,
+        h: c.h,
+        w: c.w,
+        inChannels: c.cin,
+        outChannels: c.cout,
+        kh: c.k,
+        kw: c.k,
+        sh: c.s,
+        sw: c.s,
+        pads: c.pads,
+        outputPadding: c.op,
+      });
       const x = randn(c.n * c.h * c.w * c.cin);
       const F = randn(c.k * c.k * c.cout * c.cin); // [kh, kw, out, in]
       const bias = randn(c.cout);
@@ -158,7 +233,11 @@ describe('normalisation', () => {
       close(mean, m.mean);
       close(variance, m.variance);
       close(y, f(xt, tf.tensor1d(gamma), tf.tensor1d(beta)));
-      const [gx, gG, gB] = tf.grads((a, gm, bt) => tf.sum(tf.mul(f(a!, gm!, bt!), tf.tensor4d(dy, [n, h, w, c]))))([xt, tf.tensor1d(gamma), tf.tensor1d(beta)]);
+      const [gx, gG, gB] = tf.grads((a, gm, bt) => tf.sum(tf.mul(f(a!, gm!, bt!), tf.tensor4d(dy, [n, h, w, c]))))([
+        xt,
+        tf.tensor1d(gamma),
+        tf.tensor1d(beta),
+      ]);
       close(dx, gx!);
       close(dG, gG!);
       close(dB, gB!);
@@ -204,9 +283,16 @@ describe('normalisation', () => {
     layerNormPenalty(G, u, tape, gamma, n, d, gOut, dG, dx);
     tf.tidy(() => {
       const shape = [n, h, w, c];
-      const [xt, gt, bt, ut, Gt] = [tf.tensor(x, shape), tf.tensor3d(gamma, [h, w, c]), tf.tensor3d(beta, [h, w, c]), tf.tensor(u, shape), tf.tensor(G, shape)];
+      const [xt, gt, bt, ut, Gt] = [
+        tf.tensor(x, shape),
+        tf.tensor3d(gamma, [h, w, c]),
+        tf.tensor3d(beta, [h, w, c]),
+        tf.tensor(u, shape),
+        tf.tensor(G, shape),
+      ];
       // P = <G, d<u, LN(x)>/dx>
-      const P = (a: tf.Tensor, gm: tf.Tensor, up: tf.Tensor) => tf.sum(tf.mul(Gt, tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tfLayerNorm(z, gm, bt), up)))(a)));
+      const P = (a: tf.Tensor, gm: tf.Tensor, up: tf.Tensor) =>
+        tf.sum(tf.mul(Gt, tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tfLayerNorm(z, gm, bt), up)))(a)));
       const [px, pg, pu] = tf.grads((a, gm, up) => P(a!, gm!, up!))([xt, gt, ut]);
       close(gOut, pu!);
       close(dG, pg!);
@@ -225,7 +311,12 @@ describe("the penalty's double backward through linear layers and LeakyReLU", ()
     const gOut = k.conv2d(G, F, null, g, new Float32Array(u.length));
     const dF = k.conv2dFilterGrad(G, u, g, new Float32Array(F.length), null);
     tf.tidy(() => {
-      const [xt, Ft, ut, Gt] = [tf.tensor4d(x, [g.n, g.h, g.w, g.c]), tf.tensor4d(F, [g.kh, g.kw, g.c, g.o]), tf.tensor4d(u, [g.n, g.oh, g.ow, g.o]), tf.tensor4d(G, [g.n, g.h, g.w, g.c])];
+      const [xt, Ft, ut, Gt] = [
+        tf.tensor4d(x, [g.n, g.h, g.w, g.c]),
+        tf.tensor4d(F, [g.kh, g.kw, g.c, g.o]),
+        tf.tensor4d(u, [g.n, g.oh, g.ow, g.o]),
+        tf.tensor4d(G, [g.n, g.h, g.w, g.c]),
+      ];
       const P = (f: tf.Tensor, up: tf.Tensor) => tf.sum(tf.mul(Gt, tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tfConv(z, f, g), up)))(xt)));
       const [pF, pu] = tf.grads((f, up) => P(f!, up!))([Ft, ut]);
       close(gOut, pu!);
@@ -235,7 +326,18 @@ describe("the penalty's double backward through linear layers and LeakyReLU", ()
 
   it('ConvTranspose2D: dP/du = its forward of G (no bias), dP/dF = filterGrad(u, G)', () => {
     const c = convTCases[0]!;
-    const g = convTransposeGeometry({ n: c.n, h: c.h, w: c.w, inChannels: c.cin, outChannels: c.cout, kh: c.k, kw: c.k, sh: c.s, sw: c.s, pads: c.pads });
+    const g = convTransposeGeometry({
+      n: c.n,
+      h: c.h,
+      w: c.w,
+      inChannels: c.cin,
+      outChannels: c.cout,
+      kh: c.k,
+      kw: c.k,
+      sh: c.s,
+      sw: c.s,
+      pads: c.pads,
+    });
     const x = randn(c.n * c.h * c.w * c.cin);
     const F = randn(c.k * c.k * c.cout * c.cin);
     const u = randn(c.n * g.h * g.w * c.cout);
@@ -243,8 +345,14 @@ describe("the penalty's double backward through linear layers and LeakyReLU", ()
     const gOut = k.conv2dInputGrad(G, F, g, new Float32Array(u.length));
     const dF = k.conv2dFilterGrad(u, G, g, new Float32Array(F.length), null);
     tf.tidy(() => {
-      const [xt, Ft, ut, Gt] = [tf.tensor4d(x, [c.n, c.h, c.w, c.cin]), tf.tensor4d(F, [c.k, c.k, c.cout, c.cin]), tf.tensor4d(u, [c.n, g.h, g.w, c.cout]), tf.tensor4d(G, [c.n, c.h, c.w, c.cin])];
-      const P = (f: tf.Tensor, up: tf.Tensor) => tf.sum(tf.mul(Gt, tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tfConvT(z, f, c.s, c.pads, c.op), up)))(xt)));
+      const [xt, Ft, ut, Gt] = [
+        tf.tensor4d(x, [c.n, c.h, c.w, c.cin]),
+        tf.tensor4d(F, [c.k, c.k, c.cout, c.cin]),
+        tf.tensor4d(u, [c.n, g.h, g.w, c.cout]),
+        tf.tensor4d(G, [c.n, c.h, c.w, c.cin]),
+      ];
+      const P = (f: tf.Tensor, up: tf.Tensor) =>
+        tf.sum(tf.mul(Gt, tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tfConvT(z, f, c.s, c.pads, c.op), up)))(xt)));
       const [pF, pu] = tf.grads((f, up) => P(f!, up!))([Ft, ut]);
       close(gOut, pu!);
       close(dF, pF!);
@@ -257,9 +365,23 @@ describe("the penalty's double backward through linear layers and LeakyReLU", ()
     const G = randn(60);
     tf.tidy(() => {
       const Gt = tf.tensor1d(G);
-      const P = (a: tf.Tensor, up: tf.Tensor) => tf.sum(tf.mul(Gt, tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.mul(z, 0.2), tf.mul(tf.relu(z), 0.8)), up)) /* train/layers.ts's form: tf.leakyRelu has no second derivative */)(a)));
+      const P = (a: tf.Tensor, up: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            Gt,
+            tf.grad(
+              (z: tf.Tensor) =>
+                tf.sum(
+                  tf.mul(tf.add(tf.mul(z, 0.2), tf.mul(tf.relu(z), 0.8)), up),
+                ) /* train/layers.ts's form: tf.leakyRelu has no second derivative */,
+            )(a),
+          ),
+        );
       const [px, pu] = tf.grads((a, up) => P(a!, up!))([tf.tensor1d(x), tf.tensor1d(u)]);
-      close(data(pu!), G.map((v, i) => v * (x[i]! > 0 ? 1 : 0.2)));
+      close(
+        data(pu!),
+        G.map((v, i) => v * (x[i]! > 0 ? 1 : 0.2)),
+      );
       expect(Array.from(data(px!)).every((v) => v === 0)).toBe(true);
     });
   });
@@ -270,7 +392,11 @@ describe('layout at the ends', () => {
     const [n, c, h, w] = [3, 3, 4, 5];
     const x = randn(n * c * h * w);
     const hwc = chwToHwc(x, n, c, h, w, new Float32Array(x.length));
-    close(hwc, tf.tidy(() => tf.transpose(tf.tensor4d(x, [n, c, h, w]), [0, 2, 3, 1])), 1e-12);
+    close(
+      hwc,
+      tf.tidy(() => tf.transpose(tf.tensor4d(x, [n, c, h, w]), [0, 2, 3, 1])),
+      1e-12,
+    );
     expect(Array.from(hwcToChw(hwc, n, c, h, w, new Float32Array(x.length)))).toEqual(Array.from(x));
   });
 });
@@ -311,8 +437,12 @@ describe('the wasm backend with our kernels', () => {
         const dyt = tf.tensor4d(dy, [c.n, g.oh, g.ow, c.o]);
         const Ft = tf.tensor4d(F, [c.k, c.k, c.c, c.o]);
         const attrs = { strides: [g.sh, g.sw], pad: tfPads(c.pads), dataFormat: 'NHWC', dimRoundingMode: undefined };
-        const run = (name: string, inputs: tf.NamedTensorMap, more: object): tf.Tensor => tf.engine().runKernel(name, inputs, { ...attrs, ...more } as unknown as tf.NamedAttrMap) as tf.Tensor;
-        return [run('Conv2DBackpropFilter', { x: xt, dy: dyt }, { filterShape: Ft.shape }), run('Conv2DBackpropInput', { dy: dyt, filter: Ft }, { inputShape: xt.shape })];
+        const run = (name: string, inputs: tf.NamedTensorMap, more: object): tf.Tensor =>
+          tf.engine().runKernel(name, inputs, { ...attrs, ...more } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        return [
+          run('Conv2DBackpropFilter', { x: xt, dy: dyt }, { filterShape: Ft.shape }),
+          run('Conv2DBackpropInput', { dy: dyt, filter: Ft }, { inputShape: xt.shape }),
+        ];
       });
     });
   }
@@ -322,8 +452,13 @@ describe('the wasm backend with our kernels', () => {
     const labels = Int32Array.from([3, 0, 3, 9, 1]);
     await sameOnWasm(() => {
       const xt = tf.tensor4d(x, [3, 9, 9, 2]);
-      const [gx, gF] = tf.grads((a, f) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 2, 'same'))))([xt, tf.tensor4d(F, [3, 3, 2, 4])]);
-      const gT = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d(labels, 'int32')), tf.range(0, 25).reshape([5, 5]))))(tf.tensor2d(table, [10, 5]));
+      const [gx, gF] = tf.grads((a, f) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 2, 'same'))))([
+        xt,
+        tf.tensor4d(F, [3, 3, 2, 4]),
+      ]);
+      const gT = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d(labels, 'int32')), tf.range(0, 25).reshape([5, 5]))))(
+        tf.tensor2d(table, [10, 5]),
+      );
       return [gx!, gF!, gT];
     });
   });
@@ -331,11 +466,29 @@ describe('the wasm backend with our kernels', () => {
   it('autodiff of a conditional DCGAN critic loss with a gradient penalty agrees with cpu', async () => {
     const n = 3;
     const shapes: Record<string, number[]> = {
-      table: [10, 4], gW: [12, 7 * 7 * 4], gB: [7 * 7 * 4], t1: [4, 4, 3, 4], gamma: [3], beta: [3], t2: [4, 4, 1, 3], t2b: [1],
-      c1: [4, 4, 1, 4], c1b: [4], c2: [4, 4, 4, 4], c2b: [4], lnG: [7, 7, 4], lnB: [7, 7, 4], dW: [196, 1], dB: [1],
+      table: [10, 4],
+      gW: [12, 7 * 7 * 4],
+      gB: [7 * 7 * 4],
+      t1: [4, 4, 3, 4],
+      gamma: [3],
+      beta: [3],
+      t2: [4, 4, 1, 3],
+      t2b: [1],
+      c1: [4, 4, 1, 4],
+      c1b: [4],
+      c2: [4, 4, 4, 4],
+      c2b: [4],
+      lnG: [7, 7, 4],
+      lnB: [7, 7, 4],
+      dW: [196, 1],
+      dB: [1],
     };
     const init = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, randn(s.reduce((a, b) => a * b, 1)).map((v) => 0.3 * v)]));
-    const [z, real, eps] = [randn(n * 8), randn(n * 28 * 28).map((v) => Math.tanh(v)), Float32Array.from({ length: n }, () => rng.uniform())];
+    const [z, real, eps] = [
+      randn(n * 8),
+      randn(n * 28 * 28).map((v) => Math.tanh(v)),
+      Float32Array.from({ length: n }, () => rng.uniform()),
+    ];
     const labels = Int32Array.from([2, 7, 2]);
     const leaky = (t: tf.Tensor) => tf.add(tf.mul(t, 0.2), tf.mul(tf.relu(t), 0.8));
     await sameOnWasm(() => {
@@ -343,7 +496,10 @@ describe('the wasm backend with our kernels', () => {
       const names = Object.keys(p);
       const generator = (q: Record<string, tf.Tensor>): tf.Tensor => {
         const h = tf.concat([tf.tensor2d(z, [n, 8]), tf.gather(q.table!, tf.tensor1d(labels, 'int32'))], 1);
-        const d = tf.transpose(tf.reshape(tf.relu(tf.add(tf.matMul(h as tf.Tensor2D, q.gW as tf.Tensor2D), q.gB!)), [n, 4, 7, 7]), [0, 2, 3, 1]);
+        const d = tf.transpose(
+          tf.reshape(tf.relu(tf.add(tf.matMul(h as tf.Tensor2D, q.gW as tf.Tensor2D), q.gB!)), [n, 4, 7, 7]),
+          [0, 2, 3, 1],
+        );
         const a = tfConvT(d, q.t1!, 2, [1, 1, 1, 1], [0, 0]); // no bias before a batch norm (its gradient is 0)
         const m = tf.moments(a, [0, 1, 2]);
         const b = tf.relu(tf.add(tf.mul(tf.mul(tf.sub(a, m.mean), tf.rsqrt(tf.add(m.variance, 1e-5))), q.gamma!), q.beta!));

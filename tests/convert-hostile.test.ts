@@ -3,7 +3,19 @@
 // are inputs. Every case answers within seconds with one line, exit 1, and writes nothing.
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startCli, type CliResult } from './helpers/cli.js';
@@ -35,7 +47,8 @@ async function refuses(model: string, pattern: RegExp, out = path.join(tmp, 'out
 }
 
 /** A copy of `from` changed by `edit` (model.json as an object, and the folder). */
-const variant = (from: string, name: string, edit: (json: any, dir: string) => void): string => modelVariant(from, path.join(tmp, name), edit);
+const variant = (from: string, name: string, edit: (json: any, dir: string) => void): string =>
+  modelVariant(from, path.join(tmp, name), edit);
 
 const layersOf = (j: any): any[] => j.modelTopology.config.layers;
 const mkfifo = (file: string): void => {
@@ -75,14 +88,27 @@ describe('convert reads only regular files', () => {
     const jsonFifo = variant(good, 'json-fifo', () => {});
     mkfifo(path.join(jsonFifo, 'model.json'));
     await refuses(jsonFifo, /json-fifo\/model.json: a FIFO, not a regular file/);
-    await refuses(variant(good, 'shard-fifo', (_, d) => mkfifo(path.join(d, shards[1]!))), new RegExp(`weight group 1: shard ${shards[1]}: a FIFO, not a regular file`));
-    await refuses(variant(good, 'shard-dir', (_, d) => (rmSync(path.join(d, shards[1]!)), mkdirSync(path.join(d, shards[1]!)))), new RegExp(`shard ${shards[1]}: a folder, not a regular file`));
-    const device = variant(good, 'shard-device-link', (_, d) => (rmSync(path.join(d, shards[1]!)), symlinkSync('/dev/zero', path.join(d, shards[1]!))));
+    await refuses(
+      variant(good, 'shard-fifo', (_, d) => mkfifo(path.join(d, shards[1]!))),
+      new RegExp(`weight group 1: shard ${shards[1]}: a FIFO, not a regular file`),
+    );
+    await refuses(
+      variant(good, 'shard-dir', (_, d) => (rmSync(path.join(d, shards[1]!)), mkdirSync(path.join(d, shards[1]!)))),
+      new RegExp(`shard ${shards[1]}: a folder, not a regular file`),
+    );
+    const device = variant(
+      good,
+      'shard-device-link',
+      (_, d) => (rmSync(path.join(d, shards[1]!)), symlinkSync('/dev/zero', path.join(d, shards[1]!))),
+    );
     await refuses(device, /is a link to \/dev\/zero, outside the model's folder/);
     const loop = path.join(tmp, 'loop.json');
     symlinkSync('loop.json', loop);
     await refuses(loop, /loop.json: a symbolic link loop/);
-    await refuses(variant(good, 'shard-loop', (_, d) => (rmSync(path.join(d, shards[2]!)), symlinkSync(shards[2]!, path.join(d, shards[2]!)))), /a symbolic link loop/);
+    await refuses(
+      variant(good, 'shard-loop', (_, d) => (rmSync(path.join(d, shards[2]!)), symlinkSync(shards[2]!, path.join(d, shards[2]!)))),
+      /a symbolic link loop/,
+    );
   });
 
   it('refuses files larger than a model can be before reading them', async () => {
@@ -103,7 +129,10 @@ describe('convert reads nothing outside the model folder', () => {
       ['dotdot', `../good/${shards[0]}`, /shard "..\/good\/.*" is outside the model's folder/],
       ['inner-dotdot', `sub/../${shards[0]}`, /is outside the model's folder/],
     ] as const) {
-      await refuses(variant(good, `path-${name}`, (j) => (j.weightsManifest[0].paths[0] = p)), why);
+      await refuses(
+        variant(good, `path-${name}`, (j) => (j.weightsManifest[0].paths[0] = p)),
+        why,
+      );
     }
   });
 
@@ -111,7 +140,14 @@ describe('convert reads nothing outside the model folder', () => {
     const outside = path.join(tmp, 'elsewhere');
     mkdirSync(outside);
     cpSync(path.join(good, shards[1]!), path.join(outside, shards[1]!));
-    await refuses(variant(good, 'link-out', (_, d) => (rmSync(path.join(d, shards[1]!)), symlinkSync(path.join(outside, shards[1]!), path.join(d, shards[1]!)))), new RegExp(`shard "${shards[1]}" is a link to .*elsewhere/${shards[1]}, outside the model's folder`));
+    await refuses(
+      variant(
+        good,
+        'link-out',
+        (_, d) => (rmSync(path.join(d, shards[1]!)), symlinkSync(path.join(outside, shards[1]!), path.join(d, shards[1]!))),
+      ),
+      new RegExp(`shard "${shards[1]}" is a link to .*elsewhere/${shards[1]}, outside the model's folder`),
+    );
     await refuses(
       variant(good, 'dir-link-out', (j, d) => {
         symlinkSync(outside, path.join(d, 'sub'));
@@ -124,38 +160,89 @@ describe('convert reads nothing outside the model folder', () => {
 
 describe('convert checks the graph before tfjs builds it', () => {
   it('names a Keras layer call that dangles or loops', async () => {
-    await refuses(variant(good, 'k-missing', (j) => (layersOf(j)[2].inbound_nodes = [[['ghost', 0, 0, {}]]])), /model "model\d*": layer "out" names layer "ghost", which the model does not have/);
-    await refuses(variant(good, 'k-index', (j) => (layersOf(j)[2].inbound_nodes = [[['hidden', 3, 0, {}]]])), /layer "out" takes call 3 of layer "hidden", which has 1/);
-    await refuses(variant(good, 'k-cycle', (j) => (layersOf(j)[1].inbound_nodes = [[['out', 0, 0, {}]]])), /its layers feed each other in a cycle: "hidden" -> "out" -> "hidden"|"out" -> "hidden" -> "out"/);
-    await refuses(variant(good, 'k-self', (j) => (layersOf(j)[2].inbound_nodes = [[['out', 0, 0, {}]]])), /cycle: "out" -> "out"/);
-    await refuses(variant(good, 'k-output', (j) => (j.modelTopology.config.output_layers = [['gone', 0, 0]])), /output_layers names layer "gone", which the model does not have/);
-    await refuses(variant(good, 'k-dup', (j) => (layersOf(j)[2].name = layersOf(j)[2].config.name = 'hidden')), /two layers are named "hidden"/);
+    await refuses(
+      variant(good, 'k-missing', (j) => (layersOf(j)[2].inbound_nodes = [[['ghost', 0, 0, {}]]])),
+      /model "model\d*": layer "out" names layer "ghost", which the model does not have/,
+    );
+    await refuses(
+      variant(good, 'k-index', (j) => (layersOf(j)[2].inbound_nodes = [[['hidden', 3, 0, {}]]])),
+      /layer "out" takes call 3 of layer "hidden", which has 1/,
+    );
+    await refuses(
+      variant(good, 'k-cycle', (j) => (layersOf(j)[1].inbound_nodes = [[['out', 0, 0, {}]]])),
+      /its layers feed each other in a cycle: "hidden" -> "out" -> "hidden"|"out" -> "hidden" -> "out"/,
+    );
+    await refuses(
+      variant(good, 'k-self', (j) => (layersOf(j)[2].inbound_nodes = [[['out', 0, 0, {}]]])),
+      /cycle: "out" -> "out"/,
+    );
+    await refuses(
+      variant(good, 'k-output', (j) => (j.modelTopology.config.output_layers = [['gone', 0, 0]])),
+      /output_layers names layer "gone", which the model does not have/,
+    );
+    await refuses(
+      variant(good, 'k-dup', (j) => (layersOf(j)[2].name = layersOf(j)[2].config.name = 'hidden')),
+      /two layers are named "hidden"/,
+    );
   });
 
   it('names a GraphDef node or signature tensor that dangles, and a cycle', async () => {
     const nodes = (j: any): any[] => j.modelTopology.node;
     const byName = (j: any, n: string): any => nodes(j).find((x) => x.name === n);
-    await refuses(variant(graph, 'g-sig', (j) => (j.signature.inputs.z.name = 'ghost:0')), /signature input "z" is tensor "ghost:0", which no node of the graph produces/);
-    await refuses(variant(graph, 'g-sig-out', (j) => (j.signature.outputs.y.name = 'nothing:0')), /signature output "y" is tensor "nothing:0", which no node/);
-    await refuses(variant(graph, 'g-input', (j) => (byName(j, 'y').input = ['missing'])), /node \d of \d \("y", Relu\) takes input "missing", which no node of the graph produces/);
-    await refuses(variant(graph, 'g-control', (j) => (byName(j, 'y').input = ['mm', '^nowhere'])), /takes input "\^nowhere"/);
-    await refuses(variant(graph, 'g-cycle', (j) => (byName(j, 'mm').input = ['y', 'w'])), /the graph has a cycle \(TensorFlow control flow, not supported\): "(mm|y)" -> "(y|mm)" -> "\1"/);
-    await refuses(variant(graph, 'g-dup', (j) => nodes(j).push({ name: 'y', op: 'Identity', input: ['mm'] })), /two nodes are named "y"/);
-    await refuses(variant(graph, 'g-noname', (j) => nodes(j).push({ op: 'Identity', input: ['mm'] })), /node \d of \d has no name/);
+    await refuses(
+      variant(graph, 'g-sig', (j) => (j.signature.inputs.z.name = 'ghost:0')),
+      /signature input "z" is tensor "ghost:0", which no node of the graph produces/,
+    );
+    await refuses(
+      variant(graph, 'g-sig-out', (j) => (j.signature.outputs.y.name = 'nothing:0')),
+      /signature output "y" is tensor "nothing:0", which no node/,
+    );
+    await refuses(
+      variant(graph, 'g-input', (j) => (byName(j, 'y').input = ['missing'])),
+      /node \d of \d \("y", Relu\) takes input "missing", which no node of the graph produces/,
+    );
+    await refuses(
+      variant(graph, 'g-control', (j) => (byName(j, 'y').input = ['mm', '^nowhere'])),
+      /takes input "\^nowhere"/,
+    );
+    await refuses(
+      variant(graph, 'g-cycle', (j) => (byName(j, 'mm').input = ['y', 'w'])),
+      /the graph has a cycle \(TensorFlow control flow, not supported\): "(mm|y)" -> "(y|mm)" -> "\1"/,
+    );
+    await refuses(
+      variant(graph, 'g-dup', (j) => nodes(j).push({ name: 'y', op: 'Identity', input: ['mm'] })),
+      /two nodes are named "y"/,
+    );
+    await refuses(
+      variant(graph, 'g-noname', (j) => nodes(j).push({ op: 'Identity', input: ['mm'] })),
+      /node \d of \d has no name/,
+    );
   });
 });
 
 describe('convert allocates nothing a declared size claims', () => {
   it('refuses absurd weight and tensor shapes in a few seconds', async () => {
-    await refuses(variant(good, 'w-huge', (j) => (j.weightsManifest[0].weights[0].shape = [1e9, 1e9])), /weight "hidden\/kernel" \[1000000000,1000000000\] ends past the data/);
-    await refuses(variant(good, 'w-overflow', (j) => (j.weightsManifest[0].weights[0].shape = [2 ** 53, 2 ** 53])), /ends past the data|not a list of sizes/);
+    await refuses(
+      variant(good, 'w-huge', (j) => (j.weightsManifest[0].weights[0].shape = [1e9, 1e9])),
+      /weight "hidden\/kernel" \[1000000000,1000000000\] ends past the data/,
+    );
+    await refuses(
+      variant(good, 'w-overflow', (j) => (j.weightsManifest[0].weights[0].shape = [2 ** 53, 2 ** 53])),
+      /ends past the data|not a list of sizes/,
+    );
     // tfjs would allocate (and fill) a layer's weights at their declared shapes before comparing them with the manifest.
-    await refuses(variant(good, 'units-huge', (j) => (layersOf(j)[2].config.units = 1e9)), new RegExp(
-/layer "out" declares weight "kernel" of shape \[16, 1000000000\] /.source +
-/\(16000000000 values\), larger than any weight in the manifest /.source +
-/\(the largest has 128\)/.source,
-));
-    await refuses(variant(good, 'units-big', (j) => (layersOf(j)[1].config.units = 2e7)), /layer "hidden" declares weight "kernel" of shape \[8, 20000000\]/);
+    await refuses(
+      variant(good, 'units-huge', (j) => (layersOf(j)[2].config.units = 1e9)),
+      new RegExp(
+        /layer "out" declares weight "kernel" of shape \[16, 1000000000\] /.source +
+          /\(16000000000 values\), larger than any weight in the manifest /.source +
+          /\(the largest has 128\)/.source,
+      ),
+    );
+    await refuses(
+      variant(good, 'units-big', (j) => (layersOf(j)[1].config.units = 2e7)),
+      /layer "hidden" declares weight "kernel" of shape \[8, 20000000\]/,
+    );
     // No weights at all: only the declared input size could make convert allocate.
     const x = tf.input({ shape: [100_000, 100_000], name: 'wide' });
     const dir = path.join(tmp, 'wide');

@@ -77,14 +77,20 @@ describe('onnxgan export --format tfjs', () => {
     const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
     expect(json.format).toBe('layers-model');
     expect(json.weightsManifest[0].paths).toEqual(['group1-shard1of1.bin']);
-    expect(json.userDefinedMetadata.onnxgan).toMatchObject({ 'onnxgan.kind': 'cgan', 'onnxgan.noise_dim': '100', 'onnxgan.dataset': 'mnist' });
+    expect(json.userDefinedMetadata.onnxgan).toMatchObject({
+      'onnxgan.kind': 'cgan',
+      'onnxgan.noise_dim': '100',
+      'onnxgan.dataset': 'mnist',
+    });
 
     // Node: tfjs's own loader on the files.
     const model = await tf.loadLayersModel(tf.io.fromMemory(await artifactsFromDir(dir)));
     expect(model.inputNames).toEqual(['noise', 'label']);
     expect(model.outputNames).toEqual(['image']);
     const { noise, labels, images } = await onnxImages(path.join(ROOT, 'models/cgan.onnx'));
-    const node = tf.tidy(() => (model.predict([tf.tensor2d(noise, [N, 100]), tf.tensor1d(labels!, 'int32')]) as tf.Tensor).dataSync() as Float32Array);
+    const node = tf.tidy(
+      () => (model.predict([tf.tensor2d(noise, [N, 100]), tf.tensor1d(labels!, 'int32')]) as tf.Tensor).dataSync() as Float32Array,
+    );
     const nodeDiff = maxAbs(node, images);
     expect(nodeDiff).toBeLessThan(1e-4);
     model.dispose();
@@ -110,13 +116,16 @@ describe('onnxgan export --format tfjs', () => {
       const page = await browser.newPage();
       await page.goto(`${base}/`);
       await page.addScriptTag({ url: '/tf.min.js' });
-      const inBrowser = await page.evaluate(async ({ noise, labels, n }) => {
-        const t = (globalThis as unknown as { tf: typeof tf }).tf;
-        await t.setBackend('cpu');
-        const m = await t.loadLayersModel('/model/model.json');
-        const y = m.predict([t.tensor2d(noise, [n, 100]), t.tensor1d(labels, 'int32')]) as tf.Tensor;
-        return { values: Array.from(await y.data()), shape: y.shape, meta: m.getUserDefinedMetadata() };
-      }, { noise: Array.from(noise), labels: Array.from(labels!), n: N });
+      const inBrowser = await page.evaluate(
+        async ({ noise, labels, n }) => {
+          const t = (globalThis as unknown as { tf: typeof tf }).tf;
+          await t.setBackend('cpu');
+          const m = await t.loadLayersModel('/model/model.json');
+          const y = m.predict([t.tensor2d(noise, [n, 100]), t.tensor1d(labels, 'int32')]) as tf.Tensor;
+          return { values: Array.from(await y.data()), shape: y.shape, meta: m.getUserDefinedMetadata() };
+        },
+        { noise: Array.from(noise), labels: Array.from(labels!), n: N },
+      );
       expect(inBrowser.shape).toEqual([N, 1, 28, 28]);
       expect(inBrowser.meta).toMatchObject({ onnxgan: { 'onnxgan.kind': 'cgan' } });
       expect(maxAbs(inBrowser.values, images)).toBeLessThan(1e-4);
@@ -134,7 +143,15 @@ describe('onnxgan export --format tfjs', () => {
     const r = await runCli(convertBack);
     expect(r.code, r.stderr).toBe(0);
     const info = readModelInfo(back);
-    expect(info.metadata).toMatchObject({ kind: 'cgan', classes: DIGIT_CLASSES, dataset: 'mnist', noiseDim: 100, epochs: 2050, steps: 61500, ema: 0.999 });
+    expect(info.metadata).toMatchObject({
+      kind: 'cgan',
+      classes: DIGIT_CLASSES,
+      dataset: 'mnist',
+      noiseDim: 100,
+      epochs: 2050,
+      steps: 61500,
+      ema: 0.999,
+    });
     const shipped = await onnxImages(path.join(ROOT, 'models/cgan.onnx'));
     const again = await onnxImages(back);
     expect(maxAbs(again.images, shipped.images)).toBeLessThan(1e-4);
@@ -161,7 +178,7 @@ describe('onnxgan export --format tfjs', () => {
     expect(existsSync(path.join(busy, 'model.json'))).toBe(false);
   });
 
-  it('refuses to write a tfjs model that does not give the ONNX export\'s images, printing the difference', async () => {
+  it("refuses to write a tfjs model that does not give the ONNX export's images, printing the difference", async () => {
     // The gan with its last Dense kernel x 1e4: the pre-tanh sums are ~1e4 and a few land near 0,
     // where each engine's float32 rounding (~1e-3 at that magnitude) shows in the image.
     const ckpt = JSON.parse(readFileSync(path.join(ROOT, 'models/checkpoints/gan/checkpoint.json'), 'utf8'));
@@ -175,7 +192,9 @@ describe('onnxgan export --format tfjs', () => {
     const r = await runCli(['export', run, '--format', 'tfjs', '--out', out, '--no-ema']);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/the tfjs model and the ONNX export differ by \d\.\d\de[+-]\d+ \(> 0\.0001\): not writing .*ill-conditioned-tfjs/);
+    expect(r.stderr).toMatch(
+      /the tfjs model and the ONNX export differ by \d\.\d\de[+-]\d+ \(> 0\.0001\): not writing .*ill-conditioned-tfjs/,
+    );
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(tmp).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });

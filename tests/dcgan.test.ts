@@ -15,7 +15,34 @@ const icons = path.join(tmp, 'icons');
 // 48 images in batches of 16: 3 generator steps (2 critic steps each) per epoch. The reference
 // recipe has no learning-rate decay fitted to --epochs, so a run of 1 epoch can be resumed to 2.
 const train = (out: string, epochs: number, extra: string[] = []): Promise<CliResult> =>
-  runCli(['train', '--model', 'cgan', '--arch', 'dcgan', '--recipe', 'reference', '--ema', '0.9', '--data', icons, '--image-size', '16', '--limit', '48', '--batch', '16', '--critic-steps', '2', '--epochs', String(epochs), '--sample-every', '10', '--out', out, ...extra]);
+  runCli([
+    'train',
+    '--model',
+    'cgan',
+    '--arch',
+    'dcgan',
+    '--recipe',
+    'reference',
+    '--ema',
+    '0.9',
+    '--data',
+    icons,
+    '--image-size',
+    '16',
+    '--limit',
+    '48',
+    '--batch',
+    '16',
+    '--critic-steps',
+    '2',
+    '--epochs',
+    String(epochs),
+    '--sample-every',
+    '10',
+    '--out',
+    out,
+    ...extra,
+  ]);
 const checkpoint = (run: string) => JSON.parse(readFileSync(path.join(run, 'checkpoint.json'), 'utf8'));
 
 beforeAll(() => {
@@ -50,7 +77,9 @@ describe('--arch dcgan', () => {
       const diff = Number(/max \|tfjs - onnxruntime\| = (\S+)/.exec(r.stdout)![1]);
       expect(diff).toBeLessThanOrEqual(precision === 'fp32' ? 1e-5 : 2e-2);
       expect(r.stdout).toMatch(/outputs +image float32 \[N, 3, 16, 16\]/);
-      execFileSync('/usr/bin/python3', ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', out], { stdio: 'pipe' });
+      execFileSync('/usr/bin/python3', ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', out], {
+        stdio: 'pipe',
+      });
     }
     const tfjsDir = path.join(tmp, 'dcgan-tfjs');
     const t = await runCli(['export', run, '--out', tfjsDir, '--format', 'tfjs']);
@@ -78,7 +107,8 @@ describe('--arch dcgan', () => {
         });
         void done.then((r) => reject(new Error(`serve exited (${r.code}):\n${out}${r.stderr}`)));
       });
-      const post = (p: string, body: object): Promise<Response> => fetch(`${url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const post = (p: string, body: object): Promise<Response> =>
+        fetch(`${url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const png = await post('/v1/models/icons/generate', { label: 'places', count: 1, seed: 3, format: 'png' });
       expect(png.status).toBe(200);
       const img = PNG.sync.read(Buffer.from(await png.arrayBuffer()));
@@ -86,7 +116,10 @@ describe('--arch dcgan', () => {
       const tensor = await (await post('/v1/models/icons/generate', { label: 'places', count: 2, seed: 3, format: 'tensor' })).json();
       expect(tensor.shape).toEqual([2, 3, 16, 16]);
       const v2 = await post('/v2/models/icons/infer', {
-        inputs: [{ name: 'noise', shape: [2, 100], datatype: 'FP32', data: Array.from({ length: 200 }, (_, i) => Math.sin(i)) }, { name: 'label', shape: [2], datatype: 'INT64', data: [ICON_CLASSES.indexOf('places'), 0] }],
+        inputs: [
+          { name: 'noise', shape: [2, 100], datatype: 'FP32', data: Array.from({ length: 200 }, (_, i) => Math.sin(i)) },
+          { name: 'label', shape: [2], datatype: 'INT64', data: [ICON_CLASSES.indexOf('places'), 0] },
+        ],
       });
       expect(v2.status).toBe(200);
       const out = (await v2.json()).outputs[0];
@@ -129,12 +162,14 @@ describe('--arch dcgan', () => {
     const r = await runCli(['train', '--model', 'cgan', '--arch', 'dcgan', '--data', icons, '--image-size', '4096', '--out', out]);
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(/^data: /m); // refused before decoding
-    expect(r.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(
-/^onnxgan train: 4096x4096 images with 1 channel make cgan's dcgan /.source +
-/networks [\d.]+ M parameters: training needs about [\d.]+ GB /.source +
-/\(the layer outputs of a batch of 16: [\d.]+ M values per image\), /.source +
-/more than .*; use a smaller --image-size \(\d+x\d+ fits/.source,
-));
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      new RegExp(
+        /^onnxgan train: 4096x4096 images with 1 channel make cgan's dcgan /.source +
+          /networks [\d.]+ M parameters: training needs about [\d.]+ GB /.source +
+          /\(the layer outputs of a batch of 16: [\d.]+ M values per image\), /.source +
+          /more than .*; use a smaller --image-size \(\d+x\d+ fits/.source,
+      ),
+    );
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(existsSync(out)).toBe(false);
   });

@@ -82,9 +82,14 @@ describe('deploy/Dockerfile', () => {
       });
       const base = `http://127.0.0.1:${port}`;
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
-      const png = await fetch(`${base}/v1/models/gan/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"format":"png"}' });
+      const png = await fetch(`${base}/v1/models/gan/generate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"format":"png"}',
+      });
       expect(png.status).toBe(200);
-      const check = (): number | null => spawnSync(process.execPath, healthCmd.slice(1), { env: { ...process.env, PORT: port }, timeout: 10_000 }).status;
+      const check = (): number | null =>
+        spawnSync(process.execPath, healthCmd.slice(1), { env: { ...process.env, PORT: port }, timeout: 10_000 }).status;
       expect(check()).toBe(0);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -14,11 +14,17 @@ const OUTPUT_FLAGS = new Set(['--out', '-o', '--preview']);
 function outputs(block: string): string[] {
   const found: string[] = [];
   for (const line of block.replace(/\\\n\s*/g, ' ').split('\n')) {
-    const words = line.replace(/(^|\s)#.*$/, '').split(/\s+/).filter(Boolean);
+    const words = line
+      .replace(/(^|\s)#.*$/, '')
+      .split(/\s+/)
+      .filter(Boolean);
     words.forEach((w, i) => {
       if (OUTPUT_FLAGS.has(w)) found.push(words[i + 1]!);
       // mkdir's operands: up to the first word that is not a plain path (`&&`, `;`).
-      if (w === 'mkdir') for (const d of words.slice(i + 1).filter((d) => d !== '-p')) if (/^[\w./$-]+$/.test(d)) found.push(d); else break;
+      if (w === 'mkdir')
+        for (const d of words.slice(i + 1).filter((d) => d !== '-p'))
+          if (/^[\w./$-]+$/.test(d)) found.push(d);
+          else break;
     });
   }
   return found.filter((p) => !p.startsWith('/') && !p.includes('$'));
@@ -28,7 +34,9 @@ describe("the docs' examples", () => {
   it('write only paths that .gitignore covers', () => {
     const written = allDocShBlocks().flatMap(({ file, body }) => outputs(body).map((p) => ({ file, p })));
     // The examples do write files: this test reads them (icons/, my-models/, triton-repo/, ...).
-    expect(written.map((w) => w.p)).toEqual(expect.arrayContaining(['icons', 'icons-preview.png', 'my-models/cgan.onnx', 'triton-repo', 'seven.png']));
+    expect(written.map((w) => w.p)).toEqual(
+      expect.arrayContaining(['icons', 'icons-preview.png', 'my-models/cgan.onnx', 'triton-repo', 'seven.png']),
+    );
     // A name with an extension is a file; anything else a folder, checked by a file inside it.
     const probes = written.map((w) => (/\.\w+$/.test(w.p) ? w.p : `${w.p}/x`));
     const r = spawnSync('git', ['check-ignore', '--no-index', '--stdin'], { cwd: ROOT, input: probes.join('\n'), encoding: 'utf8' });

@@ -31,7 +31,19 @@ function consumer(code: string): string {
   writeFileSync(path.join(dir, 'main.ts'), code);
   writeFileSync(
     path.join(dir, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'], strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: ['main.ts'] }),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'ESNext',
+        moduleResolution: 'Bundler',
+        lib: ['ES2022', 'DOM'],
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        types: [],
+      },
+      files: ['main.ts'],
+    }),
   );
   return dir;
 }
@@ -87,8 +99,14 @@ await g.generate({ seed: '1', count: 4 });
   it('its tarball holds the bundle, the declarations and the README, not the runtime', async () => {
     const files = await packed(PACKAGE);
     const needed = [element.default, element.types].map((f) => path.posix.normalize(f));
-    expect([...needed, 'README.md', 'package.json'].filter((f) => !files.has(f)), 'missing from @onnxgan/element').toEqual([]);
-    expect([...files].filter((f) => !/^(dist\/|README\.md$|package\.json$)/.test(f) || /\.wasm$/.test(f)), 'not in @onnxgan/element').toEqual([]);
+    expect(
+      [...needed, 'README.md', 'package.json'].filter((f) => !files.has(f)),
+      'missing from @onnxgan/element',
+    ).toEqual([]);
+    expect(
+      [...files].filter((f) => !/^(dist\/|README\.md$|package\.json$)/.test(f) || /\.wasm$/.test(f)),
+      'not in @onnxgan/element',
+    ).toEqual([]);
   });
 
   it('the root package holds the element, the self-host runtime, the CLI and the models', async () => {
@@ -107,7 +125,13 @@ await g.generate({ seed: '1', count: 4 });
       'models/judge-mnist.json',
       'models/judge-report-mnist.json',
     ];
-    expect(needed.filter((f) => !files.has(f)), 'missing from the package').toEqual([]);
-    expect([...files].filter((f) => f.startsWith('models/checkpoints/') || f.startsWith('tests/')), 'not published').toEqual([]);
+    expect(
+      needed.filter((f) => !files.has(f)),
+      'missing from the package',
+    ).toEqual([]);
+    expect(
+      [...files].filter((f) => f.startsWith('models/checkpoints/') || f.startsWith('tests/')),
+      'not published',
+    ).toEqual([]);
   });
 });

@@ -42,7 +42,12 @@ function im2colConv(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const k = kernel.shape[0];
   const p = (k - 1) / 2;
-  const padded = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]);
+  const padded = tf.pad(x, [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ]);
   const cols: tf.Tensor4D[] = [];
   for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) cols.push(tf.slice(padded, [0, dy, dx, 0], [n, h, w, c]));
   const patches = tf.reshape(tf.concat(cols, 3), [n * h * w, k * k * c]);
@@ -55,33 +60,43 @@ async function accuracyOf(judge: { predict: JudgeSession['predict'] }, images: F
 }
 
 describe('report judge network', () => {
-  it('its convolution gradients (forward convolutions, fast on wasm) equal autodiff of im2col, for 5x5 and 3x3 kernels and non-square images', () => {
-    for (const [k, c, co] of [[5, 1, 4], [3, 3, 5]] as const) {
-      const x = tf.variable(tf.randomNormal([2, 7, 6, c], 0, 1, 'float32', 1));
-      const w = tf.variable(tf.randomNormal([k, k, c, co], 0, 1, 'float32', 2));
-      const t = tf.randomNormal([2, 7, 6, co], 0, 1, 'float32', 3);
-      const ours = tf.variableGrads(() => tf.sum(tf.mul(conv2dSame(x, w, true), t)) as tf.Scalar, [x, w]);
-      const ref = tf.variableGrads(() => tf.sum(tf.mul(im2colConv(x, w), t)) as tf.Scalar, [x, w]);
-      expect(ours.value.dataSync()[0]).toBeCloseTo(ref.value.dataSync()[0]!, 3);
-      for (const v of [x, w]) expect(maxDiff(ours.grads[v.name]!.dataSync(), ref.grads[v.name]!.dataSync())).toBeLessThan(1e-4);
-      for (const tensor of [x, w, t, ours.value, ref.value, ...Object.values(ours.grads), ...Object.values(ref.grads)]) tensor.dispose();
-    }
-  });
+  it(
+    'its convolution gradients (forward convolutions, fast on wasm) equal autodiff of im2col, ' +
+      'for 5x5 and 3x3 kernels and non-square images',
+    () => {
+      for (const [k, c, co] of [
+        [5, 1, 4],
+        [3, 3, 5],
+      ] as const) {
+        const x = tf.variable(tf.randomNormal([2, 7, 6, c], 0, 1, 'float32', 1));
+        const w = tf.variable(tf.randomNormal([k, k, c, co], 0, 1, 'float32', 2));
+        const t = tf.randomNormal([2, 7, 6, co], 0, 1, 'float32', 3);
+        const ours = tf.variableGrads(() => tf.sum(tf.mul(conv2dSame(x, w, true), t)) as tf.Scalar, [x, w]);
+        const ref = tf.variableGrads(() => tf.sum(tf.mul(im2colConv(x, w), t)) as tf.Scalar, [x, w]);
+        expect(ours.value.dataSync()[0]).toBeCloseTo(ref.value.dataSync()[0]!, 3);
+        for (const v of [x, w]) expect(maxDiff(ours.grads[v.name]!.dataSync(), ref.grads[v.name]!.dataSync())).toBeLessThan(1e-4);
+        for (const tensor of [x, w, t, ours.value, ref.value, ...Object.values(ours.grads), ...Object.values(ref.grads)]) tensor.dispose();
+      }
+    },
+  );
 
   for (const role of ['report', 'select'] as const) {
-    it(`the shipped ${role} judge (a format 1 file, read as format 2): its ONNX graph computes what its tfjs forward pass does`, async () => {
-      const j = shipped(role);
-      expect(j.spec.role).toBe(role);
-      const images = heldOut.images.subarray(0, 64 * IMAGE_PIXELS);
-      const ref = tfjsForward(j, images, 64);
-      const s = await JudgeSession.create(judgeOnnx(j), j.info.imageShape, featureDim(j.spec), 10);
-      const out = await s.predict(images, 64);
-      expect(out.features.length).toBe(64 * 128);
-      expect(maxDiff(out.features, ref.features)).toBeLessThan(1e-4);
-      const probs = tf.tidy(() => tf.softmax(tf.tensor2d(ref.logits, [64, 10])).dataSync());
-      expect(maxDiff(out.probs, probs)).toBeLessThan(1e-5);
-      await s.release();
-    });
+    it(
+      `the shipped ${role} judge (a format 1 file, read as format 2): ` + 'its ONNX graph computes what its tfjs forward pass does',
+      async () => {
+        const j = shipped(role);
+        expect(j.spec.role).toBe(role);
+        const images = heldOut.images.subarray(0, 64 * IMAGE_PIXELS);
+        const ref = tfjsForward(j, images, 64);
+        const s = await JudgeSession.create(judgeOnnx(j), j.info.imageShape, featureDim(j.spec), 10);
+        const out = await s.predict(images, 64);
+        expect(out.features.length).toBe(64 * 128);
+        expect(maxDiff(out.features, ref.features)).toBeLessThan(1e-4);
+        const probs = tf.tidy(() => tf.softmax(tf.tensor2d(ref.logits, [64, 10])).dataSync());
+        expect(maxDiff(out.probs, probs)).toBeLessThan(1e-5);
+        await s.release();
+      },
+    );
   }
 });
 
@@ -93,13 +108,16 @@ describe('the shipped mnist report judge', () => {
     for (let i = 0; i < heldOut.count; i++) f(out, i * IMAGE_PIXELS, heldOut.images, rng);
     return out;
   };
-  const shift = (dx: number, dy: number) => (dst: Float32Array, off: number, src: Float32Array): void => {
-    for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
-      const sx = x - dx;
-      const sy = y - dy;
-      dst[off + y * 28 + x] = sx >= 0 && sx < 28 && sy >= 0 && sy < 28 ? src[off + sy * 28 + sx]! : -1;
-    }
-  };
+  const shift =
+    (dx: number, dy: number) =>
+    (dst: Float32Array, off: number, src: Float32Array): void => {
+      for (let y = 0; y < 28; y++)
+        for (let x = 0; x < 28; x++) {
+          const sx = x - dx;
+          const sy = y - dy;
+          dst[off + y * 28 + x] = sx >= 0 && sx < 28 && sy >= 0 && sy < 28 ? src[off + sy * 28 + sx]! : -1;
+        }
+    };
   const speckle = (dst: Float32Array, off: number, src: Float32Array, rng: Rng): void => {
     for (let p = 0; p < IMAGE_PIXELS; p++) {
       let v = src[off + p]! + 0.15 * rng.normal();
@@ -108,22 +126,29 @@ describe('the shipped mnist report judge', () => {
     }
   };
 
-  it('is another network than the select judge (architecture, seed), trained with the shortcut-removing augmentation, >= 98% on the held-out digits', async () => {
-    const j = shipped('report');
-    expect(j.spec.seed).not.toBe(shipped('select').spec.seed);
-    expect(j.info.architecture).toMatch(/global average pool/);
-    expect(j.spec.augmentation).toEqual({ kind: 'affine', ...REPORT_AUGMENTATION });
-    expect(j.info.trainCount).toBe(9000);
-    const judge = await loadJudge('report', 'mnist');
-    const { probs } = await judge.predict(heldOut.images, heldOut.count);
-    await judge.release();
-    expect(accuracy(predictedClasses(probs, heldOut.count, 10), heldOut.labels)).toBeGreaterThanOrEqual(0.98);
-  });
+  it(
+    'is another network than the select judge (architecture, seed), ' +
+      'trained with the shortcut-removing augmentation, >= 98% on the held-out digits',
+    async () => {
+      const j = shipped('report');
+      expect(j.spec.seed).not.toBe(shipped('select').spec.seed);
+      expect(j.info.architecture).toMatch(/global average pool/);
+      expect(j.spec.augmentation).toEqual({ kind: 'affine', ...REPORT_AUGMENTATION });
+      expect(j.info.trainCount).toBe(9000);
+      const judge = await loadJudge('report', 'mnist');
+      const { probs } = await judge.predict(heldOut.images, heldOut.count);
+      await judge.release();
+      expect(accuracy(predictedClasses(probs, heldOut.count, 10), heldOut.labels)).toBeGreaterThanOrEqual(0.98);
+    },
+  );
 
   it('keeps its accuracy on digits moved by 3 px and on speckled digits (the shortcuts), where the select judge loses more', async () => {
     const report = await loadJudge('report', 'mnist');
     const select = await loadJudge('select', 'mnist');
-    for (const [name, images] of [['shifted', transformed(shift(3, -3))], ['speckled', transformed(speckle)]] as const) {
+    for (const [name, images] of [
+      ['shifted', transformed(shift(3, -3))],
+      ['speckled', transformed(speckle)],
+    ] as const) {
       const r = await accuracyOf(report, images, heldOut.labels);
       const s = await accuracyOf(select, images, heldOut.labels);
       expect(r, `${name}: report judge`).toBeGreaterThanOrEqual(0.95);
@@ -162,10 +187,11 @@ describe('augmentation and other image shapes', () => {
         labels[i] = ds.labels[src]!;
         for (let ch = 0; ch < 3; ch++) {
           const tint = ((labels[i]! + ch) % 3) / 2; // 0, 0.5 or 1 by class and channel
-          for (let y = 0; y < 24; y++) for (let x = 0; x < 20; x++) {
-            const v = ds.images[src * IMAGE_PIXELS + (y + 2) * 28 + (x + 4)]!;
-            images[i * per + ch * 480 + y * 20 + x] = -1 + (v + 1) * tint;
-          }
+          for (let y = 0; y < 24; y++)
+            for (let x = 0; x < 20; x++) {
+              const v = ds.images[src * IMAGE_PIXELS + (y + 2) * 28 + (x + 4)]!;
+              images[i * per + ch * 480 + y * 20 + x] = -1 + (v + 1) * tint;
+            }
         }
       }
       return { ...ds, images, labels, count, shape };

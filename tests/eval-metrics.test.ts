@@ -24,7 +24,11 @@ let train: Dataset;
 let heldOut: Dataset;
 
 /** Images of `ds` at the given indices, scored by the judge, labelled with their true class. */
-async function scored(ds: Dataset, idx: number[], labels: Int32Array | null = Int32Array.from(idx, (i) => ds.labels[i]!)): Promise<ScoredSet> {
+async function scored(
+  ds: Dataset,
+  idx: number[],
+  labels: Int32Array | null = Int32Array.from(idx, (i) => ds.labels[i]!),
+): Promise<ScoredSet> {
   const images = new Float32Array(idx.length * IMAGE_PIXELS);
   idx.forEach((src, r) => images.set(ds.images.subarray(src * IMAGE_PIXELS, (src + 1) * IMAGE_PIXELS), r * IMAGE_PIXELS));
   return { ...(await judge.predict(images, idx.length)), labels };
@@ -121,26 +125,34 @@ describe('metrics on real digits with known answers', () => {
     expect(Math.abs(m.kid - expected) / Math.abs(expected)).toBeLessThan(1e-3);
   });
 
-  it('disjoint classes (digits 0-4 against 5-9): precision, recall, density and coverage near 0, FID and ' +
-'KID far above the noise', async () => {
-    const low = await scored(heldOut, indices(heldOut, (l) => l < 5));
-    const high = await scored(heldOut, indices(heldOut, (l) => l >= 5));
-    const m = await score(low, high, 20);
-    // Precision counts balls around every real image, outliers' wide ones too (the weakness density
-    // fixes): some 4s fall in 9s' balls, 3s in 5s' (0.25 here); far below the 1 of identical sets.
-    expect(m.precision).toBeLessThan(0.35);
-    expect(m.recall).toBeLessThan(0.1);
-    expect(m.density).toBeLessThan(0.1);
-    expect(m.realCoverage).toBeLessThan(0.1);
-    expect(m.coverage).toBe(5); // classes with >= 2% of the predictions
-    expect(m.kid).toBeGreaterThan(10 * m.sd.kid); // the spread includes the reference's noise
-    expect(m.fid).toBeGreaterThan(20 * m.sd.fid);
-    // Half the classes against their own other half (real digits of the same classes) for scale.
-    const same = await score(await scored(train, perClass(train, 100, 0, [5, 6, 7, 8, 9])), low);
-    expect(m.fid).toBeGreaterThan(4 * same.fid);
-    // Labelled: no reference image has the requested class 0..4, so no per-class FID there.
-    expect(m.fidByClass!.slice(0, 5)).toEqual([null, null, null, null, null]);
-  });
+  it(
+    'disjoint classes (digits 0-4 against 5-9): precision, recall, density and coverage near 0, FID and ' + 'KID far above the noise',
+    async () => {
+      const low = await scored(
+        heldOut,
+        indices(heldOut, (l) => l < 5),
+      );
+      const high = await scored(
+        heldOut,
+        indices(heldOut, (l) => l >= 5),
+      );
+      const m = await score(low, high, 20);
+      // Precision counts balls around every real image, outliers' wide ones too (the weakness density
+      // fixes): some 4s fall in 9s' balls, 3s in 5s' (0.25 here); far below the 1 of identical sets.
+      expect(m.precision).toBeLessThan(0.35);
+      expect(m.recall).toBeLessThan(0.1);
+      expect(m.density).toBeLessThan(0.1);
+      expect(m.realCoverage).toBeLessThan(0.1);
+      expect(m.coverage).toBe(5); // classes with >= 2% of the predictions
+      expect(m.kid).toBeGreaterThan(10 * m.sd.kid); // the spread includes the reference's noise
+      expect(m.fid).toBeGreaterThan(20 * m.sd.fid);
+      // Half the classes against their own other half (real digits of the same classes) for scale.
+      const same = await score(await scored(train, perClass(train, 100, 0, [5, 6, 7, 8, 9])), low);
+      expect(m.fid).toBeGreaterThan(4 * same.fid);
+      // Labelled: no reference image has the requested class 0..4, so no per-class FID there.
+      expect(m.fidByClass!.slice(0, 5)).toEqual([null, null, null, null, null]);
+    },
+  );
 
   it('one mode dropped (no 7s): coverage loses about a tenth, recall drops, precision stays, class coverage 9/10', async () => {
     const ref = await scored(heldOut, perClass(heldOut, 100));
@@ -161,79 +173,94 @@ describe('metrics on real digits with known answers', () => {
     expect(dropped.fidByClass![7]).toBeNull(); // no 7 was asked for
   });
 
-  it('a shifted copy in feature space: FID grows by exactly |delta|^2, KID matches a direct computation, ' +
-'precision and recall fall', async () => {
-    const x = await scored(heldOut, perClass(heldOut, 60));
-    const base = await score(x, x);
-    const d = x.dim;
-    let mean = 0;
-    for (const v of x.features) mean += v / x.features.length;
-    const delta = Float32Array.from({ length: d }, (_, j) => (j % 2 ? 0.5 : -0.25) * mean);
-    const shifted: ScoredSet = { ...x, features: x.features.map((v, i) => v + delta[i % d]!) };
-    const m = await score(shifted, x);
-    const d2 = delta.reduce((s, v) => s + v * v, 0);
-    expect(m.fid).toBeCloseTo(base.fid + d2, 3);
-    // KID of the shifted copy, term by term.
-    const n = x.count;
-    const dot = (a: Float32Array, i: number, b: Float32Array, j: number): number => {
-      let s = 0;
-      for (let t = 0; t < d; t++) s += a[i * d + t]! * b[j * d + t]!;
-      return s;
-    };
-    let xx = 0;
-    let yy = 0;
-    let xy = 0;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        if (i !== j) {
-          xx += kidKernel(dot(shifted.features, i, shifted.features, j), d);
-          yy += kidKernel(dot(x.features, i, x.features, j), d);
+  it(
+    'a shifted copy in feature space: FID grows by exactly |delta|^2, KID matches a direct computation, ' + 'precision and recall fall',
+    async () => {
+      const x = await scored(heldOut, perClass(heldOut, 60));
+      const base = await score(x, x);
+      const d = x.dim;
+      let mean = 0;
+      for (const v of x.features) mean += v / x.features.length;
+      const delta = Float32Array.from({ length: d }, (_, j) => (j % 2 ? 0.5 : -0.25) * mean);
+      const shifted: ScoredSet = { ...x, features: x.features.map((v, i) => v + delta[i % d]!) };
+      const m = await score(shifted, x);
+      const d2 = delta.reduce((s, v) => s + v * v, 0);
+      expect(m.fid).toBeCloseTo(base.fid + d2, 3);
+      // KID of the shifted copy, term by term.
+      const n = x.count;
+      const dot = (a: Float32Array, i: number, b: Float32Array, j: number): number => {
+        let s = 0;
+        for (let t = 0; t < d; t++) s += a[i * d + t]! * b[j * d + t]!;
+        return s;
+      };
+      let xx = 0;
+      let yy = 0;
+      let xy = 0;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          if (i !== j) {
+            xx += kidKernel(dot(shifted.features, i, shifted.features, j), d);
+            yy += kidKernel(dot(x.features, i, x.features, j), d);
+          }
+          xy += kidKernel(dot(shifted.features, i, x.features, j), d);
         }
-        xy += kidKernel(dot(shifted.features, i, x.features, j), d);
       }
-    }
-    const kid = (xx + yy) / (n * (n - 1)) - (2 * xy) / (n * n);
-    expect(Math.abs(m.kid - kid) / kid).toBeLessThan(1e-3);
-    expect(m.precision).toBeLessThan(base.precision);
-    expect(m.recall).toBeLessThan(base.recall);
-  });
+      const kid = (xx + yy) / (n * (n - 1)) - (2 * xy) / (n * n);
+      expect(Math.abs(m.kid - kid) / kid).toBeLessThan(1e-3);
+      expect(m.precision).toBeLessThan(base.precision);
+      expect(m.recall).toBeLessThan(base.recall);
+    },
+  );
 
-  it('requested classes: right labels score the per-class FID and accuracy of real digits, labels off by ' +
-'one score accuracy 0 and a far higher per-class FID', async () => {
-    const idx = perClass(train, 60);
-    const ref = await scored(heldOut, perClass(heldOut, 100));
-    const right = await score(await scored(train, idx), ref);
-    const wrong = await score(await scored(train, idx, Int32Array.from(idx, (i) => (train.labels[i]! + 1) % K)), ref);
-    expect(right.accuracy!).toBeGreaterThan(0.97);
-    expect(wrong.accuracy!).toBeLessThan(0.03);
-    for (let c = 0; c < K; c++) expect(wrong.fidByClass![c]!).toBeGreaterThan(2 * right.fidByClass![c]!);
-    expect(right.fid).toBeCloseTo(wrong.fid, 6); // the images are the same
-  });
+  it(
+    'requested classes: right labels score the per-class FID and accuracy of real digits, labels off by ' +
+      'one score accuracy 0 and a far higher per-class FID',
+    async () => {
+      const idx = perClass(train, 60);
+      const ref = await scored(heldOut, perClass(heldOut, 100));
+      const right = await score(await scored(train, idx), ref);
+      const wrong = await score(
+        await scored(
+          train,
+          idx,
+          Int32Array.from(idx, (i) => (train.labels[i]! + 1) % K),
+        ),
+        ref,
+      );
+      expect(right.accuracy!).toBeGreaterThan(0.97);
+      expect(wrong.accuracy!).toBeLessThan(0.03);
+      for (let c = 0; c < K; c++) expect(wrong.fidByClass![c]!).toBeGreaterThan(2 * right.fidByClass![c]!);
+      expect(right.fid).toBeCloseTo(wrong.fid, 6); // the images are the same
+    },
+  );
 });
 
 describe('spreads', () => {
-  it('bootstrap spreads of FID, KID, precision and recall match the scatter of 8 independent draws of 400 ' +
-'real digits against 400 others', async () => {
-    // Both sets drawn anew each time: the spread resamples the reference too.
-    const draws: Metrics[] = [];
-    for (let t = 0; t < 8; t++) {
-      const ref = await prepareReference(gemm, await scored(train, perClass(train, 40, 8 + t)), K);
-      draws.push(await scoreSet(gemm, await scored(train, perClass(train, 40, t)), ref, K, { bootstrap: t === 0 ? 40 : 0, seed: t }));
-    }
-    const sd = draws[0]!.sd;
-    // KID's jackknife is conservative when both sets come from one distribution (the statistic is then
-    // a degenerate U-statistic, whose noise shrinks like 1/n rather than 1/sqrt(n)): up to 4x here.
-    for (const [name, spread, values, most] of [
-      ['fid', sd.fid, draws.map((m) => m.fid!), 2.5],
-      ['kid', sd.kid, draws.map((m) => m.kid!), 4],
-      ['precision', sd.precision, draws.map((m) => m.precision!), 2.5],
-      ['recall', sd.recall, draws.map((m) => m.recall!), 2.5],
-    ] as const) {
-      const scatter = standardDeviation([...values]);
-      expect(spread / scatter, `${name}: bootstrap ${spread}, scatter of draws ${scatter}`).toBeGreaterThan(0.4);
-      expect(spread / scatter, `${name}: bootstrap ${spread}, scatter of draws ${scatter}`).toBeLessThan(most);
-    }
-  });
+  it(
+    'bootstrap spreads of FID, KID, precision and recall match the scatter of 8 independent draws of 400 ' +
+      'real digits against 400 others',
+    async () => {
+      // Both sets drawn anew each time: the spread resamples the reference too.
+      const draws: Metrics[] = [];
+      for (let t = 0; t < 8; t++) {
+        const ref = await prepareReference(gemm, await scored(train, perClass(train, 40, 8 + t)), K);
+        draws.push(await scoreSet(gemm, await scored(train, perClass(train, 40, t)), ref, K, { bootstrap: t === 0 ? 40 : 0, seed: t }));
+      }
+      const sd = draws[0]!.sd;
+      // KID's jackknife is conservative when both sets come from one distribution (the statistic is then
+      // a degenerate U-statistic, whose noise shrinks like 1/n rather than 1/sqrt(n)): up to 4x here.
+      for (const [name, spread, values, most] of [
+        ['fid', sd.fid, draws.map((m) => m.fid!), 2.5],
+        ['kid', sd.kid, draws.map((m) => m.kid!), 4],
+        ['precision', sd.precision, draws.map((m) => m.precision!), 2.5],
+        ['recall', sd.recall, draws.map((m) => m.recall!), 2.5],
+      ] as const) {
+        const scatter = standardDeviation([...values]);
+        expect(spread / scatter, `${name}: bootstrap ${spread}, scatter of draws ${scatter}`).toBeGreaterThan(0.4);
+        expect(spread / scatter, `${name}: bootstrap ${spread}, scatter of draws ${scatter}`).toBeLessThan(most);
+      }
+    },
+  );
 
   it('weighted metrics: counts of 1 give the plain value, counts of 2 on half the samples give that half', async () => {
     const x = await scored(train, perClass(train, 20));

@@ -32,7 +32,11 @@ import { ICON_CLASSES, writeIconSet } from './helpers/image-sets.js';
 const tmp = tempDir('onnxgan-eval-');
 const CGAN = path.join(ROOT, 'models', 'cgan.onnx');
 
-const gaussian = (mean: number[], cov: number[][]): Gaussian => ({ dim: mean.length, mean: Float64Array.from(mean), cov: Float64Array.from(cov.flat()) });
+const gaussian = (mean: number[], cov: number[][]): Gaussian => ({
+  dim: mean.length,
+  mean: Float64Array.from(mean),
+  cov: Float64Array.from(cov.flat()),
+});
 
 /** n rows of dim values: N(0,1) from a seeded generator. */
 function normalRows(n: number, dim: number, seed: number): Float32Array {
@@ -52,12 +56,32 @@ describe('eval metrics (analytic cases)', () => {
   });
 
   it('Fréchet distance: diagonal covariances give sum (sqrt a - sqrt b)^2; 2x2 matches the closed form', () => {
-    const a = gaussian([0, 0, 0], [[4, 0, 0], [0, 1, 0], [0, 0, 9]]);
-    const b = gaussian([1, 0, 0], [[1, 0, 0], [0, 1, 0], [0, 0, 4]]);
+    const a = gaussian(
+      [0, 0, 0],
+      [
+        [4, 0, 0],
+        [0, 1, 0],
+        [0, 0, 9],
+      ],
+    );
+    const b = gaussian(
+      [1, 0, 0],
+      [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 4],
+      ],
+    );
     expect(frechetDistance(a, b)).toBeCloseTo(1 + (2 - 1) ** 2 + 0 + (3 - 2) ** 2, 8);
     // Non-commuting 2x2: tr sqrt(S1 S2) = sqrt(tr(S1 S2) + 2 sqrt(det(S1 S2))).
-    const s1 = [[2, 1], [1, 2]];
-    const s2 = [[3, -1], [-1, 1]];
+    const s1 = [
+      [2, 1],
+      [1, 2],
+    ];
+    const s2 = [
+      [3, -1],
+      [-1, 1],
+    ];
     const m = new Matrix(s1).mmul(new Matrix(s2));
     const det = m.get(0, 0) * m.get(1, 1) - m.get(0, 1) * m.get(1, 0);
     const trSqrt = Math.sqrt(m.trace() + 2 * Math.sqrt(det));
@@ -66,7 +90,11 @@ describe('eval metrics (analytic cases)', () => {
   });
 
   it('sqrtPsd squares back; gaussianStats is the unbiased covariance', () => {
-    const s = new Matrix([[5, 2, 0], [2, 3, 1], [0, 1, 2]]);
+    const s = new Matrix([
+      [5, 2, 0],
+      [2, 3, 1],
+      [0, 1, 2],
+    ]);
     const r = sqrtPsd(s);
     const back = r.mmul(r);
     for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(back.get(i, j)).toBeCloseTo(s.get(i, j), 9);
@@ -144,7 +172,10 @@ function brokenGenerator(file: string, mode: 'noise' | 'constant' | 'no-metadata
   const noise = g.input(IO.noise, ELEM.float, ['N', 100]);
   g.input(IO.label, ELEM.int64, ['N']);
   const rng = new Rng(5);
-  const w = mode === 'constant' ? new Float32Array(100 * IMAGE_PIXELS) : Float32Array.from({ length: 100 * IMAGE_PIXELS }, () => rng.normal() * 0.3);
+  const w =
+    mode === 'constant'
+      ? new Float32Array(100 * IMAGE_PIXELS)
+      : Float32Array.from({ length: 100 * IMAGE_PIXELS }, () => rng.normal() * 0.3);
   const mm = g.node('MatMul', [noise, g.weight('w', w, [100, IMAGE_PIXELS])]);
   const pre = mode === 'constant' ? g.node('Add', [mm, g.weight('b', constant!, [IMAGE_PIXELS])]) : g.node('Tanh', [mm]);
   g.node('Reshape', [pre, g.int64('shape', [-1, 1, 28, 28])]);
@@ -153,7 +184,17 @@ function brokenGenerator(file: string, mode: 'noise' | 'constant' | 'no-metadata
   const meta =
     mode === 'no-metadata'
       ? {}
-      : metadataToProps({ kind: 'cgan', noiseDim: 100, noise: 'uniform(-1,1)', classes: DIGIT_CLASSES, dataset: 'mnist', epochs: 0, steps: 0, valueRange: [-1, 1], imageShape: [1, 28, 28] });
+      : metadataToProps({
+          kind: 'cgan',
+          noiseDim: 100,
+          noise: 'uniform(-1,1)',
+          classes: DIGIT_CLASSES,
+          dataset: 'mnist',
+          epochs: 0,
+          steps: 0,
+          valueRange: [-1, 1],
+          imageShape: [1, 28, 28],
+        });
   writeFileSync(file, g.model('broken', meta, { name: 'eval-test', version: '0' }));
 }
 
@@ -219,33 +260,59 @@ describe('onnxgan eval', () => {
   // its file be missing, fashion is scored by its select judge (eval says so), and that is checked.
   const FASHION_REPORT = path.join(ROOT, 'models', 'judge-report-fashion.json');
   const fashionJudges = existsSync(FASHION_REPORT) ? (['report', 'select'] as const) : (['select'] as const);
-  it.skipIf(!existsSync(FASHION_DIR))(`the shipped fashion judges (${fashionJudges.join(', ')}) classify >= 88% (report) and 89% (select) of the t10k images`, async () => {
-    const { loadJudge } = await import('../eval/judges.js');
-    const { heldOut } = loadData('fashion');
-    for (const which of fashionJudges) {
-      const judge = await loadJudge(which, 'fashion');
-      const { probs } = await judge.predict(heldOut.images, heldOut.count);
-      expect(accuracy(predictedClasses(probs, heldOut.count, 10), heldOut.labels), which).toBeGreaterThanOrEqual(which === 'report' ? 0.88 : 0.89);
-      await judge.release();
-    }
-    if (!existsSync(FASHION_REPORT)) {
-      const { evaluate } = await import('../eval/evaluate.js');
-      const r = await evaluate({ input: 'fashion', data: 'fashion', n: 200, ceiling: false, bootstrap: 0 });
-      expect(r.judge.role).toBe('select');
-      expect(r.notes.join(' ')).toMatch(/no report judge for fashion .*these numbers are the select judge's/);
-    }
-  });
+  it.skipIf(!existsSync(FASHION_DIR))(
+    `the shipped fashion judges (${fashionJudges.join(', ')}) classify >= 88% (report) and 89% (select) of the t10k images`,
+    async () => {
+      const { loadJudge } = await import('../eval/judges.js');
+      const { heldOut } = loadData('fashion');
+      for (const which of fashionJudges) {
+        const judge = await loadJudge(which, 'fashion');
+        const { probs } = await judge.predict(heldOut.images, heldOut.count);
+        expect(accuracy(predictedClasses(probs, heldOut.count, 10), heldOut.labels), which).toBeGreaterThanOrEqual(
+          which === 'report' ? 0.88 : 0.89,
+        );
+        await judge.release();
+      }
+      if (!existsSync(FASHION_REPORT)) {
+        const { evaluate } = await import('../eval/evaluate.js');
+        const r = await evaluate({ input: 'fashion', data: 'fashion', n: 200, ceiling: false, bootstrap: 0 });
+        expect(r.judge.role).toBe('select');
+        expect(r.notes.join(' ')).toMatch(/no report judge for fashion .*these numbers are the select judge's/);
+      }
+    },
+  );
 
-  it('prints every metric with its spread and the judge that produced it, the real-image ceiling beside ' +
-'it, and progress on stderr', async () => {
-    const r = await runCli(['eval', constGen, '--n', '500']);
-    expect(r.code, r.stderr).toBe(0);
-    for (const label of ['metric (report judge)', 'FID', 'KID', 'precision', 'recall', 'density', 'coverage of the reference', 'Inception score', 'classes with >= 2%', 'class entropy', 'requested-class accuracy', 'ceiling (real)', 'held-out accuracy', 'predicted classes', 'accuracy by requested class', 'FID by requested class', 'bootstrap resamples']) {
-      expect(r.stdout).toContain(label);
-    }
-    expect(r.stdout).toMatch(/FID \(lower is better\) +[\d.]+ ± [\d.]+ +[\d.]+ ± [\d.]+/);
-    for (const stage of ['sampling 500 images', 'scoring 500 images', 'bootstrap spread', 'real training images (ceiling)']) expect(r.stderr).toContain(stage);
-  });
+  it(
+    'prints every metric with its spread and the judge that produced it, the real-image ceiling beside ' + 'it, and progress on stderr',
+    async () => {
+      const r = await runCli(['eval', constGen, '--n', '500']);
+      expect(r.code, r.stderr).toBe(0);
+      for (const label of [
+        'metric (report judge)',
+        'FID',
+        'KID',
+        'precision',
+        'recall',
+        'density',
+        'coverage of the reference',
+        'Inception score',
+        'classes with >= 2%',
+        'class entropy',
+        'requested-class accuracy',
+        'ceiling (real)',
+        'held-out accuracy',
+        'predicted classes',
+        'accuracy by requested class',
+        'FID by requested class',
+        'bootstrap resamples',
+      ]) {
+        expect(r.stdout).toContain(label);
+      }
+      expect(r.stdout).toMatch(/FID \(lower is better\) +[\d.]+ ± [\d.]+ +[\d.]+ ± [\d.]+/);
+      for (const stage of ['sampling 500 images', 'scoring 500 images', 'bootstrap spread', 'real training images (ceiling)'])
+        expect(r.stderr).toContain(stage);
+    },
+  );
 
   it('fails a generator that always draws the same image (mode collapse)', async () => {
     const j = await evalJson([constGen, '--n', '500']);
@@ -336,31 +403,33 @@ describe('onnxgan eval', () => {
     }
   });
 
-  it('--ref DIR scores against a folder, --ref A --ref B compares two folders (identical sets: FID 0, ' +
-'precision and recall 1)', async () => {
-    const all = digits(() => true);
-    const dirAll = writeIdxDir(path.join(tmp, 'ref-all'), all.images, all.labels);
-    const low = digits((l) => l < 5);
-    const dirLow = writeIdxDir(path.join(tmp, 'ref-low'), low.images, low.labels);
-    const same = await evalJson(['--ref', dirAll, '--ref', dirAll, '--bootstrap', '5']);
-    expect(same.ceiling).toBeNull();
-    expect(same.reference.count).toBe(1000);
-    expect(same.generator.n).toBe(1000);
-    expect(same.generator.fid).toBeLessThan(0.05); // 8-bit rounding of the IDX copy
-    expect(same.generator.precision).toBe(1);
-    expect(same.generator.recall).toBe(1);
-    expect(same.generator.accuracy!).toBeGreaterThan(0.97); // real labels: the judge's accuracy
-    const half = await evalJson(['--ref', dirLow, '--ref', dirAll, '--bootstrap', '5']);
-    expect(half.generator.coverage).toBe(5);
-    expect(half.generator.realCoverage).toBeLessThan(0.65);
-    expect(half.generator.recall).toBeLessThan(0.65);
-    expect(half.generator.fidByClass!.slice(5)).toEqual([null, null, null, null, null]);
-    const model = await evalJson([constGen, '--n', '300', '--ref', dirLow, '--bootstrap', '0']);
-    expect(model.reference.source).toContain(dirLow);
-    expect(model.reference.count).toBe(500);
-    expect(model.notes.join(' ')).toMatch(/no ceiling with --ref/);
-    expect(model.generator.sd.replicates).toBe(0);
-  });
+  it(
+    '--ref DIR scores against a folder, --ref A --ref B compares two folders (identical sets: FID 0, ' + 'precision and recall 1)',
+    async () => {
+      const all = digits(() => true);
+      const dirAll = writeIdxDir(path.join(tmp, 'ref-all'), all.images, all.labels);
+      const low = digits((l) => l < 5);
+      const dirLow = writeIdxDir(path.join(tmp, 'ref-low'), low.images, low.labels);
+      const same = await evalJson(['--ref', dirAll, '--ref', dirAll, '--bootstrap', '5']);
+      expect(same.ceiling).toBeNull();
+      expect(same.reference.count).toBe(1000);
+      expect(same.generator.n).toBe(1000);
+      expect(same.generator.fid).toBeLessThan(0.05); // 8-bit rounding of the IDX copy
+      expect(same.generator.precision).toBe(1);
+      expect(same.generator.recall).toBe(1);
+      expect(same.generator.accuracy!).toBeGreaterThan(0.97); // real labels: the judge's accuracy
+      const half = await evalJson(['--ref', dirLow, '--ref', dirAll, '--bootstrap', '5']);
+      expect(half.generator.coverage).toBe(5);
+      expect(half.generator.realCoverage).toBeLessThan(0.65);
+      expect(half.generator.recall).toBeLessThan(0.65);
+      expect(half.generator.fidByClass!.slice(5)).toEqual([null, null, null, null, null]);
+      const model = await evalJson([constGen, '--n', '300', '--ref', dirLow, '--bootstrap', '0']);
+      expect(model.reference.source).toContain(dirLow);
+      expect(model.reference.count).toBe(500);
+      expect(model.notes.join(' ')).toMatch(/no ceiling with --ref/);
+      expect(model.generator.sd.replicates).toBe(0);
+    },
+  );
 
   it('--retrain-judge trains a report or a select judge for an IDX folder and writes it atomically', async () => {
     // A small IDX folder (600 training digits, no t10k: 10% is held out) keeps this to a minute.
@@ -369,7 +438,11 @@ describe('onnxgan eval', () => {
     const pick = Array.from({ length: n }, (_, i) => Math.floor((i * train.count) / n));
     const images = new Float32Array(n * IMAGE_PIXELS);
     pick.forEach((src, i) => images.set(train.images.subarray(src * IMAGE_PIXELS, (src + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
-    const dir = writeIdxDir(path.join(tmp, 'tiny'), images, Int32Array.from(pick, (i) => train.labels[i]!));
+    const dir = writeIdxDir(
+      path.join(tmp, 'tiny'),
+      images,
+      Int32Array.from(pick, (i) => train.labels[i]!),
+    );
     const reportFile = path.join(tmp, 'judge-report-tiny.json');
     const r = await runCli(['eval', '--retrain-judge', '--data', dir, '--judge', reportFile, '--judge-epochs', '2']);
     expect(r.code, r.stderr).toBe(0);
@@ -388,34 +461,51 @@ describe('onnxgan eval', () => {
     expect((await evalJson([constGen, '--n', '100', '--data', dir, '--judge', selectFile, '--bootstrap', '0'])).judge.role).toBe('select');
   });
 
-  it('a generator trained on an image folder is scored against that folder by a judge trained for it on ' +
-'first use, then cached', async () => {
-    // Colour icons at 16 x 16: not the digits' shape, so the folder's judge takes the folder's images.
-    process.env.ONNXGAN_CACHE_DIR = path.join(tmp, 'cache'); // inherited by the CLI children: a fresh judge cache
-    const dir = path.join(tmp, 'icons');
-    writeIconSet(dir);
-    const run = path.join(tmp, 'icons-run');
-    const model = path.join(tmp, 'icons.onnx');
-    const t = await runCli(['train', '--model', 'gan', '--data', dir, '--image-size', '16', '--epochs', '1', '--batch', '64', '--out', run]);
-    expect(t.code, t.stderr).toBe(0);
-    expect((await runCli(['export', run, '--out', model])).code).toBe(0);
-    const first = await runCli(['eval', model, '--n', '200', '--bootstrap', '3', '--json']);
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/training the judge for icons@\w+ \(first eval of this data set\)/);
-    const r = JSON.parse(first.stdout) as EvalReport;
-    expect(r.data).toBe(dir);
-    expect(r.judge.imageShape).toEqual([3, 16, 16]);
-    expect(r.judge.classes).toEqual(ICON_CLASSES);
-    expect(r.judge.file.startsWith(path.join(tmp, 'cache', 'judges'))).toBe(true);
-    expect(r.judge.heldOutAccuracy).toBeGreaterThan(1 / 3); // three classes: chance is 1/3
-    expect(r.notes.join(' ')).toMatch(/no report judge for image folders/);
-    expect(r.generator.sd.replicates).toBe(3);
-    expect(r.ceiling!.n).toBe(200);
-    const second = await runCli(['eval', model, '--n', '200', '--bootstrap', '0', '--json']);
-    expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).not.toMatch(/training the judge/); // cached
-    expect((JSON.parse(second.stdout) as EvalReport).judge.file).toBe(r.judge.file);
-  }, 900_000); // trains a GAN and a judge: minutes on a shared 2-core machine
+  it(
+    'a generator trained on an image folder is scored against that folder by a judge trained for it on ' + 'first use, then cached',
+    async () => {
+      // Colour icons at 16 x 16: not the digits' shape, so the folder's judge takes the folder's images.
+      process.env.ONNXGAN_CACHE_DIR = path.join(tmp, 'cache'); // inherited by the CLI children: a fresh judge cache
+      const dir = path.join(tmp, 'icons');
+      writeIconSet(dir);
+      const run = path.join(tmp, 'icons-run');
+      const model = path.join(tmp, 'icons.onnx');
+      const t = await runCli([
+        'train',
+        '--model',
+        'gan',
+        '--data',
+        dir,
+        '--image-size',
+        '16',
+        '--epochs',
+        '1',
+        '--batch',
+        '64',
+        '--out',
+        run,
+      ]);
+      expect(t.code, t.stderr).toBe(0);
+      expect((await runCli(['export', run, '--out', model])).code).toBe(0);
+      const first = await runCli(['eval', model, '--n', '200', '--bootstrap', '3', '--json']);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toMatch(/training the judge for icons@\w+ \(first eval of this data set\)/);
+      const r = JSON.parse(first.stdout) as EvalReport;
+      expect(r.data).toBe(dir);
+      expect(r.judge.imageShape).toEqual([3, 16, 16]);
+      expect(r.judge.classes).toEqual(ICON_CLASSES);
+      expect(r.judge.file.startsWith(path.join(tmp, 'cache', 'judges'))).toBe(true);
+      expect(r.judge.heldOutAccuracy).toBeGreaterThan(1 / 3); // three classes: chance is 1/3
+      expect(r.notes.join(' ')).toMatch(/no report judge for image folders/);
+      expect(r.generator.sd.replicates).toBe(3);
+      expect(r.ceiling!.n).toBe(200);
+      const second = await runCli(['eval', model, '--n', '200', '--bootstrap', '0', '--json']);
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stderr).not.toMatch(/training the judge/); // cached
+      expect((JSON.parse(second.stdout) as EvalReport).judge.file).toBe(r.judge.file);
+    },
+    900_000,
+  ); // trains a GAN and a judge: minutes on a shared 2-core machine
 
   // Issue 6's goal (requested-class accuracy >= 0.95) was set and met with the select judge (0.980 at
   // n = 5000); the report judge counts 0.943 at n = 5000 (its 8s and 9s: bench/RESULTS.md), so the goal
@@ -425,7 +515,7 @@ describe('onnxgan eval', () => {
   const CGAN_MIN_REPORT_ACCURACY = 0.9;
   const cganTitle = existsSync(CGAN)
     ? `the trained cgan (models/cgan.onnx) draws the requested digit >= ${CGAN_MIN_ACCURACY * 100}% of the ` +
-`time by the select judge, >= ${CGAN_MIN_REPORT_ACCURACY * 100}% by the report judge (n=500)`
+      `time by the select judge, >= ${CGAN_MIN_REPORT_ACCURACY * 100}% by the report judge (n=500)`
     : `SKIPPED: models/cgan.onnx is absent (train and export it: see README) - requested-class accuracy >= ${CGAN_MIN_ACCURACY}`;
   it.skipIf(!existsSync(CGAN))(cganTitle, async () => {
     const j = await evalJson([CGAN, '--n', '500', '--judge', 'select']);

@@ -18,11 +18,21 @@ const tmp = tempDir('onnxgan-export-');
 const PYTHON = '/usr/bin/python3';
 
 function onnxCheck(file: string): void {
-  execFileSync(PYTHON, ['-c', 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True)', file], { stdio: 'pipe' });
+  execFileSync(PYTHON, ['-c', 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True)', file], {
+    stdio: 'pipe',
+  });
 }
 
 const meta = (kind: ModelMetadata['kind'], classes: string[] | null): ModelMetadata => ({
-  kind, noiseDim: 100, noise: 'uniform(-1,1)', classes, dataset: 'test', epochs: 0, steps: 0, valueRange: [-1, 1], imageShape: [1, 28, 28],
+  kind,
+  noiseDim: 100,
+  noise: 'uniform(-1,1)',
+  classes,
+  dataset: 'test',
+  epochs: 0,
+  steps: 0,
+  valueRange: [-1, 1],
+  imageShape: [1, 28, 28],
 });
 
 beforeAll(async () => {
@@ -33,7 +43,21 @@ describe('onnxgan export', () => {
   for (const model of ['gan', 'wgan-gp', 'cgan'] as const) {
     it(`${model}: exports fp32 and fp16 files that match tfjs and pass onnx.checker`, async () => {
       const run = path.join(tmp, model);
-      const t = await runCli(['train', '--model', model, '--limit', '300', '--batch', '300', '--epochs', '1', '--ema', '0.9', '--out', run]);
+      const t = await runCli([
+        'train',
+        '--model',
+        model,
+        '--limit',
+        '300',
+        '--batch',
+        '300',
+        '--epochs',
+        '1',
+        '--ema',
+        '0.9',
+        '--out',
+        run,
+      ]);
       expect(t.code, t.stderr).toBe(0);
       const sizes: Record<string, number> = {};
       for (const precision of ['fp32', 'fp16']) {
@@ -58,23 +82,37 @@ describe('onnxgan export', () => {
   }
 
   it('exports a layer stack that is none of the three models, and it matches', async () => {
-    const net = new Sequential('g', {
-      inputDim: 100,
-      layers: [
-        { type: 'Dense', inputDim: 100, units: 50 },
-        { type: 'LabelEmbedding', numClasses: 3, dim: 7 },
-        { type: 'BatchNorm', units: 57, momentum: 0.1, epsilon: 1e-3 },
-        { type: 'ReLU' },
-        { type: 'Dropout', rate: 0.2 },
-        { type: 'Dense', inputDim: 57, units: 40 },
-        { type: 'Sigmoid' },
-        { type: 'LeakyReLU', alpha: 0.1 },
-        { type: 'Dense', inputDim: 40, units: 784 },
-        { type: 'Tanh' },
-      ],
-    }, new Rng(3));
+    const net = new Sequential(
+      'g',
+      {
+        inputDim: 100,
+        layers: [
+          { type: 'Dense', inputDim: 100, units: 50 },
+          { type: 'LabelEmbedding', numClasses: 3, dim: 7 },
+          { type: 'BatchNorm', units: 57, momentum: 0.1, epsilon: 1e-3 },
+          { type: 'ReLU' },
+          { type: 'Dropout', rate: 0.2 },
+          { type: 'Dense', inputDim: 57, units: 40 },
+          { type: 'Sigmoid' },
+          { type: 'LeakyReLU', alpha: 0.1 },
+          { type: 'Dense', inputDim: 40, units: 784 },
+          { type: 'Tanh' },
+        ],
+      },
+      new Rng(3),
+    );
     // Non-trivial running statistics so the BatchNorm folding is exercised.
-    for (let i = 0; i < 5; i++) tf.tidy(() => net.apply(tf.randomNormal([64, 100], 0.5, 2) as tf.Tensor2D, { training: true, rng: new Rng(4), labels: tf.tensor1d(Array.from({ length: 64 }, (_, j) => j % 3), 'int32') }));
+    for (let i = 0; i < 5; i++)
+      tf.tidy(() =>
+        net.apply(tf.randomNormal([64, 100], 0.5, 2) as tf.Tensor2D, {
+          training: true,
+          rng: new Rng(4),
+          labels: tf.tensor1d(
+            Array.from({ length: 64 }, (_, j) => j % 3),
+            'int32',
+          ),
+        }),
+      );
     const out = path.join(tmp, 'custom.onnx');
     const r = await exportGenerator(net, meta('cgan', ['a', 'b', 'c']), out);
     expect(r.maxAbsDiff).toBeLessThan(1e-4);
@@ -88,8 +126,12 @@ describe('onnxgan export', () => {
       readonly config = { type: 'Swish' } as never;
       readonly trainable: tf.Variable[] = [];
       readonly state: tf.Variable[] = [];
-      apply(x: tf.Tensor2D): tf.Tensor2D { return tf.mul(x, tf.sigmoid(x)); }
-      outputDim(d: number): number { return d; }
+      apply(x: tf.Tensor2D): tf.Tensor2D {
+        return tf.mul(x, tf.sigmoid(x));
+      }
+      outputDim(d: number): number {
+        return d;
+      }
     }
     const net = new Sequential('g', { inputDim: 100, layers: [{ type: 'Dense', inputDim: 100, units: 784 }] }, new Rng(1));
     net.layers.push(new Swish());
@@ -113,16 +155,32 @@ describe('onnxgan export', () => {
 
   it('onnxgan info prints the interface and metadata', async () => {
     // A small conditional generator of its own (the trained ones belong to the tests above).
-    const net = new Sequential('g', {
-      inputDim: 100,
-      layers: [{ type: 'Dense', inputDim: 100, units: 20 }, { type: 'LabelEmbedding', numClasses: 10, dim: 4 }, { type: 'Dense', inputDim: 24, units: 784 }, { type: 'Tanh' }],
-    }, new Rng(5));
+    const net = new Sequential(
+      'g',
+      {
+        inputDim: 100,
+        layers: [
+          { type: 'Dense', inputDim: 100, units: 20 },
+          { type: 'LabelEmbedding', numClasses: 10, dim: 4 },
+          { type: 'Dense', inputDim: 24, units: 784 },
+          { type: 'Tanh' },
+        ],
+      },
+      new Rng(5),
+    );
     const model = path.join(tmp, 'info-cgan.onnx');
     await exportGenerator(net, meta('cgan', DIGIT_CLASSES), model);
     net.dispose();
     const r = await runCli(['info', model]);
     expect(r.code, r.stderr).toBe(0);
-    for (const k of ['ONNX IR 8, opset 17', 'inputs               noise float32 [N, 100], label int64 [N]', 'onnxgan.noise_dim    100', 'onnxgan.classes', 'onnxgan.noise        uniform(-1,1)']) expect(r.stdout).toContain(k);
+    for (const k of [
+      'ONNX IR 8, opset 17',
+      'inputs               noise float32 [N, 100], label int64 [N]',
+      'onnxgan.noise_dim    100',
+      'onnxgan.classes',
+      'onnxgan.noise        uniform(-1,1)',
+    ])
+      expect(r.stdout).toContain(k);
     const corrupt = path.join(tmp, 'info-corrupt.json');
     writeFileSync(corrupt, '{"format": "onnxgan-checkpoint/1", "spec": {');
     const bad = await runCli(['info', corrupt]);

@@ -12,7 +12,9 @@ import { generatorNoise } from '../common/rng.js';
 import { readModelInfo } from '../export/onnx-read.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const MODELS = readdirSync(path.join(ROOT, 'models')).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -'.onnx'.length));
+const MODELS = readdirSync(path.join(ROOT, 'models'))
+  .filter((f) => f.endsWith('.onnx'))
+  .map((f) => f.slice(0, -'.onnx'.length));
 
 interface Shipped {
   meta: ModelMetadata;
@@ -37,10 +39,16 @@ const unconditionalModel = (): string => MODELS.find((m) => !isConditional(get(m
 
 /** The inputs built by hand, as every caller did before the runner existed. */
 async function byHand(s: Shipped, seed: number, count: number, label: number | null): Promise<Float32Array> {
-  const feeds: Record<string, ort.Tensor> = { [IO.noise]: new ort.Tensor('float32', generatorNoise(seed, count, s.meta.noiseDim), [count, s.meta.noiseDim]) };
+  const feeds: Record<string, ort.Tensor> = {
+    [IO.noise]: new ort.Tensor('float32', generatorNoise(seed, count, s.meta.noiseDim), [count, s.meta.noiseDim]),
+  };
   if (s.meta.classes) {
     const labels = Array.from({ length: count }, (_, i) => label ?? i % s.meta.classes!.length);
-    feeds[IO.label] = new ort.Tensor('int64', BigInt64Array.from(labels, (l) => BigInt(l)), [count]);
+    feeds[IO.label] = new ort.Tensor(
+      'int64',
+      BigInt64Array.from(labels, (l) => BigInt(l)),
+      [count],
+    );
   }
   return new Float32Array((await s.session.run(feeds))[IO.image]!.data as Float32Array);
 }
@@ -98,7 +106,8 @@ describe('inputs', () => {
   it('refuses labels outside the classes, before running', async () => {
     const s = get(conditionalModel());
     const runner = new GeneratorRunner(s.session, ort.Tensor, s.meta);
-    for (const bad of [10, -1, 1.5, NaN]) expect(() => runner.labels(2, bad)).toThrow(`label ${bad} is out of range: this model has classes 0 to 9`);
+    for (const bad of [10, -1, 1.5, NaN])
+      expect(() => runner.labels(2, bad)).toThrow(`label ${bad} is out of range: this model has classes 0 to 9`);
     await expect(runner.run(runner.noise(1, 2), [3, 12])).rejects.toThrow('label 12 is out of range: this model has classes 0 to 9');
     await expect(runner.run(runner.noise(1, 2), [3])).rejects.toThrow('need 2 labels for 2 noise rows of a conditional model, got 1');
     await expect(runner.run(runner.noise(1, 2), null)).rejects.toThrow('need 2 labels for 2 noise rows of a conditional model, got none');
@@ -110,8 +119,12 @@ describe('checks', () => {
   it('refuses a session whose inputs or outputs do not match the metadata', () => {
     const cond = get(conditionalModel());
     const uncond = get(unconditionalModel());
-    expect(() => new GeneratorRunner(uncond.session, ort.Tensor, cond.meta)).toThrow(/inputs \[noise\] do not match a conditional cgan generator \(\[noise, label\]\)/);
-    expect(() => new GeneratorRunner(cond.session, ort.Tensor, uncond.meta)).toThrow(/inputs \[noise, label\] do not match an unconditional \S+ generator \(\[noise\]\)/);
+    expect(() => new GeneratorRunner(uncond.session, ort.Tensor, cond.meta)).toThrow(
+      /inputs \[noise\] do not match a conditional cgan generator \(\[noise, label\]\)/,
+    );
+    expect(() => new GeneratorRunner(cond.session, ort.Tensor, uncond.meta)).toThrow(
+      /inputs \[noise, label\] do not match an unconditional \S+ generator \(\[noise\]\)/,
+    );
     const noImage = { ...tampered(uncond, () => new ort.Tensor('float32', new Float32Array(0), [0])), outputNames: ['pixels'] };
     expect(() => new GeneratorRunner(noImage, ort.Tensor, uncond.meta)).toThrow(GeneratorRunError);
     expect(() => new GeneratorRunner(noImage, ort.Tensor, uncond.meta)).toThrow('no "image" output (outputs: pixels)');
@@ -123,16 +136,24 @@ describe('checks', () => {
       const runner = new GeneratorRunner(tampered(s, image), ort.Tensor, s.meta);
       return runner.run(runner.noise(1, 2), null);
     };
-    await expect(run((n) => new ort.Tensor('int32', new Int32Array(n * IMAGE_PIXELS), [n, 1, 28, 28]))).rejects.toThrow('output "image" is int32 [2, 1, 28, 28]; expected float32 [2, 1, 28, 28]');
-    await expect(run((n) => new ort.Tensor('float32', new Float32Array(n * IMAGE_PIXELS), [n, IMAGE_PIXELS]))).rejects.toThrow('output "image" is float32 [2, 784]; expected float32 [2, 1, 28, 28]');
-    await expect(run(() => new ort.Tensor('float32', new Float32Array(IMAGE_PIXELS), [1, 1, 28, 28]))).rejects.toThrow('is float32 [1, 1, 28, 28]; expected float32 [2, 1, 28, 28]');
+    await expect(run((n) => new ort.Tensor('int32', new Int32Array(n * IMAGE_PIXELS), [n, 1, 28, 28]))).rejects.toThrow(
+      'output "image" is int32 [2, 1, 28, 28]; expected float32 [2, 1, 28, 28]',
+    );
+    await expect(run((n) => new ort.Tensor('float32', new Float32Array(n * IMAGE_PIXELS), [n, IMAGE_PIXELS]))).rejects.toThrow(
+      'output "image" is float32 [2, 784]; expected float32 [2, 1, 28, 28]',
+    );
+    await expect(run(() => new ort.Tensor('float32', new Float32Array(IMAGE_PIXELS), [1, 1, 28, 28]))).rejects.toThrow(
+      'is float32 [1, 1, 28, 28]; expected float32 [2, 1, 28, 28]',
+    );
     const nan = (n: number) => {
       const data = new Float32Array(n * IMAGE_PIXELS);
       data[IMAGE_PIXELS + 5] = NaN;
       return new ort.Tensor('float32', data, [n, 1, 28, 28]);
     };
     await expect(run(nan)).rejects.toThrow('output "image" holds a non-finite value (NaN) in image 1');
-    await expect(run((n) => new ort.Tensor('float32', new Float32Array(n * IMAGE_PIXELS), [n, 1, 28, 28]))).resolves.toHaveLength(2 * IMAGE_PIXELS);
+    await expect(run((n) => new ort.Tensor('float32', new Float32Array(n * IMAGE_PIXELS), [n, 1, 28, 28]))).resolves.toHaveLength(
+      2 * IMAGE_PIXELS,
+    );
   });
 
   it('wraps onnxruntime errors', async () => {
@@ -143,7 +164,14 @@ describe('checks', () => {
 });
 
 it('bundles for the browser: no node built-ins, no onnxruntime-node', async () => {
-  const out = await build({ entryPoints: [path.join(ROOT, 'common/generator-runner.ts')], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' });
+  const out = await build({
+    entryPoints: [path.join(ROOT, 'common/generator-runner.ts')],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+  });
   const code = out.outputFiles[0]!.text;
   expect(code).toMatch(/export {[^}]*GeneratorRunner/);
   expect(code).not.toMatch(/onnxruntime|node:/);

@@ -23,8 +23,20 @@ const penalty = (net: Sequential, real: tf.Tensor2D, fake: tf.Tensor2D, eps: tf.
 function setup(layers: LayerConfig[], inputDim: number, n = 5) {
   const rng = new Rng(7);
   const net = new Sequential('critic', { inputDim, layers }, rng);
-  const rand = (rows: number, cols: number) => tf.tensor2d(Float32Array.from({ length: rows * cols }, () => rng.normal()), [rows, cols]);
-  return { net, real: rand(n, inputDim), fake: rand(n, inputDim), eps: tf.tensor2d(Float32Array.from({ length: n }, () => rng.uniform()), [n, 1]) };
+  const rand = (rows: number, cols: number) =>
+    tf.tensor2d(
+      Float32Array.from({ length: rows * cols }, () => rng.normal()),
+      [rows, cols],
+    );
+  return {
+    net,
+    real: rand(n, inputDim),
+    fake: rand(n, inputDim),
+    eps: tf.tensor2d(
+      Float32Array.from({ length: n }, () => rng.uniform()),
+      [n, 1],
+    ),
+  };
 }
 
 describe('gradient penalty', () => {
@@ -42,7 +54,10 @@ describe('gradient penalty', () => {
 
   it('R1: matches the analytic gradient for a linear two-logit discriminator', () => {
     const { net, real } = setup([{ type: 'Dense', inputDim: 6, units: 2 }], 6);
-    const { value, grads } = tf.variableGrads(() => penaltyLoss(r1Penalty(10)!, (x) => net.apply(x, { training: false }), real), net.trainable);
+    const { value, grads } = tf.variableGrads(
+      () => penaltyLoss(r1Penalty(10)!, (x) => net.apply(x, { training: false }), real),
+      net.trainable,
+    );
     // D(x) = x.(w1 - w0) + c: dD/dx = d = w1 - w0 for every sample, R1 = 5 |d|^2,
     // dR1/dw1 = 10 d and dR1/dw0 = -10 d (kernel [6, 2], row-major: column 0 is w0).
     const k = net.trainable[0]!.dataSync();
@@ -93,7 +108,12 @@ describe('gradient penalty', () => {
 
   it('the stock tf.leakyRelu has no second derivative here (why LeakyReLU is written with relu)', () => {
     const x = tf.tensor2d([[0.5, -0.2]]);
-    const w = tf.variable(tf.tensor2d([[1, -1], [2, 0.5]]));
+    const w = tf.variable(
+      tf.tensor2d([
+        [1, -1],
+        [2, 0.5],
+      ]),
+    );
     const inner = (xx: tf.Tensor) => tf.sum(tf.leakyRelu(tf.matMul(xx as tf.Tensor2D, w), 0.3));
     const f = () => tf.sum(tf.square(tf.grad(inner)(x))) as tf.Scalar;
     expect(() => tf.variableGrads(f, [w])).toThrow(/gradient function not found|Cannot compute gradient/);
@@ -102,13 +122,21 @@ describe('gradient penalty', () => {
 
 describe('training step', () => {
   it('leaks no tensors across steps, for every model', () => {
-    const cases: [ModelKind, Partial<TrainingOptions>][] = [['gan', {}], ['wgan-gp', {}], ['cgan', {}], ['cgan', { mismatch: 1 }]];
+    const cases: [ModelKind, Partial<TrainingOptions>][] = [
+      ['gan', {}],
+      ['wgan-gp', {}],
+      ['cgan', {}],
+      ['cgan', { mismatch: 1 }],
+    ];
     for (const [model, extra] of cases) {
       const kind = `${model}${extra.mismatch ? ' --mismatch' : ''}`;
       const trainer = new GanTrainer(architecture(model), { ...referenceOptions(model), ...extra, ema: 0.99 }, new Rng(1));
       trainer.startEma();
       const real = tf.randomUniform([32, 784], -1, 1) as tf.Tensor2D;
-      const labels = tf.tensor1d(Int32Array.from({ length: 32 }, (_, i) => i % 10), 'int32');
+      const labels = tf.tensor1d(
+        Int32Array.from({ length: 32 }, (_, i) => i % 10),
+        'int32',
+      );
       trainer.step(real, labels); // optimiser slots are created on the first step
       const before = tf.memory().numTensors;
       for (let i = 0; i < 3; i++) trainer.step(real, labels);
@@ -123,7 +151,10 @@ describe('training step', () => {
     const n = 200;
     const real = tf.tensor2d(images.subarray(0, n * 784), [n, 784]);
     const labels = tf.tensor1d(y.subarray(0, n), 'int32');
-    const wrong = tf.tensor1d(Int32Array.from(y.subarray(0, n), (c) => (c + 5) % 10), 'int32');
+    const wrong = tf.tensor1d(
+      Int32Array.from(y.subarray(0, n), (c) => (c + 5) % 10),
+      'int32',
+    );
     // Mean C(x, y) - C(x, y') after a few steps from the same start, with and without the term.
     const margin = (mismatch: number): number => {
       const trainer = new GanTrainer(architecture('cgan'), { ...referenceOptions('cgan'), mismatch }, new Rng(3));

@@ -1,6 +1,7 @@
 // The hand-written forward of the --arch dcgan layers (each kind's handForward, train/hand-forward.ts)
 // against tfjs's forward of the same networks, layer by layer, and their hand-written backward
-// (handBackward) and the critic's penalty double backward (handPenalty) against tfjs's autodiff: a tiny dcgan at 8x8, batch 4, within 2e-5 / 1e-4.
+// (handBackward) and the critic's penalty double backward (handPenalty) against tfjs's autodiff: a tiny dcgan at 8x8, batch 4,
+// within 2e-5 / 1e-4.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backend/select.js';
@@ -84,7 +85,10 @@ function checkPenalty(net: Sequential, rng: Rng): void {
   const want = tf.tidy(() => {
     const ctx = { training: true, updateStats: false, labels: tf.tensor1d(labels, 'int32') };
     const t = (v: Float32Array, cols: number) => tf.tensor2d(v, [N, cols]);
-    const { grads } = tf.variableGrads(() => penaltyLoss(penalty, (x) => net.apply(x, ctx), t(real, d), t(fake, d), t(eps, 1)), net.trainable);
+    const { grads } = tf.variableGrads(
+      () => penaltyLoss(penalty, (x) => net.apply(x, ctx), t(real, d), t(fake, d), t(eps, 1)),
+      net.trainable,
+    );
     return net.trainable.map((v) => (grads[v.name] ? (grads[v.name]!.dataSync() as Float32Array) : new Float32Array(v.size)));
   });
   const x = real.map((r, j) => eps[Math.floor(j / d)]! * r + (1 - eps[Math.floor(j / d)]!) * fake[j]!);
@@ -92,27 +96,43 @@ function checkPenalty(net: Sequential, rng: Rng): void {
   const { gx, upstream } = inputGradient(net, gemm, x, outs, penalty.weights, N, labels);
   const sq = Float32Array.from({ length: N }, (_, i) => gx.subarray(i * d, (i + 1) * d).reduce((a, v) => a + v * v, 0));
   const dsq = penalty.value(sq).grad;
-  const got = penaltyGrads(net, gemm, x, outs, upstream, gx.map((v, j) => 2 * v * dsq[Math.floor(j / d)]!), N, labels);
+  const got = penaltyGrads(
+    net,
+    gemm,
+    x,
+    outs,
+    upstream,
+    gx.map((v, j) => 2 * v * dsq[Math.floor(j / d)]!),
+    N,
+    labels,
+  );
   net.trainable.forEach((v, i) => close(want[i]!, got[i]!, 1e-4, `penalty ${v.name}`));
 }
 
 describe('the hand-written forward of the dcgan layers', () => {
   for (const kind of ['wgan-gp', 'cgan'] as ModelKind[]) {
-    it(`equals tfjs's, layer by layer (and the backward and the critic's penalty double backward its autodiff): ${kind}, 8x8 grey and RGB`, () => {
-      for (const shape of [[1, 8, 8], [3, 8, 8]] as [1 | 3, number, number][]) {
-        const arch = architecture(kind, 3, shape, 'dcgan');
-        const rng = new Rng(5);
-        const G = new Sequential('generator', arch.generator, rng);
-        const D = new Sequential('critic', arch.critic, rng);
-        expect(G.config.layers.map((c) => c.type)).toContain('ConvTranspose2D');
-        check(G, rng);
-        check(D, rng);
-        checkBackward(G, rng);
-        checkBackward(D, rng);
-        checkPenalty(D, rng);
-        G.dispose();
-        D.dispose();
-      }
-    });
+    it(
+      "equals tfjs's, layer by layer (and the backward and the critic's penalty double backward its autodiff): " +
+        `${kind}, 8x8 grey and RGB`,
+      () => {
+        for (const shape of [
+          [1, 8, 8],
+          [3, 8, 8],
+        ] as [1 | 3, number, number][]) {
+          const arch = architecture(kind, 3, shape, 'dcgan');
+          const rng = new Rng(5);
+          const G = new Sequential('generator', arch.generator, rng);
+          const D = new Sequential('critic', arch.critic, rng);
+          expect(G.config.layers.map((c) => c.type)).toContain('ConvTranspose2D');
+          check(G, rng);
+          check(D, rng);
+          checkBackward(G, rng);
+          checkBackward(D, rng);
+          checkPenalty(D, rng);
+          G.dispose();
+          D.dispose();
+        }
+      },
+    );
   }
 });

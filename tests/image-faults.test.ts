@@ -15,7 +15,8 @@ const tmp = tempDir('onnxgan-image-faults-');
 process.env.ONNXGAN_CACHE_DIR = path.join(tmp, 'cache'); // the CLI children inherit it: no cache outside tmp
 
 /** A path whose last part is raw bytes (not necessarily UTF-8). */
-const bytesPath = (dir: string, ...name: number[] | [Buffer]): Buffer => Buffer.concat([Buffer.from(dir + path.sep), Buffer.isBuffer(name[0]) ? name[0] : Buffer.from(name as number[])]);
+const bytesPath = (dir: string, ...name: number[] | [Buffer]): Buffer =>
+  Buffer.concat([Buffer.from(dir + path.sep), Buffer.isBuffer(name[0]) ? name[0] : Buffer.from(name as number[])]);
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 /** A valid PNG that declares `width` x `height` but holds one row: a decompression bomb's header. */
@@ -32,7 +33,12 @@ function bombPng(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // 8-bit grey
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1 + width))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(1 + width))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 let named: string; // classes "Bag", "Coat" and "Sandal" renamed to non-UTF-8 bytes, files too
@@ -101,13 +107,27 @@ describe('image folders: bombs, link loops and FIFOs', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(r.stdout).toMatch(/2 classes, 10 images/);
-    expect(r.stdout).toMatch(/T-shirt-top\/bomb.png: declares 60000x60000 px \(3600 Mpx\), more than the 268 Mpx decoded: not decoded \(a decompression bomb\?\)/);
+    expect(r.stdout).toMatch(
+      /T-shirt-top\/bomb.png: declares 60000x60000 px \(3600 Mpx\), more than the 268 Mpx decoded: not decoded \(a decompression bomb\?\)/,
+    );
     expect(r.stdout).toMatch(/T-shirt-top\/self.png: link loop \(ELOOP\)/);
     expect(r.stdout).toMatch(/T-shirt-top\/ping.png: link loop \(ELOOP\)/);
     expect(r.stdout).toMatch(/T-shirt-top\/pong.png: link loop \(ELOOP\)/);
     expect(r.stdout).toMatch(/T-shirt-top\/up: folder already scanned \(a symbolic link loop or a second link to it\): not followed/);
     expect(r.stdout).toMatch(/T-shirt-top\/pipe.png: not a regular file/);
-    const run = await runCli(['train', '--model', 'gan', '--data', hostile, '--epochs', '1', '--backend', 'cpu', '--out', path.join(tmp, 'runs', 'hostile')]);
+    const run = await runCli([
+      'train',
+      '--model',
+      'gan',
+      '--data',
+      hostile,
+      '--epochs',
+      '1',
+      '--backend',
+      'cpu',
+      '--out',
+      path.join(tmp, 'runs', 'hostile'),
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/data: hostile@\w+, 1x28x28 grey \(T-shirt-top 5, Trouser 5\); 8 to train, 2 held out/);
     expect(run.stderr).toMatch(/data: skipped 6 \(--strict makes this an error\)/);
@@ -121,16 +141,22 @@ describe('onnxgan data refuses a decode that cannot fit', () => {
   it('before decoding: 300 images at 4096x4096 are more than memory or a typed array holds', async () => {
     const dir = path.join(tmp, 'many');
     mkdirSync(path.join(dir, 'a'), { recursive: true });
-    const one = path.join(named, 'Bag', readdirSync(path.join(named, 'Bag')).find((f) => f.endsWith('.png'))!);
+    const one = path.join(
+      named,
+      'Bag',
+      readdirSync(path.join(named, 'Bag')).find((f) => f.endsWith('.png'))!,
+    );
     for (let i = 0; i < 300; i++) symlinkSync(one, path.join(dir, 'a', `${i}.png`)); // 300 files to the scan
     const started = Date.now();
     const r = await runCli(['data', dir, '--image-size', '4096']);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr.trim()).toMatch(new RegExp(
-/^onnxgan data: .*many: 300 images at 4096x4096 are 5.03e\+9 values /.source +
-/decoded, 25.2 GB as bytes and float32, more than (one typed array holds|the .* of memory here): /.source +
-/use a smaller --image-size or fewer images$/.source,
-));
+    expect(r.stderr.trim()).toMatch(
+      new RegExp(
+        /^onnxgan data: .*many: 300 images at 4096x4096 are 5.03e\+9 values /.source +
+          /decoded, 25.2 GB as bytes and float32, more than (one typed array holds|the .* of memory here): /.source +
+          /use a smaller --image-size or fewer images$/.source,
+      ),
+    );
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
@@ -141,7 +167,9 @@ describe('train refuses at the start what cannot work', () => {
     for (const out of [path.join(named, 'runs', 'x'), path.join(tmp, 'named-link', 'run'), `${named}/../named/Bag/run`, named]) {
       const r = await runCli(['train', '--model', 'gan', '--data', named, '--epochs', '1', '--backend', 'cpu', '--out', out]);
       expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^onnxgan train: --out .* is inside --data .*: its sample grids would be read as training images; put the run elsewhere/);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+        /^onnxgan train: --out .* is inside --data .*: its sample grids would be read as training images; put the run elsewhere/,
+      );
     }
     expect(existsSync(path.join(named, 'runs'))).toBe(false);
     expect(existsSync(path.join(named, 'Bag', 'run'))).toBe(false);
@@ -150,20 +178,45 @@ describe('train refuses at the start what cannot work', () => {
 
   it('refuses image sizes whose networks cannot fit, before decoding, naming the cost and a size that fits', async () => {
     for (const [size, extra, pattern] of [
-      ['4096', [], new RegExp(
-/4096x4096 images with 1 channel make gan's networks 6459.4 M /.source +
-/parameters: .*more than .*; use a smaller --image-size \(\d+x\d+ /.source +
-/fits\)/.source,
-)],
-      ['1024', [], new RegExp(
-/1024x1024 images with 1 channel make gan's networks 403.8 M parameters: /.source +
-/its checkpoint would be \d+ M characters of JSON, more than the /.source +
-/\d+ M a string can hold/.source,
-)],
-      ['512', ['--channels', '3'], /512x512 images with 3 channels make gan's networks .* M parameters: .*\(\d+x\d+ fits, or --channels 1\)/],
+      [
+        '4096',
+        [],
+        new RegExp(
+          /4096x4096 images with 1 channel make gan's networks 6459.4 M /.source +
+            /parameters: .*more than .*; use a smaller --image-size \(\d+x\d+ /.source +
+            /fits\)/.source,
+        ),
+      ],
+      [
+        '1024',
+        [],
+        new RegExp(
+          /1024x1024 images with 1 channel make gan's networks 403.8 M parameters: /.source +
+            /its checkpoint would be \d+ M characters of JSON, more than the /.source +
+            /\d+ M a string can hold/.source,
+        ),
+      ],
+      [
+        '512',
+        ['--channels', '3'],
+        /512x512 images with 3 channels make gan's networks .* M parameters: .*\(\d+x\d+ fits, or --channels 1\)/,
+      ],
     ] as const) {
       const started = Date.now();
-      const r = await runCli(['train', '--model', 'gan', '--data', named, '--image-size', size, ...extra, '--backend', 'cpu', '--out', path.join(tmp, 'runs', `size-${size}`)]);
+      const r = await runCli([
+        'train',
+        '--model',
+        'gan',
+        '--data',
+        named,
+        '--image-size',
+        size,
+        ...extra,
+        '--backend',
+        'cpu',
+        '--out',
+        path.join(tmp, 'runs', `size-${size}`),
+      ]);
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).not.toMatch(/^data: /m); // nothing decoded
       expect(r.stderr.trim().split('\n').at(-1)).toMatch(pattern);

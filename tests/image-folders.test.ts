@@ -50,9 +50,17 @@ describe('image folders: real data', () => {
     expect(d.heldOut.count).toBe(10 * 3);
     // 28x28 to 28x28 leaves the pixels as they are: the same values as the IDX file.
     const { images } = fashionIdx();
-    const byClass = d.train.classes.map((c) => [...fashionFiles].filter(([f]) => path.basename(path.dirname(f)) === c).map(([, i]) => i).sort((a, b) => a - b));
+    const byClass = d.train.classes.map((c) =>
+      [...fashionFiles]
+        .filter(([f]) => path.basename(path.dirname(f)) === c)
+        .map(([, i]) => i)
+        .sort((a, b) => a - b),
+    );
     let checked = 0;
-    for (const [set, offset] of [[d.train, 0], [d.heldOut, PER_CLASS - 3]] as const) {
+    for (const [set, offset] of [
+      [d.train, 0],
+      [d.heldOut, PER_CLASS - 3],
+    ] as const) {
       const seen = new Array(10).fill(0);
       for (let i = 0; i < set.count; i++) {
         const k = set.labels[i]!;
@@ -74,7 +82,12 @@ describe('image folders: real data', () => {
       return Array.from({ length: n * info.channels }, (_, i) => data[(i % n) * info.channels + Math.floor(i / n)]!);
     };
     const target = { width: 28, height: 28, fit: 'cover' as const };
-    for (const [file, channels, space] of [[grey, 'native', 'b-w'], [grey, 3, 'srgb'], [rgb, 'native', 'srgb'], [rgb, 3, 'srgb']] as const) {
+    for (const [file, channels, space] of [
+      [grey, 'native', 'b-w'],
+      [grey, 3, 'srgb'],
+      [rgb, 'native', 'srgb'],
+      [rgb, 3, 'srgb'],
+    ] as const) {
       const d = await decodeImage(file, { ...target, channels }, 1000);
       expect(d.via, `${file} ${channels}`).toBe('png');
       expect(Array.from(d.pixels), `${file} ${channels}`).toEqual(await planes(file, space));
@@ -82,7 +95,15 @@ describe('image folders: real data', () => {
     // Anything else goes through sharp: another size, colour to grey, alpha.
     expect((await decodeImage(grey, { ...target, width: 27, channels: 'native' }, 1000)).via).toBe('sharp');
     expect((await decodeImage(rgb, { ...target, channels: 1 }, 1000)).via).toBe('sharp');
-    expect((await decodeImage(iconFiles('places').find((f) => f.includes('/24x24/'))!, { ...target, width: 24, height: 24, channels: 'native' }, 1000)).via).toBe('sharp');
+    expect(
+      (
+        await decodeImage(
+          iconFiles('places').find((f) => f.includes('/24x24/'))!,
+          { ...target, width: 24, height: 24, channels: 'native' },
+          1000,
+        )
+      ).via,
+    ).toBe('sharp');
   });
 
   it('reads the colour icons (RGBA PNGs of 16-512 px) as RGB, cover or contain, at any size', async () => {
@@ -135,18 +156,28 @@ describe('image folders: real data', () => {
 
   it('takes Unicode class names (NFC, sorted by code point) and a flat folder without classes', async () => {
     const dir = path.join(tmp, 'unicode');
-    for (const [name, glyph] of [['Ωmega', 'Ω'], ['été', 'é'], ['Zeta', 'Z'], ['ä', 'ä']]) {
+    for (const [name, glyph] of [
+      ['Ωmega', 'Ω'],
+      ['été', 'é'],
+      ['Zeta', 'Z'],
+      ['ä', 'ä'],
+    ]) {
       const folder = path.join(dir, name.normalize('NFD')); // as macOS writes names
       mkdirSync(folder, { recursive: true });
       for (let i = 0; i < 3; i++) {
-        await sharp({ text: { text: glyph!, font: 'DejaVu Sans', fontfile: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', dpi: 150 + 40 * i } }).png().toFile(path.join(folder, `${i}.png`));
+        await sharp({
+          text: { text: glyph!, font: 'DejaVu Sans', fontfile: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', dpi: 150 + 40 * i },
+        })
+          .png()
+          .toFile(path.join(folder, `${i}.png`));
       }
     }
     const d = await openData(dir, {}, quiet);
     expect(d.train.classes).toEqual(['Zeta', 'ä', 'été', 'Ωmega']);
     const flat = path.join(tmp, 'flat');
     mkdirSync(flat, { recursive: true });
-    for (const f of iconFiles('places').slice(0, 12)) copyFileSync(f, path.join(flat, `${path.basename(path.dirname(path.dirname(f)))}-${path.basename(f)}`));
+    for (const f of iconFiles('places').slice(0, 12))
+      copyFileSync(f, path.join(flat, `${path.basename(path.dirname(path.dirname(f)))}-${path.basename(f)}`));
     const f = await openData(flat, {}, quiet);
     expect(f.folder!.layout).toBe('flat');
     expect(f.train.count + f.heldOut.count).toBe(12);
@@ -159,7 +190,9 @@ describe('image folders: real data', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/icons: 3 classes, [\d,]+ images as 3x32x32 \(RGB, cover, channels auto\)/);
     expect(r.stdout).toMatch(/^places\s+\d+\s+\d+\s+\d+$/m);
-    expect(r.stdout).toMatch(/source sizes: \d+ sizes from 16x16 to 512x512; most common (\d+x\d+ [\d,]+, ){3}\d+x\d+ [\d,]+ \([\d,]+ files in other sizes\)$/m);
+    expect(r.stdout).toMatch(
+      /source sizes: \d+ sizes from 16x16 to 512x512; most common (\d+x\d+ [\d,]+, ){3}\d+x\d+ [\d,]+ \([\d,]+ files in other sizes\)$/m,
+    );
     expect(r.stdout).toMatch(/pixel formats: rgba \d+/);
     const png = PNG.sync.read(readFileSync(preview));
     expect([png.width, png.height]).toEqual([10 * 32 + 11 * 2, 3 * 32 + 4 * 2]); // one row per class
@@ -182,13 +215,22 @@ describe('image folders: hostile input', () => {
     const mixed = path.join(dir, 'mixed');
     mkdirSync(good, { recursive: true });
     mkdirSync(path.join(mixed, 'nested', 'deeper'), { recursive: true });
-    for (let i = 0; i < 4; i++) await gradient(30 + i, 20).png().toFile(path.join(good, `g${i}.png`));
+    for (let i = 0; i < 4; i++)
+      await gradient(30 + i, 20)
+        .png()
+        .toFile(path.join(good, `g${i}.png`));
     const real = iconFiles('devices')[0]!;
     await gradient(40, 30).toColourspace('rgb16').png().toFile(path.join(mixed, 'sixteen-bit.png'));
     await gradient(40, 30).toColourspace('grey16').png().toFile(path.join(mixed, 'grey-16-bit.png'));
     await gradient(40, 30).png({ palette: true }).toFile(path.join(mixed, 'palette.png'));
-    await gradient(40, 30).ensureAlpha(0.3).png().toFile(path.join(mixed, 'nested', 'rgba.png'));
-    await gradient(40, 30).toColourspace('b-w').png().toFile(path.join(mixed, 'nested', 'deeper', 'grey.png'));
+    await gradient(40, 30)
+      .ensureAlpha(0.3)
+      .png()
+      .toFile(path.join(mixed, 'nested', 'rgba.png'));
+    await gradient(40, 30)
+      .toColourspace('b-w')
+      .png()
+      .toFile(path.join(mixed, 'nested', 'deeper', 'grey.png'));
     await gradient(40, 30).toColourspace('cmyk').jpeg().toFile(path.join(mixed, 'cmyk.JPG'));
     await gradient(40, 30).webp().toFile(path.join(mixed, 'photo.webp'));
     await gradient(2, 2).png().toFile(path.join(mixed, 'tiny.png'));
@@ -233,52 +275,88 @@ describe('image folders: hostile input', () => {
     expect(strict.stderr).toMatch(/^onnxgan data: --strict: 8 files or folders could not be used, first .*mixed\/\S+: /m);
   });
 
-  it('refuses before training, in one line: no images, an empty class, a class with only broken files, ' +
-'one image, clashing names, a file, sizes below 4 px', async () => {
-    const make = (name: string, files: Record<string, string | Buffer>): string => {
-      const dir = path.join(tmp, 'bad', name);
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      for (const [f, content] of Object.entries(files)) {
-        mkdirSync(f.endsWith('/') ? path.join(dir, f) : path.dirname(path.join(dir, f)), { recursive: true });
-        if (!f.endsWith('/')) writeFileSync(path.join(dir, f), content);
+  it(
+    'refuses before training, in one line: no images, an empty class, a class with only broken files, ' +
+      'one image, clashing names, a file, sizes below 4 px',
+    async () => {
+      const make = (name: string, files: Record<string, string | Buffer>): string => {
+        const dir = path.join(tmp, 'bad', name);
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir, { recursive: true });
+        for (const [f, content] of Object.entries(files)) {
+          mkdirSync(f.endsWith('/') ? path.join(dir, f) : path.dirname(path.join(dir, f)), { recursive: true });
+          if (!f.endsWith('/')) writeFileSync(path.join(dir, f), content);
+        }
+        return dir;
+      };
+      const png = await gradient(8, 8).png().toBuffer();
+      mkdirSync(path.join(tmp, 'bad-runs'), { recursive: true });
+      const cases: [string, string, RegExp][] = [
+        [
+          make('nothing', { 'readme.txt': 'hi' }),
+          'gan',
+          /nothing: no PNG, JPEG or WebP images here \(1 other file, e\.g\. readme\.txt\), and no IDX files/,
+        ],
+        [
+          make('empty-class', { 'a/1.png': png, 'a/2.png': png, 'b/': '' }),
+          'cgan',
+          /empty-class\/b: empty class folder "b" \(no PNG, JPEG or WebP images in it\)/,
+        ],
+        [
+          make('broken-class', { 'a/1.png': png, 'a/2.png': png, 'b/1.png': 'garbage' }),
+          'cgan',
+          /broken-class\/b: none of its images could be decoded \(1\.png: not a readable image/,
+        ],
+        [make('one-image', { 'a/1.png': png, 'a/2.png': png, 'b/1.png': png }), 'cgan', /class "b" .* has 1 usable image: need at least 2/],
+        [make('clash', { 'e\u0301/1.png': png, '\u00e9/1.png': png }), 'cgan', /two class folders are both named "é"/],
+        [make('flat', { '1.png': png, '2.png': png }), 'cgan', /flat folder of images without classes: cgan needs one subfolder per class/],
+        [
+          make('single', { 'only/1.png': png, 'only/2.png': png }),
+          'cgan',
+          /has a single class \(only\): cgan needs at least 2 class folders/,
+        ],
+      ];
+      for (const [dir, model, message] of cases) {
+        const r = await runCli([
+          'train',
+          '--model',
+          model,
+          '--data',
+          dir,
+          '--epochs',
+          '1',
+          '--backend',
+          'cpu',
+          '--out',
+          path.join(tmp, 'bad-runs', path.basename(dir)),
+        ]);
+        expect(r.code, `${dir}: ${r.stderr}`).toBe(1);
+        expect(r.stderr, dir).toMatch(message);
+        expect(r.stderr.trim().split('\n').at(-1), dir).toMatch(/^onnxgan train: /); // one line, no stack trace
+        expect(readdirSync(path.join(tmp, 'bad-runs')).includes(path.basename(dir)), `${dir}: no run folder left`).toBe(false);
       }
-      return dir;
-    };
-    const png = await gradient(8, 8).png().toBuffer();
-    mkdirSync(path.join(tmp, 'bad-runs'), { recursive: true });
-    const cases: [string, string, RegExp][] = [
-      [make('nothing', { 'readme.txt': 'hi' }), 'gan', /nothing: no PNG, JPEG or WebP images here \(1 other file, e\.g\. readme\.txt\), and no IDX files/],
-      [make('empty-class', { 'a/1.png': png, 'a/2.png': png, 'b/': '' }), 'cgan', /empty-class\/b: empty class folder "b" \(no PNG, JPEG or WebP images in it\)/],
-      [make('broken-class', { 'a/1.png': png, 'a/2.png': png, 'b/1.png': 'garbage' }), 'cgan', /broken-class\/b: none of its images could be decoded \(1\.png: not a readable image/],
-      [make('one-image', { 'a/1.png': png, 'a/2.png': png, 'b/1.png': png }), 'cgan', /class "b" .* has 1 usable image: need at least 2/],
-      [make('clash', { 'e\u0301/1.png': png, '\u00e9/1.png': png }), 'cgan', /two class folders are both named "é"/],
-      [make('flat', { '1.png': png, '2.png': png }), 'cgan', /flat folder of images without classes: cgan needs one subfolder per class/],
-      [make('single', { 'only/1.png': png, 'only/2.png': png }), 'cgan', /has a single class \(only\): cgan needs at least 2 class folders/],
-    ];
-    for (const [dir, model, message] of cases) {
-      const r = await runCli(['train', '--model', model, '--data', dir, '--epochs', '1', '--backend', 'cpu', '--out', path.join(tmp, 'bad-runs', path.basename(dir))]);
-      expect(r.code, `${dir}: ${r.stderr}`).toBe(1);
-      expect(r.stderr, dir).toMatch(message);
-      expect(r.stderr.trim().split('\n').at(-1), dir).toMatch(/^onnxgan train: /); // one line, no stack trace
-      expect(readdirSync(path.join(tmp, 'bad-runs')).includes(path.basename(dir)), `${dir}: no run folder left`).toBe(false);
-    }
-    const tooSmall = await runCli(['train', '--model', 'gan', '--data', iconDir, '--image-size', '3']);
-    expect(tooSmall.code).toBe(2);
-    expect(tooSmall.stderr).toMatch(/--image-size.*sides from 4 to 4096/);
-    const notForMnist = await runCli(['train', '--model', 'gan', '--data', 'mnist', '--image-size', '32', '--backend', 'cpu']);
-    expect(notForMnist.code).toBe(1);
-    expect(notForMnist.stderr).toMatch(/--image-size: only for folders of images; mnist is 1x28x28/);
-    const file = path.join(tmp, 'bad', 'one-image', 'a', '1.png');
-    expect((await runCli(['data', file])).stderr).toMatch(/1\.png: not a folder/);
-  });
+      const tooSmall = await runCli(['train', '--model', 'gan', '--data', iconDir, '--image-size', '3']);
+      expect(tooSmall.code).toBe(2);
+      expect(tooSmall.stderr).toMatch(/--image-size.*sides from 4 to 4096/);
+      const notForMnist = await runCli(['train', '--model', 'gan', '--data', 'mnist', '--image-size', '32', '--backend', 'cpu']);
+      expect(notForMnist.code).toBe(1);
+      expect(notForMnist.stderr).toMatch(/--image-size: only for folders of images; mnist is 1x28x28/);
+      const file = path.join(tmp, 'bad', 'one-image', 'a', '1.png');
+      expect((await runCli(['data', file])).stderr).toMatch(/1\.png: not a folder/);
+    },
+  );
 
   it('skips a folder and a file it may not read, and refuses an unreadable class folder', async () => {
     const dir = path.join(tmp, 'perm');
     for (const c of ['a', 'b', 'c']) {
       mkdirSync(path.join(dir, c, 'private'), { recursive: true });
-      for (let i = 0; i < 3; i++) await gradient(10, 10).png().toFile(path.join(dir, c, `${i}.png`));
-      await gradient(10, 10).png().toFile(path.join(dir, c, 'private', 'hidden.png'));
+      for (let i = 0; i < 3; i++)
+        await gradient(10, 10)
+          .png()
+          .toFile(path.join(dir, c, `${i}.png`));
+      await gradient(10, 10)
+        .png()
+        .toFile(path.join(dir, c, 'private', 'hidden.png'));
     }
     writeFileSync(path.join(dir, 'a', 'secret.png'), readFileSync(path.join(dir, 'a', '0.png')));
     chmodSync(path.join(dir, 'a', 'private'), 0o700);
@@ -299,7 +377,9 @@ describe('image folders: hostile input', () => {
     const r = await run(['data', dir, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
-    const reasons = Object.fromEntries(s.folder.skipped.map((k: { file: string; reason: string }) => [path.relative(dir, k.file), k.reason]));
+    const reasons = Object.fromEntries(
+      s.folder.skipped.map((k: { file: string; reason: string }) => [path.relative(dir, k.file), k.reason]),
+    );
     expect(reasons['a/private']).toMatch(/cannot read folder: permission denied \(EACCES\)/);
     expect(reasons['a/secret.png']).toMatch(/not a readable image/);
     expect(s.classes.map((c: { train: number; heldOut: number }) => c.train + c.heldOut)).toEqual([3, 4, 4]);
@@ -329,7 +409,13 @@ describe('image folders: hostile input', () => {
 
 /** The built CLI as user nobody (for permission tests when the tests run as root). */
 function runAsNobody(args: string[]): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, uid: 65534, gid: 65534, env: { ...process.env, HOME: '/tmp' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    uid: 65534,
+    gid: 65534,
+    env: { ...process.env, HOME: '/tmp' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

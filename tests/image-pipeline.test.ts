@@ -48,7 +48,11 @@ async function withServer(models: string, use: (url: string) => Promise<void>): 
 }
 
 const generate = async (url: string, model: string, body: object): Promise<Response> =>
-  fetch(`${url}/v1/models/${model}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${url}/v1/models/${model}/generate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 /** Mean of each channel over an RGBA PNG's pixels, 0..255. */
 function channelMeans(png: PNG): [number, number, number] {
@@ -62,8 +66,11 @@ beforeAll(() => {
   // The docs say `npx onnxgan`: in this checkout that is the built CLI (the npx route itself is
   // tested by newcomer-readme.test.ts).
   mkdirSync(bin, { recursive: true });
-  writeFileSync(path.join(bin, 'npx'), `#!/bin/sh\nif [ "$1" = onnxgan ]; then shift; exec "${process.execPath}" "${CLI}" "$@"; fi\necho ` +
-`"npx $1: not in this test" >&2; exit 1\n`);
+  writeFileSync(
+    path.join(bin, 'npx'),
+    `#!/bin/sh\nif [ "$1" = onnxgan ]; then shift; exec "${process.execPath}" "${CLI}" "$@"; fi\necho ` +
+      `"npx $1: not in this test" >&2; exit 1\n`,
+  );
   chmodSync(path.join(bin, 'npx'), 0o755);
 });
 
@@ -93,7 +100,9 @@ describe("docs/data.md's own-images example, as written", () => {
   it('serves it: a class asked for by name comes back as colour images of [3, 24, 24]', async () => {
     expect(existsSync(path.join(work, 'my-models', 'icons.onnx'))).toBe(true);
     await withServer(path.join(work, 'my-models'), async (url) => {
-      const listed = (await (await fetch(`${url}/v1/models`)).json()) as { models: { name: string; classes: string[]; image_shape: number[] }[] };
+      const listed = (await (await fetch(`${url}/v1/models`)).json()) as {
+        models: { name: string; classes: string[]; image_shape: number[] }[];
+      };
       expect(listed.models).toMatchObject([{ name: 'icons', classes: ['devices', 'mimetypes', 'places'], image_shape: [3, 24, 24] }]);
       // The docs' curl line, against this server.
       const r = await sh(request!.replaceAll('localhost:8080', url.replace(/^http:\/\//, '')));
@@ -103,7 +112,10 @@ describe("docs/data.md's own-images example, as written", () => {
       // Colour, not grey: Adwaita's places (folders) are blue on white, and so are the samples.
       const [red, , blue] = channelMeans(grid);
       expect(blue - red, `channel means ${channelMeans(grid).map((v) => v.toFixed(0))}`).toBeGreaterThan(15);
-      const t = (await (await generate(url, 'icons', { label: 'places', count: 2, seed: 3, format: 'tensor' })).json()) as { shape: number[]; label: number };
+      const t = (await (await generate(url, 'icons', { label: 'places', count: 2, seed: 3, format: 'tensor' })).json()) as {
+        shape: number[];
+        label: number;
+      };
       expect(t.shape).toEqual([2, 3, 24, 24]);
       expect(t.label).toBe(2);
       const unknown = await generate(url, 'icons', { label: 'cats', format: 'png' });
@@ -136,17 +148,26 @@ describe('gan and wgan-gp on a folder of Fashion-MNIST PNGs', () => {
     await writeFashionPngs(byClass, 40, [1, 7, 9]);
     const flat = path.join(work, 'fashion-flat');
     mkdirSync(flat);
-    for (const c of readdirSync(byClass)) for (const f of readdirSync(path.join(byClass, c))) renameSync(path.join(byClass, c, f), path.join(flat, `${c}-${f}`));
+    for (const c of readdirSync(byClass))
+      for (const f of readdirSync(path.join(byClass, c))) renameSync(path.join(byClass, c, f), path.join(flat, `${c}-${f}`));
     await writeFashionPngs(byClass, 40, [1, 7, 9]);
     const models = path.join(work, 'fashion-models');
-    for (const [kind, data] of [['gan', flat], ['wgan-gp', byClass]] as const) {
-      const r = await sh(`npx onnxgan train --model ${kind} --data ${data} --epochs 1 --batch 36 --out runs/${kind} && npx ` +
-`onnxgan export runs/${kind} --out ${models}/${kind}.onnx`);
+    for (const [kind, data] of [
+      ['gan', flat],
+      ['wgan-gp', byClass],
+    ] as const) {
+      const r = await sh(
+        `npx onnxgan train --model ${kind} --data ${data} --epochs 1 --batch 36 --out runs/${kind} && npx ` +
+          `onnxgan export runs/${kind} --out ${models}/${kind}.onnx`,
+      );
       expect(r.code, r.out).toBe(0);
     }
     await withServer(models, async (url) => {
       for (const kind of ['gan', 'wgan-gp']) {
-        const t = (await (await generate(url, kind, { count: 2, seed: 1, format: 'tensor' })).json()) as { shape: number[]; data: number[] };
+        const t = (await (await generate(url, kind, { count: 2, seed: 1, format: 'tensor' })).json()) as {
+          shape: number[];
+          data: number[];
+        };
         expect(t.shape, kind).toEqual([2, 1, 28, 28]);
         expect(t.data.every((v) => v >= -1 && v <= 1)).toBe(true);
         const png = PNG.sync.read(Buffer.from(await (await generate(url, kind, { seed: 1, format: 'png' })).arrayBuffer()));

@@ -60,7 +60,7 @@ describe('module graph', () => {
     expect(cycles).toEqual([]);
   });
 
-  it("cli.ts and every command module load no heavy package before a command runs", () => {
+  it('cli.ts and every command module load no heavy package before a command runs', () => {
     const seen = new Set<string>();
     const heavy: string[] = [];
     const visit = (f: string, trail: string[]): void => {
@@ -68,7 +68,8 @@ describe('module graph', () => {
       seen.add(f);
       const deps = graph.get(f);
       expect(deps, `${path.relative(ROOT, f)} imported by ${trail.map((p) => path.relative(ROOT, p)).join(' <- ')}`).toBeDefined();
-      for (const p of deps!.packages) if (HEAVY.test(p)) heavy.push(`${[...trail, f].map((t) => path.relative(ROOT, t)).join(' -> ')} -> ${p}`);
+      for (const p of deps!.packages)
+        if (HEAVY.test(p)) heavy.push(`${[...trail, f].map((t) => path.relative(ROOT, t)).join(' -> ')} -> ${p}`);
       for (const dep of deps!.local) visit(dep, [...trail, f]);
     };
     visit(path.join(ROOT, 'cli.ts'), []);

@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { DIGIT_CLASSES, metadataFromProps, metadataToProps, type ModelMetadata } from '../common/metadata.js';
 
 const cgan: ModelMetadata = {
-  kind: 'cgan', noiseDim: 100, noise: 'uniform(-1,1)', classes: DIGIT_CLASSES, dataset: 'mnist', epochs: 3, steps: 90, valueRange: [-1, 1], imageShape: [3, 32, 24], ema: 0.999,
+  kind: 'cgan',
+  noiseDim: 100,
+  noise: 'uniform(-1,1)',
+  classes: DIGIT_CLASSES,
+  dataset: 'mnist',
+  epochs: 3,
+  steps: 90,
+  valueRange: [-1, 1],
+  imageShape: [3, 32, 24],
+  ema: 0.999,
 };
 
 describe('model metadata', () => {
@@ -24,13 +33,20 @@ describe('model metadata', () => {
       ['onnxgan.value_range', '"x"', /bad onnxgan\.value_range/],
       ['onnxgan.noise_dim', 'ten', /bad onnxgan\.noise_dim/],
     ];
-    for (const [key, value, message] of bad) expect(() => metadataFromProps({ ...metadataToProps(cgan), [key]: value }), `${key}=${value}`).toThrow(message);
+    for (const [key, value, message] of bad)
+      expect(() => metadataFromProps({ ...metadataToProps(cgan), [key]: value }), `${key}=${value}`).toThrow(message);
   });
 });
 
 describe('informational metadata', () => {
   it('a malformed informational field is dropped with the reason; the runnable ones stay strict', () => {
-    const props = { ...metadataToProps(cgan), 'onnxgan.epochs': 'many', 'onnxgan.steps': '-3', 'onnxgan.dataset': 'a\u0007b', 'onnxgan.ema': '1.5' };
+    const props = {
+      ...metadataToProps(cgan),
+      'onnxgan.epochs': 'many',
+      'onnxgan.steps': '-3',
+      'onnxgan.dataset': 'a\u0007b',
+      'onnxgan.ema': '1.5',
+    };
     const meta = metadataFromProps(props);
     expect(meta).toMatchObject({ kind: 'cgan', noiseDim: 100, noise: 'uniform(-1,1)' });
     expect([meta.epochs, meta.steps, meta.dataset, meta.ema]).toEqual([undefined, undefined, undefined, undefined]);

@@ -34,7 +34,8 @@ function run(kind: ModelKind, options: TrainingOptions, engine: 'hand' | 'tfjs',
   return { trainer, metrics };
 }
 
-const values = (vars: tf.Variable[]): Map<string, Float32Array> => new Map(vars.map((v) => [v.name.replace(/#\d+$/, ''), v.dataSync() as Float32Array]));
+const values = (vars: tf.Variable[]): Map<string, Float32Array> =>
+  new Map(vars.map((v) => [v.name.replace(/#\d+$/, ''), v.dataSync() as Float32Array]));
 
 /** Adam's moments in the checkpoint's order (m of each variable, then v). */
 function adamState(a: Adam): Float32Array[] {
@@ -51,9 +52,17 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 const cases: { name: string; kind: ModelKind; options: TrainingOptions }[] = [
   { name: 'gan, the chapter', kind: 'gan', options: referenceOptions('gan') },
-  { name: 'gan, R1 and label smoothing', kind: 'gan', options: { ...recipeOptions('best', 'gan', { epochs: 4 }), labelSmoothing: 0.2, ema: null } },
+  {
+    name: 'gan, R1 and label smoothing',
+    kind: 'gan',
+    options: { ...recipeOptions('best', 'gan', { epochs: 4 }), labelSmoothing: 0.2, ema: null },
+  },
   { name: 'wgan-gp, the chapter', kind: 'wgan-gp', options: { ...referenceOptions('wgan-gp'), criticSteps: 2 } },
-  { name: 'cgan, the default recipe (matching-aware critic)', kind: 'cgan', options: { ...recipeOptions('best', 'cgan', { epochs: 4 }), criticSteps: 2, ema: null } },
+  {
+    name: 'cgan, the default recipe (matching-aware critic)',
+    kind: 'cgan',
+    options: { ...recipeOptions('best', 'cgan', { epochs: 4 }), criticSteps: 2, ema: null },
+  },
 ];
 
 describe('the hand-written step', () => {
@@ -73,7 +82,8 @@ describe('the hand-written step', () => {
           // The WGAN generator's loss includes the critic's output bias, whose gradient is exactly 0
           // (E[C(real)] - E[C(fake)] does not move with it): Adam turns each path's rounding noise
           // in it into steps of up to the learning rate, differently (see below).
-          const tol = k === 'gLoss' && c.kind !== 'gan' ? 2 * steps * (c.options.criticSteps + 1) * c.options.dLr : 1e-5 * Math.max(1, Math.abs(v));
+          const tol =
+            k === 'gLoss' && c.kind !== 'gan' ? 2 * steps * (c.options.criticSteps + 1) * c.options.dLr : 1e-5 * Math.max(1, Math.abs(v));
           expect(Math.abs(w - v), `step ${s} ${k}: ${v} vs ${w}`).toBeLessThan(tol);
         }
       });
@@ -87,21 +97,31 @@ describe('the hand-written step', () => {
         expect(d, name).toBeLessThan(wganOutputBias ? steps * c.options.criticSteps * c.options.dLr * 1.01 : 2e-5);
       }
       // Adam's moments, slot by slot (the checkpoint stores them by position).
-      for (const [oa, ob] of [[a.trainer.gAdam, b.trainer.gAdam], [a.trainer.dAdam, b.trainer.dAdam]] as const) {
+      for (const [oa, ob] of [
+        [a.trainer.gAdam, b.trainer.gAdam],
+        [a.trainer.dAdam, b.trainer.dAdam],
+      ] as const) {
         expect(ob.iterations).toBe(oa.iterations);
         const [sa, sb] = [adamState(oa), adamState(ob)];
         expect(sb.length).toBe(sa.length);
-        sa.forEach((x, i) => expect(maxDiff(x, sb[i]!), `slot ${i}`).toBeLessThan(1e-4 * Math.max(1e-3, maxDiff(x, new Float32Array(x.length)))));
+        sa.forEach((x, i) =>
+          expect(maxDiff(x, sb[i]!), `slot ${i}`).toBeLessThan(1e-4 * Math.max(1e-3, maxDiff(x, new Float32Array(x.length)))),
+        );
       }
       a.trainer.dispose();
       b.trainer.dispose();
     }, 60_000);
   }
 
-  it('a checkpoint carries Adam\'s state: a restored trainer steps exactly as the one it was taken from', async () => {
+  it("a checkpoint carries Adam's state: a restored trainer steps exactly as the one it was taken from", async () => {
     const options = { ...referenceOptions('wgan-gp'), criticSteps: 1 };
     const a = run('wgan-gp', options, 'hand', 2);
-    const meta = { dataset: { name: 'mnist', classes: [], count: 1 }, seed: 11, backend: 'wasm', position: { epoch: 0, step: 2, batchInEpoch: 2, epochOrder: null, epochSums: {}, wallTimeMs: 0 } };
+    const meta = {
+      dataset: { name: 'mnist', classes: [], count: 1 },
+      seed: 11,
+      backend: 'wasm',
+      position: { epoch: 0, step: 2, batchInEpoch: 2, epochOrder: null, epochSums: {}, wallTimeMs: 0 },
+    };
     const ckpt = JSON.parse(JSON.stringify(await captureCheckpoint(a.trainer, meta)));
     const b = new GanTrainer(architecture('wgan-gp'), options, new Rng(1), 'hand');
     await restoreCheckpoint(b, ckpt, 'test');

@@ -19,8 +19,8 @@ import { tempDir } from './helpers/temp-dir.js';
 
 /** The commands of the `index`th ```sh block under a heading: comments dropped, one per line. */
 function commandsUnder(heading: string, index = 0): string[] {
-  return docShBlocks(heading)[index]!
-    .replace(/\\\n\s*/g, ' ')
+  return docShBlocks(heading)
+    [index]!.replace(/\\\n\s*/g, ' ')
     .split('\n')
     .map((l) => l.replace(/\s+#.*$/, '').trim())
     .filter((l) => l && !l.startsWith('#'));
@@ -105,7 +105,16 @@ function listFiles(dir: string, base = dir): string[] {
 
 /** name -> sha256 of the .onnx files of a folder. */
 const onnxDigests = (dir: string): Record<string, string> =>
-  Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.onnx')).map((f) => [f, createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')]));
+  Object.fromEntries(
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.onnx'))
+      .map((f) => [
+        f,
+        createHash('sha256')
+          .update(readFileSync(path.join(dir, f)))
+          .digest('hex'),
+      ]),
+  );
 
 let before: Set<string>;
 let shippedModels: Record<string, string>;
@@ -136,18 +145,23 @@ describe("the README's quick start, on a clean copy", () => {
     expect(existsSync(path.join(clone, 'dist', 'cli.js'))).toBe(true); // built by prepare (beforeAll)
   });
 
-  it("has exactly two command lines, and the second, the test line, is the one CI runs (.ci/run)", () => {
+  it('has exactly two command lines, and the second, the test line, is the one CI runs (.ci/run)', () => {
     expect(docShBlocks('Quick start').map((b) => b.trim().split('\n').length)).toEqual([1, 1]);
     const [testLine] = commandsUnder('Quick start', 1);
-    const ci = readFileSync(path.join(clone, '.ci', 'run'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    const ci = readFileSync(path.join(clone, '.ci', 'run'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('#'));
     expect(ci.at(-1)).toBe(testLine);
   });
 
   it('`npm ci` has no install script to warn about: allowScripts (npm 11.16+) covers each one', () => {
     // The lockfile records which packages have install scripts (hasInstallScript), which is what
     // npm ci reviews; registry packages' `prepare` never runs. Each one needs an approval or a denial.
-    const lock = JSON.parse(readFileSync(path.join(clone, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; hasInstallScript?: boolean }> };
-    const policy = (JSON.parse(readFileSync(path.join(clone, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> }).allowScripts ?? {};
+    const lock = JSON.parse(readFileSync(path.join(clone, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version?: string; hasInstallScript?: boolean }>;
+    };
+    const policy =
+      (JSON.parse(readFileSync(path.join(clone, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> }).allowScripts ?? {};
     const withScripts = Object.entries(lock.packages)
       .filter(([where, p]) => where && p.hasInstallScript)
       .map(([where, p]) => ({ name: where.slice(where.lastIndexOf('node_modules/') + 'node_modules/'.length), version: p.version }));
@@ -233,11 +247,12 @@ describe("the README's pipeline, on a clean copy", () => {
     });
 
     // What the pipeline wrote: the run and the model, besides the build's output; models/ untouched.
-    const created = listFiles(clone).filter((f) => !before.has(f) && !['dist/', 'web-demo/dist/', 'packages/element/dist/'].some((d) => f.startsWith(d)));
+    const created = listFiles(clone).filter(
+      (f) => !before.has(f) && !['dist/', 'web-demo/dist/', 'packages/element/dist/'].some((d) => f.startsWith(d)),
+    );
     const userDirs = [train!.flag('--out')!, path.dirname(model)];
     expect(created.filter((f) => !userDirs.some((d) => f.startsWith(`${d}/`)))).toEqual([]);
     expect(created).toContain(model);
     expect(onnxDigests(path.join(clone, 'models'))).toEqual(shippedModels);
   }, 900_000);
 });
-

@@ -25,7 +25,11 @@ interface Proc {
 const running: Proc[] = [];
 
 /** Terminal output as text: no carriage returns, no escape sequences, no npm progress spinner. */
-const plain = (d: string): string => d.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\u2800-\u28ff]/g, '');
+const plain = (d: string): string =>
+  d
+    .replace(/\r/g, '')
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    .replace(/[\u2800-\u28ff]/g, '');
 
 /** Starts a command in its own process group (npm and `script` start children of their own). */
 function start(command: string, args: string[], env: Record<string, string | undefined> = {}): Proc {
@@ -57,7 +61,9 @@ function start(command: string, args: string[], env: Record<string, string | und
         };
         waiters.push(check);
         check();
-        void exited.then((code) => reject(new Error(`${command} ${args.join(' ')} exited (${code}) before printing ${re}:\n${stdout}\n${stderr}`)));
+        void exited.then((code) =>
+          reject(new Error(`${command} ${args.join(' ')} exited (${code}) before printing ${re}:\n${stdout}\n${stderr}`)),
+        );
       }),
   };
   running.push(proc);
@@ -164,13 +170,16 @@ describe('npm start', () => {
     // An address that is not this machine's: one line that says what to use instead.
     const p = start(process.execPath, [CLI, 'serve'], { HOST: '192.0.2.1', PORT: '0' }); // TEST-NET-1
     expect(await p.exited).toBe(1);
-    expect(p.output().stderr.trim()).toMatch(/^onnxgan serve: cannot listen on 192\.0\.2\.1: not an address of this machine; use HOST=127\.0\.0\.1 .*$/);
+    expect(p.output().stderr.trim()).toMatch(
+      /^onnxgan serve: cannot listen on 192\.0\.2\.1: not an address of this machine; use HOST=127\.0\.0\.1 .*$/,
+    );
   });
 });
 
 describe('startup output', () => {
   /** `npm start` inside a pseudo-terminal: stdout is a TTY for the server, as in a user's shell. */
-  const onTerminal = (...flags: string[]): Proc => start('script', ['-qec', ['npm', 'start', '--', '--port', '0', ...flags].join(' '), '/dev/null']);
+  const onTerminal = (...flags: string[]): Proc =>
+    start('script', ['-qec', ['npm', 'start', '--', '--port', '0', ...flags].join(' '), '/dev/null']);
 
   it('on a terminal: one readable line with the demo URL and the models, then readable request lines', async () => {
     const p = onTerminal();
@@ -193,7 +202,11 @@ describe('startup output', () => {
     const [, url] = await p.waitFor(LISTENING);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect(p.output().stdout).not.toMatch(STARTUP_LINE);
-    for (const l of p.output().stdout.split('\n').filter((l) => l.trim() && !l.startsWith('>'))) expect(() => JSON.parse(l), l).not.toThrow();
+    for (const l of p
+      .output()
+      .stdout.split('\n')
+      .filter((l) => l.trim() && !l.startsWith('>')))
+      expect(() => JSON.parse(l), l).not.toThrow();
   });
 
   it('piped: JSON lines (a log collector reads them); --log-format pretty gives the readable line', async () => {

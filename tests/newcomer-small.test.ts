@@ -24,23 +24,32 @@ describe('small things', () => {
   it('onnxgan info shows the interface of an ONNX file made by others (python3-onnx), not only of generators', async () => {
     const file = path.join(tmp, 'others.onnx');
     // Dynamic and fixed dims, three element types, a second opset domain, IR 7, metadata of its own.
-    execFileSync('/usr/bin/python3', ['-c', `
+    execFileSync('/usr/bin/python3', [
+      '-c',
+      `
 import onnx, sys
 from onnx import helper, TensorProto as T
 g = helper.make_graph(
   [helper.make_node('Cast', ['ids'], ['idsf'], to=T.FLOAT), helper.make_node('Add', ['x', 'idsf'], ['y']), ` +
-`helper.make_node('Greater', ['y', 'x'], ['mask'])],
+        `helper.make_node('Greater', ['y', 'x'], ['mask'])],
   'others', [helper.make_tensor_value_info('x', T.FLOAT, ['batch', 3]), helper.make_tensor_value_info('ids', T.INT64, ` +
-`['batch', 3])],
+        `['batch', 3])],
   [helper.make_tensor_value_info('y', T.FLOAT, ['batch', 3]), helper.make_tensor_value_info('mask', T.BOOL, ['batch', 3])])
 m = helper.make_model(g, producer_name='someone-else', producer_version='2.1', opset_imports=[helper.make_opsetid('', 13), ` +
-`helper.make_opsetid('com.example', 1)])
+        `helper.make_opsetid('com.example', 1)])
 m.ir_version = 7
 helper.set_model_props(m, {'author': 'them'})
-onnx.save(m, sys.argv[1])`, file]);
+onnx.save(m, sys.argv[1])`,
+      file,
+    ]);
     const r = await runCli(['info', file]);
     expect(r.code, r.stderr).toBe(0);
-    const rows = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.split(/\s+/)[0], l.replace(/^\S+\s+/, '')]));
+    const rows = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.split(/\s+/)[0], l.replace(/^\S+\s+/, '')]),
+    );
     expect(rows).toEqual({
       file: expect.stringMatching(/others\.onnx \(0\.\d KiB\)$/),
       format: 'ONNX IR 7, opset 13 + com.example 1, producer someone-else 2.1',
@@ -59,18 +68,29 @@ onnx.save(m, sys.argv[1])`, file]);
     expect(notOnnx.stderr.trim()).toMatch(/^onnxgan info: .*package\.json: not a valid ONNX file/);
   });
 
-  it("onnxgan data summarises many source sizes as their range and the commonest few, and skips broken files in plain words", async () => {
+  it('onnxgan data summarises many source sizes as their range and the commonest few, and skips broken files in plain words', async () => {
     const dir = path.join(tmp, 'sizes');
     mkdirSync(dir);
     // 12 sizes, 16x16 the commonest.
     const sizes = [16, 16, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60];
     for (const [i, s] of sizes.entries()) {
-      await sharp({ create: { width: s, height: s, channels: 3, background: { r: i * 15, g: 80, b: 200 } } }).png().toFile(path.join(dir, `${i}.png`));
+      await sharp({ create: { width: s, height: s, channels: 3, background: { r: i * 15, g: 80, b: 200 } } })
+        .png()
+        .toFile(path.join(dir, `${i}.png`));
     }
-    writeFileSync(path.join(dir, 'cut.png'), (await sharp({ create: { width: 300, height: 300, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 50 } } }).png().toBuffer()).subarray(0, 3000));
+    writeFileSync(
+      path.join(dir, 'cut.png'),
+      (
+        await sharp({ create: { width: 300, height: 300, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 50 } } })
+          .png()
+          .toBuffer()
+      ).subarray(0, 3000),
+    );
     const r = await runCli(['data', dir, '--image-size', '16']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^source sizes: 12 sizes from 16x16 to 60x60; most common 16x16 3, \d+x\d+ 1, \d+x\d+ 1, \d+x\d+ 1 \(8 files in other sizes\)$/m);
+    expect(r.stdout).toMatch(
+      /^source sizes: 12 sizes from 16x16 to 60x60; most common 16x16 3, \d+x\d+ 1, \d+x\d+ 1, \d+x\d+ 1 \(8 files in other sizes\)$/m,
+    );
     expect(r.stdout).toMatch(/^ {2}cut\.png: (cannot decode it|not a readable image) \(/m);
     expect(r.stdout).not.toMatch(/failOn/);
     // Few sizes are listed as they are.
@@ -78,7 +98,9 @@ onnx.save(m, sys.argv[1])`, file]);
     // sharp's failOn wording (what a decode reports when another thread's libvips error took its message) and its empty header message.
     expect(plainMessage(new Error('Warning treated as error due to failOn setting'))).toBe('truncated or corrupt image data');
     expect(plainMessage(new Error('Input buffer has corrupt header: '))).toBe('corrupt header');
-    expect(plainMessage(new Error('VipsJpeg: premature end\nVipsJpeg: premature end\nVipsJpeg: bad'))).toBe('VipsJpeg: premature end; VipsJpeg: bad');
+    expect(plainMessage(new Error('VipsJpeg: premature end\nVipsJpeg: premature end\nVipsJpeg: bad'))).toBe(
+      'VipsJpeg: premature end; VipsJpeg: bad',
+    );
   }, 60_000);
 
   it("killing npm start's pid stops the server it started (no orphan)", async () => {

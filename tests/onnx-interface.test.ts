@@ -15,7 +15,10 @@ const bytes = onnx.ModelProto.encode({
   irVersion: 3,
   producerName: 'tester',
   producerVersion: '1.0',
-  opsetImport: [{ domain: '', version: 13 }, { domain: 'com.example', version: 2 }],
+  opsetImport: [
+    { domain: '', version: 13 },
+    { domain: 'com.example', version: 2 },
+  ],
   graph: {
     initializer: [{ name: 'w', dims: [2], dataType: T.FLOAT, rawData: new Uint8Array(8) }],
     input: [
@@ -27,7 +30,10 @@ const bytes = onnx.ModelProto.encode({
     output: [tensor('y', T.BFLOAT16, [{ dimValue: 3 }])],
     node: [{ opType: 'Identity', input: ['x'], output: ['y'] }],
   },
-  metadataProps: [{ key: 'ünï', value: 'çødé ✓' }, { key: 'empty', value: '' }],
+  metadataProps: [
+    { key: 'ünï', value: 'çødé ✓' },
+    { key: 'empty', value: '' },
+  ],
 }).finish();
 
 describe('readOnnxInterface', () => {
@@ -35,7 +41,10 @@ describe('readOnnxInterface', () => {
     expect(readOnnxInterface(bytes)).toEqual({
       irVersion: 3,
       opset: 13,
-      opsets: [{ domain: '', version: 13 }, { domain: 'com.example', version: 2 }],
+      opsets: [
+        { domain: '', version: 13 },
+        { domain: 'com.example', version: 2 },
+      ],
       producer: 'tester 1.0',
       inputs: [
         { name: 'x', dtype: 'float32', shape: ['batch', -1, '?', 0] },
@@ -53,11 +62,15 @@ describe('readOnnxInterface', () => {
       try {
         readOnnxInterface(bytes.subarray(0, n));
       } catch (e) {
-        expect((e as Error).message, `prefix of ${n} bytes`).toMatch(/^not a valid ONNX file \((truncated (field|varint)|no graph|unsupported wire type \d)\)$/);
+        expect((e as Error).message, `prefix of ${n} bytes`).toMatch(
+          /^not a valid ONNX file \((truncated (field|varint)|no graph|unsupported wire type \d)\)$/,
+        );
       }
     }
     expect(() => readOnnxInterface(bytes.subarray(0, bytes.length - 1))).toThrow(/truncated/);
-    expect(() => readOnnxInterface(new TextEncoder().encode('{"format": 1}'))).toThrow(/^not a valid ONNX file \(unsupported wire type 3\)$/);
+    expect(() => readOnnxInterface(new TextEncoder().encode('{"format": 1}'))).toThrow(
+      /^not a valid ONNX file \(unsupported wire type 3\)$/,
+    );
     expect(() => readOnnxInterface(onnx.ModelProto.encode({ irVersion: 8 }).finish())).toThrow('not a valid ONNX file (no graph)');
   });
 });

@@ -23,19 +23,27 @@ describe('training options', () => {
   it('given options replace the base ones; a lever for another generator is refused; start-only options stay on resume', () => {
     const gan = resolveOptions('gan', { r1: 5, gLr: 2e-4 }, { epochs: 10 }, 'reference');
     expect(gan).toEqual({ ...referenceOptions('gan'), r1: 5, gLr: 2e-4 });
-    expect(() => resolveOptions('wgan-gp', { mismatch: 1 }, { epochs: 10 }, 'reference')).toThrow('--mismatch applies to cgan only, not wgan-gp');
+    expect(() => resolveOptions('wgan-gp', { mismatch: 1 }, { epochs: 10 }, 'reference')).toThrow(
+      '--mismatch applies to cgan only, not wgan-gp',
+    );
     expect(resolveOptions('wgan-gp', { criticSteps: 3 }, { epochs: 10 }, 'reference').criticSteps).toBe(3);
-    expect(() => resolveOptions('gan', { criticSteps: 3 }, { epochs: 10 }, 'reference')).toThrow('--critic-steps applies to wgan-gp and cgan only, not gan');
+    expect(() => resolveOptions('gan', { criticSteps: 3 }, { epochs: 10 }, 'reference')).toThrow(
+      '--critic-steps applies to wgan-gp and cgan only, not gan',
+    );
     expect(() => resolveOptions('cgan', { lrDecay: 10 }, { epochs: 10 }, 'reference')).toThrow('--lr-decay 10 must be below --epochs 10');
     const started = resolveOptions('cgan', { outputBiasInit: 'mean' }, { epochs: 10 }, 'reference');
     const resumed = resolveOptions('cgan', { outputBiasInit: 'reference', lrDecay: 4, ema: 0.999 }, { epochs: 12 }, started);
     expect(resumed).toEqual({ ...started, lrDecay: { from: 4, to: 12 }, ema: 0.999 });
   });
 
-  it('the best recipe starts from the shipped models\' levers; options given replace them', () => {
+  it("the best recipe starts from the shipped models' levers; options given replace them", () => {
     const o = resolveOptions('cgan', { ema: 0.99 }, { epochs: 40 }, 'best');
     expect(o).toMatchObject({ outputBiasInit: 'mean', mismatch: 1, ema: 0.99, lrDecay: { from: 20, to: 40 }, gLr: 1e-4 });
-    expect(optionFlags('gan', resolveOptions('gan', {}, { epochs: 40 }, 'best'))).toEqual(['--output-bias-init mean', '--r1 10', '--ema 0.999']);
+    expect(optionFlags('gan', resolveOptions('gan', {}, { epochs: 40 }, 'best'))).toEqual([
+      '--output-bias-init mean',
+      '--r1 10',
+      '--ema 0.999',
+    ]);
   });
 
   it('prints the options that differ from the reference as flags, in the table order', () => {
@@ -79,7 +87,11 @@ describe('checkpoint schema', () => {
       const n = 20;
       const feeds = {
         noise: new ort.Tensor('float32', generatorNoise(7, n, 100), [n, 100]),
-        label: new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10)), [n]),
+        label: new ort.Tensor(
+          'int64',
+          BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10)),
+          [n],
+        ),
       };
       const img = (await s.run(feeds)).image!.data as Float32Array;
       await s.release();

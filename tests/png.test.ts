@@ -78,13 +78,15 @@ describe('common/png.ts', () => {
     // A smooth real image, not noise: the gan model card's cells, at 1x and as the card itself (2x).
     const card = PNG.sync.read(readFileSync(path.join(ROOT, 'models', 'gan.png')));
     const cell = new Float32Array(28 * 28);
-    for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) cell[y * 28 + x] = card.data[((2 + 2 * y) * card.width + 2 + 2 * x) * 4]! / 127.5 - 1;
+    for (let y = 0; y < 28; y++)
+      for (let x = 0; x < 28; x++) cell[y * 28 + x] = card.data[((2 + 2 * y) * card.width + 2 + 2 * x) * 4]! / 127.5 - 1;
     expect(imagePng(cell).length).toBeLessThan(0.75 * 28 * 28);
     const cells = new Float32Array(100 * 784);
     for (let i = 0; i < 100; i++) {
       const ox = 2 + (i % 10) * 58;
       const oy = 2 + Math.floor(i / 10) * 58;
-      for (let p = 0; p < 784; p++) cells[i * 784 + p] = card.data[((oy + 2 * Math.floor(p / 28)) * card.width + ox + 2 * (p % 28)) * 4]! / 127.5 - 1;
+      for (let p = 0; p < 784; p++)
+        cells[i * 784 + p] = card.data[((oy + 2 * Math.floor(p / 28)) * card.width + ox + 2 * (p % 28)) * 4]! / 127.5 - 1;
     }
     const again = gridPng(cells, 100, 10, 2, 2);
     expect(again.length).toBeLessThan(0.25 * card.width * card.height);

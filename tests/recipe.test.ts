@@ -44,7 +44,21 @@ describe('the default recipe', () => {
   for (const model of ['cgan', 'wgan-gp', 'gan'] as const) {
     it(`${model}: records the recipe and its options, and no class comes out bright at any epoch`, async () => {
       const out = path.join(tmp, model);
-      const r = await runCli(['train', '--model', model, '--limit', '3000', '--batch', '100', '--epochs', '3', '--sample-every', '1', '--out', out]);
+      const r = await runCli([
+        'train',
+        '--model',
+        model,
+        '--limit',
+        '3000',
+        '--batch',
+        '100',
+        '--epochs',
+        '3',
+        '--sample-every',
+        '1',
+        '--out',
+        out,
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/recipe best: .*--ema 0\.999/);
       const ckpt = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
@@ -58,7 +72,8 @@ describe('the default recipe', () => {
       expect(grids).toHaveLength(3);
       for (const grid of grids) {
         const means = rowMeans(path.join(out, 'samples', grid));
-        for (const [row, m] of means.entries()) expect(m, `${grid}, row ${row}${model === 'cgan' ? ` (class ${row})` : ''}`).toBeLessThan(ceiling);
+        for (const [row, m] of means.entries())
+          expect(m, `${grid}, row ${row}${model === 'cgan' ? ` (class ${row})` : ''}`).toBeLessThan(ceiling);
       }
     });
   }

@@ -9,16 +9,32 @@ import { tempDir } from './helpers/temp-dir.js';
 
 const tmp = tempDir('onnxgan-run-length-');
 const checkpoint = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'checkpoint.json'), 'utf8'));
-const lastRow = (dir: string): Record<string, number> => JSON.parse(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!);
+const lastRow = (dir: string): Record<string, number> =>
+  JSON.parse(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!);
 // 600 digits: the fitted batch is 72 (an eighth, a multiple of 8), 9 steps an epoch. One critic step keeps it quick.
-const base = (out: string, ...extra: string[]): string[] => ['train', '--model', 'wgan-gp', '--limit', '600', '--critic-steps', '1', '--sample-every', '100', '--out', path.join(tmp, out), ...extra];
+const base = (out: string, ...extra: string[]): string[] => [
+  'train',
+  '--model',
+  'wgan-gp',
+  '--limit',
+  '600',
+  '--critic-steps',
+  '1',
+  '--sample-every',
+  '100',
+  '--out',
+  path.join(tmp, out),
+  ...extra,
+];
 
 describe('the run length and batch fit the data', () => {
   it('a small set gets a batch of an eighth of it, a short run is warned about, and done: names samples.png', async () => {
     const r = await runCli(base('fitted', '--epochs', '2'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('run: 2 epochs of 9 steps (18 steps), batch 72 (fitted to 600 images; --batch sets it)');
-    expect(r.stderr).toMatch(/^warning: --epochs 2 is 18 generator steps, too few to learn anything: samples are still noise below ~500 steps/m);
+    expect(r.stderr).toMatch(
+      /^warning: --epochs 2 is 18 generator steps, too few to learn anything: samples are still noise below ~500 steps/m,
+    );
     expect(r.stderr).toContain(`samples ${path.join(tmp, 'fitted', 'samples.png')}, checkpoint`);
     expect(checkpoint(path.join(tmp, 'fitted')).batch).toBe(72);
     expect(lastRow(path.join(tmp, 'fitted')).step).toBe(18);

@@ -8,11 +8,25 @@ import { runCli, startCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const tmp = tempDir('onnxgan-run-temp-');
-const train = (out: string, ...more: string[]): string[] => ['train', '--model', 'gan', '--limit', '300', '--backend', 'cpu', '--out', out, ...more];
-const temps = (dir: string): string[] => readdirSync(dir).filter((f) => f.includes('.tmp-')).sort();
+const train = (out: string, ...more: string[]): string[] => [
+  'train',
+  '--model',
+  'gan',
+  '--limit',
+  '300',
+  '--backend',
+  'cpu',
+  '--out',
+  out,
+  ...more,
+];
+const temps = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((f) => f.includes('.tmp-'))
+    .sort();
 
 describe('stale temp files of killed runs', () => {
-  it('are removed by --resume after a real SIGKILL; a live process\'s are kept', async () => {
+  it("are removed by --resume after a real SIGKILL; a live process's are kept", async () => {
     const out = path.join(tmp, 'run');
     expect((await runCli(train(out, '--epochs', '1'))).code).toBe(0);
     // A real run, killed mid-training; what its atomic writes would leave is put where they write.

@@ -14,7 +14,9 @@ import { tempDir } from './helpers/temp-dir.js';
 const work = tempDir('onnxgan-cluster-');
 
 function spawnCluster(models: string, extra: string[] = []) {
-  const child = spawn(process.execPath, [CLI, 'serve', '--models', models, '--port', '0', '--workers', '2', '--no-access-log', ...extra], { cwd: ROOT });
+  const child = spawn(process.execPath, [CLI, 'serve', '--models', models, '--port', '0', '--workers', '2', '--no-access-log', ...extra], {
+    cwd: ROOT,
+  });
   let log = '';
   child.stdout.on('data', (c: Buffer) => (log += c));
   child.stderr.on('data', (c: Buffer) => (log += c));
@@ -66,7 +68,8 @@ async function eventually<T>(check: () => Promise<T | undefined | false> | T | u
   }
 }
 
-const metric = (text: string, line: string): number => Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+const metric = (text: string, line: string): number =>
+  Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
 describe('--workers 2', () => {
   it('serves from two processes on one port, each watching the folder, with /metrics summed over both', async () => {
@@ -78,7 +81,9 @@ describe('--workers 2', () => {
       const url = await s.url;
       expect(workerPids(s.child.pid!)).toHaveLength(2);
       const n = 24;
-      const answers = await Promise.all(Array.from({ length: n }, (_, i) => fresh(`${url}/v1/models/gan/generate`, 'POST', JSON.stringify({ seed: i, format: 'png' }))));
+      const answers = await Promise.all(
+        Array.from({ length: n }, (_, i) => fresh(`${url}/v1/models/gan/generate`, 'POST', JSON.stringify({ seed: i, format: 'png' }))),
+      );
       expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
       const text = (await fresh(`${url}/metrics`)).body;
       expect(metric(text, 'onnxgan_http_requests_total{route="/v1/models/:name/generate",method="POST",status="200"}')).toBe(n);
@@ -87,7 +92,9 @@ describe('--workers 2', () => {
       copyFileSync(path.join(ROOT, 'models/cgan.onnx'), path.join(models, '.cgan.tmp'));
       renameSync(path.join(models, '.cgan.tmp'), path.join(models, 'cgan.onnx'));
       await eventually(async () => metric((await fresh(`${url}/metrics`)).body, 'onnxgan_models_loaded') === 2);
-      const cgan = await Promise.all(Array.from({ length: 8 }, () => fresh(`${url}/v1/models/cgan/generate`, 'POST', '{"label": 3, "format": "png"}')));
+      const cgan = await Promise.all(
+        Array.from({ length: 8 }, () => fresh(`${url}/v1/models/cgan/generate`, 'POST', '{"label": 3, "format": "png"}')),
+      );
       expect(cgan.map((a) => a.status)).toEqual(cgan.map(() => 200));
       // A worker that dies is replaced; the port keeps answering meanwhile.
       const [victim] = workerPids(s.child.pid!);
@@ -112,7 +119,8 @@ describe('--workers 2', () => {
     const s = spawnCluster(models, ['--max-wait-ms', '1000']);
     try {
       const url = await s.url;
-      const generate = (i: number, count = 1) => fresh(`${url}/v1/models/cgan/generate`, 'POST', JSON.stringify({ seed: i, label: i % 10, count, format: 'json' }));
+      const generate = (i: number, count = 1) =>
+        fresh(`${url}/v1/models/cgan/generate`, 'POST', JSON.stringify({ seed: i, label: i % 10, count, format: 'json' }));
       await Promise.all(Array.from({ length: 8 }, (_, i) => generate(i))); // lone requests run at once: expect company
       const inflight = Array.from({ length: 16 }, (_, i) => generate(i, 2));
       await eventually(async () => metric((await fresh(`${url}/metrics`)).body, 'onnxgan_http_requests_in_flight') >= 16);
@@ -121,7 +129,7 @@ describe('--workers 2', () => {
       // While the replacement boots: requests and scrapes keep coming, each answered by a ready worker.
       const during: { status: number; body: string }[] = [];
       let booting = 0;
-      for (const until = Date.now() + 20_000; ; ) {
+      for (const until = Date.now() + 20_000; ;) {
         if (Date.now() > until) throw new Error(`no second ready worker after 20 s:\n${s.log()}`);
         const [a, b, m] = await Promise.all([generate(during.length), fresh(`${url}/v2/models/cgan`), fresh(`${url}/metrics`)]);
         during.push(a, b, m);
@@ -132,7 +140,10 @@ describe('--workers 2', () => {
       const results = await Promise.all(inflight);
       expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
       expect(results.every((r) => JSON.parse(r.body).images.length === 2)).toBe(true);
-      expect(during.filter((r) => r.status !== 200), 'answers while the replacement booted').toEqual([]);
+      expect(
+        during.filter((r) => r.status !== 200),
+        'answers while the replacement booted',
+      ).toEqual([]);
       expect(booting, 'requests sent while the replacement was loading its models').toBeGreaterThan(0);
       const pids = workerPids(s.child.pid!);
       expect(pids).toHaveLength(2);
@@ -181,8 +192,14 @@ describe('--workers 2', () => {
     const s = spawnCluster(models, ['--max-wait-ms', '1500']);
     const url = await s.url;
     // Lone requests run at once; make each worker expect company first.
-    await Promise.all(Array.from({ length: 8 }, (_, i) => fresh(`${url}/v1/models/gan/generate`, 'POST', JSON.stringify({ seed: i, count: 1, format: 'json' }))));
-    const inflight = Array.from({ length: 12 }, (_, i) => fresh(`${url}/v1/models/gan/generate`, 'POST', JSON.stringify({ seed: i, count: 2, format: 'json' })));
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        fresh(`${url}/v1/models/gan/generate`, 'POST', JSON.stringify({ seed: i, count: 1, format: 'json' })),
+      ),
+    );
+    const inflight = Array.from({ length: 12 }, (_, i) =>
+      fresh(`${url}/v1/models/gan/generate`, 'POST', JSON.stringify({ seed: i, count: 2, format: 'json' })),
+    );
     await eventually(async () => metric((await fresh(`${url}/metrics`)).body, 'onnxgan_http_requests_in_flight') >= 12);
     s.child.kill('SIGTERM');
     const results = await Promise.all(inflight);
@@ -192,26 +209,28 @@ describe('--workers 2', () => {
     expect(s.log().match(/"msg":"stopped"/g)).toHaveLength(2);
   });
 
-  it('a worker that cannot start stops the cluster with its error; a taken port fails before any worker; ' +
-'bad counts are usage errors', async () => {
-    const r = await runCli(['serve', '--models', path.join(work, 'missing'), '--port', '0', '--workers', '2']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/onnxgan serve: models folder .*missing does not exist/);
-    // The primary holds the port: one taken fails at once with listen()'s advice, before any worker starts.
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    try {
-      const port = (taken.address() as AddressInfo).port;
-      const t = await runCli(['serve', '--models', path.join(ROOT, 'models'), '--port', String(port), '--workers', '2']);
-      expect(t.code).toBe(1);
-      expect(t.stderr).toMatch(new RegExp(`^onnxgan serve: port ${port} on 127\\.0\\.0\\.1 is already in use .*\n$`));
-    } finally {
-      taken.close();
-    }
-    for (const bad of ['0', 'two', '-1']) {
-      const u = await runCli(['serve', '--workers', bad]);
-      expect(u.code, bad).toBe(2);
-      expect(u.stderr).toMatch(/expected a worker count 1\.\.256 or "auto"/);
-    }
-  });
+  it(
+    'a worker that cannot start stops the cluster with its error; a taken port fails before any worker; ' + 'bad counts are usage errors',
+    async () => {
+      const r = await runCli(['serve', '--models', path.join(work, 'missing'), '--port', '0', '--workers', '2']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/onnxgan serve: models folder .*missing does not exist/);
+      // The primary holds the port: one taken fails at once with listen()'s advice, before any worker starts.
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (taken.address() as AddressInfo).port;
+        const t = await runCli(['serve', '--models', path.join(ROOT, 'models'), '--port', String(port), '--workers', '2']);
+        expect(t.code).toBe(1);
+        expect(t.stderr).toMatch(new RegExp(`^onnxgan serve: port ${port} on 127\\.0\\.0\\.1 is already in use .*\n$`));
+      } finally {
+        taken.close();
+      }
+      for (const bad of ['0', 'two', '-1']) {
+        const u = await runCli(['serve', '--workers', bad]);
+        expect(u.code, bad).toBe(2);
+        expect(u.stderr).toMatch(/expected a worker count 1\.\.256 or "auto"/);
+      }
+    },
+  );
 });

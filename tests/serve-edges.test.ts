@@ -17,12 +17,15 @@ let srv: RunningServer;
 
 const v1 = (model: string) => `/v1/models/${model}/generate`;
 const v2 = (model: string) => `/v2/models/${model}/infer`;
-const inferBody = (dim = 8): string => JSON.stringify({ inputs: [{ name: 'noise', shape: [1, dim], datatype: 'FP32', data: new Array(dim).fill(0.5) }] });
+const inferBody = (dim = 8): string =>
+  JSON.stringify({ inputs: [{ name: 'noise', shape: [1, dim], datatype: 'FP32', data: new Array(dim).fill(0.5) }] });
 
 beforeAll(async () => {
   writeTinyGenerator(path.join(work, 'tiny.onnx'));
   writeTinyGenerator(path.join(work, 'swap.onnx'), { seed: 1 });
-  writeTinyGenerator(path.join(work, 'odd-meta.onnx'), { props: { 'onnxgan.epochs': 'many', 'onnxgan.dataset': 'line\nbreak', 'onnxgan.ema': '2' } });
+  writeTinyGenerator(path.join(work, 'odd-meta.onnx'), {
+    props: { 'onnxgan.epochs': 'many', 'onnxgan.dataset': 'line\nbreak', 'onnxgan.ema': '2' },
+  });
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) });
   srv = await startServer({ models: work, port: 0, logger, accessLog: false, maxWaitMs: 0, webRoot: work });
 });
@@ -38,12 +41,20 @@ describe('charsets', () => {
       const type = `application/json; charset=${charset}`;
       const a = await send(v1('tiny'), '{"seed": 1}', { 'content-type': type });
       expect(a.status, type).toBe(415);
-      expect(await a.json()).toMatchObject({ error: 'unsupported_media_type', detail: expect.stringMatching(/charset .* is not supported/) });
+      expect(await a.json()).toMatchObject({
+        error: 'unsupported_media_type',
+        detail: expect.stringMatching(/charset .* is not supported/),
+      });
       const b = await send(v2('tiny'), inferBody(), { 'content-type': type });
       expect(b.status, type).toBe(415);
       expect((await b.json()).error).toMatch(/charset .* is not supported/);
     }
-    for (const type of ['application/json', 'application/json; charset=utf-8', 'Application/JSON;Charset="UTF-8"', 'application/json; charset=utf8']) {
+    for (const type of [
+      'application/json',
+      'application/json; charset=utf-8',
+      'Application/JSON;Charset="UTF-8"',
+      'application/json; charset=utf8',
+    ]) {
       expect((await send(v1('tiny'), '{"seed": 1}', { 'content-type': type })).status, type).toBe(200);
       expect((await send(v2('tiny'), inferBody(), { 'content-type': type })).status, type).toBe(200);
     }
@@ -110,15 +121,23 @@ describe('bodies that lie about their size', () => {
   it('a gzip bomb and a declared length past the limit are 413s, decided before what they declare is held', async () => {
     const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x20));
     for (const url of [v1('tiny'), v2('tiny')]) {
-      const r = await fetch(`${srv.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: bomb });
+      const r = await fetch(`${srv.url}${url}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: bomb,
+      });
       expect(r.status, url).toBe(413);
     }
     const declared = await new Promise<number>((resolve, reject) => {
-      const req = request(`${srv.url}${v2('tiny')}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(10 ** 12) } }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-        req.destroy();
-      });
+      const req = request(
+        `${srv.url}${v2('tiny')}`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(10 ** 12) } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+          req.destroy();
+        },
+      );
       req.on('error', reject);
       req.write('{"inputs": [');
     });
@@ -135,7 +154,9 @@ describe('informational metadata', () => {
     expect(m.dataset).toBeUndefined();
     expect(m.steps).toBe(1);
     expect(m.dropped_metadata.map((d: { key: string }) => d.key).sort()).toEqual(['onnxgan.dataset', 'onnxgan.ema', 'onnxgan.epochs']);
-    expect(m.dropped_metadata.find((d: { key: string }) => d.key === 'onnxgan.epochs').reason).toMatch(/expected a whole number, got "many"/);
+    expect(m.dropped_metadata.find((d: { key: string }) => d.key === 'onnxgan.epochs').reason).toMatch(
+      /expected a whole number, got "many"/,
+    );
     expect(list.models.find((x: { name: string }) => x.name === 'tiny').dropped_metadata).toBeUndefined();
     const warned = logLines.map((l) => JSON.parse(l)).filter((l) => l.level === 40 && l.model === 'odd-meta');
     expect(warned.map((l) => l.key).sort()).toEqual(['onnxgan.dataset', 'onnxgan.ema', 'onnxgan.epochs']);
@@ -147,10 +168,14 @@ describe('informational metadata', () => {
 function slowPost(url: string, body: string, between: Promise<void>): Promise<number> {
   return new Promise((resolve, reject) => {
     const bytes = Buffer.from(body);
-    const req = request(`${srv.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': bytes.length } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    });
+    const req = request(
+      `${srv.url}${url}`,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': bytes.length } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      },
+    );
     req.on('error', reject);
     req.write(bytes.subarray(0, 10));
     void between.then(() => req.end(bytes.subarray(10)), reject);
@@ -168,7 +193,7 @@ describe('a model replaced while a request arrives', () => {
     const tmp = path.join(work, '.swap.tmp');
     writeTinyGenerator(tmp, { seed: 2 });
     renameSync(tmp, path.join(work, 'swap.onnx'));
-    for (const until = Date.now() + 10_000; (await loadedAt()) === before; ) {
+    for (const until = Date.now() + 10_000; (await loadedAt()) === before;) {
       if (Date.now() > until) throw new Error('the replaced model was not reloaded');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -178,20 +203,25 @@ describe('a model replaced while a request arrives', () => {
 });
 
 describe('the route table', () => {
-  it('HEAD, trailing slashes, any case; versioned OIP paths count with the unversioned; bad ' +
-'percent-encoding is a 400 in each dialect', async () => {
-    const head = await fetch(`${srv.url}/v1/models`, { method: 'HEAD' });
-    expect([head.status, await head.text()]).toEqual([200, '']);
-    expect((await fetch(`${srv.url}/V1/Models/tiny/`)).status).toBe(200);
-    expect((await send('/v2/models/tiny/versions/1/infer', inferBody(), { 'content-type': 'application/json' })).status).toBe(200);
-    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
-    expect(metrics).toMatch(/onnxgan_http_requests_total\{route="\/v2\/models\/:name\/infer",method="POST",status="200"\} [1-9]/);
-    expect(metrics).not.toContain('versions/:version');
-    const v1bad = await send('/v1/models/%E0%A4%A/generate', '{}', { 'content-type': 'application/json' });
-    expect([v1bad.status, await v1bad.json()]).toEqual([400, { error: 'invalid_model_name', detail: 'name: not valid percent-encoding', field: 'name' }]);
-    const v2bad = await fetch(`${srv.url}/v2/models/%E0%A4%A/ready`);
-    expect([v2bad.status, await v2bad.json()]).toEqual([400, { error: 'not valid percent-encoding' }]);
-    const unmatched = await fetch(`${srv.url}/v2/no/such/route`);
-    expect([unmatched.status, await unmatched.json()]).toEqual([404, { error: 'no route GET /v2/no/such/route' }]);
-  });
+  it(
+    'HEAD, trailing slashes, any case; versioned OIP paths count with the unversioned; bad ' + 'percent-encoding is a 400 in each dialect',
+    async () => {
+      const head = await fetch(`${srv.url}/v1/models`, { method: 'HEAD' });
+      expect([head.status, await head.text()]).toEqual([200, '']);
+      expect((await fetch(`${srv.url}/V1/Models/tiny/`)).status).toBe(200);
+      expect((await send('/v2/models/tiny/versions/1/infer', inferBody(), { 'content-type': 'application/json' })).status).toBe(200);
+      const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+      expect(metrics).toMatch(/onnxgan_http_requests_total\{route="\/v2\/models\/:name\/infer",method="POST",status="200"\} [1-9]/);
+      expect(metrics).not.toContain('versions/:version');
+      const v1bad = await send('/v1/models/%E0%A4%A/generate', '{}', { 'content-type': 'application/json' });
+      expect([v1bad.status, await v1bad.json()]).toEqual([
+        400,
+        { error: 'invalid_model_name', detail: 'name: not valid percent-encoding', field: 'name' },
+      ]);
+      const v2bad = await fetch(`${srv.url}/v2/models/%E0%A4%A/ready`);
+      expect([v2bad.status, await v2bad.json()]).toEqual([400, { error: 'not valid percent-encoding' }]);
+      const unmatched = await fetch(`${srv.url}/v2/no/such/route`);
+      expect([unmatched.status, await unmatched.json()]).toEqual([404, { error: 'no route GET /v2/no/such/route' }]);
+    },
+  );
 });

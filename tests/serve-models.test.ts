@@ -15,7 +15,11 @@ import { writeTinyGenerator } from './helpers/tiny-generator.js';
 const work = tempDir('onnxgan-models-');
 const json = async (url: string): Promise<any> => (await fetch(url)).json();
 const post = (base: string, model: string, body: object) =>
-  fetch(`${base}/v1/models/${model}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${base}/v1/models/${model}/generate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 const bytes = async (r: Response): Promise<Buffer> => Buffer.from(await r.arrayBuffer());
 
 async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
@@ -49,7 +53,9 @@ describe('entries that are not regular files', () => {
     writeFileSync(path.join(dir, 'empty.onnx'), '');
     const asRoot = process.getuid?.() === 0;
     const cmd = [process.execPath, CLI, 'serve', '--models', dir, '--port', '0'];
-    const child = asRoot ? spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...cmd], { cwd: ROOT }) : spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT });
+    const child = asRoot
+      ? spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...cmd], { cwd: ROOT })
+      : spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT });
     try {
       let log = '';
       const url = await new Promise<string>((resolve, reject) => {
@@ -106,7 +112,9 @@ describe('a running server', () => {
 
   it('a FIFO dropped in while serving neither blocks the event loop nor loads', async () => {
     execFileSync('mkfifo', [path.join(dir, 'pipe.onnx')]);
-    const failed = await eventually(async () => (await json(`${srv.url}/v1/models`)).failed.find((f: { name: string }) => f.name === 'pipe'));
+    const failed = await eventually(async () =>
+      (await json(`${srv.url}/v1/models`)).failed.find((f: { name: string }) => f.name === 'pipe'),
+    );
     expect(failed.error).toMatch(/a FIFO/);
     const started = performance.now();
     expect((await post(srv.url, 'tiny', { seed: 1, format: 'png' })).status).toBe(200);
@@ -118,12 +126,32 @@ describe('a running server', () => {
   describe('metadata that disagrees with the graph is refused at load time, with the reason', () => {
     const classes = ['a', 'b', 'c', 'd'];
     const cases: [string, Parameters<typeof writeTinyGenerator>[1], RegExp][] = [
-      ['noise size', { noiseDim: 8, props: { 'onnxgan.noise_dim': '16' } }, /onnxgan\.noise_dim is 16 but input "noise" takes 8 values per row/],
+      [
+        'noise size',
+        { noiseDim: 8, props: { 'onnxgan.noise_dim': '16' } },
+        /onnxgan\.noise_dim is 16 but input "noise" takes 8 values per row/,
+      ],
       ['classes vs embedding rows', { classes, embeddingRows: 6 }, /names 4 classes but the label embedding has 6 rows/],
-      ['a class the embedding lacks (found by running it)', { classes, embeddingRows: 3, hideEmbedding: true }, /class 3 \("d"\): running the generator failed/],
-      ['image shape vs output', { props: { 'onnxgan.image_shape': '[1, 32, 32]' } }, /onnxgan\.image_shape is \[1, 32, 32\] but output "image" is \[N, 1, 28, 28\]/],
-      ['value range vs outputs', { props: { 'onnxgan.value_range': '[0, 1]' } }, /gives the value -[\d.]+(e-\d+)?, outside the metadata's value_range \[0, 1\]/],
-      ['classes not a list of strings', { classes, props: { 'onnxgan.classes': '{"a": 1}' } }, /bad onnxgan\.classes: expected a non-empty list of class names/],
+      [
+        'a class the embedding lacks (found by running it)',
+        { classes, embeddingRows: 3, hideEmbedding: true },
+        /class 3 \("d"\): running the generator failed/,
+      ],
+      [
+        'image shape vs output',
+        { props: { 'onnxgan.image_shape': '[1, 32, 32]' } },
+        /onnxgan\.image_shape is \[1, 32, 32\] but output "image" is \[N, 1, 28, 28\]/,
+      ],
+      [
+        'value range vs outputs',
+        { props: { 'onnxgan.value_range': '[0, 1]' } },
+        /gives the value -[\d.]+(e-\d+)?, outside the metadata's value_range \[0, 1\]/,
+      ],
+      [
+        'classes not a list of strings',
+        { classes, props: { 'onnxgan.classes': '{"a": 1}' } },
+        /bad onnxgan\.classes: expected a non-empty list of class names/,
+      ],
       ['classes of numbers', { classes, props: { 'onnxgan.classes': '[1, 2, 3, 4]' } }, /bad onnxgan\.classes/],
       ['repeated class names', { classes, props: { 'onnxgan.classes': '["a", "b", "a", "c"]' } }, /bad onnxgan\.classes: names repeat/],
       ['value range not numbers', { props: { 'onnxgan.value_range': '["-1", "1"]' } }, /bad onnxgan\.value_range/],
@@ -133,12 +161,16 @@ describe('a running server', () => {
       const name = `bad-${title.replace(/\W+/g, '-')}`;
       writeTinyGenerator(path.join(dir, `${name}.onnx`), options);
       try {
-        const failed = await eventually(async () => (await json(`${srv.url}/v1/models`)).failed.find((f: { name: string }) => f.name === name));
+        const failed = await eventually(async () =>
+          (await json(`${srv.url}/v1/models`)).failed.find((f: { name: string }) => f.name === name),
+        );
         expect(failed.error).toMatch(reason);
         const v1 = await post(srv.url, name, { seed: 1, label: 0 });
         expect(v1.status).toBe(503);
         expect((await v1.json()).detail).toMatch(reason);
-        const v2 = await new OipClient(srv.url).infer(name, { inputs: [{ name: 'noise', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0) }] });
+        const v2 = await new OipClient(srv.url).infer(name, {
+          inputs: [{ name: 'noise', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0) }],
+        });
         expect(v2.status).toBe(503);
         expect(v2.json.error).toMatch(reason);
       } finally {
@@ -157,7 +189,9 @@ describe('a running server', () => {
 
   describe('one bad request does not fail the requests batched with it', () => {
     const firstNoise = (seed: number): number => generatorNoise(seed, 1, 8)[0]!;
-    const bad = Array.from({ length: 3000 }, (_, i) => i + 1).filter((s) => firstNoise(s) > 0.97).slice(0, 4);
+    const bad = Array.from({ length: 3000 }, (_, i) => i + 1)
+      .filter((s) => firstNoise(s) > 0.97)
+      .slice(0, 4);
     const good = Array.from({ length: 24 }, (_, i) => 5000 + i).filter((s) => firstNoise(s) <= 0.97);
     const counter = async (name: string): Promise<number> =>
       Number(new RegExp(`^${name}\\{model="flaky"\\} (\\S+)$`, 'm').exec(await (await fetch(`${srv.url}/metrics`)).text())?.[1] ?? 0);
@@ -200,7 +234,8 @@ describe('a running server', () => {
         return {
           ok: r.status === 200,
           check: async () => {
-            if (bad.includes(seed)) expect([r.status, JSON.parse(body.toString()).detail]).toEqual([503, expect.stringMatching(/non-finite value/)]);
+            if (bad.includes(seed))
+              expect([r.status, JSON.parse(body.toString()).detail]).toEqual([503, expect.stringMatching(/non-finite value/)]);
             else expect(body.equals(alone.get(seed)!), `seed ${seed}`).toBe(true);
           },
         };
@@ -209,7 +244,12 @@ describe('a running server', () => {
 
     it('OIP: the same, with the failing rows given as noise', async () => {
       const oip = new OipClient(srv.url);
-      const noiseOf = (seed: number) => ({ name: 'noise', shape: [1, 8], datatype: 'FP32' as const, data: Array.from(generatorNoise(seed, 1, 8)) });
+      const noiseOf = (seed: number) => ({
+        name: 'noise',
+        shape: [1, 8],
+        datatype: 'FP32' as const,
+        data: Array.from(generatorNoise(seed, 1, 8)),
+      });
       const alone = new Map<number, unknown>();
       for (const s of good) alone.set(s, (await oip.infer('flaky', { inputs: [noiseOf(s)] })).json.outputs![0]!.data);
       await bursts(order(), async (seed) => {

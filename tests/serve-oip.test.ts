@@ -28,9 +28,18 @@ afterAll(async () => {
   await srv?.close();
 });
 
-const noiseInput = (seed: number, rows: number, dim = 100): ClientInput => ({ name: 'noise', shape: [rows, dim], datatype: 'FP32', data: Array.from(generatorNoise(seed, rows, dim)) });
+const noiseInput = (seed: number, rows: number, dim = 100): ClientInput => ({
+  name: 'noise',
+  shape: [rows, dim],
+  datatype: 'FP32',
+  data: Array.from(generatorNoise(seed, rows, dim)),
+});
 const v1Tensor = async (model: string, body: object): Promise<number[]> => {
-  const r = await fetch(`${srv.url}/v1/models/${model}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, format: 'tensor' }) });
+  const r = await fetch(`${srv.url}/v1/models/${model}/generate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, format: 'tensor' }),
+  });
   return (await r.json()).data;
 };
 
@@ -72,7 +81,13 @@ describe('health and metadata', () => {
     const ready = await oip.get('/v2/models/gan/ready');
     expect([ready.status, await ready.json()]).toEqual([200, { name: 'gan', ready: true }]);
     expect((await oip.get('/v2/models/gan/versions/1/ready')).status).toBe(200);
-    for (const path of ['/v2/models/nope', '/v2/models/nope/ready', '/v2/models/gan/versions/2', '/v2/models/gan/versions/2/ready', '/v2/nothing/here']) {
+    for (const path of [
+      '/v2/models/nope',
+      '/v2/models/nope/ready',
+      '/v2/models/gan/versions/2',
+      '/v2/models/gan/versions/2/ready',
+      '/v2/nothing/here',
+    ]) {
       const r = await oip.get(path);
       expect(r.status, path).toBe(404);
       expect(typeof (await r.json()).error, path).toBe('string');
@@ -104,7 +119,13 @@ describe('infer, JSON', () => {
       parameters: { note: 'ignored', priority: 1 },
       inputs: [
         { name: 'label', shape: [3, 1], datatype: 'INT64', data: [[7], [7], [7]] },
-        { name: 'noise', shape: [3, 100], datatype: 'FP32', data: [noise.slice(0, 100), noise.slice(100, 200), noise.slice(200)], parameters: {} },
+        {
+          name: 'noise',
+          shape: [3, 100],
+          datatype: 'FP32',
+          data: [noise.slice(0, 100), noise.slice(100, 200), noise.slice(200)],
+          parameters: {},
+        },
       ],
     });
     expect(nested.status).toBe(200);
@@ -121,12 +142,19 @@ describe('infer, JSON', () => {
   it('concurrent requests share onnxruntime runs and get what they would alone', async () => {
     const seeds = Array.from({ length: 16 }, (_, i) => 500 + i);
     const alone = [];
-    for (const s of seeds) alone.push((await oip.infer('cgan', { inputs: [noiseInput(s, 1), { name: 'label', shape: [1], datatype: 'INT64', data: [s % 10] }] })).json.outputs![0]!.data);
-    const metric = async (): Promise<number> => Number(/^onnxgan_batch_requests_count\{model="cgan"\} (\S+)$/m.exec(await (await fetch(`${srv.url}/metrics`)).text())?.[1] ?? 0);
+    for (const s of seeds)
+      alone.push(
+        (await oip.infer('cgan', { inputs: [noiseInput(s, 1), { name: 'label', shape: [1], datatype: 'INT64', data: [s % 10] }] })).json
+          .outputs![0]!.data,
+      );
+    const metric = async (): Promise<number> =>
+      Number(/^onnxgan_batch_requests_count\{model="cgan"\} (\S+)$/m.exec(await (await fetch(`${srv.url}/metrics`)).text())?.[1] ?? 0);
     // Open the client's connection pool first: otherwise connection setup spreads the arrivals out.
     await Promise.all(seeds.map(async () => (await fetch(`${srv.url}/healthz`)).text()));
     const runsBefore = await metric();
-    const together = await Promise.all(seeds.map((s) => oip.infer('cgan', { inputs: [noiseInput(s, 1), { name: 'label', shape: [1], datatype: 'INT64', data: [s % 10] }] })));
+    const together = await Promise.all(
+      seeds.map((s) => oip.infer('cgan', { inputs: [noiseInput(s, 1), { name: 'label', shape: [1], datatype: 'INT64', data: [s % 10] }] })),
+    );
     expect(together.map((r) => r.json.outputs![0]!.data)).toEqual(alone);
     expect((await metric()) - runsBefore).toBeLessThan(seeds.length);
   });
@@ -158,7 +186,11 @@ describe('infer, binary tensor data extension', () => {
     ];
     const all = await oip.infer('cgan', { parameters: { binary_data_output: true }, inputs });
     expect(all.json.outputs![0]!.binary).toHaveLength(784 * 4);
-    const overridden = await oip.infer('cgan', { parameters: { binary_data_output: true }, inputs, outputs: [{ name: 'image', parameters: { binary_data: false } }] });
+    const overridden = await oip.infer('cgan', {
+      parameters: { binary_data_output: true },
+      inputs,
+      outputs: [{ name: 'image', parameters: { binary_data: false } }],
+    });
     expect(overridden.headers.get('inference-header-content-length')).toBeNull();
     expect(overridden.json.outputs![0]!.data).toEqual(Array.from(fp32(all.json.outputs![0]!.binary!)));
   });
@@ -194,20 +226,32 @@ describe("the specification's own examples", () => {
       "outputs" : [ { "name" : "output0", "parameters" : { "binary_data" : true } } ]
     }`);
     const body = Buffer.concat([header, Buffer.from(new Uint32Array([1, 2, 3, 4]).buffer), Buffer.from([1, 0, 1])]);
-    const r = await oip.raw('gan', body, { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(header.length) });
+    const r = await oip.raw('gan', body, {
+      'Content-Type': 'application/octet-stream',
+      'Inference-Header-Content-Length': String(header.length),
+    });
     expect(r.status).toBe(400);
     expect(r.json.error).toMatch(/unknown input "input0"/);
   });
 
-  it('the examples with this model\'s tensors succeed, shaped as the spec\'s responses', async () => {
+  it("the examples with this model's tensors succeed, shaped as the spec's responses", async () => {
     // The JSON example, with the gan's input and output in place of input0/input1 and output0.
     const json = await oip.raw('gan', JSON.stringify({ id: '42', inputs: [noiseInput(1, 1)], outputs: [{ name: 'image' }] }));
     expect(json.status).toBe(200);
     expect(Object.keys(json.json).sort()).toEqual(['id', 'model_name', 'model_version', 'outputs']);
     expect(Object.keys(json.json.outputs![0]!).sort()).toEqual(['data', 'datatype', 'name', 'shape']);
     // The binary example likewise: a model_name field in the request is allowed.
-    const header = Buffer.from(JSON.stringify({ model_name: 'gan', inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', parameters: { binary_data_size: 400 } }], outputs: [{ name: 'image', parameters: { binary_data: true } }] }));
-    const bin = await oip.raw('gan', Buffer.concat([header, le('FP32', generatorNoise(1, 1, 100))]), { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(header.length) });
+    const header = Buffer.from(
+      JSON.stringify({
+        model_name: 'gan',
+        inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', parameters: { binary_data_size: 400 } }],
+        outputs: [{ name: 'image', parameters: { binary_data: true } }],
+      }),
+    );
+    const bin = await oip.raw('gan', Buffer.concat([header, le('FP32', generatorNoise(1, 1, 100))]), {
+      'Content-Type': 'application/octet-stream',
+      'Inference-Header-Content-Length': String(header.length),
+    });
     expect(bin.status).toBe(200);
     expect(Number(bin.headers.get('content-length'))).toBe(Number(bin.headers.get('inference-header-content-length')) + 784 * 4);
     expect(Array.from(fp32(bin.json.outputs![0]!.binary!))).toEqual(json.json.outputs![0]!.data);
@@ -220,27 +264,99 @@ describe('refused requests: 400/404/503 with {"error"}, never a 5xx', () => {
   const cases: [string, string, Parameters<OipClient['infer']>[1], number, RegExp][] = [
     ['wrong datatype', 'gan', { inputs: [{ ...noise1(), datatype: 'FP64' }] }, 400, /datatype FP64, expected FP32/],
     ['an unknown datatype', 'gan', { inputs: [{ ...noise1(), datatype: 'FLOAT' as 'FP32' }] }, 400, /unknown datatype "FLOAT"/],
-    ['shape of the wrong width', 'gan', { inputs: [{ name: 'noise', shape: [1, 50], datatype: 'FP32', data: new Array(50).fill(0) }] }, 400, /shape \[1, 50\] does not match FP32 \[-1, 100\]/],
-    ['data shorter than its shape', 'gan', { inputs: [{ name: 'noise', shape: [2, 100], datatype: 'FP32', data: new Array(100).fill(0) }] }, 400, /100 values for shape \[2, 100\] \(200\)/],
+    [
+      'shape of the wrong width',
+      'gan',
+      { inputs: [{ name: 'noise', shape: [1, 50], datatype: 'FP32', data: new Array(50).fill(0) }] },
+      400,
+      /shape \[1, 50\] does not match FP32 \[-1, 100\]/,
+    ],
+    [
+      'data shorter than its shape',
+      'gan',
+      { inputs: [{ name: 'noise', shape: [2, 100], datatype: 'FP32', data: new Array(100).fill(0) }] },
+      400,
+      /100 values for shape \[2, 100\] \(200\)/,
+    ],
     ['missing input', 'cgan', { inputs: [noise1()] }, 400, /missing input "label" \(INT64 \[-1, 1\]\)/],
     ['unknown input', 'gan', { inputs: [noise1(), label([1])] }, 400, /unknown input "label"/],
     ['an input twice', 'gan', { inputs: [noise1(), noise1()] }, 400, /given twice/],
-    ['unknown output', 'gan', { inputs: [noise1()], outputs: [{ name: 'logits' }] }, 400, /unknown output "logits" \(model outputs: image\)/],
-    ['an absurd shape', 'gan', { inputs: [{ name: 'noise', shape: [1e15, 100], datatype: 'FP32', data: [] }] }, 400, /1000000000000000 rows, more than the 64/],
-    ['a shape past 2^53', 'gan', { inputs: [{ name: 'noise', shape: [2 ** 60, 100], datatype: 'FP32', data: [] }] }, 400, /inputs\.0\.shape\.0/],
-    ['a negative dimension', 'gan', { inputs: [{ name: 'noise', shape: [-1, 100], datatype: 'FP32', data: [] }] }, 400, /inputs\.0\.shape\.0/],
+    [
+      'unknown output',
+      'gan',
+      { inputs: [noise1()], outputs: [{ name: 'logits' }] },
+      400,
+      /unknown output "logits" \(model outputs: image\)/,
+    ],
+    [
+      'an absurd shape',
+      'gan',
+      { inputs: [{ name: 'noise', shape: [1e15, 100], datatype: 'FP32', data: [] }] },
+      400,
+      /1000000000000000 rows, more than the 64/,
+    ],
+    [
+      'a shape past 2^53',
+      'gan',
+      { inputs: [{ name: 'noise', shape: [2 ** 60, 100], datatype: 'FP32', data: [] }] },
+      400,
+      /inputs\.0\.shape\.0/,
+    ],
+    [
+      'a negative dimension',
+      'gan',
+      { inputs: [{ name: 'noise', shape: [-1, 100], datatype: 'FP32', data: [] }] },
+      400,
+      /inputs\.0\.shape\.0/,
+    ],
     ['no rows', 'gan', { inputs: [{ name: 'noise', shape: [0, 100], datatype: 'FP32', data: [] }] }, 400, /no rows/],
     ['more rows than a request may hold', 'gan', { inputs: [noiseInput(1, 65)] }, 400, /65 rows, more than the 64/],
     ['label out of range', 'cgan', { inputs: [noise1(), label([10])] }, 400, /element 0 is 10, not a class index \(0\.\.9\)/],
     ['label not an integer', 'cgan', { inputs: [noise1(), label([1.5])] }, 400, /not a class index/],
-    ['label rows differ from noise rows', 'cgan', { inputs: [noise1(), label([1, 2])] }, 400, /shape \[2\] does not match the 1 row of "noise"/],
-    ['a string in FP32 data', 'gan', { inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', data: ['0.5', ...new Array(99).fill(0)] }] }, 400, /element 0 is "0.5", expected a number/],
-    ['nested deeper than the shape', 'gan', { inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', data: [[new Array(100).fill(0)]] }] }, 400, /nested deeper/],
+    [
+      'label rows differ from noise rows',
+      'cgan',
+      { inputs: [noise1(), label([1, 2])] },
+      400,
+      /shape \[2\] does not match the 1 row of "noise"/,
+    ],
+    [
+      'a string in FP32 data',
+      'gan',
+      { inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', data: ['0.5', ...new Array(99).fill(0)] }] },
+      400,
+      /element 0 is "0.5", expected a number/,
+    ],
+    [
+      'nested deeper than the shape',
+      'gan',
+      { inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', data: [[new Array(100).fill(0)]] }] },
+      400,
+      /nested deeper/,
+    ],
     ['no inputs', 'gan', { inputs: [] }, 400, /inputs: Too small/],
     ['an id that is not a string', 'gan', { id: 42 as unknown as string, inputs: [noise1()] }, 400, /^id:/],
-    ['binary_data not a boolean', 'gan', { inputs: [noise1()], outputs: [{ name: 'image', parameters: { binary_data: 'yes' } }] }, 400, /binary_data must be true or false/],
-    ['binary data of the wrong length', 'gan', { inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', binary: new Uint8Array(396) }] }, 400, /binary_data_size 396 does not match shape \[1, 100\] of FP32 \(400 bytes\)/],
-    ['NaN in binary noise', 'gan', { inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', binary: le('FP32', [NaN, ...new Array(99).fill(0)]) }] }, 400, /element 0 is NaN, expected a finite number/],
+    [
+      'binary_data not a boolean',
+      'gan',
+      { inputs: [noise1()], outputs: [{ name: 'image', parameters: { binary_data: 'yes' } }] },
+      400,
+      /binary_data must be true or false/,
+    ],
+    [
+      'binary data of the wrong length',
+      'gan',
+      { inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', binary: new Uint8Array(396) }] },
+      400,
+      /binary_data_size 396 does not match shape \[1, 100\] of FP32 \(400 bytes\)/,
+    ],
+    [
+      'NaN in binary noise',
+      'gan',
+      { inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', binary: le('FP32', [NaN, ...new Array(99).fill(0)]) }] },
+      400,
+      /element 0 is NaN, expected a finite number/,
+    ],
     ['unknown model', 'nope', { inputs: [noise1()] }, 404, /no model "nope"/],
     ['a model that failed to load', 'broken', { inputs: [noise1()] }, 503, /failed to load/],
   ];
@@ -258,29 +374,60 @@ describe('refused requests: 400/404/503 with {"error"}, never a 5xx', () => {
   });
 
   it('binary framing: header length past the body, sizes past the end, bytes left over, data and binary both', async () => {
-    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', parameters: { binary_data_size: 400 } }] }));
+    const header = Buffer.from(
+      JSON.stringify({ inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', parameters: { binary_data_size: 400 } }] }),
+    );
     /** A header whose noise input declares `size` binary bytes and `shape`. */
-    const lying = (size: number, shape = [1, 100]): Buffer => Buffer.from(JSON.stringify({ inputs: [{ name: 'noise', shape, datatype: 'FP32', parameters: { binary_data_size: size } }] }));
-    const bin = (body: Buffer, length: string) => oip.raw('gan', body, { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': length });
+    const lying = (size: number, shape = [1, 100]): Buffer =>
+      Buffer.from(JSON.stringify({ inputs: [{ name: 'noise', shape, datatype: 'FP32', parameters: { binary_data_size: size } }] }));
+    const bin = (body: Buffer, length: string) =>
+      oip.raw('gan', body, { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': length });
     const cases: [Promise<Awaited<ReturnType<typeof bin>>>, RegExp][] = [
-      [bin(Buffer.concat([header, Buffer.alloc(400)]), String(header.length + 401)), /Inference-Header-Content-Length "\d+" must be a byte count within/],
+      [
+        bin(Buffer.concat([header, Buffer.alloc(400)]), String(header.length + 401)),
+        /Inference-Header-Content-Length "\d+" must be a byte count within/,
+      ],
       [bin(Buffer.concat([header, Buffer.alloc(400)]), 'ten'), /Inference-Header-Content-Length "ten"/],
-      [bin(Buffer.concat([header, Buffer.alloc(399)]), String(header.length)), /binary_data_size 400 runs past the end of the body \(399 bytes/],
-      [bin(Buffer.concat([header, Buffer.alloc(404)]), String(header.length)), /holds 404 bytes of binary tensor data but the inputs' binary_data_size add up to 400/],
+      [
+        bin(Buffer.concat([header, Buffer.alloc(399)]), String(header.length)),
+        /binary_data_size 400 runs past the end of the body \(399 bytes/,
+      ],
+      [
+        bin(Buffer.concat([header, Buffer.alloc(404)]), String(header.length)),
+        /holds 404 bytes of binary tensor data but the inputs' binary_data_size add up to 400/,
+      ],
       [bin(Buffer.concat([header, Buffer.alloc(400)]), String(header.length - 1)), /malformed JSON in the \d+-byte inference header/],
-      [oip.raw('gan', JSON.stringify({ inputs: [{ ...noiseInput(1, 1), parameters: { binary_data_size: 400 } }] })), /has both "data" and binary_data_size/],
-      [oip.raw('gan', JSON.stringify({ inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32' }] })), /neither "data" nor binary_data_size/],
+      [
+        oip.raw('gan', JSON.stringify({ inputs: [{ ...noiseInput(1, 1), parameters: { binary_data_size: 400 } }] })),
+        /has both "data" and binary_data_size/,
+      ],
+      [
+        oip.raw('gan', JSON.stringify({ inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32' }] })),
+        /neither "data" nor binary_data_size/,
+      ],
       [oip.raw('gan', '{"inputs": [ '), /malformed JSON/],
       // Lies and overflows: refused from the numbers, nothing allocated for what they declare.
       [bin(Buffer.concat([header, Buffer.alloc(400)]), '9'.repeat(30)), /Inference-Header-Content-Length "9+" must be a byte count within/],
       [bin(Buffer.concat([header, Buffer.alloc(400)]), '-1'), /Inference-Header-Content-Length "-1"/],
       [bin(Buffer.concat([header, Buffer.alloc(400)]), `${header.length}, ${header.length}`), /Inference-Header-Content-Length "\d+, \d+"/],
-      [bin(Buffer.concat([lying(2 ** 60), Buffer.alloc(400)]), String(lying(2 ** 60).length)), /binary_data_size 11529\d+ runs past the end of the body \(400 bytes/],
+      [
+        bin(Buffer.concat([lying(2 ** 60), Buffer.alloc(400)]), String(lying(2 ** 60).length)),
+        /binary_data_size 11529\d+ runs past the end of the body \(400 bytes/,
+      ],
       [bin(Buffer.concat([lying(1e308), Buffer.alloc(400)]), String(lying(1e308).length)), /binary_data_size 1e\+308 runs past the end/],
       [bin(Buffer.concat([lying(-400), Buffer.alloc(400)]), String(lying(-400).length)), /binary_data_size must be a byte count, got -400/],
-      [bin(Buffer.concat([lying(400, [64, 100]), Buffer.alloc(400)]), String(lying(400, [64, 100]).length)), /binary_data_size 400 does not match shape \[64, 100\] of FP32 \(25600 bytes\)/],
-      [bin(Buffer.concat([lying(400, [1, 100, 1]), Buffer.alloc(400)]), String(lying(400, [1, 100, 1]).length)), /shape \[1, 100, 1\] does not match FP32 \[-1, 100\]/],
-      [bin(Buffer.concat([lying(400, [1, 2 ** 40]), Buffer.alloc(400)]), String(lying(400, [1, 2 ** 40]).length)), /shape \[1, 1099511627776\] does not match/],
+      [
+        bin(Buffer.concat([lying(400, [64, 100]), Buffer.alloc(400)]), String(lying(400, [64, 100]).length)),
+        /binary_data_size 400 does not match shape \[64, 100\] of FP32 \(25600 bytes\)/,
+      ],
+      [
+        bin(Buffer.concat([lying(400, [1, 100, 1]), Buffer.alloc(400)]), String(lying(400, [1, 100, 1]).length)),
+        /shape \[1, 100, 1\] does not match FP32 \[-1, 100\]/,
+      ],
+      [
+        bin(Buffer.concat([lying(400, [1, 2 ** 40]), Buffer.alloc(400)]), String(lying(400, [1, 2 ** 40]).length)),
+        /shape \[1, 1099511627776\] does not match/,
+      ],
       [oip.raw('gan', '[1, 2]'), /^request: /],
     ];
     for (const [response, message] of cases) {

@@ -42,7 +42,8 @@ async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 1
 /** Sum and count of a Prometheus histogram series. */
 async function histogram(name: string, model: string): Promise<{ sum: number; count: number }> {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const value = (suffix: string): number => Number(new RegExp(`^${name}_${suffix}\\{model="${model}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  const value = (suffix: string): number =>
+    Number(new RegExp(`^${name}_${suffix}\\{model="${model}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return { sum: value('sum'), count: value('count') };
 }
 
@@ -82,7 +83,13 @@ describe('endpoints', () => {
     expect(await ready.json()).toMatchObject({ ready: true, loaded: ['cgan', 'gan'], failed: [], pending: 0 });
     const list = await json('/v1/models');
     const byName = Object.fromEntries(list.models.map((m: any) => [m.name, m]));
-    expect(byName.cgan).toMatchObject({ kind: 'cgan', classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], noise_dim: 100, dataset: 'mnist', epochs: 1 });
+    expect(byName.cgan).toMatchObject({
+      kind: 'cgan',
+      classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+      noise_dim: 100,
+      dataset: 'mnist',
+      epochs: 1,
+    });
     expect(byName.gan).toMatchObject({ kind: 'gan', classes: null, noise_dim: 100 });
     expect(byName.gan.size).toBe(readFileSync(path.join(models, 'gan.onnx')).length);
     expect(byName.gan.steps).toBeGreaterThan(0);
@@ -121,7 +128,13 @@ describe('endpoints', () => {
     const r = await fetch(`${base}/metrics`);
     expect(r.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await r.text();
-    for (const m of ['onnxgan_http_requests_total', 'onnxgan_http_request_duration_seconds_bucket', 'onnxgan_batch_size_bucket', 'onnxgan_model_load_errors_total', 'onnxgan_process_resident_memory_bytes'])
+    for (const m of [
+      'onnxgan_http_requests_total',
+      'onnxgan_http_request_duration_seconds_bucket',
+      'onnxgan_batch_size_bucket',
+      'onnxgan_model_load_errors_total',
+      'onnxgan_process_resident_memory_bytes',
+    ])
       expect(text).toContain(m);
     expect(text).toMatch(/onnxgan_http_requests_total\{route="\/v1\/models\/:name\/generate",method="POST",status="200"\} \d+/);
   });
@@ -164,7 +177,11 @@ describe('endpoints', () => {
     const page = security(await fetch(`${base}/v1/models`));
     expect(Object.keys(page).sort()).toEqual([...new Set([...helmetNames, 'cross-origin-embedder-policy'])].sort());
     const infer = (model: string) =>
-      fetch(`${base}/v2/models/${model}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', data: Array(100).fill(0) }] }) });
+      fetch(`${base}/v2/models/${model}/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: [{ name: 'noise', shape: [1, 100], datatype: 'FP32', data: Array(100).fill(0) }] }),
+      });
     for (const [what, r] of [
       ['v1 png', await post('gan', { seed: 1, format: 'png' })],
       ['v1 error', await post('nope', { format: 'png' })],
@@ -176,11 +193,20 @@ describe('endpoints', () => {
   });
 
   it('allows configured CORS origins', async () => {
-    const other = await startServer({ models, port: 0, logLevel: 'silent', cors: ['http://example.test'], webRoot: path.join(work, 'web') });
+    const other = await startServer({
+      models,
+      port: 0,
+      logLevel: 'silent',
+      cors: ['http://example.test'],
+      webRoot: path.join(work, 'web'),
+    });
     try {
       const r = await fetch(`${other.url}/v1/models`, { headers: { origin: 'http://example.test' } });
       expect(r.headers.get('access-control-allow-origin')).toBe('http://example.test');
-      const pre = await fetch(`${other.url}/v1/models/gan/generate`, { method: 'OPTIONS', headers: { origin: 'http://example.test', 'access-control-request-method': 'POST' } });
+      const pre = await fetch(`${other.url}/v1/models/gan/generate`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://example.test', 'access-control-request-method': 'POST' },
+      });
       expect(pre.status).toBe(204);
       const denied = await fetch(`${other.url}/v1/models`, { headers: { origin: 'http://evil.test' } });
       expect(denied.headers.get('access-control-allow-origin')).toBeNull();
@@ -272,7 +298,14 @@ describe('bad input', () => {
 
   it('refuses path traversal and invalid names', async () => {
     const pkg = readFileSync(path.join(ROOT, 'package.json'), 'utf8');
-    for (const url of ['/models/..%2Fpackage.json', '/models/%2e%2e%2fpackage.json', '/models/..%2F..%2Fpackage.json', '/ort/..%2F..%2F..%2Fpackage.json', '/v1/models/..%2Fpackage.json', '/models/gan.onnx%00']) {
+    for (const url of [
+      '/models/..%2Fpackage.json',
+      '/models/%2e%2e%2fpackage.json',
+      '/models/..%2F..%2Fpackage.json',
+      '/ort/..%2F..%2F..%2Fpackage.json',
+      '/v1/models/..%2Fpackage.json',
+      '/models/gan.onnx%00',
+    ]) {
       const r = await fetch(`${base}${url}`);
       expect(r.status, url).toBeGreaterThanOrEqual(400);
       expect(r.status, url).toBeLessThan(500);
@@ -311,7 +344,8 @@ describe('bad input', () => {
 describe('models folder', () => {
   // Each test adds its own files and removes them again, so the folder holds gan and cgan only
   // between tests, whatever their order.
-  const writeCorrupt = (name: string): void => writeFileSync(path.join(models, `${name}.onnx`), Buffer.from('this is not an onnx model at all, just text'));
+  const writeCorrupt = (name: string): void =>
+    writeFileSync(path.join(models, `${name}.onnx`), Buffer.from('this is not an onnx model at all, just text'));
   const failedEntry = (name: string) => eventually(async () => (await json('/v1/models')).failed.find((f: any) => f.name === name));
   /** Removes the test's model files when it ends (passed or failed) and waits until they are gone. */
   const removeAfterTest = (...names: string[]): void =>
@@ -373,7 +407,10 @@ describe('models folder', () => {
 describe('process', () => {
   /** Spawns `onnxgan serve` on an ephemeral port; resolves with its URL once it logged "listening". */
   function spawnServer(extra: string[] = []) {
-    const child = spawn('node', [CLI, 'serve', '--models', models, '--port', '0', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('node', [CLI, 'serve', '--models', models, '--port', '0', ...extra], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const url = new Promise<string>((resolve, reject) => {
@@ -394,7 +431,11 @@ describe('process', () => {
     const url = await s.url;
     const bodies = Array.from({ length: 16 }, (_, i) => ({ seed: i, count: 2, format: 'json' }));
     const inflight = bodies.map((b) =>
-      fetch(`${url}/v1/models/gan/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) }).then(async (r) => ({
+      fetch(`${url}/v1/models/gan/generate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(b),
+      }).then(async (r) => ({
         status: r.status,
         body: await r.json(),
       })),

@@ -36,10 +36,15 @@ function get(url: string, headers: Record<string, string> = {}, method = 'GET'):
 }
 
 const decode = (r: Reply): Buffer =>
-  r.headers['content-encoding'] === 'br' ? zlib.brotliDecompressSync(r.body) : r.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(r.body) : r.body;
+  r.headers['content-encoding'] === 'br'
+    ? zlib.brotliDecompressSync(r.body)
+    : r.headers['content-encoding'] === 'gzip'
+      ? zlib.gunzipSync(r.body)
+      : r.body;
 
 /** The hashed runtime files of the build, by onnxruntime-web's own names. */
-const manifest = (): Record<string, string> => JSON.parse(readFileSync(path.join(DIST, 'ort/manifest.json'), 'utf8')) as Record<string, string>;
+const manifest = (): Record<string, string> =>
+  JSON.parse(readFileSync(path.join(DIST, 'ort/manifest.json'), 'utf8')) as Record<string, string>;
 
 beforeAll(async () => {
   if (!existsSync(path.join(DIST, 'onnx-gan.js'))) throw new Error('web-demo/dist is missing: run npm run build first');
@@ -53,7 +58,14 @@ afterAll(() => srv?.close());
 describe('embeddable by default', () => {
   it('public files carry CORS *, CORP cross-origin and Timing-Allow-Origin; the page and the API do not', async () => {
     const wasm = manifest()['ort-wasm-simd-threaded.wasm']!;
-    for (const url of ['/dist/onnx-gan.js', `/dist/ort/${wasm}`, '/ort/ort.wasm.min.mjs', '/ort/ort.min.mjs', '/models/cgan.onnx', '/models/missing.onnx']) {
+    for (const url of [
+      '/dist/onnx-gan.js',
+      `/dist/ort/${wasm}`,
+      '/ort/ort.wasm.min.mjs',
+      '/ort/ort.min.mjs',
+      '/models/cgan.onnx',
+      '/models/missing.onnx',
+    ]) {
       const r = await get(url, { origin: 'https://third-party.example' });
       expect(r.headers['access-control-allow-origin'], url).toBe('*');
       expect(r.headers['cross-origin-resource-policy'], url).toBe('cross-origin');
@@ -69,7 +81,14 @@ describe('embeddable by default', () => {
   });
 
   it('embedOrigins restricts the public files to the listed origins', async () => {
-    const only = await startServer({ models, port: 0, logLevel: 'silent', accessLog: false, embedOrigins: ['https://a.example', 'http://localhost:3000/'], cors: ['*'] });
+    const only = await startServer({
+      models,
+      port: 0,
+      logLevel: 'silent',
+      accessLog: false,
+      embedOrigins: ['https://a.example', 'http://localhost:3000/'],
+      cors: ['*'],
+    });
     try {
       for (const url of ['/dist/onnx-gan.js', '/models/cgan.onnx', '/ort/ort.wasm.min.mjs']) {
         const allowed = await fetch(`${only.url}${url}`, { headers: { origin: 'http://localhost:3000' } });
@@ -81,12 +100,18 @@ describe('embeddable by default', () => {
         expect(other.headers.get('access-control-allow-origin'), url).toBeNull();
         expect(other.headers.get('cross-origin-resource-policy'), url).toBe('same-origin');
       }
-      expect((await fetch(`${only.url}/v1/models`, { headers: { origin: 'https://b.example' } })).headers.get('access-control-allow-origin')).toBe('*');
+      expect(
+        (await fetch(`${only.url}/v1/models`, { headers: { origin: 'https://b.example' } })).headers.get('access-control-allow-origin'),
+      ).toBe('*');
     } finally {
       await only.close();
     }
-    await expect(startServer({ models, port: 0, logLevel: 'silent', embedOrigins: ['a.example'] })).rejects.toThrow('embed origin "a.example" is not an origin like https://example.org');
-    await expect(startServer({ models, port: 0, logLevel: 'silent', embedOrigins: ['https://a.example/path'] })).rejects.toThrow(/not an origin/);
+    await expect(startServer({ models, port: 0, logLevel: 'silent', embedOrigins: ['a.example'] })).rejects.toThrow(
+      'embed origin "a.example" is not an origin like https://example.org',
+    );
+    await expect(startServer({ models, port: 0, logLevel: 'silent', embedOrigins: ['https://a.example/path'] })).rejects.toThrow(
+      /not an origin/,
+    );
     expect(parseEmbedOrigins(['*', 'https://a.example'])).toBe('*');
     expect(parseEmbedOrigins(undefined)).toBe('*');
   });
@@ -94,13 +119,18 @@ describe('embeddable by default', () => {
   it('onnxgan serve --embed-origins with a malformed origin: one line naming it, exit 1', async () => {
     const r = await runCli(['serve', '--models', models, '--port', '0', '--embed-origins', 'https://a.example,a.example']);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n'), r.stderr).toEqual(['onnxgan serve: embed origin "a.example" is not an origin like https://example.org or http://localhost:3000']);
+    expect(r.stderr.trim().split('\n'), r.stderr).toEqual([
+      'onnxgan serve: embed origin "a.example" is not an origin like https://example.org or http://localhost:3000',
+    ]);
   });
 });
 
 describe('compression', () => {
   it('every js/mjs/wasm/css/json file of the build has .br and .gz copies with the same content', () => {
-    const files = [...readdirSync(DIST).map((f) => path.join(DIST, f)), ...readdirSync(path.join(DIST, 'ort')).map((f) => path.join(DIST, 'ort', f))].filter((f) => /\.(m?js|wasm|css|json)$/.test(f));
+    const files = [
+      ...readdirSync(DIST).map((f) => path.join(DIST, f)),
+      ...readdirSync(path.join(DIST, 'ort')).map((f) => path.join(DIST, 'ort', f)),
+    ].filter((f) => /\.(m?js|wasm|css|json)$/.test(f));
     expect(files.length).toBeGreaterThanOrEqual(7);
     for (const f of files) {
       const original = readFileSync(f);
@@ -150,7 +180,14 @@ describe('compression', () => {
   });
 
   it('paths outside the folders are refused, with or without compressed copies', async () => {
-    for (const url of ['/dist/..%2F..%2Fpackage.json', '/dist/%2e%2e/%2e%2e/package.json', '/dist/.%2e/.%2e/package.json', '/dist/%ZZ', '/ort/..%2F..%2Fpackage.json', '/dist/onnx-gan.js%00.br']) {
+    for (const url of [
+      '/dist/..%2F..%2Fpackage.json',
+      '/dist/%2e%2e/%2e%2e/package.json',
+      '/dist/.%2e/.%2e/package.json',
+      '/dist/%ZZ',
+      '/ort/..%2F..%2Fpackage.json',
+      '/dist/onnx-gan.js%00.br',
+    ]) {
       const r = await get(url, { 'accept-encoding': 'br' });
       expect(r.status, url).toBeGreaterThanOrEqual(400);
       expect(r.status, url).toBeLessThan(500);

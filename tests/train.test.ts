@@ -8,7 +8,10 @@ import { tempDir } from './helpers/temp-dir.js';
 
 const tmp = tempDir('onnxgan-train-');
 const metrics = (dir: string): Record<string, number>[] =>
-  readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 /** Runs a test needs are made on first use and shared: no test depends on another having run first. */
 const shared = new Map<string, Promise<CliResult>>();
@@ -80,7 +83,22 @@ describe('onnxgan train', () => {
     expect(options.r1).toBe(5);
     for (const row of metrics(out)) expect(Number.isFinite(row.dLoss)).toBe(true);
     // 0 switches a lever off on resume.
-    const off = await runCli(['train', '--model', 'gan', '--limit', '600', '--epochs', '3', '--out', out, '--resume', '--r1', '0', '--label-smoothing', '0']);
+    const off = await runCli([
+      'train',
+      '--model',
+      'gan',
+      '--limit',
+      '600',
+      '--epochs',
+      '3',
+      '--out',
+      out,
+      '--resume',
+      '--r1',
+      '0',
+      '--label-smoothing',
+      '0',
+    ]);
     expect(off.code, off.stderr).toBe(0);
     const later = JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
     expect(later.options.r1).toBe(0);
@@ -101,7 +119,10 @@ describe('onnxgan train', () => {
     expect(options.dLr).toBe(2e-4);
     expect(options.lrDecay).toEqual({ from: 1, to: 3 });
     expect(options.ema).toBe(0.99);
-    expect(optionChanges).toEqual([{ step: 0, flags: [] }, { step: 1, flags: ['--d-lr 0.0002', '--lr-decay 1 --epochs 3', '--ema 0.99'] }]);
+    expect(optionChanges).toEqual([
+      { step: 0, flags: [] },
+      { step: 1, flags: ['--d-lr 0.0002', '--lr-decay 1 --epochs 3', '--ema 0.99'] },
+    ]);
     // Past the schedule's end the rates would be zero: refused, not run.
     const later = await runCli([...base, '--epochs', '4', '--resume']);
     expect(later.code).toBe(1);
@@ -118,8 +139,10 @@ describe('onnxgan train', () => {
     const card = await runCli(['card', model, '--run', out, '--n', '100']);
     expect(card.code, card.stderr).toBe(0);
     const md = readFileSync(path.join(tmp, 'decay.md'), 'utf8');
-    expect(md).toContain('| training options beyond the reference | recipe reference; at first: none; from step 1: `--d-lr ' +
-'0.0002`, `--lr-decay 1 --epochs 3`, `--ema 0.99` |');
+    expect(md).toContain(
+      '| training options beyond the reference | recipe reference; at first: none; from step 1: `--d-lr ' +
+        '0.0002`, `--lr-decay 1 --epochs 3`, `--ema 0.99` |',
+    );
     expect(md).toContain('| seed, batch | 0, 600 |');
     expect(md).toContain('exponential moving average (decay 0.99)');
     expect(md).toContain('| epochs / generator steps | 3 / 3 |');
@@ -130,8 +153,24 @@ describe('onnxgan train', () => {
 
   // 600 images, batch 100: 6 steps per epoch, 3 epochs. Small and exact. 20 critic steps make an
   // epoch last long enough (~1 s) for an interrupt 300 ms after epoch 1's checkpoint to land in epoch 2.
-  const args = (out: string, extra: string[] = []): string[] =>
-    ['train', '--model', 'cgan', '--limit', '600', '--batch', '100', '--epochs', '3', '--critic-steps', '20', '--sample-every', '10', '--out', out, ...extra];
+  const args = (out: string, extra: string[] = []): string[] => [
+    'train',
+    '--model',
+    'cgan',
+    '--limit',
+    '600',
+    '--batch',
+    '100',
+    '--epochs',
+    '3',
+    '--critic-steps',
+    '20',
+    '--sample-every',
+    '10',
+    '--out',
+    out,
+    ...extra,
+  ];
   const reference = (): Promise<CliResult> => once('ref', args(path.join(tmp, 'ref')));
 
   it('an uninterrupted reference run', async () => {

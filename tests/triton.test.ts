@@ -59,7 +59,10 @@ describe('onnxgan triton', () => {
 
   it("each config.pbtxt parses against Triton's real model_config.proto", () => {
     expect(existsSync(PROTO), PROTO).toBe(true);
-    const [cgan, colour, gan] = parseWithRealSchema(PROTO, ['cgan', 'colour', 'gan'].map((m) => path.join(repo, m, 'config.pbtxt')));
+    const [cgan, colour, gan] = parseWithRealSchema(
+      PROTO,
+      ['cgan', 'colour', 'gan'].map((m) => path.join(repo, m, 'config.pbtxt')),
+    );
     expect(cgan).toEqual({
       name: 'cgan',
       platform: 'onnxruntime_onnx',
@@ -71,7 +74,10 @@ describe('onnxgan triton', () => {
       output: [{ name: 'image', data_type: 'TYPE_FP32', dims: ['1', '28', '28'] }],
       dynamic_batching: { max_queue_delay_microseconds: '1500' },
       instance_group: [{ count: 2, kind: 'KIND_CPU' }],
-      parameters: expect.objectContaining({ 'onnxgan.kind': { string_value: 'cgan' }, 'onnxgan.classes': { string_value: JSON.stringify([...'0123456789']) } }),
+      parameters: expect.objectContaining({
+        'onnxgan.kind': { string_value: 'cgan' },
+        'onnxgan.classes': { string_value: JSON.stringify([...'0123456789']) },
+      }),
     });
     expect(gan).toMatchObject({ name: 'gan', input: [{ name: 'noise', data_type: 'TYPE_FP32', dims: ['100'] }] });
     expect(colour).toMatchObject({
@@ -81,7 +87,7 @@ describe('onnxgan triton', () => {
     });
   });
 
-  it("a model that cannot be exported stops the run before anything is written", async () => {
+  it('a model that cannot be exported stops the run before anything is written', async () => {
     const bad = path.join(work, 'bad');
     mkdirSync(bad);
     copyFileSync(path.join(ROOT, 'models', 'gan.onnx'), path.join(bad, 'gan.onnx'));
@@ -90,12 +96,14 @@ describe('onnxgan triton', () => {
     const out = path.join(work, 'bad-repo');
     const r = await runCli(['triton', '--models', bad, '--out', out]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(
-/^onnxgan triton: 2 of 3 models cannot be exported, nothing written: /.source +
-/broken\.onnx: not a valid ONNX file .*; liar\.onnx: metadata /.source +
-/onnxgan\.noise_dim is 9 but input "noise" takes 8 values per /.source +
-/row\n$/.source,
-));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        /^onnxgan triton: 2 of 3 models cannot be exported, nothing written: /.source +
+          /broken\.onnx: not a valid ONNX file .*; liar\.onnx: metadata /.source +
+          /onnxgan\.noise_dim is 9 but input "noise" takes 8 values per /.source +
+          /row\n$/.source,
+      ),
+    );
     expect(existsSync(out)).toBe(false);
     const empty = path.join(work, 'empty');
     mkdirSync(empty);
@@ -121,11 +129,15 @@ describe('onnxgan triton', () => {
       expect(block, 'docs/serve.md: the sh block with a /v2 infer request').toBeDefined();
       const calls = path.join(work, 'curl-calls');
       mkdirSync(calls);
-      const script = `n=0; curl() { n=$((n+1)); printf '%s\\0' "$@" > "${calls}/$n"; command curl -sS -w ` +
-`'\\n%{http_code}\\n' "$@"; }\n${block!.replaceAll('localhost:8080', url)}`;
+      const script =
+        `n=0; curl() { n=$((n+1)); printf '%s\\0' "$@" > "${calls}/$n"; command curl -sS -w ` +
+        `'\\n%{http_code}\\n' "$@"; }\n${block!.replaceAll('localhost:8080', url)}`;
       const out = execFileSync('bash', ['-c', script], { encoding: 'utf8' }).trimEnd().split('\n');
       const configs = Object.fromEntries(
-        parseWithRealSchema(PROTO, ['gan', 'cgan', 'colour'].map((m) => path.join(repo, m, 'config.pbtxt'))).map((c) => [c.name, c as unknown as TritonConfig]),
+        parseWithRealSchema(
+          PROTO,
+          ['gan', 'cgan', 'colour'].map((m) => path.join(repo, m, 'config.pbtxt')),
+        ).map((c) => [c.name, c as unknown as TritonConfig]),
       );
       const dims = (t: TritonTensor): number[] => (t.dims ?? []).map(Number);
       const asServed = (t: TritonTensor) => ({ name: t.name, datatype: t.data_type.replace(/^TYPE_/, ''), shape: [-1, ...dims(t)] });
@@ -143,7 +155,9 @@ describe('onnxgan triton', () => {
           expect(body).toMatchObject({ inputs: config.input.map(asServed), outputs: config.output.map(asServed) });
           continue;
         }
-        const request = JSON.parse(argv[argv.indexOf('-d') + 1]!) as { inputs: { name: string; shape: number[]; datatype: string; data: unknown[] }[] };
+        const request = JSON.parse(argv[argv.indexOf('-d') + 1]!) as {
+          inputs: { name: string; shape: number[]; datatype: string; data: unknown[] }[];
+        };
         expect(request.inputs.map((t) => t.name).sort()).toEqual(config.input.map((t) => t.name).sort());
         const rows = request.inputs[0]!.shape[0]!;
         const graph = await InferenceSession.create(path.join(repo, model!, '1', 'model.onnx'));
@@ -164,9 +178,13 @@ describe('onnxgan triton', () => {
         } finally {
           await graph.release();
         }
-        expect(body.outputs.map((o: { name: string; datatype: string; shape: number[] }) => ({ name: o.name, datatype: o.datatype, shape: o.shape }))).toEqual(
-          config.output.map((t) => ({ ...asServed(t), shape: [rows, ...dims(t)] })),
-        );
+        expect(
+          body.outputs.map((o: { name: string; datatype: string; shape: number[] }) => ({
+            name: o.name,
+            datatype: o.datatype,
+            shape: o.shape,
+          })),
+        ).toEqual(config.output.map((t) => ({ ...asServed(t), shape: [rows, ...dims(t)] })));
       }
       expect(labels, "the docs' requests include a label").toBeGreaterThan(0);
       // And the conditional model's metadata, which the docs' block does not ask for.
@@ -186,8 +204,10 @@ describe('onnxgan triton', () => {
       // 1 MiB: room for an old tiny model and the cgan (0.6 MB), not the gan as well (1.2 MB).
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk], { stdio: 'pipe' });
     } catch (e) {
-      return ctx.skip(`cannot mount a small tmpfs here (needs root with CAP_SYS_ADMIN): ` +
-`${(e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message}`);
+      return ctx.skip(
+        `cannot mount a small tmpfs here (needs root with CAP_SYS_ADMIN): ` +
+          `${(e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message}`,
+      );
     }
     try {
       const before = path.join(work, 'before');
@@ -205,7 +225,9 @@ describe('onnxgan triton', () => {
 
       const r = await runCli(['triton', '--models', real, '--out', repoOnDisk]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe(`onnxgan triton: cannot write the model repository ${repoOnDisk}: no space left on the device; it is left as it was\n`);
+      expect(r.stderr).toBe(
+        `onnxgan triton: cannot write the model repository ${repoOnDisk}: no space left on the device; it is left as it was\n`,
+      );
       expect(readdirSync(repoOnDisk).sort()).toEqual(['gan', 'other-model']);
       expect(readFileSync(path.join(repoOnDisk, 'gan', 'config.pbtxt')).equals(oldConfig)).toBe(true);
       expect(readFileSync(path.join(repoOnDisk, 'gan', '1', 'model.onnx')).equals(oldModel)).toBe(true);

@@ -12,7 +12,11 @@ beforeAll(async () => {
 });
 
 const rng = new Rng(3);
-const rand = (shape: number[]): tf.Tensor => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+const rand = (shape: number[]): tf.Tensor =>
+  tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+    shape,
+  );
 
 /** C = op(A) op(B) for row-major 2-D arrays, in float64. */
 function reference(a: Float32Array, [ra, ca]: number[], b: Float32Array, [rb, cb]: number[], tA: boolean, tB: boolean): Float64Array {
@@ -27,7 +31,12 @@ function reference(a: Float32Array, [ra, ca]: number[], b: Float32Array, [rb, cb
 }
 
 describe('matmul on onnxruntime', () => {
-  for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+  for (const [tA, tB] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
     it(`matches float64 arithmetic with transposeA=${tA} transposeB=${tB}`, () => {
       const [m, k, n] = [37, 53, 29];
       const a = rand(tA ? [k, m] : [m, k]);
@@ -64,7 +73,7 @@ describe('matmul on onnxruntime', () => {
     tf.dispose([big, a, b]);
   });
 
-  it('still raises tfjs\'s error on mismatched shapes', () => {
+  it("still raises tfjs's error on mismatched shapes", () => {
     expect(() => tf.matMul(rand([2, 3]) as tf.Tensor2D, rand([4, 2]) as tf.Tensor2D)).toThrow(/inner shapes/);
   });
 });

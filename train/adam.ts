@@ -33,7 +33,11 @@ export class Adam {
   /** The new values, before upload (kept: a new array per update would be megabytes per step). */
   private readonly next: Float32Array[];
 
-  constructor(private readonly vars: tf.Variable[], learningRate: number, betas: AdamBetas) {
+  constructor(
+    private readonly vars: tf.Variable[],
+    learningRate: number,
+    betas: AdamBetas,
+  ) {
     this.learningRate = learningRate;
     // tfjs holds the betas as float32 scalars: the same values here keep beta^t equal to its own.
     [this.b1, this.b2] = [Math.fround(betas.beta1), Math.fround(betas.beta2)];
@@ -63,7 +67,10 @@ export class Adam {
   /** One update from tfjs gradients keyed by variable name (a variable without one has gradient 0). */
   applyTensors(grads: tf.NamedTensorMap): void {
     const values = this.vars.map((v) => readInto(v, new Float32Array(v.size)));
-    this.apply(values, this.vars.map((v) => (grads[v.name] ? readInto(grads[v.name]!, new Float32Array(v.size)) : new Float32Array(v.size))));
+    this.apply(
+      values,
+      this.vars.map((v) => (grads[v.name] ? readInto(grads[v.name]!, new Float32Array(v.size)) : new Float32Array(v.size))),
+    );
   }
 
   /** The state as a checkpoint stores it. */
@@ -74,7 +81,11 @@ export class Adam {
   /** The state from a checkpoint; the betas' powers are recomputed as the updates made them. */
   restore(s: AdamSlots): void {
     const sizes = this.vars.map((v) => v.size);
-    if (s.m.length !== sizes.length || s.v.length !== sizes.length || [...s.m, ...s.v].some((x, i) => x.length !== sizes[i % sizes.length])) {
+    if (
+      s.m.length !== sizes.length ||
+      s.v.length !== sizes.length ||
+      [...s.m, ...s.v].some((x, i) => x.length !== sizes[i % sizes.length])
+    ) {
       throw new Error(`Adam state of ${s.m.length}+${s.v.length} moments does not fit ${sizes.length} variables`);
     }
     this.m = s.m.map((x) => Float32Array.from(x));
@@ -86,7 +97,19 @@ export class Adam {
 }
 
 /** m, v updated in place; out = w - lr * (m / c1) / (sqrt(v / c2) + eps), as tfjs's applyGradients. */
-function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): void {
+function adamUpdate(
+  w: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  out: Float32Array,
+  lr: number,
+  b1: number,
+  b2: number,
+  eps: number,
+  c1: number,
+  c2: number,
+): void {
   for (let j = 0, len = w.length; j < len; j++) {
     const gj = g[j]!;
     const mj = Math.fround(m[j]! * b1 + gj * (1 - b1));

@@ -37,14 +37,20 @@ export const drawNoise = (rng: Rng, n: number, noiseDim: number): Float32Array =
 export const drawLabels = (rng: Rng, n: number, classes: number): Int32Array => Int32Array.from({ length: n }, () => rng.int(classes));
 
 /** A different class for every label: y + U{1..K-1} mod K (the matching-aware critic's). */
-export const drawWrongLabels = (rng: Rng, labels: ArrayLike<number>, classes: number): Int32Array => Int32Array.from(labels, (c) => (c + 1 + rng.int(classes - 1)) % classes);
+export const drawWrongLabels = (rng: Rng, labels: ArrayLike<number>, classes: number): Int32Array =>
+  Int32Array.from(labels, (c) => (c + 1 + rng.int(classes - 1)) % classes);
 
 /**
  * One WGAN-GP critic update's draws, before its critic passes (which then draw their dropout masks):
  * the fakes' noise, the penalty's interpolation weights U(0, 1) per row, and with --mismatch the
  * wrong labels. (The GAN draws one noise batch for its critic and generator updates.)
  */
-export function wganCriticDraws(rng: Rng, arch: Architecture, o: TrainingOptions, labels: ArrayLike<number>): { noise: Float32Array; eps: Float32Array; wrong: Int32Array | null } {
+export function wganCriticDraws(
+  rng: Rng,
+  arch: Architecture,
+  o: TrainingOptions,
+  labels: ArrayLike<number>,
+): { noise: Float32Array; eps: Float32Array; wrong: Int32Array | null } {
   const n = labels.length;
   const noise = drawNoise(rng, n, arch.noiseDim);
   const eps = fillUniform(rng, new Float32Array(n), 0, 1);
@@ -53,14 +59,20 @@ export function wganCriticDraws(rng: Rng, arch: Architecture, o: TrainingOptions
 }
 
 /** The WGAN-GP generator update's draws: fresh labels (conditional models; else the batch's) and noise. */
-export function wganGeneratorDraws(rng: Rng, arch: Architecture, conditional: boolean, labels: Int32Array): { labels: Int32Array; noise: Float32Array } {
+export function wganGeneratorDraws(
+  rng: Rng,
+  arch: Architecture,
+  conditional: boolean,
+  labels: Int32Array,
+): { labels: Int32Array; noise: Float32Array } {
   const n = labels.length;
   const gLabels = conditional ? drawLabels(rng, n, arch.numClasses) : labels;
   return { labels: gLabels, noise: drawNoise(rng, n, arch.noiseDim) };
 }
 
 /** WGAN-GP/CGAN: critic updates before generator step `iterations` (the warm-up's first). */
-export const criticStepsAt = (o: TrainingOptions, iterations: number): number => (iterations < o.criticWarmup ? WARMUP_CRITIC_STEPS : o.criticSteps);
+export const criticStepsAt = (o: TrainingOptions, iterations: number): number =>
+  iterations < o.criticWarmup ? WARMUP_CRITIC_STEPS : o.criticSteps;
 
 // ---- GAN: softmax cross-entropy on two logits (real = 1, fake = 0) ----
 

@@ -45,11 +45,15 @@ const architecture = z.object({
   criticAdam: betas,
   gpLambda: z.number().min(0),
   /** [C, H, W]; checkpoints written before image folders are the digits'. */
-  imageShape: z.tuple([z.union([z.literal(1), z.literal(3)]), positiveInt, positiveInt]).default([...DIGIT_SHAPE] as [1, number, number]) as z.ZodType<ImageShape, ImageShape | undefined>,
+  imageShape: z
+    .tuple([z.union([z.literal(1), z.literal(3)]), positiveInt, positiveInt])
+    .default([...DIGIT_SHAPE] as [1, number, number]) as z.ZodType<ImageShape, ImageShape | undefined>,
 });
 
 // From the option table. Optional: an option added since a checkpoint was written takes the reference's value (completeOptions).
-const trainingOptions = z.object(Object.fromEntries(OPTION_KEYS.map((k) => [k, TRAINING_OPTIONS[k].schema(z).optional()]))) as unknown as z.ZodType<Partial<TrainingOptions>>;
+const trainingOptions = z.object(
+  Object.fromEntries(OPTION_KEYS.map((k) => [k, TRAINING_OPTIONS[k].schema(z).optional()])),
+) as unknown as z.ZodType<Partial<TrainingOptions>>;
 
 const position = z.object({
   /** Completed epochs. */
@@ -175,7 +179,11 @@ function encode(t: tf.Tensor): EncodedTensor {
 }
 
 function encodeValues(data: Float32Array | Int32Array, shape: number[]): EncodedTensor {
-  return { shape, dtype: data instanceof Int32Array ? 'int32' : 'float32', data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') };
+  return {
+    shape,
+    dtype: data instanceof Int32Array ? 'int32' : 'float32',
+    data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
+  };
 }
 
 function decodeValues(e: EncodedTensor, what: string): Float32Array | Int32Array {
@@ -195,18 +203,27 @@ function decode(e: EncodedTensor, what: string): tf.Tensor {
 function encodeAdam(adam: Adam, vars: tf.Variable[]): EncodedTensor[] {
   const s = adam.slots();
   if (!s.m.length) return [];
-  return [encodeValues(Int32Array.of(s.iterations), []), ...s.m.map((m, i) => encodeValues(m, vars[i]!.shape)), ...s.v.map((v, i) => encodeValues(v, vars[i]!.shape))];
+  return [
+    encodeValues(Int32Array.of(s.iterations), []),
+    ...s.m.map((m, i) => encodeValues(m, vars[i]!.shape)),
+    ...s.v.map((v, i) => encodeValues(v, vars[i]!.shape)),
+  ];
 }
 
 function restoreAdam(adam: Adam, enc: EncodedTensor[], vars: tf.Variable[], what: string): void {
   if (enc.length === 0) return; // saved before the first step
-  if (enc.length !== 1 + 2 * vars.length) throw new CheckpointError(`${what} optimiser state has ${enc.length} tensors, expected ${1 + 2 * vars.length}`);
+  if (enc.length !== 1 + 2 * vars.length)
+    throw new CheckpointError(`${what} optimiser state has ${enc.length} tensors, expected ${1 + 2 * vars.length}`);
   const [iterations, ...moments] = enc.map((e, i) => decodeValues(e, `${what} state ${i}`));
   moments.forEach((x, i) => {
     const v = vars[i % vars.length]!;
     if (x.length !== v.size) throw new CheckpointError(`${what} state ${i + 1} has ${x.length} values, ${v.name} needs ${v.size}`);
   });
-  adam.restore({ iterations: iterations![0]!, m: moments.slice(0, vars.length) as Float32Array[], v: moments.slice(vars.length) as Float32Array[] });
+  adam.restore({
+    iterations: iterations![0]!,
+    m: moments.slice(0, vars.length) as Float32Array[],
+    v: moments.slice(vars.length) as Float32Array[],
+  });
 }
 
 export async function captureCheckpoint(
@@ -222,7 +239,10 @@ export async function captureCheckpoint(
     ...meta,
     rngState: trainer.rng.getState(),
     weights,
-    optimizers: { generator: encodeAdam(trainer.gAdam, trainer.generator.trainable), critic: encodeAdam(trainer.dAdam, trainer.critic.trainable) },
+    optimizers: {
+      generator: encodeAdam(trainer.gAdam, trainer.generator.trainable),
+      critic: encodeAdam(trainer.dAdam, trainer.critic.trainable),
+    },
     emaWeights: trainer.ema ? trainer.ema.map(encode) : null,
   };
 }
@@ -270,7 +290,8 @@ function assign(v: tf.Variable, e: EncodedTensor, what: string): void {
 
 function emaTensors(ckpt: Checkpoint, count: number, file: string): EncodedTensor[] {
   const ema = ckpt.emaWeights!;
-  if (ema.length !== count) throw new CheckpointError(`${file}: corrupt checkpoint (${ema.length} EMA weights, the generator has ${count})`);
+  if (ema.length !== count)
+    throw new CheckpointError(`${file}: corrupt checkpoint (${ema.length} EMA weights, the generator has ${count})`);
   return ema;
 }
 

@@ -13,33 +13,62 @@ export function register(program: Command): void {
     .command('train')
     .description('train a generator (checkpoints, metrics, samples and loss curve in --out)')
     .addOption(new Option('--model <kind>', 'generator to train').choices(MODEL_KINDS).makeOptionMandatory())
-    .option('--data <source>', 'mnist (embedded), fashion (Debian dataset-fashion-mnist), a folder of IDX files, or a folder of ' +
-'images (one subfolder per class, or flat)', 'mnist');
+    .option(
+      '--data <source>',
+      'mnist (embedded), fashion (Debian dataset-fashion-mnist), a folder of IDX files, or a folder of ' +
+        'images (one subfolder per class, or flat)',
+      'mnist',
+    );
   addImageDataOptions(cmd)
-    .option('--epochs <n>', `total epochs (a resumed run continues up to this count; default ${DEFAULT_EPOCHS}, or --steps or ` +
-`--minutes below, or a resumed run's own end)`, int(1))
-    .option('--batch <n>', `batch size (default: ${DEFAULT_BATCH}, an eighth of a smaller data set (at least ${MIN_DEFAULT_BATCH}), or a resumed run's own)`, int(1))
+    .option(
+      '--epochs <n>',
+      `total epochs (a resumed run continues up to this count; default ${DEFAULT_EPOCHS}, or --steps or ` +
+        `--minutes below, or a resumed run's own end)`,
+      int(1),
+    )
+    .option(
+      '--batch <n>',
+      `batch size (default: ${DEFAULT_BATCH}, an eighth of a smaller data set (at least ${MIN_DEFAULT_BATCH}), or a resumed run's own)`,
+      int(1),
+    )
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
-    .option('--threads <n>', "threads of the wasm backend's native matrix products (onnxruntime's GEMM); more than 1 only helps on an otherwise idle machine", int(1, 64), 1)
+    .option(
+      '--threads <n>',
+      "threads of the wasm backend's native matrix products (onnxruntime's GEMM); more than 1 only helps on an otherwise idle machine",
+      int(1, 64),
+      1,
+    )
     .option('--seed <n>', 'seed of weights, noise, shuffling and dropout', int(0), 0)
     .option('--limit <n>', 'train on a class-balanced subset of n images', int(1))
     .option('--out <dir>', 'run folder (default runs/<model>)')
-    .option('--resume', 'continue the run in --out from its checkpoint; training options given now replace its stored ones (not --seed, --output-bias-init)', false)
+    .option(
+      '--resume',
+      'continue the run in --out from its checkpoint; training options given now replace its stored ones (not --seed, --output-bias-init)',
+      false,
+    )
     .option('--sample-every <k>', 'write a sample grid every k epochs', int(1), 5)
     .addOption(
-      new Option('--recipe <name>', "where a new run's training options start: best (those the shipped models were trained with) or " +
-"reference (the chapter's); options given below replace the recipe's")
+      new Option(
+        '--recipe <name>',
+        "where a new run's training options start: best (those the shipped models were trained with) or " +
+          "reference (the chapter's); options given below replace the recipe's",
+      )
         .choices(RECIPES)
         .default('best'),
     );
   // The training options: no commander defaults, so "not given" stays undefined (a resume keeps the stored value).
   const keys = Object.keys(TRAINING_OPTIONS) as OptionKey[];
-  for (const key of keys) cmd.addOption(new Option(`${flagOf(key)} ${TRAINING_OPTIONS[key].arg}`, helpOf(key)).argParser(TRAINING_OPTIONS[key].parse));
+  for (const key of keys)
+    cmd.addOption(new Option(`${flagOf(key)} ${TRAINING_OPTIONS[key].arg}`, helpOf(key)).argParser(TRAINING_OPTIONS[key].parse));
   cmd.action(
     action('train', async (o: Record<string, unknown>) => {
       let length: ReturnType<typeof lengthOptions>;
       try {
-        length = lengthOptions({ epochs: o.epochs as number | undefined, steps: o.steps as number | undefined, minutes: o.minutes as number | undefined });
+        length = lengthOptions({
+          epochs: o.epochs as number | undefined,
+          steps: o.steps as number | undefined,
+          minutes: o.minutes as number | undefined,
+        });
       } catch (e) {
         console.error(`onnxgan train: ${(e as Error).message}`);
         return EXIT.usage;

@@ -33,7 +33,10 @@ export function standingStatistics(generator: Sequential, noiseDim: number, numC
   const calibration = new Rng(0x5eed);
   tf.tidy(() => {
     const noise = tf.tensor2d(fillUniform(calibration, new Float32Array(n * noiseDim)), [n, noiseDim]);
-    const labels = tf.tensor1d(Int32Array.from({ length: n }, (_, i) => i % numClasses), 'int32');
+    const labels = tf.tensor1d(
+      Int32Array.from({ length: n }, (_, i) => i % numClasses),
+      'int32',
+    );
     generator.recalibrateBatchNorm(noise, { training: false, labels });
   });
 }

@@ -33,7 +33,13 @@ export function inputGradientSquares(critic: (x: tf.Tensor2D) => tf.Tensor2D, x:
  * `penalty` (algorithms.ts) of `critic` at x [n, d] (the real images, or the interpolates
  * eps*real + (1-eps)*fake with eps [n, 1], as `penalty.at` says).
  */
-export function penaltyLoss(penalty: Penalty, critic: (x: tf.Tensor2D) => tf.Tensor2D, real: tf.Tensor2D, fake?: tf.Tensor2D, eps?: tf.Tensor2D): tf.Scalar {
+export function penaltyLoss(
+  penalty: Penalty,
+  critic: (x: tf.Tensor2D) => tf.Tensor2D,
+  real: tf.Tensor2D,
+  fake?: tf.Tensor2D,
+  eps?: tf.Tensor2D,
+): tf.Scalar {
   const x = penalty.at === 'real' ? real : (tf.add(tf.mul(eps!, real), tf.mul(tf.sub(1, eps!), fake!)) as tf.Tensor2D);
   return lossOf(inputGradientSquares(critic, x, penalty.weights), (sq) => penalty.value(sq));
 }

@@ -32,7 +32,15 @@ export function handForward(net: Sequential, gemm: Gemm, x: Float32Array, n: num
  * The gradients of <dOut, net(x)> after `handForward` gave `outs`: one per `net.trainable` (in its
  * order) and the input's.
  */
-export function handBackward(net: Sequential, gemm: Gemm, x: Float32Array, outs: Float32Array[], dOut: Float32Array, n: number, labels?: Int32Array): { grads: Float32Array[]; dx: Float32Array } {
+export function handBackward(
+  net: Sequential,
+  gemm: Gemm,
+  x: Float32Array,
+  outs: Float32Array[],
+  dOut: Float32Array,
+  n: number,
+  labels?: Int32Array,
+): { grads: Float32Array[]; dx: Float32Array } {
   const why = noHandForward(net, true);
   if (why) throw new Error(`${net.name}: ${why}`);
   const conv = new ConvKernels(gemm);
@@ -40,7 +48,14 @@ export function handBackward(net: Sequential, gemm: Gemm, x: Float32Array, outs:
   let g = dOut;
   for (let i = net.layers.length - 1; i >= 0; i--) {
     const layer = net.layers[i]!;
-    g = kindOf(layer.config).handBackward!(layer, i ? outs[i - 1]! : x, outs[i]!, g, { gemm, conv, n, shape: net.shapes[i]!, labels }, grads[i]!);
+    g = kindOf(layer.config).handBackward!(
+      layer,
+      i ? outs[i - 1]! : x,
+      outs[i]!,
+      g,
+      { gemm, conv, n, shape: net.shapes[i]!, labels },
+      grads[i]!,
+    );
   }
   return { grads: grads.flat(), dx: g };
 }
@@ -51,8 +66,19 @@ export function handBackward(net: Sequential, gemm: Gemm, x: Float32Array, outs:
  * computed and dropped: a cost the fused MLP engine avoids); `penaltyGrads`, given dP/dgx, walks the
  * layers forward with each kind's `handPenalty` and returns dP/dweights (per `net.trainable`).
  */
-export function inputGradient(net: Sequential, gemm: Gemm, x: Float32Array, outs: Float32Array[], weights: number[], n: number, labels?: Int32Array): { gx: Float32Array; upstream: Float32Array[] } {
-  const why = noHandForward(net, true) ?? net.config.layers.map((c) => (kindOf(c).handPenalty ? null : `no hand-written penalty double backward for ${c.type}`)).find((w) => w) ?? null;
+export function inputGradient(
+  net: Sequential,
+  gemm: Gemm,
+  x: Float32Array,
+  outs: Float32Array[],
+  weights: number[],
+  n: number,
+  labels?: Int32Array,
+): { gx: Float32Array; upstream: Float32Array[] } {
+  const why =
+    noHandForward(net, true) ??
+    net.config.layers.map((c) => (kindOf(c).handPenalty ? null : `no hand-written penalty double backward for ${c.type}`)).find((w) => w) ??
+    null;
   if (why) throw new Error(`${net.name}: ${why}`);
   const conv = new ConvKernels(gemm);
   const upstream: Float32Array[] = [];
@@ -60,17 +86,40 @@ export function inputGradient(net: Sequential, gemm: Gemm, x: Float32Array, outs
   for (let i = net.layers.length - 1; i >= 0; i--) {
     const layer = net.layers[i]!;
     upstream[i] = u;
-    u = kindOf(layer.config).handBackward!(layer, i ? outs[i - 1]! : x, outs[i]!, u, { gemm, conv, n, shape: net.shapes[i]!, labels }, layer.trainable.map((v) => new Float32Array(v.size)));
+    u = kindOf(layer.config).handBackward!(
+      layer,
+      i ? outs[i - 1]! : x,
+      outs[i]!,
+      u,
+      { gemm, conv, n, shape: net.shapes[i]!, labels },
+      layer.trainable.map((v) => new Float32Array(v.size)),
+    );
   }
   return { gx: u, upstream };
 }
 
-export function penaltyGrads(net: Sequential, gemm: Gemm, x: Float32Array, outs: Float32Array[], upstream: Float32Array[], dGx: Float32Array, n: number, labels?: Int32Array): Float32Array[] {
+export function penaltyGrads(
+  net: Sequential,
+  gemm: Gemm,
+  x: Float32Array,
+  outs: Float32Array[],
+  upstream: Float32Array[],
+  dGx: Float32Array,
+  n: number,
+  labels?: Int32Array,
+): Float32Array[] {
   const conv = new ConvKernels(gemm);
   const grads = net.layers.map((l) => l.trainable.map((v) => new Float32Array(v.size)));
   let G = dGx;
   net.layers.forEach((layer, i) => {
-    G = kindOf(layer.config).handPenalty!(layer, i ? outs[i - 1]! : x, upstream[i]!, G, { gemm, conv, n, shape: net.shapes[i]!, labels }, grads[i]!);
+    G = kindOf(layer.config).handPenalty!(
+      layer,
+      i ? outs[i - 1]! : x,
+      upstream[i]!,
+      G,
+      { gemm, conv, n, shape: net.shapes[i]!, labels },
+      grads[i]!,
+    );
   });
   return grads.flat();
 }

@@ -41,7 +41,11 @@ export class Sequential {
   readonly layers: Layer[];
   /** Each layer's input shape, and the output's last ([inputDim] first). */
   readonly shapes: Shape[];
-  constructor(readonly name: string, readonly config: NetworkConfig, rng: Rng) {
+  constructor(
+    readonly name: string,
+    readonly config: NetworkConfig,
+    rng: Rng,
+  ) {
     this.shapes = networkShapes(name, config);
     this.layers = config.layers.map((c, i) => createLayer(`${name}/${i}_${c.type.toLowerCase()}`, c, rng));
   }
@@ -89,17 +93,23 @@ export class Sequential {
  * gradient vanishes). Seen here in every CGAN run without it; the bias takes the mean.
  */
 export function initOutputBiasToMean(net: Sequential, meanImage: Float32Array): void {
-  const i = net.layers.findIndex((l, k) => l instanceof Tanh && (net.layers[k - 1] instanceof Dense || net.layers[k - 1] instanceof Conv2D));
+  const i = net.layers.findIndex(
+    (l, k) => l instanceof Tanh && (net.layers[k - 1] instanceof Dense || net.layers[k - 1] instanceof Conv2D),
+  );
   if (i < 1) throw new Error(`${net.name}: no Dense or Conv2D -> Tanh output to initialise`);
   const out = net.layers[i - 1] as Dense | Conv2D;
   const atanh = (m: number): number => Math.atanh(Math.max(-0.99, Math.min(0.99, m)));
   if (out instanceof Dense) {
-    if (out.config.units !== meanImage.length) throw new Error(`${out.name}: ${out.config.units} outputs, mean image has ${meanImage.length}`);
+    if (out.config.units !== meanImage.length)
+      throw new Error(`${out.name}: ${out.config.units} outputs, mean image has ${meanImage.length}`);
     out.bias.assign(tf.tensor1d(meanImage.map(atanh)));
     return;
   }
   const c = out.config.outChannels;
   const plane = meanImage.length / c; // the mean image is [C, H, W]
-  const means = Float32Array.from({ length: c }, (_, k) => meanImage.subarray(k * plane, (k + 1) * plane).reduce((a, b) => a + b, 0) / plane);
+  const means = Float32Array.from(
+    { length: c },
+    (_, k) => meanImage.subarray(k * plane, (k + 1) * plane).reduce((a, b) => a + b, 0) / plane,
+  );
   out.bias.assign(tf.tensor1d(means.map(atanh)));
 }

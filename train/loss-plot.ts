@@ -12,15 +12,20 @@ export function lossCurveSvg(rows: Record<string, number>[], keys: string[], wid
   const lines = keys.map((k, j) => {
     const pts = rows.map((r, i) => (Number.isFinite(r[k]) ? `${x(i).toFixed(1)},${y(r[k]!).toFixed(1)}` : '')).filter(Boolean);
     const c = COLOURS[j % COLOURS.length];
-    return `<polyline fill="none" stroke="${c}" stroke-width="1.5" points="${pts.join(' ')}"/>` +
-      `<text x="${width - m.r + 8}" y="${m.t + 16 * j + 10}" fill="${c}" font-size="12">${k}</text>`;
+    return (
+      `<polyline fill="none" stroke="${c}" stroke-width="1.5" points="${pts.join(' ')}"/>` +
+      `<text x="${width - m.r + 8}" y="${m.t + 16 * j + 10}" fill="${c}" font-size="12">${k}</text>`
+    );
   });
-  const axis = `<line x1="${m.l}" y1="${y(0)}" x2="${width - m.r}" y2="${y(0)}" stroke="#aaa"/>` +
+  const axis =
+    `<line x1="${m.l}" y1="${y(0)}" x2="${width - m.r}" y2="${y(0)}" stroke="#aaa"/>` +
     `<text x="4" y="${m.t + 10}" font-size="11">${hi.toPrecision(3)}</text><text x="4" y="${height - m.b}` +
-`" font-size="11">${lo.toPrecision(3)}</text>` +
+    `" font-size="11">${lo.toPrecision(3)}</text>` +
     `<text x="${m.l}" y="${height - 8}" font-size="11">epoch 1</text><text x="${width - m.r - 50}" y="` +
-`${height - 8}" font-size="11">epoch ${rows.length}</text>`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
-`font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>${axis}${lines.join('')}` +
-`</svg>\n`;
+    `${height - 8}" font-size="11">epoch ${rows.length}</text>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>${axis}${lines.join('')}` +
+    `</svg>\n`
+  );
 }

@@ -115,16 +115,18 @@ export function checkTrainingMemory(plan: MemoryPlan, log: (line: string) => voi
   const what = `${w}x${h} images with ${c} channel${c === 1 ? '' : 's'}`;
   const nets = `${kind}'s ${arch === 'mlp' ? '' : `${arch} `}networks ${(e.parameters / 1e6).toFixed(1)} M parameters`;
   const layerOutputs = (t: MemoryEstimate): string =>
-    t.activationBytes > t.bytes / 2 ? ` (the layer outputs of a batch of ${batch}: ${(t.activations / 1e6).toFixed(1)} M values per image)` : '';
+    t.activationBytes > t.bytes / 2
+      ? ` (the layer outputs of a batch of ${batch}: ${(t.activations / 1e6).toFixed(1)} M values per image)`
+      : '';
   const problem = (t: MemoryEstimate): string | null =>
     t.checkpointChars > constants.MAX_STRING_LENGTH
       ? `its checkpoint would be ${(t.checkpointChars / 1e6).toFixed(0)} M characters of JSON, more than the ` +
-`${(constants.MAX_STRING_LENGTH / 1e6).toFixed(0)} M a string can hold`
+        `${(constants.MAX_STRING_LENGTH / 1e6).toFixed(0)} M a string can hold`
       : t.bytes > limit
         ? `training needs about ${bytesText(t.bytes)}` +
-`${layerOutputs(t)}` +
-`, more than the ${bytesText(limit)} of memory ` +
-`${limit === WASM_HEAP_BYTES ? "the wasm backend's heap holds" : 'here'}`
+          `${layerOutputs(t)}` +
+          `, more than the ${bytesText(limit)} of memory ` +
+          `${limit === WASM_HEAP_BYTES ? "the wasm backend's heap holds" : 'here'}`
         : t.largestTensor > MAX_TYPED_ARRAY
           ? `one tensor of ${t.largestTensor.toExponential(2)} values is more than a typed array holds`
           : null;
@@ -137,5 +139,6 @@ export function checkTrainingMemory(plan: MemoryPlan, log: (line: string) => voi
     const smaller = side ? `${side}x${side} fits${c > 1 ? ', or --channels 1' : ''}` : 'none fits with these channels';
     throw new Error(`${what} make ${nets}: ${why}; use a smaller --image-size (${smaller})${fitsBatch ? ` or --batch ${fitsBatch}` : ''}`);
   }
-  if (e.bytes > 1e9) log(`memory: ${what} make ${nets}, about ${bytesText(e.bytes)} to train at batch ${batch} (of ${bytesText(limit)} here)`);
+  if (e.bytes > 1e9)
+    log(`memory: ${what} make ${nets}, about ${bytesText(e.bytes)} to train at batch ${batch} (of ${bytesText(limit)} here)`);
 }

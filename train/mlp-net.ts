@@ -50,7 +50,10 @@ export class Arena {
 export class Grads {
   private readonly values: Float32Array[];
   private readonly fresh: boolean[];
-  constructor(vars: tf.Variable[], private readonly arena: Arena) {
+  constructor(
+    vars: tf.Variable[],
+    private readonly arena: Arena,
+  ) {
     this.values = vars.map((v) => arena.take(v.size));
     this.fresh = vars.map((v) => v.rank === 2);
     this.values.forEach((x, i) => this.fresh[i] || x.fill(0));
@@ -132,7 +135,8 @@ export function notByHand(net: Sequential, critic: boolean): string | null {
     const hand = kindOf(c).hand;
     if (!hand) return `no hand-written ${c.type}`;
     if (hand === 'generator' && critic) return `no hand-written ${c.type} in a critic (the penalty's double backward)`;
-    if (c.type === 'LabelEmbedding' && !(i === 0 && net.config.layers[1]?.type === 'Dense')) return 'a LabelEmbedding runs by hand only first, before a Dense';
+    if (c.type === 'LabelEmbedding' && !(i === 0 && net.config.layers[1]?.type === 'Dense'))
+      return 'a LabelEmbedding runs by hand only first, before a Dense';
   }
   return null;
 }
@@ -155,7 +159,11 @@ export class MlpNet {
   /** The trainable weights as read by `load()`, indexed like `net.trainable` (overwritten by each load). */
   private values: Float32Array[] = [];
 
-  constructor(readonly net: Sequential, private readonly gemm: Gemm, private readonly arena: Arena) {
+  constructor(
+    readonly net: Sequential,
+    private readonly gemm: Gemm,
+    private readonly arena: Arena,
+  ) {
     this.gradIndex = new Map(net.trainable.map((v, i) => [v, i]));
   }
 
@@ -204,10 +212,25 @@ export class MlpNet {
         let embed: Embedded | undefined;
         if (prev instanceof LabelEmbedding) {
           if (!ctx.labels) throw new Error(`${prev.name}: a conditional layer needs labels`);
-          embed = { labels: ctx.labels, table: this.value(prev.table), classes: prev.config.numClasses, dim: prev.config.dim, tableGrad: this.gradIndex.get(prev.table)! };
+          embed = {
+            labels: ctx.labels,
+            table: this.value(prev.table),
+            classes: prev.config.numClasses,
+            dim: prev.config.dim,
+            tableGrad: this.gradIndex.get(prev.table)!,
+          };
         }
         const input = l === first ? blocks : [h];
-        tape.push({ kind: 'dense', input, W, din, dout: units, kernelGrad: this.gradIndex.get(layer.kernel)!, biasGrad: this.gradIndex.get(layer.bias)!, embed });
+        tape.push({
+          kind: 'dense',
+          input,
+          W,
+          din,
+          dout: units,
+          kernelGrad: this.gradIndex.get(layer.kernel)!,
+          biasGrad: this.gradIndex.get(layer.bias)!,
+          embed,
+        });
         width = units;
         if (!output && l === layers.length - 1) return { out: h, n, tape };
         const z = A.take(n * units);
@@ -248,8 +271,8 @@ export class MlpNet {
         if (layer instanceof LeakyReLU) leakyRelu(h, layer.config.alpha, out, slope);
         else if (layer instanceof ReLU) leakyRelu(h, 0, out, slope);
         else if (layer instanceof Dropout) dropout(h, dropoutMask(ctx.rng, h.length, layer.config.rate), out, slope);
-        else if (layer instanceof Tanh) (piecewiseLinear = false), tanh(h, out, slope);
-        else if (layer instanceof Sigmoid) (piecewiseLinear = false), sigmoid(h, out, slope);
+        else if (layer instanceof Tanh) ((piecewiseLinear = false), tanh(h, out, slope));
+        else if (layer instanceof Sigmoid) ((piecewiseLinear = false), sigmoid(h, out, slope));
         else throw new Error(`${layer.name}: no hand-written forward for ${layer.config.type}`);
         tape.push({ kind: 'slope', slope, piecewiseLinear });
         h = out;
@@ -297,7 +320,8 @@ export class MlpNet {
       sums.set(b, sum);
       row += rows;
     }
-    for (const [b, gb] of sums) grads.add(k, 0, din * dout, (out) => this.gemm(b, [b.length / din, din], gb, [gb.length / dout, dout], true, false, out));
+    for (const [b, gb] of sums)
+      grads.add(k, 0, din * dout, (out) => this.gemm(b, [b.length / din, din], gb, [gb.length / dout, dout], true, false, out));
   }
 
   private bits = new Uint32Array(0);
@@ -368,7 +392,16 @@ export class MlpNet {
    * The embedding's share of a Dense's gradients, per class: with S[c] the sum of g over the rows
    * labelled c, dKernelRows += table^T S and dTable += S kernelRows^T.
    */
-  private embeddingBackward(e: Embedded, rows: Float32Array, g: Float32Array, n: number, dout: number, grads: Grads, kernel: number, from: number): void {
+  private embeddingBackward(
+    e: Embedded,
+    rows: Float32Array,
+    g: Float32Array,
+    n: number,
+    dout: number,
+    grads: Grads,
+    kernel: number,
+    from: number,
+  ): void {
     const S = this.arena.zeros(e.classes * dout);
     for (let i = 0; i < n; i++) {
       const c = e.labels[i]! * dout;
@@ -451,7 +484,17 @@ function columnMoments(x: Float32Array, n: number, d: number): { mean: Float64Ar
   return { mean, variance };
 }
 
-function normalise(x: Float32Array, mean: Float64Array, invStd: Float32Array, gamma: Float32Array, beta: Float32Array, n: number, d: number, xhat: Float32Array, out: Float32Array): void {
+function normalise(
+  x: Float32Array,
+  mean: Float64Array,
+  invStd: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  n: number,
+  d: number,
+  xhat: Float32Array,
+  out: Float32Array,
+): void {
   for (let i = 0; i < n; i++) {
     for (let j = 0, o = i * d; j < d; j++) {
       const v = (x[o + j]! - mean[j]!) * invStd[j]!;
@@ -461,7 +504,13 @@ function normalise(x: Float32Array, mean: Float64Array, invStd: Float32Array, ga
   }
 }
 
-function batchNormBackward(e: Extract<TapeEntry, { kind: 'bn' }>, g: Float32Array, n: number, grads: Grads | null, dx: Float32Array): Float32Array {
+function batchNormBackward(
+  e: Extract<TapeEntry, { kind: 'bn' }>,
+  g: Float32Array,
+  n: number,
+  grads: Grads | null,
+  dx: Float32Array,
+): Float32Array {
   const d = e.gamma.length;
   const sumG = new Float64Array(d);
   const sumGx = new Float64Array(d);
@@ -529,7 +578,14 @@ function leakyReluInPlace(z: Float32Array, alpha: number, slope: Float32Array): 
  * dropoutMask()'s: element e is kept when 16-bit draw e (the low, then the high half of word e/2)
  * is below `threshold`, and is then scaled by `scale`.
  */
-function leakyReluDropoutInPlace(z: Float32Array, alpha: number, bits: Uint32Array, threshold: number, scale: number, slope: Float32Array): void {
+function leakyReluDropoutInPlace(
+  z: Float32Array,
+  alpha: number,
+  bits: Uint32Array,
+  threshold: number,
+  scale: number,
+  slope: Float32Array,
+): void {
   const zi = signBits(z);
   // Index (kept << 1) | positive.
   slopes[0] = 0;
@@ -573,7 +629,14 @@ function dropout(x: Float32Array, mask: Float32Array, out: Float32Array, slope: 
 function fastTanh(v: number): number {
   const x = v > 7.90531110763549805 ? 7.90531110763549805 : v < -7.90531110763549805 ? -7.90531110763549805 : v;
   const x2 = x * x;
-  const p = x * (4.89352455891786e-3 + x2 * (6.37261928875436e-4 + x2 * (1.48572235717979e-5 + x2 * (5.12229709037114e-8 + x2 * (-8.60467152213735e-11 + x2 * (2.00018790482477e-13 + x2 * -2.76076847742355e-16))))));
+  const p =
+    x *
+    (4.89352455891786e-3 +
+      x2 *
+        (6.37261928875436e-4 +
+          x2 *
+            (1.48572235717979e-5 +
+              x2 * (5.12229709037114e-8 + x2 * (-8.60467152213735e-11 + x2 * (2.00018790482477e-13 + x2 * -2.76076847742355e-16))))));
   const q = 4.89352518554385e-3 + x2 * (2.268434632439e-3 + x2 * (1.18534705686654e-4 + x2 * 1.19825839466702e-6));
   return p / q;
 }

@@ -6,7 +6,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Gemm } from '../backend/ort-matmul.js';
 import { Arena, MlpNet, readInto, notByHand, type Forward, type Grads } from './mlp-net.js';
 import type { StepHost, StepMetrics } from './step.js';
-import { criticStepsAt, drawNoise, ganCriticLoss, ganGeneratorLoss, r1Penalty, wganCriticDraws, wganCriticLoss, wganGeneratorDraws, wganGeneratorLoss, wganPenalty, type Loss, type Penalty } from './algorithms.js';
+import {
+  criticStepsAt,
+  drawNoise,
+  ganCriticLoss,
+  ganGeneratorLoss,
+  r1Penalty,
+  wganCriticDraws,
+  wganCriticLoss,
+  wganGeneratorDraws,
+  wganGeneratorLoss,
+  wganPenalty,
+  type Loss,
+  type Penalty,
+} from './algorithms.js';
 
 /** Why `trainer`'s networks cannot be stepped by hand (null: they can). */
 export function notStepByHand(trainer: StepHost): string | null {
@@ -24,7 +37,10 @@ export class HandStep {
   /** The real batch, read out of its tensor (kept: one array per step would be a megabyte). */
   private real = new Float32Array(0);
 
-  constructor(private readonly t: StepHost, gemm: Gemm) {
+  constructor(
+    private readonly t: StepHost,
+    gemm: Gemm,
+  ) {
     this.G = new MlpNet(t.generator, gemm, this.arena);
     this.D = new MlpNet(t.critic, gemm, this.arena);
   }
@@ -96,7 +112,14 @@ export class HandStep {
    * Add `penalty`'s gradient into `grads` and return its value: at the real images, or at
    * x_hat = eps*real + (1-eps)*fake. dP/dgx = 2 gx dP/dsq per row.
    */
-  private penalty(p: Penalty, real: Float32Array, fake: Float32Array | null, eps: Float32Array | null, labels: Int32Array | undefined, grads: Grads): number {
+  private penalty(
+    p: Penalty,
+    real: Float32Array,
+    fake: Float32Array | null,
+    eps: Float32Array | null,
+    labels: Int32Array | undefined,
+    grads: Grads,
+  ): number {
     const { rng, arch } = this.t;
     const w = arch.critic.inputDim;
     const n = real.length / w;
@@ -134,7 +157,6 @@ export class HandStep {
     this.t.gAdam.apply(this.G.weights, grads.all());
   }
 }
-
 
 function concatLabels(parts: Int32Array[]): Int32Array {
   const out = new Int32Array(parts.reduce((s, p) => s + p.length, 0));

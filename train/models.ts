@@ -134,12 +134,23 @@ function dcganGenerator(noiseDim: number, [c, h, w]: ImageShape, numClasses: num
   const ch = (k: number): number => Math.max(16, DCGAN_BASE_CHANNELS >> k);
   const layers: LayerConfig[] = conditional ? [{ type: 'LabelEmbedding', numClasses, dim: DCGAN_EMBED }] : [];
   const d = noiseDim + (conditional ? DCGAN_EMBED : 0);
-  layers.push({ type: 'Dense', inputDim: d, units: ch(0) * hs[0]! * ws[0]! }, { type: 'Reshape', shape: [ch(0), hs[0]!, ws[0]!] }, bn2d(ch(0)), { type: 'ReLU' });
+  layers.push(
+    { type: 'Dense', inputDim: d, units: ch(0) * hs[0]! * ws[0]! },
+    { type: 'Reshape', shape: [ch(0), hs[0]!, ws[0]!] },
+    bn2d(ch(0)),
+    { type: 'ReLU' },
+  );
   for (let k = 1; k <= stages; k++) {
     const pads: [number, number, number, number] = [1, 1, 1 + 2 * hs[k - 1]! - hs[k]!, 1 + 2 * ws[k - 1]! - ws[k]!];
-    layers.push({ type: 'ConvTranspose2D', inChannels: ch(k - 1), outChannels: ch(k), kernel: 4, stride: 2, pads }, bn2d(ch(k)), { type: 'ReLU' });
+    layers.push({ type: 'ConvTranspose2D', inChannels: ch(k - 1), outChannels: ch(k), kernel: 4, stride: 2, pads }, bn2d(ch(k)), {
+      type: 'ReLU',
+    });
   }
-  layers.push({ type: 'Conv2D', inChannels: ch(stages), outChannels: c, kernel: 3, stride: 1, pads: [1, 1, 1, 1] }, { type: 'Tanh' }, { type: 'Flatten' });
+  layers.push(
+    { type: 'Conv2D', inChannels: ch(stages), outChannels: c, kernel: 3, stride: 1, pads: [1, 1, 1, 1] },
+    { type: 'Tanh' },
+    { type: 'Flatten' },
+  );
   return { inputDim: noiseDim, layers };
 }
 
@@ -154,11 +165,17 @@ function dcganCritic([c, h, w]: ImageShape, outputs: number, numClasses: number,
   let [ci, hi, wi] = [c, h, w];
   for (let k = 0; k < stages; k++) {
     const co = Math.min(256, 64 << k);
-    layers.push({ type: 'Conv2D', inChannels: ci, outChannels: co, kernel: 4, stride: 2, pads: [1, 1, 1, 1] }, { type: 'LeakyReLU', alpha: 0.2 });
+    layers.push(
+      { type: 'Conv2D', inChannels: ci, outChannels: co, kernel: 4, stride: 2, pads: [1, 1, 1, 1] },
+      { type: 'LeakyReLU', alpha: 0.2 },
+    );
     [ci, hi, wi] = [co, Math.floor(hi / 2), Math.floor(wi / 2)];
   }
   const features = ci * hi * wi;
-  layers.push({ type: 'Flatten' }, conditional ? { type: 'LabelProjection', inputDim: features, numClasses } : { type: 'Dense', inputDim: features, units: outputs });
+  layers.push(
+    { type: 'Flatten' },
+    conditional ? { type: 'LabelProjection', inputDim: features, numClasses } : { type: 'Dense', inputDim: features, units: outputs },
+  );
   return { inputDim: c * h * w, layers };
 }
 

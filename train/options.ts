@@ -75,10 +75,12 @@ interface OptionDef<T> {
   schema: (zod: typeof z) => z.ZodType<T>;
 }
 
-const choice = (values: readonly string[]) => (v: string): string => {
-  if (!values.includes(v)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}`);
-  return v;
-};
+const choice =
+  (values: readonly string[]) =>
+  (v: string): string => {
+    if (!values.includes(v)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}`);
+    return v;
+  };
 
 /** The critic steps per generator step during --critic-warmup (WGAN's 100). */
 export const WARMUP_CRITIC_STEPS = 100;
@@ -235,7 +237,9 @@ export function referenceOptions(kind: ModelKind): TrainingOptions {
 /** A recipe's options for a new run of `epochs` epochs. */
 export function recipeOptions(recipe: Recipe, kind: ModelKind, ctx: { epochs: number }): TrainingOptions {
   if (recipe === 'reference') return referenceOptions(kind);
-  return Object.fromEntries(KEYS.map((k) => [k, (TRAINING_OPTIONS[k].best ?? TRAINING_OPTIONS[k].reference)(kind, ctx)])) as unknown as TrainingOptions;
+  return Object.fromEntries(
+    KEYS.map((k) => [k, (TRAINING_OPTIONS[k].best ?? TRAINING_OPTIONS[k].reference)(kind, ctx)]),
+  ) as unknown as TrainingOptions;
 }
 
 /**
@@ -243,7 +247,12 @@ export function recipeOptions(recipe: Recipe, kind: ModelKind, ctx: { epochs: nu
  * recipe's for a new run) with the given ones replacing theirs. A lever given for a generator it
  * does not apply to is an error; a start-only option given on resume is ignored.
  */
-export function resolveOptions(kind: ModelKind, given: GivenOptions, ctx: { epochs: number }, base: TrainingOptions | Recipe): TrainingOptions {
+export function resolveOptions(
+  kind: ModelKind,
+  given: GivenOptions,
+  ctx: { epochs: number },
+  base: TrainingOptions | Recipe,
+): TrainingOptions {
   const resuming = typeof base !== 'string';
   const out = { ...(resuming ? base : recipeOptions(base, kind, ctx)) } as Record<OptionKey, unknown>;
   for (const key of KEYS) {

@@ -45,7 +45,11 @@ export const provisional = (epochs: number): boolean => epochs >= UNKNOWN;
  * speed (see `minutesToEpochs`; provisional before the first epoch), else a resumed run's schedule
  * end or DEFAULT_EPOCHS.
  */
-export function plannedEpochs(o: Pick<TrainingOptions, 'steps' | 'minutes' | 'lrDecay'>, stepsPerEpoch: number, givenEpochs: number | undefined): number {
+export function plannedEpochs(
+  o: Pick<TrainingOptions, 'steps' | 'minutes' | 'lrDecay'>,
+  stepsPerEpoch: number,
+  givenEpochs: number | undefined,
+): number {
   if (givenEpochs !== undefined) return givenEpochs;
   if (o.steps !== null) return Math.ceil(o.steps / stepsPerEpoch);
   if (o.minutes !== null) return o.lrDecay && o.lrDecay.to < UNKNOWN ? o.lrDecay.to : UNKNOWN;
@@ -53,19 +57,26 @@ export function plannedEpochs(o: Pick<TrainingOptions, 'steps' | 'minutes' | 'lr
 }
 
 /** Whether a --minutes run's length is still an estimate: until its fitted decay starts (then it is fixed). */
-export const lengthOpen = (o: TrainingOptions, epoch: number): boolean => o.minutes !== null && !(o.lrDecay && o.lrDecay.to < UNKNOWN && epoch >= o.lrDecay.from);
+export const lengthOpen = (o: TrainingOptions, epoch: number): boolean =>
+  o.minutes !== null && !(o.lrDecay && o.lrDecay.to < UNKNOWN && epoch >= o.lrDecay.from);
 
 /**
  * --minutes as epochs: the epochs done plus those the time left holds at this session's speed (at
  * least the one under way). `wallSeconds` is the whole run's time so far.
  */
-export function minutesToEpochs(minutes: number, done: { epoch: number; wallSeconds: number }, secondsPerStep: number, stepsPerEpoch: number): number {
+export function minutesToEpochs(
+  minutes: number,
+  done: { epoch: number; wallSeconds: number },
+  secondsPerStep: number,
+  stepsPerEpoch: number,
+): number {
   const left = Math.max(0, minutes * 60 - done.wallSeconds);
   return Math.max(1, done.epoch + Math.round(left / secondsPerStep / stepsPerEpoch));
 }
 
 /** The decay fitted to a length: the best recipe's second half (only when the options decay at all). */
-export const fittedDecay = (o: TrainingOptions, epochs: number): TrainingOptions['lrDecay'] => (o.lrDecay ? { from: Math.floor(epochs / 2), to: epochs } : null);
+export const fittedDecay = (o: TrainingOptions, epochs: number): TrainingOptions['lrDecay'] =>
+  o.lrDecay ? { from: Math.floor(epochs / 2), to: epochs } : null;
 
 /** The run's length as a phrase: "167 epochs of 9 steps (1,503 steps)". */
 export const lengthPhrase = (epochs: number, stepsPerEpoch: number): string =>
@@ -76,6 +87,8 @@ const plural = (n: number, word: string): string => `${n.toLocaleString('en-US')
 /** The warning for a run too short to learn anything, or null. */
 export function tooShortWarning(steps: number, how: string): string | null {
   if (steps >= MIN_STEPS) return null;
-  return `warning: ${how} is ${steps.toLocaleString('en-US')} generator steps, too few to learn anything: ` +
-`samples are still noise below ~${MIN_STEPS} steps (give e.g. --steps 1500 or --minutes 3)`;
+  return (
+    `warning: ${how} is ${steps.toLocaleString('en-US')} generator steps, too few to learn anything: ` +
+    `samples are still noise below ~${MIN_STEPS} steps (give e.g. --steps 1500 or --minutes 3)`
+  );
 }

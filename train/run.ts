@@ -14,12 +14,39 @@ import { plannedImageShape, type ImageDataOptions } from '../data/image-options.
 import { checkTrainingMemory, memoryLimitFor, type MemoryPlan } from './memory.js';
 import { architecture, type Architecture } from './models.js';
 import { kernelsNeeded } from './layers/registry.js';
-import { learningRateScale, optionFlags, recipeOptions, resolveOptions, type Arch, type GivenOptions, type Recipe, type TrainingOptions } from './options.js';
+import {
+  learningRateScale,
+  optionFlags,
+  recipeOptions,
+  resolveOptions,
+  type Arch,
+  type GivenOptions,
+  type Recipe,
+  type TrainingOptions,
+} from './options.js';
 import { initOutputBiasToMean } from './layers.js';
 import { GanTrainer, type StepMetrics } from './trainer.js';
-import { captureCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type DatasetInfo, type RunPosition } from './checkpoint.js';
+import {
+  captureCheckpoint,
+  readCheckpoint,
+  restoreCheckpoint,
+  saveCheckpoint,
+  type Checkpoint,
+  type DatasetInfo,
+  type RunPosition,
+} from './checkpoint.js';
 import { lossCurveSvg } from './loss-plot.js';
-import { defaultBatch, fittedDecay, MIN_DEFAULT_BATCH, lengthOpen, lengthPhrase, minutesToEpochs, plannedEpochs, provisional, tooShortWarning } from './run-length.js';
+import {
+  defaultBatch,
+  fittedDecay,
+  MIN_DEFAULT_BATCH,
+  lengthOpen,
+  lengthPhrase,
+  minutesToEpochs,
+  plannedEpochs,
+  provisional,
+  tooShortWarning,
+} from './run-length.js';
 
 export interface TrainOptions {
   model: ModelKind;
@@ -67,7 +94,12 @@ function sampleGrid(trainer: GanTrainer, seed: number, classes: string[]): Buffe
   const n = rows * cols;
   const images = tf.tidy(() => {
     const noise = tf.tensor2d(generatorNoise(seed ^ 0x5eed, n, trainer.arch.noiseDim), [n, trainer.arch.noiseDim]);
-    const labels = trainer.conditional ? tf.tensor1d(Int32Array.from({ length: n }, (_, i) => Math.floor(i / cols)), 'int32') : undefined;
+    const labels = trainer.conditional
+      ? tf.tensor1d(
+          Int32Array.from({ length: n }, (_, i) => Math.floor(i / cols)),
+          'int32',
+        )
+      : undefined;
     return trainer.generate(noise, labels).dataSync() as Float32Array;
   });
   const shape = trainer.arch.imageShape;
@@ -99,23 +131,40 @@ async function loadRunData(opts: TrainOptions, ckpt: Checkpoint | null, log: (li
   const stored = ckpt?.dataset.source;
   const given = opts.dataOptions ?? {};
   const options: ImageDataOptions = stored
-    ? { size: stored.size, channels: stored.channels === 'auto' ? undefined : stored.channels, fit: stored.fit, holdout: stored.holdout, ...given }
+    ? {
+        size: stored.size,
+        channels: stored.channels === 'auto' ? undefined : stored.channels,
+        fit: stored.fit,
+        holdout: stored.holdout,
+        ...given,
+      }
     : given;
   const splits = await openData(opts.data, options, { log });
   const f = splits.folder;
   if (f) {
     const [c, h, w] = splits.train.shape;
     const classes = f.layout === 'flat' ? 'no classes' : splits.train.classes.map((k, i) => `${k} ${f.perClass[i]}`).join(', ');
-    log(`data: ${splits.train.name}, ${c}x${h}x${w} ${c === 3 ? 'RGB' : 'grey'} (${classes}); ` +
-`${splits.train.count} to train, ${splits.heldOut.count} held out` +
-`${f.cache.hit ? ', from the cache' : ''}`);
-    if (f.skipped.length) log(`data: skipped ${f.skipped.length} (--strict makes this an error), first ${f.skipped[0]!.file}: ` +
-`${f.skipped[0]!.reason}; \`onnxgan data ${opts.data}\` lists them`);
+    log(
+      `data: ${splits.train.name}, ${c}x${h}x${w} ${c === 3 ? 'RGB' : 'grey'} (${classes}); ` +
+        `${splits.train.count} to train, ${splits.heldOut.count} held out` +
+        `${f.cache.hit ? ', from the cache' : ''}`,
+    );
+    if (f.skipped.length)
+      log(
+        `data: skipped ${f.skipped.length} (--strict makes this an error), first ${f.skipped[0]!.file}: ` +
+          `${f.skipped[0]!.reason}; \`onnxgan data ${opts.data}\` lists them`,
+      );
   }
   if (opts.model === 'cgan') {
-    if (f?.layout === 'flat') throw new DataError(`${opts.data} is a flat folder of images without classes: cgan needs one subfolder per class (gan ` +
-`and wgan-gp train on a flat folder)`);
-    if (splits.train.classes.length < 2) throw new DataError(`${opts.data} has a single class (${splits.train.classes[0]}): cgan needs at least 2 class folders (gan and wgan-gp train on one)`);
+    if (f?.layout === 'flat')
+      throw new DataError(
+        `${opts.data} is a flat folder of images without classes: cgan needs one subfolder per class (gan ` +
+          `and wgan-gp train on a flat folder)`,
+      );
+    if (splits.train.classes.length < 2)
+      throw new DataError(
+        `${opts.data} has a single class (${splits.train.classes[0]}): cgan needs at least 2 class folders (gan and wgan-gp train on one)`,
+      );
   }
   return splits;
 }
@@ -143,7 +192,9 @@ function eta(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0 || seconds > 99 * 86400) return '-';
   const s = Math.round(seconds);
   const hms = [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60];
-  return hms[0] ? `${hms[0]}:${String(hms[1]).padStart(2, '0')}:${String(hms[2]).padStart(2, '0')}` : `${hms[1]}:${String(hms[2]).padStart(2, '0')}`;
+  return hms[0]
+    ? `${hms[0]}:${String(hms[1]).padStart(2, '0')}:${String(hms[2]).padStart(2, '0')}`
+    : `${hms[1]}:${String(hms[2]).padStart(2, '0')}`;
 }
 
 const fmt = (m: Partial<StepMetrics>): string =>
@@ -152,7 +203,11 @@ const fmt = (m: Partial<StepMetrics>): string =>
     .join(' ');
 
 /** The options in force on --resume; a change is recorded in the history with the step it starts at. */
-function resumedOptions(ckpt: Checkpoint, opts: TrainOptions, epochs: number): { options: TrainingOptions; optionChanges: Checkpoint['optionChanges'] } {
+function resumedOptions(
+  ckpt: Checkpoint,
+  opts: TrainOptions,
+  epochs: number,
+): { options: TrainingOptions; optionChanges: Checkpoint['optionChanges'] } {
   const kind = ckpt.architecture.kind;
   const options = resolveOptions(kind, opts.options, { epochs }, ckpt.options);
   const [before, after] = [optionFlags(kind, ckpt.options), optionFlags(kind, options)];
@@ -232,7 +287,8 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   const seed = ckpt?.seed ?? opts.seed;
   const batch = opts.batch ?? ckpt?.batch ?? defaultBatch(data.count);
   // Again once the channels (auto may find colour) and the batch are known.
-  if (data.shape.join() !== plan.shape.join() || batch !== plan.batch) checkTrainingMemory({ ...plan, shape: data.shape, batch }, log, memoryLimitFor(backend.name));
+  if (data.shape.join() !== plan.shape.join() || batch !== plan.batch)
+    checkTrainingMemory({ ...plan, shape: data.shape, batch }, log, memoryLimitFor(backend.name));
   if (ckpt?.position.batchInEpoch && ckpt.batch !== undefined && batch !== ckpt.batch) {
     // The epoch's position counts batches of the size it began with.
     throw new Error(`${ckptFile} stopped partway through an epoch of batch ${ckpt.batch}: resume with --batch ${ckpt.batch} (or none)`);
@@ -241,9 +297,15 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   const nBatches = Math.ceil(data.count / batch);
   const given = opts.options as Partial<TrainingOptions>;
   const length = (k: 'steps' | 'minutes'): number | null => (given[k] !== undefined ? given[k] : (ckpt?.options[k] ?? null));
-  const epochs = plannedEpochs({ steps: length('steps'), minutes: length('minutes'), lrDecay: ckpt?.options.lrDecay ?? null }, nBatches, opts.epochs);
+  const epochs = plannedEpochs(
+    { steps: length('steps'), minutes: length('minutes'), lrDecay: ckpt?.options.lrDecay ?? null },
+    nBatches,
+    opts.epochs,
+  );
   if (length('minutes') !== null && given.lrDecay !== undefined) {
-    throw new Error('--lr-decay counts epochs: give --epochs or --steps with it (with --minutes the decay is fitted to the estimated length)');
+    throw new Error(
+      '--lr-decay counts epochs: give --epochs or --steps with it (with --minutes the decay is fitted to the estimated length)',
+    );
   }
   const { options, optionChanges } = ckpt
     ? resumedOptions(ckpt, opts, epochs)
@@ -253,14 +315,18 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   const recipe = ckpt ? ckpt.recipe : opts.recipe;
   if (options.lrDecay && epochs > options.lrDecay.to) {
     // Epochs at rate zero would still move BatchNorm statistics and the EMA: refuse rather than drift.
-    throw new Error(`the learning rates of ${opts.out} reach zero at epoch ${options.lrDecay.to}: pass --lr-decay again ` +
-`to schedule epochs up to ${epochs}`);
+    throw new Error(
+      `the learning rates of ${opts.out} reach zero at epoch ${options.lrDecay.to}: pass --lr-decay again ` +
+        `to schedule epochs up to ${epochs}`,
+    );
   }
   const rng = new Rng(seed);
   const trainer = new GanTrainer(arch, options, rng);
-  log(`step: ` +
-`${trainer.engine === 'hand' ? 'hand-written forward and backward, products on onnxruntime' : `tfjs autodiff on ${backend.name}`}` +
-`${trainer.engineNote ? ` (the hand-written step does not run this network yet: ${trainer.engineNote})` : ''}`);
+  log(
+    `step: ` +
+      `${trainer.engine === 'hand' ? 'hand-written forward and backward, products on onnxruntime' : `tfjs autodiff on ${backend.name}`}` +
+      `${trainer.engineNote ? ` (the hand-written step does not run this network yet: ${trainer.engineNote})` : ''}`,
+  );
   if (ckpt) {
     await restoreCheckpoint(trainer, ckpt, ckptFile);
     rng.setState(ckpt.rngState);
@@ -273,23 +339,52 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   if (ckpt && pos.epoch >= epochs) {
     throw new Error(`${opts.out} has done ${pos.epoch} epochs already: pass --epochs above ${pos.epoch} to continue it`);
   }
-  if (ckpt) log(`resuming ${opts.out} at epoch ${pos.epoch + 1}${pos.batchInEpoch ? `, batch ${pos.batchInEpoch + 1}` : ''} (step ${pos.step})`);
+  if (ckpt)
+    log(`resuming ${opts.out} at epoch ${pos.epoch + 1}${pos.batchInEpoch ? `, batch ${pos.batchInEpoch + 1}` : ''} (step ${pos.step})`);
   else {
     // A --minutes run's decay is fitted once the speed is known.
-    const shown = provisional(epochs) && options.lrDecay ? [...optionFlags(opts.model, { ...options, lrDecay: null }), '(learning rates decaying over the second half)'] : optionFlags(opts.model, options);
+    const shown =
+      provisional(epochs) && options.lrDecay
+        ? [...optionFlags(opts.model, { ...options, lrDecay: null }), '(learning rates decaying over the second half)']
+        : optionFlags(opts.model, options);
     log(`recipe ${recipe}: ${shown.join(' ') || "the chapter's settings"}`);
   }
   const history = reconcileMetrics(metricsFile, pos.epoch);
-  const fitted = opts.batch === undefined && ckpt?.batch === undefined ? ` (fitted to ${data.count.toLocaleString('en-US')} images; --batch sets it)` : '';
-  const lengthText = options.minutes !== null ? `about ${options.minutes} minutes (epochs from the speed, after the first)` : lengthPhrase(epochs, nBatches);
+  const fitted =
+    opts.batch === undefined && ckpt?.batch === undefined
+      ? ` (fitted to ${data.count.toLocaleString('en-US')} images; --batch sets it)`
+      : '';
+  const lengthText =
+    options.minutes !== null ? `about ${options.minutes} minutes (epochs from the speed, after the first)` : lengthPhrase(epochs, nBatches);
   log(`run: ${lengthText}, batch ${batch}${fitted}`);
   if (options.minutes === null) warnIfShort(log, epochs * nBatches, lengthFlag(opts, options, epochs));
-  return { opts, log, backend: backend.name, data, source: splits.folder?.source, trainer, seed, batch, nBatches, epochs, recipe, pos, optionChanges, history, ckptFile, metricsFile };
+  return {
+    opts,
+    log,
+    backend: backend.name,
+    data,
+    source: splits.folder?.source,
+    trainer,
+    seed,
+    batch,
+    nBatches,
+    epochs,
+    recipe,
+    pos,
+    optionChanges,
+    history,
+    ckptFile,
+    metricsFile,
+  };
 }
 
 /** How the run's length was asked for, for the warning. */
 const lengthFlag = (opts: TrainOptions, o: TrainingOptions, epochs: number): string =>
-  opts.epochs !== undefined ? `--epochs ${opts.epochs}` : o.steps !== null ? `--steps ${o.steps}` : `--epochs ${epochs} (the run's length when none is given)`;
+  opts.epochs !== undefined
+    ? `--epochs ${opts.epochs}`
+    : o.steps !== null
+      ? `--steps ${o.steps}`
+      : `--epochs ${epochs} (the run's length when none is given)`;
 
 function warnIfShort(log: (line: string) => void, steps: number, how: string): void {
   const warning = tooShortWarning(steps, how);
@@ -314,7 +409,12 @@ function refitMinutes(r: Run, secondsPerStep: number): void {
 }
 
 async function saveRun(r: Run): Promise<void> {
-  const dataset: DatasetInfo = { name: r.data.name, classes: r.data.classes, count: r.data.count, ...(r.source ? { source: r.source } : {}) };
+  const dataset: DatasetInfo = {
+    name: r.data.name,
+    classes: r.data.classes,
+    count: r.data.count,
+    ...(r.source ? { source: r.source } : {}),
+  };
   const meta = {
     dataset,
     seed: r.seed,
@@ -339,7 +439,14 @@ function progressBar(r: Run, totalSteps: number): cliProgress.SingleBar {
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(totalSteps, r.pos.step, { kind: r.opts.model, epoch: r.pos.epoch + 1, epochs: provisional(r.epochs) ? '?' : r.epochs, speed: '-', remaining: '-', losses: '' });
+  bar.start(totalSteps, r.pos.step, {
+    kind: r.opts.model,
+    epoch: r.pos.epoch + 1,
+    epochs: provisional(r.epochs) ? '?' : r.epochs,
+    speed: '-',
+    remaining: '-',
+    losses: '',
+  });
   return bar;
 }
 
@@ -355,7 +462,7 @@ async function runEpochSteps(r: Run, nBatches: number, onStep: (m: StepMetrics) 
     pos.batchInEpoch = 0;
     pos.epochSums = {};
   }
-  for (; pos.batchInEpoch < nBatches; ) {
+  for (; pos.batchInEpoch < nBatches;) {
     if (r.opts.stop?.requested) return false;
     const from = pos.batchInEpoch * batch;
     const { x, y } = batchTensors(data, pos.epochOrder, from, Math.min(from + batch, data.count));
@@ -365,8 +472,11 @@ async function runEpochSteps(r: Run, nBatches: number, onStep: (m: StepMetrics) 
       m = trainer.step(x, y);
     } catch (e) {
       // A wasm trap is what a full 4 GiB heap looks like (memory.ts's estimate is a lower bound).
-      if (e instanceof WebAssembly.RuntimeError) throw new Error(`the ${r.backend} backend failed in a step of batch ${batch} (${e.message}): its memory is likely ` +
-`full; use a smaller --batch or --image-size`);
+      if (e instanceof WebAssembly.RuntimeError)
+        throw new Error(
+          `the ${r.backend} backend failed in a step of batch ${batch} (${e.message}): its memory is likely ` +
+            `full; use a smaller --batch or --image-size`,
+        );
       throw e;
     } finally {
       tf.dispose([x, y]);
@@ -417,7 +527,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const onStep = (m: StepMetrics): void => {
     sessionSteps++;
     const speed = sessionSteps / ((performance.now() - sessionStart) / 1000);
-    bar.update(pos.step, { epoch: pos.epoch + 1, epochs: provisional(r.epochs) ? '?' : r.epochs, speed: speed.toFixed(2), remaining: eta((totalSteps - pos.step) / speed), losses: fmt(m) });
+    bar.update(pos.step, {
+      epoch: pos.epoch + 1,
+      epochs: provisional(r.epochs) ? '?' : r.epochs,
+      speed: speed.toFixed(2),
+      remaining: eta((totalSteps - pos.step) / speed),
+      losses: fmt(m),
+    });
   };
   try {
     while (pos.epoch < r.epochs) {
@@ -427,12 +543,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         pos.wallTimeMs = performance.now() - started;
         await saveRun(r);
         bar.stop();
-        log(`interrupted: checkpoint at epoch ${pos.epoch + 1}, batch ${pos.batchInEpoch}/${nBatches} in ` +
-`${r.ckptFile}; continue with --resume`);
+        log(
+          `interrupted: checkpoint at epoch ${pos.epoch + 1}, batch ${pos.batchInEpoch}/${nBatches} in ` +
+            `${r.ckptFile}; continue with --resume`,
+        );
         return { status: 'interrupted', epoch: pos.epoch, step: pos.step, checkpoint: r.ckptFile };
       }
       const avg = Object.fromEntries(Object.entries(pos.epochSums).map(([k, v]) => [k, v / nBatches]));
-      Object.assign(pos, { epoch: pos.epoch + 1, epochOrder: null, batchInEpoch: 0, epochSums: {}, wallTimeMs: performance.now() - started });
+      Object.assign(pos, {
+        epoch: pos.epoch + 1,
+        epochOrder: null,
+        batchInEpoch: 0,
+        epochSums: {},
+        wallTimeMs: performance.now() - started,
+      });
       refitMinutes(r, (performance.now() - sessionStart) / 1000 / sessionSteps);
       if (r.epochs * nBatches !== totalSteps && r.epochs > pos.epoch) bar.setTotal((totalSteps = r.epochs * nBatches));
       await writeEpochOutputs(r, {
@@ -446,8 +570,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       });
     }
     bar.stop();
-    log(`done: ${pos.epoch} epochs, ${pos.step} generator steps, ${(pos.wallTimeMs / 1000).toFixed(0)} s; ` +
-`samples ${path.join(opts.out, 'samples.png')}, checkpoint ${r.ckptFile}`);
+    log(
+      `done: ${pos.epoch} epochs, ${pos.step} generator steps, ${(pos.wallTimeMs / 1000).toFixed(0)} s; ` +
+        `samples ${path.join(opts.out, 'samples.png')}, checkpoint ${r.ckptFile}`,
+    );
     return { status: 'done', epoch: pos.epoch, step: pos.step, checkpoint: r.ckptFile };
   } finally {
     bar.stop();

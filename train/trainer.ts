@@ -11,7 +11,18 @@ import { emaDecayAt, useAveragedWeights } from './ema.js';
 import { ortGemm } from '../backend/ort-matmul.js';
 import { HandStep, notStepByHand } from './mlp-step.js';
 import type { StepEngine, StepHost, StepMetrics } from './step.js';
-import { criticStepsAt, drawNoise, ganCriticLoss, ganGeneratorLoss, r1Penalty, wganCriticDraws, wganCriticLoss, wganGeneratorDraws, wganGeneratorLoss, wganPenalty } from './algorithms.js';
+import {
+  criticStepsAt,
+  drawNoise,
+  ganCriticLoss,
+  ganGeneratorLoss,
+  r1Penalty,
+  wganCriticDraws,
+  wganCriticLoss,
+  wganGeneratorDraws,
+  wganGeneratorLoss,
+  wganPenalty,
+} from './algorithms.js';
 
 export type { StepEngine, StepMetrics } from './step.js';
 
@@ -36,7 +47,12 @@ export class GanTrainer implements StepHost {
   readonly engineNote: string | null = null;
   private readonly hand: HandStep | null = null;
 
-  constructor(readonly arch: Architecture, readonly options: TrainingOptions, readonly rng: Rng, engine?: StepEngine) {
+  constructor(
+    readonly arch: Architecture,
+    readonly options: TrainingOptions,
+    readonly rng: Rng,
+    engine?: StepEngine,
+  ) {
     this.generator = new Sequential('generator', arch.generator, rng);
     this.critic = new Sequential('critic', arch.critic, rng);
     this.gAdam = new Adam(this.generator.trainable, options.gLr, arch.generatorAdam);
@@ -44,7 +60,8 @@ export class GanTrainer implements StepHost {
     const gemm = engine === 'tfjs' || (!engine && tf.getBackend() === 'tensorflow') ? null : ortGemm();
     const notHand = notStepByHand(this);
     if (gemm && 'gemm' in gemm && !notHand) this.hand = new HandStep(this, gemm.gemm);
-    else if (engine === 'hand') throw new Error(`the hand-written step is not available here (${gemm && 'why' in gemm ? gemm.why : notHand})`);
+    else if (engine === 'hand')
+      throw new Error(`the hand-written step is not available here (${gemm && 'why' in gemm ? gemm.why : notHand})`);
     else if (gemm && notHand) this.engineNote = notHand;
     this.engine = this.hand ? 'hand' : 'tfjs';
   }
@@ -89,7 +106,12 @@ export class GanTrainer implements StepHost {
           dAcc = t.dAcc;
           return t;
         });
-        return r1 ? (tf.add(ce, penaltyLoss(r1, (x) => D.apply(x, dCtx), real)) as tf.Scalar) : ce;
+        return r1
+          ? (tf.add(
+              ce,
+              penaltyLoss(r1, (x) => D.apply(x, dCtx), real),
+            ) as tf.Scalar)
+          : ce;
       });
       let gAcc = 0;
       const gLoss = minimize(this.gAdam, G.trainable, () => {
@@ -131,7 +153,13 @@ export class GanTrainer implements StepHost {
             seen.wasserstein = t.wasserstein;
             return t;
           });
-          const gp = penaltyLoss(watched(penalty, (l) => (seen.gp = l)), (x) => D.apply(x, dCtx), real, fake, eps);
+          const gp = penaltyLoss(
+            watched(penalty, (l) => (seen.gp = l)),
+            (x) => D.apply(x, dCtx),
+            real,
+            fake,
+            eps,
+          );
           return tf.add(critic, gp) as tf.Scalar;
         });
         return { dLoss, ...seen };
@@ -189,4 +217,3 @@ export class GanTrainer implements StepHost {
     return new Map([...this.generator.weights, ...this.critic.weights].map((w) => [weightKey(w), w]));
   }
 }
-

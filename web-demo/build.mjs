@@ -32,7 +32,9 @@ const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 function contentHash(bytes) {
   const digest = createHash('sha256').update(bytes).digest();
-  let bits = 0, value = 0, hash = '';
+  let bits = 0,
+    value = 0,
+    hash = '';
   for (const byte of digest) {
     value = (value << 8) | byte;
     bits += 8;
@@ -80,7 +82,17 @@ async function precompress(files) {
   for (const file of files) {
     if (!COMPRESSED.test(file)) continue;
     for (const [suffix, compress] of [
-      ['.br', (b) => brotli(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_LGWIN]: 24, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.length } })],
+      [
+        '.br',
+        (b) =>
+          brotli(b, {
+            params: {
+              [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+              [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
+              [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.length,
+            },
+          }),
+      ],
       ['.gz', (b) => gzip(b, { level: 9 })],
     ]) {
       const target = file + suffix;
@@ -153,7 +165,9 @@ const packageOptions = {
   ...common,
   entryPoints: { 'onnx-gan': element },
   outdir: packageOut,
-  define: { __ONNXGAN_ORT_FILES__: JSON.stringify(Object.fromEntries(Object.entries(ORT_FILES).map(([key, name]) => [key, `ort/${name}`]))) },
+  define: {
+    __ONNXGAN_ORT_FILES__: JSON.stringify(Object.fromEntries(Object.entries(ORT_FILES).map(([key, name]) => [key, `ort/${name}`]))),
+  },
 };
 
 if (process.argv.includes('--watch')) {
@@ -163,5 +177,6 @@ if (process.argv.includes('--watch')) {
   const started = Date.now();
   await Promise.all([build(options), build(packageOptions)]);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (Number(seconds) > 5) console.log(`web-demo: built ${relative(process.cwd(), out)} in ${seconds} s (brotli copies of new runtime files)`);
+  if (Number(seconds) > 5)
+    console.log(`web-demo: built ${relative(process.cwd(), out)} in ${seconds} s (brotli copies of new runtime files)`);
 }

@@ -4,7 +4,25 @@ import { elementwise, withScalar } from './elementwise.js';
 import { UnsupportedError } from './errors.js';
 
 /** Names as tfjs serialises them (relu, hardSigmoid, gelu_new...), compared case-insensitively. */
-export const ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'hardSigmoid', 'tanh', 'softplus', 'softsign', 'swish', 'mish', 'gelu', 'gelu_new', 'softmax', 'logSoftmax', 'leakyrelu'];
+export const ACTIVATIONS = [
+  'linear',
+  'relu',
+  'relu6',
+  'elu',
+  'selu',
+  'sigmoid',
+  'hardSigmoid',
+  'tanh',
+  'softplus',
+  'softsign',
+  'swish',
+  'mish',
+  'gelu',
+  'gelu_new',
+  'softmax',
+  'logSoftmax',
+  'leakyrelu',
+];
 
 const mul = (e: Emitter, a: Value, b: Value): Value => elementwise(e, 'Mul', [a, b], { shape: a.shape });
 
@@ -48,7 +66,12 @@ export function activation(e: Emitter, x: Value, name: string, where: string, al
     }
     case 'gelu_new': {
       const cube = mul(e, mul(e, x, x), x);
-      const inner = withScalar(e, 'Mul', elementwise(e, 'Add', [x, withScalar(e, 'Mul', cube, 0.044715)], { shape: x.shape }), Math.sqrt(2 / Math.PI));
+      const inner = withScalar(
+        e,
+        'Mul',
+        elementwise(e, 'Add', [x, withScalar(e, 'Mul', cube, 0.044715)], { shape: x.shape }),
+        Math.sqrt(2 / Math.PI),
+      );
       return withScalar(e, 'Mul', mul(e, x, withScalar(e, 'Add', e.unary('Tanh', inner), 1)), 0.5);
     }
     case 'softmax':

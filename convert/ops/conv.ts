@@ -71,7 +71,10 @@ export function convTranspose(e: Emitter, x: Value, weight: string, bias: string
   const { input, nchw } = nchwInput(e, x, w.channelsFirst);
   const inHW = spatial(x.shape, w.channelsFirst);
   const outHW = spatial(out, w.channelsFirst);
-  if ([...inHW, ...outHW].some((d) => d === null)) throw new UnsupportedError(`${hint}: a transposed convolution needs fixed spatial sizes (got [${x.shape.join(', ')}] -> [${out.join(', ')}])`);
+  if ([...inHW, ...outHW].some((d) => d === null))
+    throw new UnsupportedError(
+      `${hint}: a transposed convolution needs fixed spatial sizes (got [${x.shape.join(', ')}] -> [${out.join(', ')}])`,
+    );
   const begin: number[] = [];
   const end: number[] = [];
   const extra: number[] = [];
@@ -99,12 +102,24 @@ export function convTranspose(e: Emitter, x: Value, weight: string, bias: string
 /** MaxPool / AveragePool (TensorFlow's average ignores the padding, as ONNX's count_include_pad=0 does). */
 export function pool(e: Emitter, type: 'MaxPool' | 'AveragePool', x: Value, w: Window, out: Shape, hint: string): Value {
   const { input, nchw } = nchwInput(e, x, w.channelsFirst);
-  const attrs: Record<string, Attr> = { kernel_shape: { ints: w.kernel }, strides: { ints: w.strides }, ...padAttrs(e, spatial(x.shape, w.channelsFirst), w) };
+  const attrs: Record<string, Attr> = {
+    kernel_shape: { ints: w.kernel },
+    strides: { ints: w.strides },
+    ...padAttrs(e, spatial(x.shape, w.channelsFirst), w),
+  };
   return e.op(type, [input], attrs, { dtype: 'float32', shape: out, nchw }, hint);
 }
 
 /** Global pooling to [N, C] (keepDims: [N, 1, 1, C], or [N, C, 1, 1] channels-first). */
-export function globalPool(e: Emitter, type: 'GlobalAveragePool' | 'GlobalMaxPool', x: Value, channelsFirst: boolean, keepDims: boolean, out: Shape, hint: string): Value {
+export function globalPool(
+  e: Emitter,
+  type: 'GlobalAveragePool' | 'GlobalMaxPool',
+  x: Value,
+  channelsFirst: boolean,
+  keepDims: boolean,
+  out: Shape,
+  hint: string,
+): Value {
   const { input, nchw } = nchwInput(e, x, channelsFirst);
   const pooled = e.op(type, [input], {}, { dtype: 'float32', shape: channelsFirst ? out : [x.shape[0]!, 1, 1, x.shape[3]!], nchw }, hint);
   if (keepDims) return pooled;
@@ -131,7 +146,12 @@ export function resize(e: Emitter, x: Value, how: Interpolation, channelsFirst: 
   const { input, nchw } = nchwInput(e, x, channelsFirst);
   const [h, w] = spatial(out, channelsFirst);
   if (h === null || w === null) throw new UnsupportedError(`${hint}: resizing needs a fixed output size`);
-  const batchAndChannels = e.op('Slice', [e.op('Shape', [input], {}, { dtype: 'int64', shape: [4] }), e.int64([0]), e.int64([2])], {}, { dtype: 'int64', shape: [2] });
+  const batchAndChannels = e.op(
+    'Slice',
+    [e.op('Shape', [input], {}, { dtype: 'int64', shape: [4] }), e.int64([0]), e.int64([2])],
+    {},
+    { dtype: 'int64', shape: [2] },
+  );
   const sizes = e.op('Concat', [batchAndChannels, e.int64([h, w])], { axis: { i: 0 } }, { dtype: 'int64', shape: [4] });
   const transform = how.alignCorners ? 'align_corners' : how.halfPixelCenters ? 'half_pixel' : 'asymmetric';
   const attrs: Record<string, Attr> = { mode: { s: how.mode }, coordinate_transformation_mode: { s: transform } };

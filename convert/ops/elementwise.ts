@@ -21,13 +21,24 @@ function aligned(e: Emitter, x: Value, nchw: boolean): Value | null {
 }
 
 /** An elementwise op over `xs`; `out` is the tfjs result (its shape, and its dtype if not the first operand's). */
-export function elementwise(e: Emitter, op: string, xs: Value[], out: { shape: Shape; dtype?: DType }, attrs: Record<string, Attr> = {}): Value {
+export function elementwise(
+  e: Emitter,
+  op: string,
+  xs: Value[],
+  out: { shape: Shape; dtype?: DType },
+  attrs: Record<string, Attr> = {},
+): Value {
   const dtype = out.dtype ?? xs[0]!.dtype;
   if (out.shape.length === 4 && xs.some((x) => x.nchw)) {
     const moved = xs.map((x) => aligned(e, x, true));
     if (moved.every((m) => m !== null)) return e.op(op, moved as Value[], attrs, { dtype, shape: out.shape, nchw: true });
   }
-  return e.op(op, xs.map((x) => e.logical(x)), attrs, { dtype, shape: out.shape });
+  return e.op(
+    op,
+    xs.map((x) => e.logical(x)),
+    attrs,
+    { dtype, shape: out.shape },
+  );
 }
 
 /** Binary op of x with a float constant (scalar or broadcastable), x's shape and layout. */

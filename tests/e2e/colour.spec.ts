@@ -27,7 +27,21 @@ async function writeDcganGenerator(file: string): Promise<void> {
   ]);
   await selectBackend('auto');
   const net = new Sequential('generator', architecture('cgan', CLASSES.length, [3, 16, 16], 'dcgan').generator, new Rng(1));
-  await exportGenerator(net, { kind: 'cgan', noiseDim: 100, noise: 'uniform(-1,1)', classes: CLASSES, dataset: 'test', epochs: 0, steps: 0, valueRange: [-1, 1], imageShape: [3, 16, 16] }, file);
+  await exportGenerator(
+    net,
+    {
+      kind: 'cgan',
+      noiseDim: 100,
+      noise: 'uniform(-1,1)',
+      classes: CLASSES,
+      dataset: 'test',
+      epochs: 0,
+      steps: 0,
+      valueRange: [-1, 1],
+      imageShape: [3, 16, 16],
+    },
+    file,
+  );
 }
 
 /** Fractions of a canvas's pixels that are red (R high, G and B low) and grey (R = G = B). */
@@ -67,7 +81,7 @@ test('a colour model: the demo page and a third-party <onnx-gan> draw it in colo
     await watchElements(page);
     site.pages['/'] = htmlPage(
       `<script type="module" src="${server.url}/dist/onnx-gan.js"></script>\n<onnx-gan src="${server.url}` +
-`/models/flowers.onnx" label="Ωmega rose" count="6" seed="3"></onnx-gan>`,
+        `/models/flowers.onnx" label="Ωmega rose" count="6" seed="3"></onnx-gan>`,
     );
     await page.goto(site.url);
     const el = page.locator('onnx-gan');

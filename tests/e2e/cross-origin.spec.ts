@@ -49,7 +49,14 @@ test('a third-party page embeds with the docs snippet from the server started wi
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
   expect(page.workers(), 'one thread: no worker without cross-origin isolation').toHaveLength(0);
   // The generate API's CORS stays opt-in (--cors): the page may not call it.
-  const api = await page.evaluate((u) => fetch(`${u}/v1/models`).then(() => 'allowed', () => 'blocked'), baseURL);
+  const api = await page.evaluate(
+    (u) =>
+      fetch(`${u}/v1/models`).then(
+        () => 'allowed',
+        () => 'blocked',
+      ),
+    baseURL,
+  );
   expect(api).toBe('blocked');
   expect(await elementErrors(page)).toEqual([]);
 });
@@ -66,8 +73,16 @@ test('COOP/COEP on the HTML only: cross-origin isolated, threads, draws', async 
   // ... and a self-hosted copy whose files carry no COEP/CORP (the case that used to hang: a worker
   // of an isolated page needs COEP on its own script's response, which such a host does not send).
   const root = selfHostRoot();
-  const hosting = await site({ '/': htmlPage('<script type="module" src="/dist/onnx-gan.js"></script>\n<onnx-gan src="/models/cgan.onnx" ' +
-'label="7" seed="42" count="8"></onnx-gan>') }, isolation, root);
+  const hosting = await site(
+    {
+      '/': htmlPage(
+        '<script type="module" src="/dist/onnx-gan.js"></script>\n<onnx-gan src="/models/cgan.onnx" ' +
+          'label="7" seed="42" count="8"></onnx-gan>',
+      ),
+    },
+    isolation,
+    root,
+  );
   await page.goto(hosting.url);
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
   await expectDigits(page);
@@ -83,7 +98,8 @@ test('a page with the documented CSP draws, with no violation', async ({ page, b
       expect(name).toBe('Content-Security-Policy');
       expect(value).toMatch(/^default-src 'none'; /);
       const headers: Record<string, string> = { [name]: value };
-      if (tag === 'csp-isolated') Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+      if (tag === 'csp-isolated')
+        Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
       const s = await site({ '/': htmlPage(docSnippet('cross-origin', baseURL)) }, headers);
       await page.goto(s.url);
       await expectDigits(page);
@@ -112,13 +128,24 @@ test('an isolated page whose CSP forbids blob: workers runs one thread and still
 
 test('a strict CSP without the documented directives: a short reason and an error event within 10 s', async ({ page, baseURL }) => {
   const cases: [string, string, RegExp][] = [
-    ["no 'wasm-unsafe-eval'", `script-src ${baseURL}; connect-src ${baseURL}`, /Content-Security-Policy blocks WebAssembly: add 'wasm-unsafe-eval'/],
-    ['no connect-src for the server', `script-src ${baseURL} 'wasm-unsafe-eval'; connect-src 'self'`, /Content-Security-Policy \(connect-src\) blocks/],
+    [
+      "no 'wasm-unsafe-eval'",
+      `script-src ${baseURL}; connect-src ${baseURL}`,
+      /Content-Security-Policy blocks WebAssembly: add 'wasm-unsafe-eval'/,
+    ],
+    [
+      'no connect-src for the server',
+      `script-src ${baseURL} 'wasm-unsafe-eval'; connect-src 'self'`,
+      /Content-Security-Policy \(connect-src\) blocks/,
+    ],
   ];
   await watchElements(page);
   for (const [what, csp, reason] of cases) {
     await test.step(what, async () => {
-      const s = await site({ '/': htmlPage(docSnippet('cross-origin', baseURL)) }, { 'Content-Security-Policy': `default-src 'none'; ${csp}` });
+      const s = await site(
+        { '/': htmlPage(docSnippet('cross-origin', baseURL)) },
+        { 'Content-Security-Policy': `default-src 'none'; ${csp}` },
+      );
       await page.goto(s.url);
       const el = page.locator('onnx-gan');
       await expect(el).toHaveAttribute('data-state', 'error', { timeout: 10_000 });
@@ -133,7 +160,22 @@ test('a strict CSP without the documented directives: a short reason and an erro
 
 /** `onnxgan serve` (the built CLI) on a free port with `flags`, once its models are loaded. */
 async function serveCli(flags: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'serve', '--models', path.join(ROOT, 'models'), '--port', '0', '--log-format', 'json', '--no-access-log', ...flags], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'dist/cli.js'),
+      'serve',
+      '--models',
+      path.join(ROOT, 'models'),
+      '--port',
+      '0',
+      '--log-format',
+      'json',
+      '--no-access-log',
+      ...flags,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const exited = new Promise<number | null>((r) => child.on('close', r));
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -173,7 +215,17 @@ test('onnxgan serve --embed-origins: the listed origin embeds, any other does no
     expect(await page.evaluate(() => customElements.get('onnx-gan') === undefined)).toBe(true);
     // Nor can it fetch the model or the runtime.
     for (const file of ['/models/cgan.onnx', '/ort/ort.wasm.min.mjs']) {
-      expect(await page.evaluate((u) => fetch(u).then(() => 'allowed', () => 'blocked'), `${server.url}${file}`), file).toBe('blocked');
+      expect(
+        await page.evaluate(
+          (u) =>
+            fetch(u).then(
+              () => 'allowed',
+              () => 'blocked',
+            ),
+          `${server.url}${file}`,
+        ),
+        file,
+      ).toBe('blocked');
     }
   } finally {
     await server.stop();
@@ -182,5 +234,12 @@ test('onnxgan serve --embed-origins: the listed origin embeds, any other does no
 
 test("every code block of the docs' Embed section is one these specs run", () => {
   // cross-origin and csp*: this file; self-host, self-host-page and bundler: self-host.spec.ts.
-  expect(docBlockTags('Embed a generator in any page')).toEqual(['cross-origin', 'csp', 'csp-isolated', 'self-host', 'self-host-page', 'bundler']);
+  expect(docBlockTags('Embed a generator in any page')).toEqual([
+    'cross-origin',
+    'csp',
+    'csp-isolated',
+    'self-host',
+    'self-host-page',
+    'bundler',
+  ]);
 });

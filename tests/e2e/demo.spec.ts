@@ -73,7 +73,9 @@ test('?label= takes a class name or an index, as the element and the API do; an 
   await expect(page).toHaveURL(new RegExp(`label=${encodeURIComponent(classes![1]!)}`)); // the URL names the class
 
   await openDemo(page, `model=${name}&seed=5&count=4&label=Sandwich`);
-  await expect(page.locator('#error')).toHaveText(`?label=Sandwich is not used: label "Sandwich" is not a class of this model (${classes!.join(', ')}); showing all classes.`);
+  await expect(page.locator('#error')).toHaveText(
+    `?label=Sandwich is not used: label "Sandwich" is not a class of this model (${classes!.join(', ')}); showing all classes.`,
+  );
   await expect(page.getByLabel('Class', { exact: true })).toHaveValue('');
   await expect(grid).toHaveAttribute('aria-label', /classes in turn/);
   await page.getByLabel('Class', { exact: true }).selectOption('2');
@@ -186,7 +188,9 @@ test('a model that fails to load shows the error, not a blank canvas', async ({ 
 
   // Not an ONNX file at all.
   await page.unroute(`**/models/${name}.onnx`);
-  await page.route(`**/models/${name}.onnx`, (route) => route.fulfill({ status: 200, contentType: 'application/octet-stream', body: Buffer.from('<html>not a model</html>') }));
+  await page.route(`**/models/${name}.onnx`, (route) =>
+    route.fulfill({ status: 200, contentType: 'application/octet-stream', body: Buffer.from('<html>not a model</html>') }),
+  );
   await page.goto(`/?model=${name}&seed=1`);
   await expect(page.locator('#error')).toContainText(/not an onnxgan generator/);
 });
@@ -223,18 +227,24 @@ test('phone widths: every input and select shows its whole value (10-digit seeds
         [...document.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input:not([type=range]), select')]
           .filter((el) => el.offsetParent !== null)
           .flatMap((el) => {
-            if (el instanceof HTMLInputElement) return el.scrollWidth > el.clientWidth ? [`#${el.id} "${el.value}": ${el.scrollWidth} > ${el.clientWidth} px`] : [];
+            if (el instanceof HTMLInputElement)
+              return el.scrollWidth > el.clientWidth ? [`#${el.id} "${el.value}": ${el.scrollWidth} > ${el.clientWidth} px`] : [];
             // A select does not scroll: compare its text with the room left of the arrow (~20 px).
             const cs = getComputedStyle(el);
             const ctx = document.createElement('canvas').getContext('2d')!;
             ctx.font = cs.font;
             const text = el.options[el.selectedIndex]?.text ?? '';
             const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 20;
-            return ctx.measureText(text).width > room ? [`#${el.id} "${text}": ${ctx.measureText(text).width.toFixed(0)} > ${room.toFixed(0)} px`] : [];
+            return ctx.measureText(text).width > room
+              ? [`#${el.id} "${text}": ${ctx.measureText(text).width.toFixed(0)} > ${room.toFixed(0)} px`]
+              : [];
           }),
       );
       expect(clipped).toEqual([]);
-      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 'horizontal overflow in px').toBeLessThanOrEqual(0);
+      expect(
+        await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+        'horizontal overflow in px',
+      ).toBeLessThanOrEqual(0);
     });
   }
 });

@@ -38,13 +38,22 @@ test('packed, installed into a fresh project, bundled with esbuild, draws', asyn
   mkdirSync(project);
   writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   // onnxruntime-web from npm's cache, which the root install filled (~10 s), else from the registry.
-  const npm = { ...process.env, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  const npm = {
+    ...process.env,
+    npm_config_prefer_offline: 'true',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_update_notifier: 'false',
+  };
   const started = Date.now();
   execFileSync('bash', ['-euc', block('element-install')], { cwd: project, env: npm, stdio: 'pipe' });
   const seconds = (Date.now() - started) / 1000;
   const modules = path.join(project, 'node_modules');
   const own = kB(path.join(modules, '@onnxgan/element'));
-  test.info().annotations.push({ type: 'install', description: `${seconds.toFixed(1)} s; node_modules ${(kB(modules) / 1024).toFixed(0)} MB, of which @onnxgan/element ${own} kB` });
+  test.info().annotations.push({
+    type: 'install',
+    description: `${seconds.toFixed(1)} s; node_modules ${(kB(modules) / 1024).toFixed(0)} MB, of which @onnxgan/element ${own} kB`,
+  });
   // onnxruntime-web and its own dependencies; nothing of the server, training or the data sets.
   const installed = readdirSync(modules).filter((n) => !n.startsWith('.'));
   expect(installed).toEqual(expect.arrayContaining(['@onnxgan', 'onnxruntime-web']));
@@ -53,18 +62,31 @@ test('packed, installed into a fresh project, bundled with esbuild, draws', asyn
   expect(kB(modules), 'node_modules, kB (onnxruntime-web alone is ~143 MB)').toBeLessThan(200 * 1024);
 
   writeFileSync(path.join(project, 'main.js'), block('element-bundle'));
-  await build({ entryPoints: [path.join(project, 'main.js')], bundle: true, format: 'esm', outfile: path.join(project, 'public/app.js'), absWorkingDir: project, logLevel: 'silent' });
+  await build({
+    entryPoints: [path.join(project, 'main.js')],
+    bundle: true,
+    format: 'esm',
+    outfile: path.join(project, 'public/app.js'),
+    absWorkingDir: project,
+    logLevel: 'silent',
+  });
   execFileSync('bash', ['-euc', block('element-runtime')], { cwd: project });
   copyFileSync(path.join(ROOT, 'models/cgan.onnx'), path.join(project, 'public/cgan.onnx'));
   // The strictest policy the README's CSP paragraph allows for a self-served runtime and model.
   const csp = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'";
-  site = await startSite({ root: path.join(project, 'public'), pages: { '/': htmlPage(block('element-page')) }, pageHeaders: { 'Content-Security-Policy': csp } });
+  site = await startSite({
+    root: path.join(project, 'public'),
+    pages: { '/': htmlPage(block('element-page')) },
+    pageHeaders: { 'Content-Security-Policy': csp },
+  });
   await watchElements(page);
   await page.goto(site.url);
   const el = page.locator('onnx-gan');
   await expect(el).toHaveAttribute('data-state', 'ready');
   expectDigitLike(await gridStats(el.locator('canvas'), 8, 8, 3), 'packaged element');
-  expect(site.requests).toEqual(expect.arrayContaining(['/app.js', '/ort/ort.wasm.min.mjs', '/ort/ort-wasm-simd-threaded.wasm', '/cgan.onnx']));
+  expect(site.requests).toEqual(
+    expect.arrayContaining(['/app.js', '/ort/ort.wasm.min.mjs', '/ort/ort-wasm-simd-threaded.wasm', '/cgan.onnx']),
+  );
   expect(await elementErrors(page)).toEqual([]);
   expect(await cspViolations(page)).toEqual([]);
 });

@@ -37,7 +37,11 @@ export function gridStats(canvas: Locator, count: number, cols: number, scale: n
       const c = el as HTMLCanvasElement;
       const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
       const cell = 28 * scale;
-      let sum = 0, dark = 0, bright = 0, mid = 0, n = 0;
+      let sum = 0,
+        dark = 0,
+        bright = 0,
+        mid = 0,
+        n = 0;
       for (let i = 0; i < count; i++) {
         const ox = 2 + (i % cols) * (cell + 2);
         const oy = 2 + Math.floor(i / cols) * (cell + 2);

@@ -46,7 +46,12 @@ async function site(options: Parameters<typeof startSite>[0] = {}): Promise<Site
 
 test('a model server that refuses connections', async ({ page }) => {
   const down = await closedOrigin();
-  await expectReason(page, await site(), `<onnx-gan src="${down}/models/cgan.onnx"></onnx-gan>`, /^could not download model .*: offline, or the server does not allow/);
+  await expectReason(
+    page,
+    await site(),
+    `<onnx-gan src="${down}/models/cgan.onnx"></onnx-gan>`,
+    /^could not download model .*: offline, or the server does not allow/,
+  );
 });
 
 test('a model server without CORS headers (a plain static host on another origin)', async ({ page }) => {
@@ -58,25 +63,52 @@ test('a model server without CORS headers (a plain static host on another origin
 test('a model server that accepts the connection and never answers', async ({ page }) => {
   const stalled = await startStalledServer();
   sites.push(stalled);
-  await expectReason(page, await site(), `<onnx-gan src="${stalled.origin}/models/cgan.onnx"></onnx-gan>`, /^could not download model .*: no data for 6 s$/);
+  await expectReason(
+    page,
+    await site(),
+    `<onnx-gan src="${stalled.origin}/models/cgan.onnx"></onnx-gan>`,
+    /^could not download model .*: no data for 6 s$/,
+  );
 });
 
 test('a runtime location that never answers, or has no runtime', async ({ page, baseURL }) => {
   const stalled = await startStalledServer();
   sites.push(stalled);
-  await expectReason(page, await site(), `<onnx-gan src="${baseURL}/models/cgan.onnx" ort="${stalled.origin}/ort/"></onnx-gan>`, /^could not (load|download) onnxruntime-web.*(no answer within 6 s|no data for 6 s)/);
-  await expectReason(page, await site(), `<onnx-gan src="${baseURL}/models/cgan.onnx" ort="/nowhere/"></onnx-gan>`, /^could not (load|download) onnxruntime-web.*HTTP 404/);
+  await expectReason(
+    page,
+    await site(),
+    `<onnx-gan src="${baseURL}/models/cgan.onnx" ort="${stalled.origin}/ort/"></onnx-gan>`,
+    /^could not (load|download) onnxruntime-web.*(no answer within 6 s|no data for 6 s)/,
+  );
+  await expectReason(
+    page,
+    await site(),
+    `<onnx-gan src="${baseURL}/models/cgan.onnx" ort="/nowhere/"></onnx-gan>`,
+    /^could not (load|download) onnxruntime-web.*HTTP 404/,
+  );
 });
 
 test('a file that is not an onnxgan model', async ({ page }) => {
-  await expectReason(page, await site(), '<onnx-gan src="/models/not-a-model.onnx"></onnx-gan>', /not-a-model\.onnx is not an onnxgan generator/);
+  await expectReason(
+    page,
+    await site(),
+    '<onnx-gan src="/models/not-a-model.onnx"></onnx-gan>',
+    /not-a-model\.onnx is not an onnxgan generator/,
+  );
 });
 
 test('a COOP/COEP page whose model host sends neither CORS nor CORP', async ({ page }) => {
   const plain = await startSite({ root: ROOT });
   sites.push(plain);
-  const isolated = await site({ pageHeaders: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } });
-  await expectReason(page, isolated, `<onnx-gan src="${plain.origin}/models/cgan.onnx"></onnx-gan>`, /^could not download model .*no Access-Control-Allow-Origin/);
+  const isolated = await site({
+    pageHeaders: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+  });
+  await expectReason(
+    page,
+    isolated,
+    `<onnx-gan src="${plain.origin}/models/cgan.onnx"></onnx-gan>`,
+    /^could not download model .*no Access-Control-Allow-Origin/,
+  );
 });
 
 test("the runtime's wasm stalls midway, or is not WebAssembly", async ({ page, baseURL }) => {
@@ -85,8 +117,22 @@ test("the runtime's wasm stalls midway, or is not WebAssembly", async ({ page, b
   const wasm = readFileSync(path.join(ROOT, 'web-demo/dist/ort', name));
   const element = `<onnx-gan src="${baseURL}/models/cgan.onnx"></onnx-gan>`;
   // The headers and the first 256 kB, then nothing.
-  const stalls = await site({ handlers: { [`/dist/ort/${name}`]: (_req, res) => res.writeHead(200, { 'content-type': 'application/wasm' }).write(wasm.subarray(0, 256 * 1024)) } });
+  const stalls = await site({
+    handlers: {
+      [`/dist/ort/${name}`]: (_req, res) => res.writeHead(200, { 'content-type': 'application/wasm' }).write(wasm.subarray(0, 256 * 1024)),
+    },
+  });
   await expectReason(page, stalls, element, /^could not download onnxruntime-web's \S+\.wasm: no data for 6 s$/);
-  const junk = await site({ handlers: { [`/dist/ort/${name}`]: (_req, res) => res.writeHead(200, { 'content-type': 'application/wasm' }).end('<!doctype html><title>not here</title>') } });
-  await expectReason(page, junk, element, /^could not download onnxruntime-web's \S+\.wasm: not WebAssembly \(it starts with "<!doctype html><"\)$/);
+  const junk = await site({
+    handlers: {
+      [`/dist/ort/${name}`]: (_req, res) =>
+        res.writeHead(200, { 'content-type': 'application/wasm' }).end('<!doctype html><title>not here</title>'),
+    },
+  });
+  await expectReason(
+    page,
+    junk,
+    element,
+    /^could not download onnxruntime-web's \S+\.wasm: not WebAssembly \(it starts with "<!doctype html><"\)$/,
+  );
 });

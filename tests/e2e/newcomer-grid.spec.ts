@@ -28,7 +28,9 @@ test('the element without a columns attribute fills its rows (counts 1..17)', as
         el.setAttribute('scale', '1');
         const rendered = new Promise<void>((resolve, reject) => {
           el.addEventListener('render', () => resolve(), { once: true });
-          el.addEventListener('error', (e: Event) => reject(new Error((e as CustomEvent<{ message: string }>).detail.message)), { once: true });
+          el.addEventListener('error', (e: Event) => reject(new Error((e as CustomEvent<{ message: string }>).detail.message)), {
+            once: true,
+          });
         });
         document.body.append(el);
         await rendered;
@@ -54,6 +56,8 @@ test('the demo page fills its rows (counts 1..17)', async ({ page, request }) =>
     await page.locator('#count').fill(String(count));
     await page.locator('#count').dispatchEvent('change');
     await expect(page.locator('#timing')).toContainText(new RegExp(`^${count} images? in `));
-    await expect.poll(() => grid.evaluate((c: HTMLCanvasElement) => [c.width, c.height]), { message: `count ${count}` }).toEqual(expectedSize(count, 4));
+    await expect
+      .poll(() => grid.evaluate((c: HTMLCanvasElement) => [c.width, c.height]), { message: `count ${count}` })
+      .toEqual(expectedSize(count, 4));
   }
 });

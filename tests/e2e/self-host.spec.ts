@@ -34,7 +34,10 @@ test('the docs self-host route: one folder copied under a sub-path of a plain st
   const el = page.locator('onnx-gan');
   await expect(el).toHaveAttribute('data-state', 'ready');
   expectDigitLike(await gridStats(el.locator('canvas'), 8, 8, 3), 'self-hosted cgan');
-  expect([...origins].filter((o) => o !== s.origin && !o.startsWith('blob:') && o !== 'null'), 'everything from the site itself').toEqual([]);
+  expect(
+    [...origins].filter((o) => o !== s.origin && !o.startsWith('blob:') && o !== 'null'),
+    'everything from the site itself',
+  ).toEqual([]);
   expect(s.requests.filter((r) => r.includes('/ort/')).every((r) => r.startsWith('/some/sub/path/onnxgan/ort/'))).toBe(true);
   expect(await elementErrors(page)).toEqual([]);
 });
@@ -45,9 +48,21 @@ test("import 'onnxgan/element' in a bundle, with the runtime location configured
   mkdirSync(path.join(project, 'node_modules'), { recursive: true });
   symlinkSync(ROOT, path.join(project, 'node_modules', 'onnxgan'));
   writeFileSync(path.join(project, 'main.js'), docSnippet('bundler', baseURL));
-  await build({ entryPoints: [path.join(project, 'main.js')], bundle: true, format: 'esm', outfile: path.join(project, 'public/app.js'), absWorkingDir: project, logLevel: 'silent' });
-  const element = docSnippet('cross-origin', baseURL).split('\n').find((l) => l.startsWith('<onnx-gan'))!;
-  const s = await startSite({ root: path.join(project, 'public'), pages: { '/': htmlPage(`<script type="module" src="app.js"></script>\n${element}`) } });
+  await build({
+    entryPoints: [path.join(project, 'main.js')],
+    bundle: true,
+    format: 'esm',
+    outfile: path.join(project, 'public/app.js'),
+    absWorkingDir: project,
+    logLevel: 'silent',
+  });
+  const element = docSnippet('cross-origin', baseURL)
+    .split('\n')
+    .find((l) => l.startsWith('<onnx-gan'))!;
+  const s = await startSite({
+    root: path.join(project, 'public'),
+    pages: { '/': htmlPage(`<script type="module" src="app.js"></script>\n${element}`) },
+  });
   sites.push(s);
   const runtime: string[] = [];
   page.on('request', (r) => {

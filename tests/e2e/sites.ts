@@ -58,7 +58,10 @@ export function startSite(options: SiteOptions): Promise<Site> {
     if (handler) return handler(req, res);
     const html = pages[req.path];
     if (html === undefined) return next();
-    res.set(options.pageHeaders ?? {}).type('html').send(html);
+    res
+      .set(options.pageHeaders ?? {})
+      .type('html')
+      .send(html);
   });
   if (options.root) app.use(express.static(options.root));
   return listen(createServer(app), requests, pages);
@@ -93,12 +96,13 @@ export function docSnippet(name: string, server?: string): string {
 export async function watchElements(page: Page): Promise<void> {
   await page.addInitScript({
     // Once per document, however often a test adds it.
-    content: `if (!window.__errors) {
+    content:
+      `if (!window.__errors) {
       window.__errors = []; window.__violations = [];
       window.addEventListener('error', (e) => { if (e.target?.localName === 'onnx-gan') __errors.push({ ms: ` +
-`performance.now(), message: e.detail?.message }); }, true);
+      `performance.now(), message: e.detail?.message }); }, true);
       document.addEventListener('securitypolicyviolation', (e) => __violations.push(e.effectiveDirective + ' ' + ` +
-`e.blockedURI));
+      `e.blockedURI));
     }`,
   });
 }
@@ -106,7 +110,9 @@ export async function watchElements(page: Page): Promise<void> {
 export const elementErrors = (page: Page): Promise<{ ms: number; message: string }[]> =>
   page.evaluate(() => (window as unknown as { __errors: { ms: number; message: string }[] }).__errors);
 
-export const cspViolations = (page: Page): Promise<string[]> => page.evaluate(() => (window as unknown as { __violations: string[] }).__violations);
+export const cspViolations = (page: Page): Promise<string[]> =>
+  page.evaluate(() => (window as unknown as { __violations: string[] }).__violations);
 
 /** A minimal page around `body`. */
-export const htmlPage = (body: string): string => `<!doctype html><html lang="en"><meta charset="utf-8"><title>third-party page</title><body>\n${body}\n</body></html>`;
+export const htmlPage = (body: string): string =>
+  `<!doctype html><html lang="en"><meta charset="utf-8"><title>third-party page</title><body>\n${body}\n</body></html>`;

@@ -17,7 +17,9 @@ interface Section {
 
 /** README.md, then docs/*.md: the files the tests read examples from (relative to the root). */
 export function docFiles(): string[] {
-  const pages = readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort();
+  const pages = readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort();
   return ['README.md', ...pages.map((f) => `docs/${f}`)];
 }
 
@@ -67,14 +69,18 @@ function section(heading: string): Section {
 
 /** The ```sh blocks of the section headed `heading`, in order, as written. */
 export function docShBlocks(heading: string): string[] {
-  const blocks = section(heading).fences.filter((f) => f.info === 'sh').map((f) => f.body);
+  const blocks = section(heading)
+    .fences.filter((f) => f.info === 'sh')
+    .map((f) => f.body);
   if (blocks.length === 0) throw new Error(`the "${heading}" section has no sh block`);
   return blocks;
 }
 
 /** The code blocks of the section headed `heading` with the language `lang` (untagged or not), in order. */
 export function docBlocks(heading: string, lang: string): string[] {
-  return section(heading).fences.filter((f) => f.info.split(' ')[0] === lang).map((f) => f.body);
+  return section(heading)
+    .fences.filter((f) => f.info.split(' ')[0] === lang)
+    .map((f) => f.body);
 }
 
 /** The tags of the section's code blocks (```html NAME -> NAME; an untagged block is named as such). */

@@ -38,7 +38,12 @@ export class GraphDefBuilder {
   /** A constant whose values go to the weights manifest, as tensorflowjs_converter stores them. */
   constant(name: string, shape: number[], values?: ArrayLike<number>, dtype: TfType = 'DT_FLOAT'): string {
     const n = shape.reduce((a, b) => a * b, 1);
-    const data = dtype === 'DT_FLOAT' ? Float32Array.from(values ?? Array.from({ length: n }, () => this.rng.uniform() * 2 - 1)) : dtype === 'DT_INT32' ? Int32Array.from(values ?? []) : Uint8Array.from(values ?? []);
+    const data =
+      dtype === 'DT_FLOAT'
+        ? Float32Array.from(values ?? Array.from({ length: n }, () => this.rng.uniform() * 2 - 1))
+        : dtype === 'DT_INT32'
+          ? Int32Array.from(values ?? [])
+          : Uint8Array.from(values ?? []);
     this.nodes.push({ name, op: 'Const', attr: { value: { tensor: { dtype, tensorShape: shapeProto(shape) } }, dtype: attr.type(dtype) } });
     this.weights.push({ name, shape, dtype: dtype === 'DT_FLOAT' ? 'float32' : dtype === 'DT_INT32' ? 'int32' : 'bool', data });
     return name;
@@ -47,7 +52,11 @@ export class GraphDefBuilder {
   /** Random positive values (variances, scales). */
   positive(name: string, shape: number[]): string {
     const n = shape.reduce((a, b) => a * b, 1);
-    return this.constant(name, shape, Array.from({ length: n }, () => 0.5 + this.rng.uniform()));
+    return this.constant(
+      name,
+      shape,
+      Array.from({ length: n }, () => 0.5 + this.rng.uniform()),
+    );
   }
 
   ints(name: string, values: number[], shape = [values.length]): string {

@@ -26,7 +26,11 @@ export function fashionIdx(): { images: Buffer; labels: Buffer } {
  * The first `perClass` images of each Fashion-MNIST class as 28x28 grey PNGs in one folder per class; returns the IDX
  * index of each file.
  */
-export async function writeFashionPngs(dir: string, perClass: number, classes = FASHION_FOLDERS.map((_, k) => k)): Promise<Map<string, number>> {
+export async function writeFashionPngs(
+  dir: string,
+  perClass: number,
+  classes = FASHION_FOLDERS.map((_, k) => k),
+): Promise<Map<string, number>> {
   const { images, labels } = fashionIdx();
   const written = new Map<string, number>();
   const counts = new Map<number, number>();
@@ -39,7 +43,12 @@ export async function writeFashionPngs(dir: string, perClass: number, classes = 
     const file = path.join(dir, FASHION_FOLDERS[k]!, `${String(i).padStart(5, '0')}.png`);
     written.set(file, i);
     const raw = images.subarray(16 + i * 784, 16 + (i + 1) * 784);
-    jobs.push(sharp(raw, { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').png().toFile(file)); // a grey PNG (colour type 0)
+    jobs.push(
+      sharp(raw, { raw: { width: 28, height: 28, channels: 1 } })
+        .toColourspace('b-w')
+        .png()
+        .toFile(file),
+    ); // a grey PNG (colour type 0)
   }
   await Promise.all(jobs);
   return written;
@@ -65,6 +74,7 @@ export function iconFiles(category: string): string[] {
 export function writeIconSet(dir: string, classes = ICON_CLASSES): void {
   for (const c of classes) {
     mkdirSync(path.join(dir, c), { recursive: true });
-    for (const f of iconFiles(c)) writeFileSync(path.join(dir, c, `${path.basename(path.dirname(path.dirname(f)))}-${path.basename(f)}`), readFileSync(f));
+    for (const f of iconFiles(c))
+      writeFileSync(path.join(dir, c, `${path.basename(path.dirname(path.dirname(f)))}-${path.basename(f)}`), readFileSync(f));
   }
 }

@@ -3,7 +3,8 @@
 // from the server's code: requests as the spec shows them, binary tensors appended after the JSON
 // header in input order with Inference-Header-Content-Length, responses split the same way.
 
-export type Datatype = 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
+export type Datatype =
+  'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
 export type Parameters = Record<string, string | number | boolean>;
 
 export interface ClientInput {
@@ -57,7 +58,13 @@ export class OipClient {
    */
   async infer(
     model: string,
-    request: { id?: string; parameters?: Parameters; inputs: ClientInput[]; outputs?: { name: string; parameters?: Parameters }[]; [k: string]: unknown },
+    request: {
+      id?: string;
+      parameters?: Parameters;
+      inputs: ClientInput[];
+      outputs?: { name: string; parameters?: Parameters }[];
+      [k: string]: unknown;
+    },
     version?: string,
   ): Promise<InferResult> {
     const blobs: Uint8Array[] = [];
@@ -76,7 +83,11 @@ export class OipClient {
   }
 
   /** Sends a body as is (for requests the client would never build). */
-  async raw(model: string, body: Buffer | string, headers: Record<string, string> = { 'Content-Type': 'application/json' }): Promise<InferResult> {
+  async raw(
+    model: string,
+    body: Buffer | string,
+    headers: Record<string, string> = { 'Content-Type': 'application/json' },
+  ): Promise<InferResult> {
     const res = await fetch(`${this.base}/v2/models/${model}/infer`, { method: 'POST', headers, body });
     return { status: res.status, headers: res.headers, json: parseResponse(Buffer.from(await res.arrayBuffer()), res.headers) };
   }

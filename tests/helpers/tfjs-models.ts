@@ -59,7 +59,10 @@ export function writeModel(dir: string, json: Record<string, unknown>, weights: 
     const chunks: Uint8Array[] = [];
     for (const w of entries) {
       const spec: Record<string, unknown> = { name: w.name, shape: w.shape, dtype: w.dtype };
-      const q = o.quantize && w.dtype === 'float32' && (!o.quantize.match || o.quantize.match.test(w.name)) ? quantize(w.data as Float32Array, o.quantize.dtype) : null;
+      const q =
+        o.quantize && w.dtype === 'float32' && (!o.quantize.match || o.quantize.match.test(w.name))
+          ? quantize(w.data as Float32Array, o.quantize.dtype)
+          : null;
       if (q) spec.quantization = q.meta;
       chunks.push(q ? q.bytes : new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
       specs.push(spec);
@@ -88,10 +91,12 @@ export function writeModel(dir: string, json: Record<string, unknown>, weights: 
 /** A LayersModel as model.save() writes it, optionally quantized and sharded like the converter. */
 export async function saveLayersModel(model: tf.LayersModel, dir: string, o: WriteOptions = {}): Promise<string> {
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const a = artifacts!;
   const data = new Uint8Array(a.weightData as ArrayBuffer);
   let offset = 0;
@@ -99,26 +104,46 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string, o: Wri
     const n = s.shape.reduce((x, y) => x * y, 1);
     const bytes = data.slice(offset, offset + n * 4);
     offset += n * 4;
-    const w: WeightEntry = { name: s.name, shape: s.shape, dtype: s.dtype as 'float32', data: s.dtype === 'int32' ? new Int32Array(bytes.buffer) : new Float32Array(bytes.buffer) };
+    const w: WeightEntry = {
+      name: s.name,
+      shape: s.shape,
+      dtype: s.dtype as 'float32',
+      data: s.dtype === 'int32' ? new Int32Array(bytes.buffer) : new Float32Array(bytes.buffer),
+    };
     return w;
   });
-  return writeModel(dir, { format: 'layers-model', generatedBy: a.generatedBy, convertedBy: o.quantize ? 'TensorFlow.js Converter v4.22.0' : null, modelTopology: a.modelTopology }, weights, o);
+  return writeModel(
+    dir,
+    {
+      format: 'layers-model',
+      generatedBy: a.generatedBy,
+      convertedBy: o.quantize ? 'TensorFlow.js Converter v4.22.0' : null,
+      modelTopology: a.modelTopology,
+    },
+    weights,
+    o,
+  );
 }
 
 /** Every BatchNormalization's moving statistics set to non-trivial values (fresh layers have 0 and 1). */
 export function randomiseBatchNorm(model: tf.LayersModel, seed = 1): void {
   let s = seed;
-  const next = (): number => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const next = (): number => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const visit = (m: tf.LayersModel): void => {
     for (const l of m.layers) {
       if ('layers' in l) visit(l as tf.LayersModel);
       if (l.getClassName() !== 'BatchNormalization' && l.getClassName() !== 'LayerNormalization') continue;
-      l.setWeights(l.getWeights().map((w) => {
-        const n = w.size;
-        const name = w.name ?? '';
-        void name;
-        return tf.tensor(Float32Array.from({ length: n }, () => 0.5 + next()), w.shape);
-      }));
+      l.setWeights(
+        l.getWeights().map((w) => {
+          const n = w.size;
+          const name = w.name ?? '';
+          void name;
+          return tf.tensor(
+            Float32Array.from({ length: n }, () => 0.5 + next()),
+            w.shape,
+          );
+        }),
+      );
     }
   };
   visit(model);

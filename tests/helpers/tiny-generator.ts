@@ -33,7 +33,8 @@ export function tinyGenerator(o: TinyOptions = {}): Uint8Array {
   const classes = o.classes ?? null;
   const pixels = imageShape[0] * imageShape[1] * imageShape[2];
   const rng = new Rng(o.seed ?? 1);
-  const random = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => (rng.nextUint32() / 2 ** 32 - 0.5) * 2 * scale);
+  const random = (n: number, scale: number): Float32Array =>
+    Float32Array.from({ length: n }, () => (rng.nextUint32() / 2 ** 32 - 0.5) * 2 * scale);
   const g = new GraphBuilder();
   let x = g.input('noise', ELEM.float, ['N', noiseDim]);
   let width = noiseDim;
@@ -47,18 +48,31 @@ export function tinyGenerator(o: TinyOptions = {}): Uint8Array {
     width += embed;
   }
   if (o.hidden) {
-    x = g.node('Tanh', [g.node('Gemm', [x, g.weight('hidden', random(width * o.hidden, 1), [width, o.hidden]), g.weight('hidden_bias', random(o.hidden, 0.1), [o.hidden])])]);
+    x = g.node('Tanh', [
+      g.node('Gemm', [
+        x,
+        g.weight('hidden', random(width * o.hidden, 1), [width, o.hidden]),
+        g.weight('hidden_bias', random(o.hidden, 0.1), [o.hidden]),
+      ]),
+    ]);
     width = o.hidden;
   }
   const bias = random(pixels, 0.5);
   const plane = imageShape[1] * imageShape[2];
   if (o.channelBias) for (let i = 0; i < pixels; i++) bias[i]! += o.channelBias[Math.floor(i / plane)] ?? 0;
-  const h = g.node('Gemm', [x, g.weight('kernel', random(width * pixels, 1.5 / Math.sqrt(width / 8)), [width, pixels]), g.weight('bias', bias, [pixels])]);
+  const h = g.node('Gemm', [
+    x,
+    g.weight('kernel', random(width * pixels, 1.5 / Math.sqrt(width / 8)), [width, pixels]),
+    g.weight('bias', bias, [pixels]),
+  ]);
   let image = g.node('Reshape', [g.node('Tanh', [h]), g.int64('shape', [-1, ...imageShape])]);
   if (o.failAbove !== undefined) {
     // sqrt(t - noise[:, 0]) * 0 is 0, or NaN where noise[:, 0] > t.
     const col = g.node('Slice', ['noise', g.int64('starts', [0]), g.int64('ends', [1]), g.int64('axes', [1])]);
-    const nan = g.node('Mul', [g.node('Sqrt', [g.node('Sub', [g.weight('threshold', Float32Array.of(o.failAbove), []), col])]), g.weight('zero', Float32Array.of(0), [])]);
+    const nan = g.node('Mul', [
+      g.node('Sqrt', [g.node('Sub', [g.weight('threshold', Float32Array.of(o.failAbove), []), col])]),
+      g.weight('zero', Float32Array.of(0), []),
+    ]);
     image = g.node('Add', [image, g.node('Reshape', [nan, g.int64('shape', [-1, 1, 1, 1])])]);
   }
   g.renameLast('image');

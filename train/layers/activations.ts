@@ -9,7 +9,10 @@ export interface LeakyReLUConfig {
 
 /** alpha*x + (1-alpha)*relu(x): LeakyReLU with a second derivative in tfjs (Greater/Less have none). */
 export class LeakyReLU extends Stateless {
-  constructor(name: string, readonly config: LeakyReLUConfig) {
+  constructor(
+    name: string,
+    readonly config: LeakyReLUConfig,
+  ) {
     super(name);
   }
   apply(x: tf.Tensor): tf.Tensor {
@@ -33,7 +36,10 @@ export const leakyRelu = layerKind<LeakyReLUConfig, LeakyReLU>({
 });
 
 export class ReLU extends Stateless {
-  constructor(name: string, readonly config: { type: 'ReLU' }) {
+  constructor(
+    name: string,
+    readonly config: { type: 'ReLU' },
+  ) {
     super(name);
   }
   apply(x: tf.Tensor): tf.Tensor {
@@ -54,7 +60,10 @@ export const relu = layerKind<{ type: 'ReLU' }, ReLU>({
 });
 
 export class Tanh extends Stateless {
-  constructor(name: string, readonly config: { type: 'Tanh' }) {
+  constructor(
+    name: string,
+    readonly config: { type: 'Tanh' },
+  ) {
     super(name);
   }
   apply(x: tf.Tensor): tf.Tensor {
@@ -76,7 +85,10 @@ export const tanh = layerKind<{ type: 'Tanh' }, Tanh>({
 });
 
 export class Sigmoid extends Stateless {
-  constructor(name: string, readonly config: { type: 'Sigmoid' }) {
+  constructor(
+    name: string,
+    readonly config: { type: 'Sigmoid' },
+  ) {
     super(name);
   }
   apply(x: tf.Tensor): tf.Tensor {

@@ -24,7 +24,10 @@ export class BatchNorm implements Layer {
   readonly movingVariance: tf.Variable;
   readonly trainable: tf.Variable[];
   readonly state: tf.Variable[];
-  constructor(readonly name: string, readonly config: BatchNormConfig) {
+  constructor(
+    readonly name: string,
+    readonly config: BatchNormConfig,
+  ) {
     const n = config.units;
     this.gamma = tf.variable(tf.ones([n]), true, vname(`${name}/gamma`));
     this.beta = tf.variable(tf.zeros([n]), true, vname(`${name}/beta`));
@@ -36,7 +39,14 @@ export class BatchNorm implements Layer {
   apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
     const { epsilon, momentum } = this.config;
     if (!ctx.training) {
-      return tf.batchNorm(x, this.movingMean as tf.Tensor1D, this.movingVariance as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, epsilon);
+      return tf.batchNorm(
+        x,
+        this.movingMean as tf.Tensor1D,
+        this.movingVariance as tf.Tensor1D,
+        this.beta as tf.Tensor1D,
+        this.gamma as tf.Tensor1D,
+        epsilon,
+      );
     }
     const { mean, variance } = tf.moments(x, statAxes(x));
     if (ctx.updateStats ?? true) {
@@ -82,7 +92,12 @@ export const batchNorm = layerKind<BatchNormConfig, BatchNorm>({
   },
   onnx: (l, x, { g, shape }) => {
     // Inference BatchNorm is affine: x*scale + shift with the running statistics folded in.
-    const [gamma, beta, mean, variance] = [l.gamma, l.beta, l.movingMean, l.movingVariance].map(values) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    const [gamma, beta, mean, variance] = [l.gamma, l.beta, l.movingMean, l.movingVariance].map(values) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
+      Float32Array,
+    ];
     const { scale, shift } = batchNormAffine(gamma, beta, mean, variance, l.config.epsilon);
     const n = l.config.units;
     const dims = shape.length === 3 ? [n, 1, 1] : [n]; // NCHW: per channel
@@ -90,7 +105,10 @@ export const batchNorm = layerKind<BatchNormConfig, BatchNorm>({
   },
   tfjs: (l, h, { tfjs, name, add }) => {
     // Keras's momentum weighs the running value, torch's (ours) the batch statistic.
-    const bn = add(tfjs.layers.batchNormalization({ epsilon: l.config.epsilon, momentum: 1 - l.config.momentum, name }), [l.gamma, l.beta, l.movingMean, l.movingVariance].map((v) => v.clone()));
+    const bn = add(
+      tfjs.layers.batchNormalization({ epsilon: l.config.epsilon, momentum: 1 - l.config.momentum, name }),
+      [l.gamma, l.beta, l.movingMean, l.movingVariance].map((v) => v.clone()),
+    );
     return bn.apply(h) as typeof h;
   },
   handForward: (l, x) => normalise(l, x).y,

@@ -24,11 +24,19 @@ export class ConvTranspose2D implements Layer {
   readonly bias: tf.Variable;
   readonly trainable: tf.Variable[];
   readonly state: tf.Variable[] = [];
-  constructor(readonly name: string, readonly config: ConvTranspose2DConfig, rng: Rng) {
+  constructor(
+    readonly name: string,
+    readonly config: ConvTranspose2DConfig,
+    rng: Rng,
+  ) {
     const { inChannels, outChannels, kernel: k } = config;
     // torch computes fan_in from weight.size(1) * k * k, which for ConvTranspose2d is out_channels.
     const bound = 1 / Math.sqrt(outChannels * k * k);
-    this.kernel = tf.variable(tf.tensor4d(pytorchUniform(rng, k * k * outChannels * inChannels, bound), [k, k, outChannels, inChannels]), true, vname(`${name}/kernel`));
+    this.kernel = tf.variable(
+      tf.tensor4d(pytorchUniform(rng, k * k * outChannels * inChannels, bound), [k, k, outChannels, inChannels]),
+      true,
+      vname(`${name}/kernel`),
+    );
     this.bias = tf.variable(tf.tensor1d(pytorchUniform(rng, outChannels, bound)), true, vname(`${name}/bias`));
     this.trainable = [this.kernel, this.bias];
   }
@@ -45,12 +53,30 @@ export class ConvTranspose2D implements Layer {
 
 /** The convolution whose input gradient this layer is, for an input of `shape` [C, H, W], n of them. */
 const geometry = (c: ConvTranspose2DConfig, n: number, shape: number[]): ConvGeometry =>
-  convTransposeGeometry({ n, h: shape[1]!, w: shape[2]!, inChannels: c.inChannels, outChannels: c.outChannels, kh: c.kernel, kw: c.kernel, sh: c.stride, sw: c.stride, pads: c.pads });
+  convTransposeGeometry({
+    n,
+    h: shape[1]!,
+    w: shape[2]!,
+    inChannels: c.inChannels,
+    outChannels: c.outChannels,
+    kh: c.kernel,
+    kw: c.kernel,
+    sh: c.stride,
+    sw: c.stride,
+    pads: c.pads,
+  });
 
 export const convTranspose2d = layerKind<ConvTranspose2DConfig, ConvTranspose2D>({
   type: 'ConvTranspose2D',
   schema: (z) =>
-    z.object({ type: z.literal('ConvTranspose2D'), inChannels: z.int().min(1), outChannels: z.int().min(1), kernel: z.int().min(1), stride: z.int().min(1), pads: padsSchema(z) }),
+    z.object({
+      type: z.literal('ConvTranspose2D'),
+      inChannels: z.int().min(1),
+      outChannels: z.int().min(1),
+      kernel: z.int().min(1),
+      stride: z.int().min(1),
+      pads: padsSchema(z),
+    }),
   create: (name, c, rng) => new ConvTranspose2D(name, c, rng),
   outputShape: (c, input) => {
     const [, h, w] = image('ConvTranspose2D', input, c.inChannels);
@@ -62,13 +88,34 @@ export const convTranspose2d = layerKind<ConvTranspose2DConfig, ConvTranspose2D>
   onnx: (l, x, { g }) => {
     const { kernel: k, stride, pads } = l.config;
     const w = kernelToOnnx(l.kernel, [3, 2, 0, 1]);
-    const attrs = { kernel_shape: { ints: [k, k] }, strides: { ints: [stride, stride] }, pads: { ints: [pads[0], pads[1], pads[2], pads[3]] } };
-    return g.node('ConvTranspose', [x, g.weight(`${l.name}/kernel`, w.data, w.dims), g.weight(`${l.name}/bias`, values(l.bias), [l.config.outChannels])], attrs);
+    const attrs = {
+      kernel_shape: { ints: [k, k] },
+      strides: { ints: [stride, stride] },
+      pads: { ints: [pads[0], pads[1], pads[2], pads[3]] },
+    };
+    return g.node(
+      'ConvTranspose',
+      [x, g.weight(`${l.name}/kernel`, w.data, w.dims), g.weight(`${l.name}/bias`, values(l.bias), [l.config.outChannels])],
+      attrs,
+    );
   },
   tfjs: (l, h, { tfjs, name, add }) => {
     const { kernel: k, stride, outChannels, pads } = l.config;
-    const full = add(tfjs.layers.conv2dTranspose({ filters: outChannels, kernelSize: k, strides: stride, padding: 'valid', name }), [l.kernel.clone(), l.bias.clone()]).apply(h) as typeof h;
-    return pads.some((p) => p > 0) ? (tfjs.layers.cropping2D({ cropping: [[pads[0], pads[2]], [pads[1], pads[3]]], name: `${name}_crop` }).apply(full) as typeof h) : full;
+    const full = add(tfjs.layers.conv2dTranspose({ filters: outChannels, kernelSize: k, strides: stride, padding: 'valid', name }), [
+      l.kernel.clone(),
+      l.bias.clone(),
+    ]).apply(h) as typeof h;
+    return pads.some((p) => p > 0)
+      ? (tfjs.layers
+          .cropping2D({
+            cropping: [
+              [pads[0], pads[2]],
+              [pads[1], pads[3]],
+            ],
+            name: `${name}_crop`,
+          })
+          .apply(full) as typeof h)
+      : full;
   },
   // The input gradient of the convolution its output would be the input of (conv-kernels.ts).
   handForward: (l, x, { conv, n, shape }) => {

@@ -31,28 +31,59 @@ export class Conv2D implements Layer {
   readonly bias: tf.Variable;
   readonly trainable: tf.Variable[];
   readonly state: tf.Variable[] = [];
-  constructor(readonly name: string, readonly config: Conv2DConfig, rng: Rng) {
+  constructor(
+    readonly name: string,
+    readonly config: Conv2DConfig,
+    rng: Rng,
+  ) {
     const { inChannels, outChannels, kernel: k } = config;
     const bound = 1 / Math.sqrt(inChannels * k * k);
-    this.kernel = tf.variable(tf.tensor4d(pytorchUniform(rng, k * k * inChannels * outChannels, bound), [k, k, inChannels, outChannels]), true, vname(`${name}/kernel`));
+    this.kernel = tf.variable(
+      tf.tensor4d(pytorchUniform(rng, k * k * inChannels * outChannels, bound), [k, k, inChannels, outChannels]),
+      true,
+      vname(`${name}/kernel`),
+    );
     this.bias = tf.variable(tf.tensor1d(pytorchUniform(rng, outChannels, bound)), true, vname(`${name}/bias`));
     this.trainable = [this.kernel, this.bias];
   }
   apply(x: tf.Tensor): tf.Tensor {
     const [t, l, b, r] = this.config.pads;
-    const y = tf.conv2d(x as tf.Tensor4D, this.kernel as tf.Tensor4D, this.config.stride, [[0, 0], [t, b], [l, r], [0, 0]]);
+    const y = tf.conv2d(x as tf.Tensor4D, this.kernel as tf.Tensor4D, this.config.stride, [
+      [0, 0],
+      [t, b],
+      [l, r],
+      [0, 0],
+    ]);
     return tf.add(y, this.bias);
   }
 }
 
 /** The convolution of an input of `shape` [C, H, W], n of them. */
 const geometry = (c: Conv2DConfig, n: number, shape: number[]): ConvGeometry =>
-  convGeometry({ n, h: shape[1]!, w: shape[2]!, c: c.inChannels, o: c.outChannels, kh: c.kernel, kw: c.kernel, sh: c.stride, sw: c.stride, pads: c.pads });
+  convGeometry({
+    n,
+    h: shape[1]!,
+    w: shape[2]!,
+    c: c.inChannels,
+    o: c.outChannels,
+    kh: c.kernel,
+    kw: c.kernel,
+    sh: c.stride,
+    sw: c.stride,
+    pads: c.pads,
+  });
 
 export const conv2d = layerKind<Conv2DConfig, Conv2D>({
   type: 'Conv2D',
   schema: (z) =>
-    z.object({ type: z.literal('Conv2D'), inChannels: z.int().min(1), outChannels: z.int().min(1), kernel: z.int().min(1), stride: z.int().min(1), pads: padsSchema(z) }),
+    z.object({
+      type: z.literal('Conv2D'),
+      inChannels: z.int().min(1),
+      outChannels: z.int().min(1),
+      kernel: z.int().min(1),
+      stride: z.int().min(1),
+      pads: padsSchema(z),
+    }),
   create: (name, c, rng) => new Conv2D(name, c, rng),
   outputShape: (c, input) => {
     const [, h, w] = image('Conv2D', input, c.inChannels);
@@ -65,13 +96,34 @@ export const conv2d = layerKind<Conv2DConfig, Conv2D>({
   onnx: (l, x, { g }) => {
     const { kernel: k, stride, pads } = l.config;
     const w = kernelToOnnx(l.kernel, [3, 2, 0, 1]);
-    const attrs = { kernel_shape: { ints: [k, k] }, strides: { ints: [stride, stride] }, pads: { ints: [pads[0], pads[1], pads[2], pads[3]] } };
-    return g.node('Conv', [x, g.weight(`${l.name}/kernel`, w.data, w.dims), g.weight(`${l.name}/bias`, values(l.bias), [l.config.outChannels])], attrs);
+    const attrs = {
+      kernel_shape: { ints: [k, k] },
+      strides: { ints: [stride, stride] },
+      pads: { ints: [pads[0], pads[1], pads[2], pads[3]] },
+    };
+    return g.node(
+      'Conv',
+      [x, g.weight(`${l.name}/kernel`, w.data, w.dims), g.weight(`${l.name}/bias`, values(l.bias), [l.config.outChannels])],
+      attrs,
+    );
   },
   tfjs: (l, h, { tfjs, name, add }) => {
     const { kernel: k, stride, outChannels, pads } = l.config;
-    const padded = pads.some((p) => p > 0) ? (tfjs.layers.zeroPadding2d({ padding: [[pads[0], pads[2]], [pads[1], pads[3]]], name: `${name}_pad` }).apply(h) as typeof h) : h;
-    return add(tfjs.layers.conv2d({ filters: outChannels, kernelSize: k, strides: stride, padding: 'valid', name }), [l.kernel.clone(), l.bias.clone()]).apply(padded) as typeof h;
+    const padded = pads.some((p) => p > 0)
+      ? (tfjs.layers
+          .zeroPadding2d({
+            padding: [
+              [pads[0], pads[2]],
+              [pads[1], pads[3]],
+            ],
+            name: `${name}_pad`,
+          })
+          .apply(h) as typeof h)
+      : h;
+    return add(tfjs.layers.conv2d({ filters: outChannels, kernelSize: k, strides: stride, padding: 'valid', name }), [
+      l.kernel.clone(),
+      l.bias.clone(),
+    ]).apply(padded) as typeof h;
   },
   handForward: (l, x, { conv, n, shape }) => {
     const g = geometry(l.config, n, shape);

@@ -15,7 +15,11 @@ export class Dense implements Layer {
   readonly bias: tf.Variable;
   readonly trainable: tf.Variable[];
   readonly state: tf.Variable[] = [];
-  constructor(readonly name: string, readonly config: DenseConfig, rng: Rng) {
+  constructor(
+    readonly name: string,
+    readonly config: DenseConfig,
+    rng: Rng,
+  ) {
     const { inputDim, units } = config;
     const bound = 1 / Math.sqrt(inputDim);
     this.kernel = tf.variable(tf.tensor2d(pytorchUniform(rng, inputDim * units, bound), [inputDim, units]), true, vname(`${name}/kernel`));
@@ -37,9 +41,14 @@ export const dense = layerKind<DenseConfig, Dense>({
   },
   onnx: (l, x, { g }) => {
     const { inputDim, units } = l.config;
-    return g.node('Gemm', [x, g.weight(`${l.name}/kernel`, values(l.kernel), [inputDim, units]), g.weight(`${l.name}/bias`, values(l.bias), [units])]);
+    return g.node('Gemm', [
+      x,
+      g.weight(`${l.name}/kernel`, values(l.kernel), [inputDim, units]),
+      g.weight(`${l.name}/bias`, values(l.bias), [units]),
+    ]);
   },
-  tfjs: (l, h, { tfjs, name, add }) => add(tfjs.layers.dense({ units: l.config.units, name }), [l.kernel.clone(), l.bias.clone()]).apply(h) as typeof h,
+  tfjs: (l, h, { tfjs, name, add }) =>
+    add(tfjs.layers.dense({ units: l.config.units, name }), [l.kernel.clone(), l.bias.clone()]).apply(h) as typeof h,
   handForward: (l, x, { gemm, n }) => {
     const { inputDim, units } = l.config;
     const y = new Float32Array(n * units);

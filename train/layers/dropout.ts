@@ -28,7 +28,10 @@ export function dropoutMask(rng: Rng, size: number, rate: number): Float32Array 
 }
 
 export class Dropout extends Stateless {
-  constructor(name: string, readonly config: DropoutConfig) {
+  constructor(
+    name: string,
+    readonly config: DropoutConfig,
+  ) {
     super(name);
   }
   apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {

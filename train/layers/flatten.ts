@@ -4,7 +4,10 @@ import { image, layerKind, Stateless } from './kind.js';
 import { chwToHwc, hwcToChw } from '../../backend/conv-kernels.js';
 
 export class Flatten extends Stateless {
-  constructor(name: string, readonly config: { type: 'Flatten' }) {
+  constructor(
+    name: string,
+    readonly config: { type: 'Flatten' },
+  ) {
     super(name);
   }
   apply(x: tf.Tensor): tf.Tensor {

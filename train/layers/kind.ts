@@ -81,7 +81,10 @@ export interface LayerKind<C extends { type: string } = { type: string }, L exte
    * Absent: the run trains on tfjs's autodiff.
    */
   readonly hand?: 'any' | 'generator';
-  /** Its training-mode forward on Float32Arrays (train/hand-forward.ts walks a network with it; batch statistics, no running-statistics update). */
+  /**
+   * Its training-mode forward on Float32Arrays (train/hand-forward.ts walks a network with it; batch statistics, no
+   * running-statistics update).
+   */
   handForward?(layer: L, x: Float32Array, ctx: HandContext): Float32Array;
   /**
    * Its backward after `handForward` of x to y: given dy, write d<dy, y>/dweight into `grads` (one per
@@ -135,10 +138,16 @@ export function image(type: string, input: Shape, channels?: number): [number, n
 export const sameShape = (_c: unknown, input: Shape): Shape => input;
 
 /** An elementwise hand-written forward. */
-export const elementwise = (f: (v: number) => number) => (_l: unknown, x: Float32Array): Float32Array => x.map(f);
+export const elementwise =
+  (f: (v: number) => number) =>
+  (_l: unknown, x: Float32Array): Float32Array =>
+    x.map(f);
 
 /** An elementwise hand-written backward: dx = dy * f'(x, y). */
-export const elementwiseBackward = (slope: (x: number, y: number) => number) => (_l: unknown, x: Float32Array, y: Float32Array, dy: Float32Array): Float32Array => dy.map((g, i) => g * slope(x[i]!, y[i]!));
+export const elementwiseBackward =
+  (slope: (x: number, y: number) => number) =>
+  (_l: unknown, x: Float32Array, y: Float32Array, dy: Float32Array): Float32Array =>
+    dy.map((g, i) => g * slope(x[i]!, y[i]!));
 
 /** a += b. */
 export function addInto(a: Float32Array, b: Float32Array): void {

@@ -22,7 +22,11 @@ export class LabelEmbedding implements Layer {
   readonly table: tf.Variable; // [numClasses, dim]
   readonly trainable: tf.Variable[];
   readonly state: tf.Variable[] = [];
-  constructor(readonly name: string, readonly config: LabelEmbeddingConfig, rng: Rng) {
+  constructor(
+    readonly name: string,
+    readonly config: LabelEmbeddingConfig,
+    rng: Rng,
+  ) {
     const { numClasses, dim } = config;
     const init = new Float32Array(numClasses * dim);
     for (let i = 0; i < init.length; i++) init[i] = rng.normal();
@@ -46,7 +50,9 @@ export const labelEmbedding = layerKind<LabelEmbeddingConfig, LabelEmbedding>({
   },
   tfjs: (l, h, { tfjs, label, name, add }) => {
     if (!label) throw new Error(`${l.name} (LabelEmbedding) needs a label input`);
-    const lookup = add(tfjs.layers.embedding({ inputDim: l.config.numClasses, outputDim: l.config.dim, name }), [l.table.clone()]).apply(label) as typeof h;
+    const lookup = add(tfjs.layers.embedding({ inputDim: l.config.numClasses, outputDim: l.config.dim, name }), [l.table.clone()]).apply(
+      label,
+    ) as typeof h;
     const emb = tfjs.layers.flatten({ name: `${name}_flatten` }).apply(lookup) as typeof h;
     return tfjs.layers.concatenate({ name: `${name}_concat` }).apply([h, emb]) as typeof h;
   },

@@ -20,13 +20,21 @@ export class LabelProjection implements Layer {
   readonly table: tf.Variable; // [numClasses, inputDim]
   readonly trainable: tf.Variable[];
   readonly state: tf.Variable[] = [];
-  constructor(readonly name: string, readonly config: LabelProjectionConfig, rng: Rng) {
+  constructor(
+    readonly name: string,
+    readonly config: LabelProjectionConfig,
+    rng: Rng,
+  ) {
     const { inputDim, numClasses } = config;
     const bound = 1 / Math.sqrt(inputDim);
     this.kernel = tf.variable(tf.tensor2d(pytorchUniform(rng, inputDim, bound), [inputDim, 1]), true, vname(`${name}/kernel`));
     this.bias = tf.variable(tf.tensor1d(pytorchUniform(rng, 1, bound)), true, vname(`${name}/bias`));
     // Small at the start: the critic begins as an unconditional one and learns the classes.
-    this.table = tf.variable(tf.tensor2d(pytorchUniform(rng, numClasses * inputDim, bound), [numClasses, inputDim]), true, vname(`${name}/embeddings`));
+    this.table = tf.variable(
+      tf.tensor2d(pytorchUniform(rng, numClasses * inputDim, bound), [numClasses, inputDim]),
+      true,
+      vname(`${name}/embeddings`),
+    );
     this.trainable = [this.kernel, this.bias, this.table];
   }
   apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
@@ -61,8 +69,19 @@ export const labelProjection = layerKind<LabelProjectionConfig, LabelProjection>
   conditional: true,
 });
 
-/** dw += s_i v_i, dE[y_i] += s_i v_i (db += s_i when `bias`); returns s_i (w + E[y_i]) when `bias` (the input's gradient), else <v_i, w + E[y_i]>. */
-function project(l: LabelProjection, v: Float32Array, s: Float32Array, n: number, labels: Int32Array, [dw, db, dE]: Float32Array[], bias: boolean): Float32Array {
+/**
+ * dw += s_i v_i, dE[y_i] += s_i v_i (db += s_i when `bias`); returns s_i (w + E[y_i]) when `bias` (the input's gradient),
+ * else <v_i, w + E[y_i]>.
+ */
+function project(
+  l: LabelProjection,
+  v: Float32Array,
+  s: Float32Array,
+  n: number,
+  labels: Int32Array,
+  [dw, db, dE]: Float32Array[],
+  bias: boolean,
+): Float32Array {
   const d = l.config.inputDim;
   const [w, table] = [values(l.kernel), values(l.table)];
   const out = new Float32Array(bias ? n * d : n);

@@ -10,7 +10,10 @@ export interface ReshapeConfig {
 }
 
 export class Reshape extends Stateless {
-  constructor(name: string, readonly config: ReshapeConfig) {
+  constructor(
+    name: string,
+    readonly config: ReshapeConfig,
+  ) {
     super(name);
   }
   apply(x: tf.Tensor): tf.Tensor {

@@ -133,7 +133,10 @@ async function generateClassRows(): Promise<void> {
     const out = await classRows(g, seed, cols);
     if (g !== generator) return;
     drawGrid(ui.classGrid, out.images, out.count, { cols, scale: scaleFor(g.shape, 56), rowLabels: g.classes, shape: g.shape });
-    ui.classGrid.setAttribute('aria-label', `${g.classes.length} rows, one per class (${g.classes.join(', ')}), ${cols} noise vectors from seed ${seed}`);
+    ui.classGrid.setAttribute(
+      'aria-label',
+      `${g.classes.length} rows, one per class (${g.classes.join(', ')}), ${cols} noise vectors from seed ${seed}`,
+    );
     ui.classTiming.textContent = timingText(out);
   } catch (e) {
     drawMessage(ui.classGrid, (e as Error).message);
@@ -245,7 +248,9 @@ function describeModel(g: Generator): string {
   const m = g.metadata;
   const [c, h, w] = g.shape;
   // Informational metadata may be absent (dropped when malformed): show what there is.
-  const length = [m.epochs !== undefined ? plural(m.epochs, 'epoch') : '', m.steps !== undefined ? `(${m.steps} steps)` : ''].filter(Boolean).join(' ');
+  const length = [m.epochs !== undefined ? plural(m.epochs, 'epoch') : '', m.steps !== undefined ? `(${m.steps} steps)` : '']
+    .filter(Boolean)
+    .join(' ');
   const training = [m.dataset ?? '', length].filter(Boolean).join(', ');
   const parts = [
     `${m.kind}${g.conditional ? ` (conditional, ${g.classes.length} classes)` : ''}`,
@@ -338,7 +343,8 @@ function wireControls(): void {
     downloadPng(ui.grid, `onnxgan-${ui.model.value}-seed${ui.seed.value}${label}.png`);
   });
   ui.walkT.addEventListener('input', () => void renderWalkFrame());
-  for (const input of [ui.walkFrom, ui.walkTo]) input.addEventListener('change', () => void Promise.all([renderWalkStrip(), renderWalkFrame(), renderSliderFrame()]));
+  for (const input of [ui.walkFrom, ui.walkTo])
+    input.addEventListener('change', () => void Promise.all([renderWalkStrip(), renderWalkFrame(), renderSliderFrame()]));
   ui.slidersReset.addEventListener('click', () => {
     for (const input of directionInputs) {
       input.value = '0';
@@ -349,7 +355,8 @@ function wireControls(): void {
 }
 
 function disableControls(): void {
-  for (const el of document.querySelectorAll<HTMLInputElement | HTMLButtonElement | HTMLSelectElement>('input, select, button')) el.disabled = true;
+  for (const el of document.querySelectorAll<HTMLInputElement | HTMLButtonElement | HTMLSelectElement>('input, select, button'))
+    el.disabled = true;
 }
 
 async function main(): Promise<void> {

@@ -28,7 +28,12 @@ export { gridColumns as defaultColumns } from '../../common/grid-layout.js';
 export const scaleFor = (shape: ImageShape, target: number): number => Math.max(1, Math.round(target / Math.max(shape[1], shape[2])));
 
 /** Resizes `canvas` to fit the grid and draws `count` images (row-major [count, C*H*W], each planar). */
-export function drawGrid(canvas: HTMLCanvasElement, images: Float32Array, count: number, { cols, scale, rowLabels, shape = DIGIT_SHAPE }: GridLayout): void {
+export function drawGrid(
+  canvas: HTMLCanvasElement,
+  images: Float32Array,
+  count: number,
+  { cols, scale, rowLabels, shape = DIGIT_SHAPE }: GridLayout,
+): void {
   cols = Math.max(1, Math.min(cols, count));
   const [channels, h, w] = shape;
   const rows = Math.ceil(count / cols);
@@ -64,7 +69,9 @@ export function drawGrid(canvas: HTMLCanvasElement, images: Float32Array, count:
     ctx.font = font;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
-    rowLabels.slice(0, rows).forEach((name, r) => ctx.fillText(name, gutter / 2 + 1, GRID_PAD + r * (cellH + GRID_PAD) + cellH / 2, gutter - 2));
+    rowLabels
+      .slice(0, rows)
+      .forEach((name, r) => ctx.fillText(name, gutter / 2 + 1, GRID_PAD + r * (cellH + GRID_PAD) + cellH / 2, gutter - 2));
   }
 }
 

@@ -37,7 +37,9 @@ async function fetchList(url: URL, page: URL): Promise<CatalogEntry[]> {
   if (!res.ok) throw new Error(`${url.pathname}: HTTP ${res.status}`);
   const body = (await res.json()) as { models?: RawEntry[]; failed?: RawEntry[] } | RawEntry[];
   // The server lists models that failed to load separately, with their error.
-  const list = Array.isArray(body) ? body : [...(body.models ?? []), ...(body.failed ?? []).map((f) => ({ ...f, error: f.error ?? 'failed to load' }))];
+  const list = Array.isArray(body)
+    ? body
+    : [...(body.models ?? []), ...(body.failed ?? []).map((f) => ({ ...f, error: f.error ?? 'failed to load' }))];
   return list.map((m) => normalise(m, url, page)).filter((m): m is CatalogEntry => m !== null);
 }
 
@@ -45,7 +47,10 @@ async function fetchList(url: URL, page: URL): Promise<CatalogEntry[]> {
 export async function loadCatalog(): Promise<{ models: CatalogEntry[]; source: string }> {
   const page = new URL(document.baseURI);
   const errors: string[] = [];
-  for (const [path, source] of [['v1/models', 'server'], ['models.json', 'models.json']] as const) {
+  for (const [path, source] of [
+    ['v1/models', 'server'],
+    ['models.json', 'models.json'],
+  ] as const) {
     try {
       return { models: await fetchList(new URL(path, page), page), source };
     } catch (e) {

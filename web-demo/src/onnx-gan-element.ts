@@ -52,7 +52,8 @@ function intAttr(el: Element, name: string, min: number, max: number): number | 
   const raw = el.getAttribute(name);
   if (raw === null || raw.trim() === '') return null;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new RangeError(`attribute ${name}="${raw}" must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new RangeError(`attribute ${name}="${raw}" must be an integer from ${min} to ${max}`);
   return n;
 }
 
@@ -70,8 +71,9 @@ export class OnnxGanElement extends HTMLElement {
   constructor() {
     super();
     const root = this.attachShadow({ mode: 'open' });
-    root.innerHTML = `<figure part="figure"><canvas part="canvas" role="img" width="0" height="0"></canvas><div ` +
-`role="alert" part="error"></div><figcaption part="caption" aria-live="polite"></figcaption></figure>`;
+    root.innerHTML =
+      `<figure part="figure"><canvas part="canvas" role="img" width="0" height="0"></canvas><div ` +
+      `role="alert" part="error"></div><figcaption part="caption" aria-live="polite"></figcaption></figure>`;
     this.canvas = root.querySelector('canvas')!;
     this.caption = root.querySelector('figcaption')!;
     this.alert = root.querySelector('[role=alert]')!;
@@ -132,11 +134,16 @@ export class OnnxGanElement extends HTMLElement {
       };
       generator = await loadGenerator(p.src, { runtime: p.ort, onProgress });
       if (id !== this.renderId) return;
-      if (!generator.conditional && p.label !== null) throw new Error(`label="${p.label}" needs a conditional model; ${p.src} is a ${generator.metadata.kind}`);
+      if (!generator.conditional && p.label !== null)
+        throw new Error(`label="${p.label}" needs a conditional model; ${p.src} is a ${generator.metadata.kind}`);
       const label = p.label === null ? null : classIndex(generator.classes, p.label);
       const out = await generator.generate({ seed: p.seed, count: p.count, label });
       if (id !== this.renderId) return; // a newer render superseded this one
-      drawGrid(this.canvas, out.images, out.count, { cols: p.cols ?? defaultColumns(p.count), scale: p.scale ?? scaleFor(generator.shape, 84), shape: generator.shape });
+      drawGrid(this.canvas, out.images, out.count, {
+        cols: p.cols ?? defaultColumns(p.count),
+        scale: p.scale ?? scaleFor(generator.shape, 84),
+        shape: generator.shape,
+      });
       const what = generator.conditional
         ? p.label !== null
           ? `class ${generator.classes[label!]}`

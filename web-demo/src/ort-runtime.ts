@@ -79,7 +79,10 @@ async function start(files: RuntimeFiles, onBytes?: OnBytes): Promise<Runtime> {
   });
   // The glue too, now rather than when the first session opens (onnxruntime-web imports it then,
   // from the module map): one round trip less after the wasm arrives.
-  const glue = measured('runtime-glue', threadedGlue(files.glue).then(async (blob) => blob ?? (await importRuntime(files.glue), files.glue)));
+  const glue = measured(
+    'runtime-glue',
+    threadedGlue(files.glue).then(async (blob) => blob ?? (await importRuntime(files.glue), files.glue)),
+  );
   const [ort, binary, glueUrl] = await Promise.all([measured('runtime-module', importRuntime(files.module)), wasm, glue]);
   // Bytes downloaded here (with progress and a stall deadline) instead of by onnxruntime-web.
   // (Compiling them while they download, with WebAssembly.compileStreaming fed from this download,
@@ -105,7 +108,9 @@ async function importRuntime(url: string): Promise<OrtModule> {
     return await withDeadline(import(/* @vite-ignore */ /* webpackIgnore: true */ url) as Promise<OrtModule>, STALL_MS, stuck);
   } catch (e) {
     const reason = (e as Error).message === stuck ? stuck : await importFailure(url, e as Error);
-    throw new Error(`could not load onnxruntime-web from ${url}: ${reason} (the runtime location: the ort attribute or setRuntimeLocation())`);
+    throw new Error(
+      `could not load onnxruntime-web from ${url}: ${reason} (the runtime location: the ort attribute or setRuntimeLocation())`,
+    );
   }
 }
 
@@ -139,10 +144,15 @@ async function threadedGlue(url: string): Promise<string | null> {
 /** Opens a session; onnxruntime-web's start (compile, threads) happens in the first one. */
 export async function openSession(runtime: Runtime, model: Uint8Array): Promise<Ort.InferenceSession> {
   if (broken) throw new Error(broken);
-  const what = runtime.threads > 1 ? `onnxruntime-web did not start its ${runtime.threads} worker threads` : 'onnxruntime-web did not start';
+  const what =
+    runtime.threads > 1 ? `onnxruntime-web did not start its ${runtime.threads} worker threads` : 'onnxruntime-web did not start';
   const stuck = `${what} within ${STALL_MS / 1000} s`;
   try {
-    const session = await withIdleDeadline(measured('session', runtime.ort.InferenceSession.create(model, SESSION_PROFILES.web)), STALL_MS, stuck);
+    const session = await withIdleDeadline(
+      measured('session', runtime.ort.InferenceSession.create(model, SESSION_PROFILES.web)),
+      STALL_MS,
+      stuck,
+    );
     runtime.ort.env.wasm.wasmBinary = undefined; // compiled: let the 14 MB go
     return session;
   } catch (e) {
