@@ -3,6 +3,7 @@
 // answer is bytes or an error that says what the entry is, never a hang.
 import { constants, promises as fs } from 'node:fs';
 import type onnxProto from 'onnx-proto';
+import { entryKind } from '../common/regular-file.js';
 import { metadataFromProps, type ModelMetadata } from '../common/metadata.js';
 import { onnx } from '../common/onnx-graph.js';
 import { readOnnxInterface } from '../common/onnx-interface.js';
@@ -10,23 +11,6 @@ import { checkGraph } from './model-check.js';
 
 /** protobuf cannot hold an ONNX file over 2 GiB; a larger entry is refused before it is read. */
 export const MAX_MODEL_BYTES = 2 ** 31 - 1;
-
-const kind = (s: {
-  isDirectory(): boolean;
-  isFIFO(): boolean;
-  isCharacterDevice(): boolean;
-  isBlockDevice(): boolean;
-  isSocket(): boolean;
-}): string =>
-  s.isDirectory()
-    ? 'a directory'
-    : s.isFIFO()
-      ? 'a FIFO'
-      : s.isCharacterDevice() || s.isBlockDevice()
-        ? 'a device'
-        : s.isSocket()
-          ? 'a socket'
-          : 'not a regular file';
 
 const why = (e: NodeJS.ErrnoException): string =>
   ({
@@ -65,7 +49,7 @@ export async function readModelFile(file: string): Promise<Buffer> {
   }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) throw new Error(`${file}: cannot read: ${kind(stat)}, not a model file`);
+    if (!stat.isFile()) throw new Error(`${file}: cannot read: ${entryKind(stat)}, not a model file`);
     if (stat.size > MAX_MODEL_BYTES) throw new Error(`${file}: ${stat.size} bytes, larger than an ONNX file can be (2 GiB)`);
     if (stat.size === 0) throw new Error(`${file}: empty file`);
     return await handle.readFile();

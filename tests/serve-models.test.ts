@@ -82,7 +82,7 @@ describe('entries that are not regular files', () => {
         dangling: expect.stringMatching(/dangling\.onnx: cannot read: a link to nothing/),
         device: expect.stringMatching(/device\.onnx: cannot read: a device, not a model file/),
         locked: expect.stringMatching(/locked\.onnx: cannot read: permission denied/),
-        folder: expect.stringMatching(/folder\.onnx: cannot read: a directory, not a model file/),
+        folder: expect.stringMatching(/folder\.onnx: cannot read: a folder, not a model file/),
         empty: expect.stringMatching(/empty\.onnx: empty file/),
       });
       for (const error of Object.values(failed)) expect(error).not.toContain(work); // the file name, not the server's paths
