@@ -47,11 +47,12 @@ function describe(m: LoadedModel) {
 const readyz: Handler = (ctx, _req, res) => {
   const { registry } = ctx;
   const reason = notReadyReason(ctx);
-  const failed = [...registry.failed.values()].map((f) => ({ name: f.name, error: f.error }));
+  // Sorted: models load concurrently, so the maps' order is the order loads happened to finish.
+  const failed = [...registry.failed.values()].map((f) => ({ name: f.name, error: f.error })).sort((a, b) => a.name.localeCompare(b.name));
   sendJson(res, reason ? 503 : 200, {
     ready: !reason,
     ...(reason ? { reason } : {}),
-    loaded: [...registry.models.keys()],
+    loaded: [...registry.models.keys()].sort(),
     failed,
     pending: registry.pendingLoads,
   });
