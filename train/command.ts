@@ -6,7 +6,7 @@ import { MODEL_KINDS, type ModelKind } from '../common/metadata.js';
 import { BACKENDS, type BackendChoice } from '../backend/choices.js';
 import { RECIPES, TRAINING_OPTIONS, flagOf, helpOf, type GivenOptions, type OptionKey, type Recipe } from './options.js';
 import { addImageDataOptions, imageOptionsFrom } from '../data/image-options.js';
-import { DEFAULT_BATCH, DEFAULT_EPOCHS, MIN_DEFAULT_BATCH, lengthOptions } from './run-length.js';
+import { DEFAULT_BATCH, DEFAULT_CONV_BATCH, DEFAULT_EPOCHS, MIN_DEFAULT_BATCH, lengthOptions } from './run-length.js';
 
 export function register(program: Command): void {
   const cmd: Command = program
@@ -28,7 +28,7 @@ export function register(program: Command): void {
     )
     .option(
       '--batch <n>',
-      `batch size (default: ${DEFAULT_BATCH}, an eighth of a smaller data set (at least ${MIN_DEFAULT_BATCH}), or a resumed run's own)`,
+      `batch size (default: ${DEFAULT_BATCH}, --arch dcgan ${DEFAULT_CONV_BATCH}, an eighth of a smaller data set (at least ${MIN_DEFAULT_BATCH}), or a resumed run's own)`,
       int(1),
     )
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))

@@ -2,10 +2,12 @@
 // the run's epochs from --epochs, --steps or --minutes, and the warning for a run too short to learn.
 // A run always ends on an epoch's end (every image seen as often), so --steps rounds up to whole
 // epochs and --minutes is turned into epochs from the measured speed.
-import type { TrainingOptions } from './options.js';
+import type { Arch, TrainingOptions } from './options.js';
 
 /** The reference's batch size. */
 export const DEFAULT_BATCH = 300;
+/** DCGAN's batch size (Radford et al.): a conv step costs ~20x an MLP one per image, so more, smaller steps. */
+export const DEFAULT_CONV_BATCH = 64;
 /** The smallest batch the default picks (smaller ones make noisy critic estimates). */
 export const MIN_DEFAULT_BATCH = 16;
 /** Epochs of a new run given no length. */
@@ -18,11 +20,12 @@ export const DEFAULT_EPOCHS = 20;
 export const MIN_STEPS = 500;
 
 /**
- * The batch for n training images without --batch: the reference's 300, or about an eighth of a smaller set (>= 16, a
- * multiple of 8), so an epoch has about 8 steps.
+ * The batch for n training images without --batch: the reference's 300 (dcgan: 64), or about an eighth of a smaller set
+ * (>= 16, a multiple of 8), so an epoch has about 8 steps.
  */
-export function defaultBatch(n: number): number {
-  return Math.min(DEFAULT_BATCH, Math.max(MIN_DEFAULT_BATCH, Math.round(n / 8 / 8) * 8));
+export function defaultBatch(n: number, arch: Arch): number {
+  const most = arch === 'dcgan' ? DEFAULT_CONV_BATCH : DEFAULT_BATCH;
+  return Math.min(most, Math.max(MIN_DEFAULT_BATCH, Math.round(n / 8 / 8) * 8));
 }
 
 /** The length flags: each one given replaces the others (on --resume too). */

@@ -285,7 +285,7 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   mkdirSync(opts.out, { recursive: true });
 
   const seed = ckpt?.seed ?? opts.seed;
-  const batch = opts.batch ?? ckpt?.batch ?? defaultBatch(data.count);
+  const batch = opts.batch ?? ckpt?.batch ?? defaultBatch(data.count, plan.arch);
   // Again once the channels (auto may find colour) and the batch are known.
   if (data.shape.join() !== plan.shape.join() || batch !== plan.batch)
     checkTrainingMemory({ ...plan, shape: data.shape, batch }, log, memoryLimitFor(backend.name));

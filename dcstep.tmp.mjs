@@ -1,0 +1,20 @@
+const tf = await import('@tensorflow/tfjs-core');
+const root = '/work/main/dist/';
+const { selectBackend } = await import(root + 'backend/select.js');
+const { architecture } = await import(root + 'train/models.js');
+const { recipeOptions } = await import(root + 'train/options.js');
+const { GanTrainer } = await import(root + 'train/trainer.js');
+const { loadEmbeddedMnist } = await import(root + 'data/sources.js');
+const { Rng } = await import(root + 'common/rng.js');
+const [model, batch] = [process.argv[2], Number(process.argv[3] ?? 64)];
+await selectBackend('wasm', { matmul: 'onnxruntime', threads: 1 });
+const { train } = loadEmbeddedMnist();
+const opts = recipeOptions('best', model, { epochs: 10 });
+const tr = new GanTrainer(architecture(model, 10, [1,28,28], 'dcgan'), { ...opts, arch: 'dcgan' }, new Rng(1));
+console.log('engine', tr.engine, tr.engineNote);
+const x = tf.tensor2d(train.images.subarray(0, batch * 784), [batch, 784]);
+const y = tf.tensor1d(train.labels.subarray(0, batch), 'int32');
+tr.step(x, y);
+const ts = [];
+for (let i = 0; i < 5; i++) { const t = performance.now(); tr.step(x, y); ts.push(performance.now() - t); }
+ts.sort((a,b)=>a-b); console.log(model, 'batch', batch, 'median ms', ts[2].toFixed(0), JSON.stringify(opts).slice(0,300));
