@@ -18,7 +18,10 @@ const program = new Command('onnxgan')
   .option('--verbose', 'print stack traces with errors (also: DEBUG=1)')
   .exitOverride(); // usage errors exit with EXIT.usage, below
 
-registerTrain(program);
+// train's quality estimates use eval's judges: handed in here, so train imports no later stage.
+registerTrain(program, {
+  quality: async (o) => (await import('./eval/training-quality.js')).openQualityProbe(o),
+});
 registerExport(program);
 registerServe(program);
 registerTriton(program);

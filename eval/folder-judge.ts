@@ -80,8 +80,13 @@ export async function folderEvalData(
     );
   }
   // Keyed by content, so the same images in a moved or renamed folder reuse the judge.
-  const judgeFile = path.join(cacheDir('judges'), `judge-${fingerprint}-holdout${source.holdout}.json`);
-  return { data: dir, splits, judgeFile };
+  return { data: dir, splits, judgeFile: folderJudgeFile(ds.name, source.holdout) };
+}
+
+/** Where the judge of a folder's images (data set name NAME@FINGERPRINT) and held-out share is cached. */
+export function folderJudgeFile(datasetName: string, holdout: number): string {
+  const fingerprint = datasetName.slice(datasetName.lastIndexOf('@') + 1);
+  return path.join(cacheDir('judges'), `judge-${fingerprint}-holdout${holdout}.json`);
 }
 
 /** Trains and caches the folder's judge unless a readable one is cached; reports its held-out accuracy. */

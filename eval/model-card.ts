@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gridPng } from '../common/png.js';
 import { packageInfo } from '../common/package-info.js';
 import { readModelInfo } from '../export/onnx-read.js';
-import { readCheckpoint } from '../train/checkpoint.js';
+import { checkpointFileOf, readCheckpoint } from '../train/checkpoint.js';
 import { optionFlags } from '../train/options.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import { evaluate, type EvalReport } from './evaluate.js';
@@ -52,7 +52,7 @@ export async function writeModelCard(o: CardOptions): Promise<{ card: string; re
     ['file', `${path.basename(o.model)}, ${(info.bytes / 1024).toFixed(0)} KiB, ONNX IR ${info.irVersion} opset ${info.opset}`],
   ];
   if (o.run) {
-    const ckpt = readCheckpoint(path.join(o.run, 'checkpoint.json'));
+    const ckpt = readCheckpoint(checkpointFileOf(o.run));
     facts.push([
       'training wall time',
       `${(ckpt.position.wallTimeMs / 60000).toFixed(0)} min on the tfjs ${ckpt.backend} backend (2-core CPU, shared with other runs)`,

@@ -37,28 +37,32 @@ export function register(program: Command): void {
     )
     .addOption(new Option('--precision <p>', 'weight precision (onnx)').choices(['fp32', 'fp16']).default('fp32'))
     .option('--no-ema', 'export the raw generator weights even when the run kept an EMA')
+    .option('--best', "export the run's best.json (its best FID estimate while training) instead of its latest checkpoint")
     .action(
-      action('export', async (run: string, o: { out: string; format: 'onnx' | 'tfjs'; precision: 'fp32' | 'fp16'; ema: boolean }) => {
-        if (o.format === 'tfjs') {
-          if (o.precision !== 'fp32') {
-            console.error('onnxgan export: --precision fp16 is for --format onnx');
-            return EXIT.usage;
+      action(
+        'export',
+        async (run: string, o: { out: string; format: 'onnx' | 'tfjs'; precision: 'fp32' | 'fp16'; ema: boolean; best?: boolean }) => {
+          if (o.format === 'tfjs') {
+            if (o.precision !== 'fp32') {
+              console.error('onnxgan export: --precision fp16 is for --format onnx');
+              return EXIT.usage;
+            }
+            const { exportTfjs } = await import('./tfjs-format.js');
+            const r = await exportTfjs(run, o.out, { useEma: o.ema, best: o.best });
+            console.log(
+              `wrote ${r.dir}/{${r.files.join(',')}} (${(r.bytes / 1024).toFixed(1)} KiB): max |tfjs - ONNX ` +
+                `export| = ${r.maxAbsDiff.toExponential(2)} over 256 samples`,
+            );
+            return EXIT.ok;
           }
-          const { exportTfjs } = await import('./tfjs-format.js');
-          const r = await exportTfjs(run, o.out, { useEma: o.ema });
-          console.log(
-            `wrote ${r.dir}/{${r.files.join(',')}} (${(r.bytes / 1024).toFixed(1)} KiB): max |tfjs - ONNX ` +
-              `export| = ${r.maxAbsDiff.toExponential(2)} over 256 samples`,
-          );
+          const { exportCheckpoint } = await import('./export.js');
+          const { readOnnxFile } = await import('./onnx-read.js');
+          const r = await exportCheckpoint(run, o.out, { precision: o.precision, useEma: o.ema, best: o.best });
+          console.log(`wrote ${r.file}: max |tfjs - onnxruntime| = ${r.maxAbsDiff.toExponential(2)} over 256 samples (${o.precision})`);
+          console.log(formatInfo(readOnnxFile(r.file)));
           return EXIT.ok;
-        }
-        const { exportCheckpoint } = await import('./export.js');
-        const { readOnnxFile } = await import('./onnx-read.js');
-        const r = await exportCheckpoint(run, o.out, { precision: o.precision, useEma: o.ema });
-        console.log(`wrote ${r.file}: max |tfjs - onnxruntime| = ${r.maxAbsDiff.toExponential(2)} over 256 samples (${o.precision})`);
-        console.log(formatInfo(readOnnxFile(r.file)));
-        return EXIT.ok;
-      }),
+        },
+      ),
     );
   program
     .command('info')

@@ -8,7 +8,7 @@ import { GeneratorRunner } from '../common/generator-runner.js';
 import { imageValues, metadataToProps, type ModelMetadata } from '../common/metadata.js';
 import { dataSourceProps } from '../data/image-options.js';
 import type { Sequential } from '../train/layers.js';
-import { readCheckpoint, restoreGenerator, type Checkpoint } from '../train/checkpoint.js';
+import { checkpointFileOf, readCheckpoint, restoreGenerator, type Checkpoint } from '../train/checkpoint.js';
 import { selectBackend } from '../backend/select.js';
 import { generatorGraph } from './layer-mapping.js';
 import { ParityError, PRODUCER, TOLERANCE, VERIFY_SAMPLES, type Precision } from './verify.js';
@@ -105,9 +105,9 @@ export function checkpointMetadata(ckpt: Checkpoint, useEma: boolean): ModelMeta
 export async function exportCheckpoint(
   source: string,
   out: string,
-  opts: { precision?: Precision; useEma?: boolean } = {},
+  opts: { precision?: Precision; useEma?: boolean; best?: boolean } = {},
 ): Promise<ExportResult> {
-  const file = source.endsWith('.json') ? source : path.join(source, 'checkpoint.json');
+  const file = checkpointFileOf(source, { best: opts.best });
   const ckpt = readCheckpoint(file);
   if (!tf.findBackend('wasm') && !tf.findBackend('tensorflow')) await selectBackend('auto');
   const { generator, ema } = restoreGenerator(ckpt, file, opts.useEma ?? true);

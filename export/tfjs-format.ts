@@ -11,7 +11,7 @@ import path from 'node:path';
 import { GeneratorRunner } from '../common/generator-runner.js';
 import { IO, metadataToProps, type ModelMetadata } from '../common/metadata.js';
 import { selectBackend } from '../backend/select.js';
-import { readCheckpoint, restoreGenerator } from '../train/checkpoint.js';
+import { checkpointFileOf, readCheckpoint, restoreGenerator } from '../train/checkpoint.js';
 import type { Sequential } from '../train/layers.js';
 import { checkpointMetadata } from './export.js';
 import { ParityError, PRODUCER, TOLERANCE, VERIFY_SAMPLES } from './verify.js';
@@ -123,8 +123,8 @@ function replaceable(dir: string): boolean {
 }
 
 /** RUN_DIR or checkpoint file -> a tfjs LayersModel folder, verified against the ONNX export. */
-export async function exportTfjs(source: string, dir: string, opts: { useEma?: boolean } = {}): Promise<TfjsExportResult> {
-  const file = source.endsWith('.json') ? source : path.join(source, 'checkpoint.json');
+export async function exportTfjs(source: string, dir: string, opts: { useEma?: boolean; best?: boolean } = {}): Promise<TfjsExportResult> {
+  const file = checkpointFileOf(source, { best: opts.best });
   const ckpt = readCheckpoint(file);
   if (!replaceable(dir)) throw new Error(`${dir} holds other files than a tfjs model: not writing into it`);
   if (!tfjs.findBackend('wasm') && !tfjs.findBackend('tensorflow')) await selectBackend('auto');

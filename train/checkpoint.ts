@@ -4,6 +4,7 @@
 // Files are validated with a schema on read: a missing or wrong-typed field is named.
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../common/atomic.js';
 import { DIGIT_SHAPE, MODEL_KINDS, type ImageShape } from '../common/metadata.js';
@@ -17,6 +18,22 @@ import type { GanTrainer } from './trainer.js';
 import type { Adam } from './adam.js';
 
 export const CHECKPOINT_FORMAT = 'onnxgan-checkpoint/2';
+
+/** A run folder's latest checkpoint, and the one of its best quality estimate so far (train/quality-probe.ts). */
+export const CHECKPOINT_FILE = 'checkpoint.json';
+export const BEST_FILE = 'best.json';
+
+/** The checkpoint a command reads: a .json file as given, else the run folder's latest (or, with `best`, its best.json). */
+export function checkpointFileOf(source: string, o: { best?: boolean } = {}): string {
+  if (source.endsWith('.json')) {
+    if (o.best) throw new CheckpointError(`--best takes a run folder, not a checkpoint file (${source})`);
+    return source;
+  }
+  const file = path.join(source, o.best ? BEST_FILE : CHECKPOINT_FILE);
+  if (o.best && !existsSync(file) && existsSync(path.join(source, CHECKPOINT_FILE)))
+    throw new CheckpointError(`${source} has no ${BEST_FILE}: the run made no quality estimate (train --quality-every)`);
+  return file;
+}
 /** Before the architecture and the options were kept apart (read, never written). */
 const FORMAT_V1 = 'onnxgan-checkpoint/1';
 

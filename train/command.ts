@@ -6,9 +6,15 @@ import { MODEL_KINDS, type ModelKind } from '../common/metadata.js';
 import { BACKENDS, type BackendChoice } from '../backend/choices.js';
 import { RECIPES, TRAINING_OPTIONS, flagOf, helpOf, type GivenOptions, type OptionKey, type Recipe } from './options.js';
 import { addImageDataOptions, imageOptionsFrom } from '../data/image-options.js';
+import { QUALITY_SECONDS, QUALITY_SHARE, type OpenQualityProbe } from './quality-probe.js';
 import { DEFAULT_BATCH, DEFAULT_CONV_BATCH, DEFAULT_EPOCHS, MIN_DEFAULT_BATCH, lengthOptions } from './run-length.js';
 
-export function register(program: Command): void {
+/** What a later stage lends train: the judge of its quality estimates (cli.ts hands in eval's). */
+export interface TrainServices {
+  quality?: OpenQualityProbe;
+}
+
+export function register(program: Command, services: TrainServices = {}): void {
   const cmd: Command = program
     .command('train')
     .description('train a generator (checkpoints, metrics, samples and loss curve in --out)')
@@ -47,6 +53,12 @@ export function register(program: Command): void {
       false,
     )
     .option('--sample-every <k>', 'write a sample grid every k epochs', int(1), 5)
+    .option(
+      '--quality-every <k>',
+      'estimate FID/KID every k epochs (metrics.jsonl, loss.svg; the best checkpoint kept as best.json); 0: never; ' +
+        `default: at most every ${QUALITY_SECONDS} s and ${QUALITY_SHARE * 100}% of the time, and after the last epoch`,
+      int(0),
+    )
     .addOption(
       new Option(
         '--recipe <name>',
@@ -97,6 +109,8 @@ export function register(program: Command): void {
         recipe: o.recipe as Recipe,
         options: { ...(Object.fromEntries(keys.map((k) => [k, o[k]])) as GivenOptions), ...length },
         stop,
+        quality: services.quality,
+        qualityEvery: o.qualityEvery as number | undefined,
       });
       return EXIT.ok; // wasm keeps handles open; exit explicitly
     }),

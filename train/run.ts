@@ -27,7 +27,9 @@ import {
 import { initOutputBiasToMean } from './layers.js';
 import { GanTrainer, type StepMetrics } from './trainer.js';
 import {
+  BEST_FILE,
   captureCheckpoint,
+  CHECKPOINT_FILE,
   readCheckpoint,
   restoreCheckpoint,
   saveCheckpoint,
@@ -36,6 +38,15 @@ import {
   type RunPosition,
 } from './checkpoint.js';
 import { lossCurveSvg } from './loss-plot.js';
+import {
+  bestSoFar,
+  QUALITY_SAMPLES,
+  QUALITY_SECONDS,
+  QUALITY_SHARE,
+  qualityDue,
+  type OpenQualityProbe,
+  type QualityProbe,
+} from './quality-probe.js';
 import {
   defaultBatch,
   fittedDecay,
@@ -73,6 +84,10 @@ export interface TrainOptions {
   /** Set by a signal handler: finish the step, checkpoint, return. */
   stop?: { requested: boolean };
   log?: (line: string) => void;
+  /** Opens the judge of the quality estimates (eval/training-quality.ts, handed in by cli.ts); none: no estimates. */
+  quality?: OpenQualityProbe;
+  /** --quality-every: an estimate every K epochs; 0: none; undefined: by time and cost (quality-probe.ts qualityDue). */
+  qualityEvery?: number;
 }
 
 export interface TrainResult {
@@ -84,7 +99,6 @@ export interface TrainResult {
 
 export class NonFiniteLossError extends Error {}
 
-export const CHECKPOINT_FILE = 'checkpoint.json';
 export const METRICS_FILE = 'metrics.jsonl';
 
 /** Fixed noise (and one row per class for conditional models) so sample grids are comparable. */
@@ -225,6 +239,8 @@ interface Run {
   /** Image folders: how to read the folder again (resume, eval). */
   source: DatasetInfo['source'];
   trainer: GanTrainer;
+  /** The held-out split (the quality estimates' reference). */
+  heldOut: Dataset;
   seed: number;
   batch: number;
   /** Generator steps per epoch. */
@@ -365,6 +381,7 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
     data,
     source: splits.folder?.source,
     trainer,
+    heldOut: splits.heldOut,
     seed,
     batch,
     nBatches,
@@ -408,7 +425,8 @@ function refitMinutes(r: Run, secondsPerStep: number): void {
   }
 }
 
-async function saveRun(r: Run): Promise<void> {
+/** The checkpoint, and with `best` also best.json (the run's best quality estimate so far). */
+async function saveRun(r: Run, best = false): Promise<void> {
   const dataset: DatasetInfo = {
     name: r.data.name,
     classes: r.data.classes,
@@ -424,7 +442,32 @@ async function saveRun(r: Run): Promise<void> {
     ...(r.recipe ? { recipe: r.recipe } : {}),
     ...(r.optionChanges ? { optionChanges: r.optionChanges } : {}),
   };
-  saveCheckpoint(r.ckptFile, await captureCheckpoint(r.trainer, meta));
+  const ckpt = await captureCheckpoint(r.trainer, meta);
+  if (best) saveCheckpoint(path.join(r.opts.out, BEST_FILE), ckpt);
+  saveCheckpoint(r.ckptFile, ckpt);
+}
+
+/** QUALITY_SAMPLES images from fixed noise (classes in turn when conditional), scored by the probe; its fields for the metrics row. */
+async function estimateQuality(r: Run, probe: QualityProbe): Promise<Record<string, number>> {
+  const started = performance.now();
+  const { trainer } = r;
+  const n = QUALITY_SAMPLES;
+  const k = r.data.classes.length;
+  const labels = trainer.conditional ? Int32Array.from({ length: n }, (_, i) => i % k) : null;
+  const noise = generatorNoise(r.seed ^ 0x9a11, n, trainer.arch.noiseDim);
+  const v = imageValues(trainer.arch.imageShape);
+  const images = new Float32Array(n * v);
+  const chunk = 100; // bounds a conv generator's activations
+  for (let from = 0; from < n; from += chunk) {
+    const m = Math.min(chunk, n - from);
+    const out = tf.tidy(() => {
+      const z = tf.tensor2d(noise.subarray(from * trainer.arch.noiseDim, (from + m) * trainer.arch.noiseDim), [m, trainer.arch.noiseDim]);
+      return trainer.generate(z, labels ? tf.tensor1d(labels.subarray(from, from + m), 'int32') : undefined).dataSync() as Float32Array;
+    });
+    images.set(out, from * v);
+  }
+  const q = await probe.estimate(images, n, labels);
+  return { ...q, qualitySeconds: (performance.now() - started) / 1000 };
 }
 
 function progressBar(r: Run, totalSteps: number): cliProgress.SingleBar {
@@ -500,18 +543,19 @@ async function runEpochSteps(r: Run, nBatches: number, onStep: (m: StepMetrics) 
 /** After an epoch: its metrics row, the loss curve, a sample grid when due, the checkpoint. */
 async function writeEpochOutputs(r: Run, row: Record<string, number>): Promise<void> {
   const { opts, pos } = r;
+  const before = bestSoFar(r.history);
   r.history.push(row);
   // Metrics before the checkpoint: a crash in between leaves a row that resume drops.
   appendFileSync(r.metricsFile, JSON.stringify(row) + '\n');
   const curveKeys = opts.model === 'gan' ? ['dLoss', 'gLoss', 'dAcc'] : ['dLoss', 'gLoss', 'wasserstein', 'gp'];
-  writeFileSync(path.join(opts.out, 'loss.svg'), lossCurveSvg(r.history, curveKeys));
+  writeFileSync(path.join(opts.out, 'loss.svg'), lossCurveSvg(r.history, curveKeys, ['fid']));
   if (pos.epoch % opts.sampleEvery === 0 || pos.epoch === r.epochs) {
     const png = sampleGrid(r.trainer, r.seed, r.data.classes);
     mkdirSync(path.join(opts.out, 'samples'), { recursive: true });
     writeFileSync(path.join(opts.out, 'samples', `epoch-${String(pos.epoch).padStart(4, '0')}.png`), png);
     writeFileAtomic(path.join(opts.out, 'samples.png'), png);
   }
-  await saveRun(r);
+  await saveRun(r, Number.isFinite(row.fid) && (!before || row.fid! < before.fid));
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
@@ -524,6 +568,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const started = performance.now() - pos.wallTimeMs;
   const sessionStart = performance.now();
   let sessionSteps = 0;
+  let probe: QualityProbe | null | undefined; // opened when the first estimate is due
+  let lastQuality = { at: performance.now(), cost: 0 };
   const onStep = (m: StepMetrics): void => {
     sessionSteps++;
     const speed = sessionSteps / ((performance.now() - sessionStart) / 1000);
@@ -559,24 +605,71 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       });
       refitMinutes(r, (performance.now() - sessionStart) / 1000 / sessionSteps);
       if (r.epochs * nBatches !== totalSteps && r.epochs > pos.epoch) bar.setTotal((totalSteps = r.epochs * nBatches));
+      const epochSeconds = (performance.now() - epochStart) / 1000;
+      let quality: Record<string, number> = {};
+      const due = qualityDue({
+        every: opts.qualityEvery,
+        epoch: pos.epoch,
+        lastEpoch: pos.epoch >= r.epochs,
+        secondsSince: (performance.now() - lastQuality.at) / 1000,
+        runSeconds: pos.wallTimeMs / 1000,
+        lastCost: lastQuality.cost,
+      });
+      if (due && probe === undefined) probe = await openProbe(r);
+      if (probe && due) {
+        quality = await estimateQuality(r, probe);
+        lastQuality = { at: performance.now(), cost: quality.qualitySeconds! };
+      }
       await writeEpochOutputs(r, {
         epoch: pos.epoch,
         step: pos.step,
         ...avg,
         ...(trainer.options.lrDecay ? { lrScale: epochLrScale } : {}),
-        epochSeconds: (performance.now() - epochStart) / 1000,
+        epochSeconds,
         wallSeconds: pos.wallTimeMs / 1000,
         numTensors: tf.memory().numTensors,
+        ...quality,
       });
     }
     bar.stop();
+    const best = bestSoFar(r.history);
     log(
       `done: ${pos.epoch} epochs, ${pos.step} generator steps, ${(pos.wallTimeMs / 1000).toFixed(0)} s; ` +
-        `samples ${path.join(opts.out, 'samples.png')}, checkpoint ${r.ckptFile}`,
+        `samples ${path.join(opts.out, 'samples.png')}, checkpoint ${r.ckptFile}` +
+        (best ? `; best FID estimate ${best.fid.toFixed(2)} at epoch ${best.epoch} (${path.join(opts.out, BEST_FILE)})` : ''),
     );
     return { status: 'done', epoch: pos.epoch, step: pos.step, checkpoint: r.ckptFile };
   } finally {
     bar.stop();
     trainer.dispose();
+    await probe?.release();
+  }
+}
+
+/** The quality estimates' judge, unless --quality-every 0 or none was handed in; a judge that fails to open costs the run nothing. */
+async function openProbe(r: Run): Promise<QualityProbe | null> {
+  const { opts } = r;
+  if (!opts.quality || opts.qualityEvery === 0) return null;
+  try {
+    const probe = await opts.quality({
+      data: opts.data,
+      heldOut: r.heldOut,
+      shape: r.trainer.arch.imageShape,
+      classes: r.data.classes,
+      holdout: r.source?.holdout,
+      log: r.log,
+    });
+    if (probe) {
+      const when = opts.qualityEvery
+        ? opts.qualityEvery === 1
+          ? 'every epoch'
+          : `every ${opts.qualityEvery} epochs`
+        : `at most every ${QUALITY_SECONDS} s and ${QUALITY_SHARE * 100}% of the time`;
+      r.log(`quality: FID estimates of ${QUALITY_SAMPLES} samples ${when} by ${probe.what}; the best kept as ${BEST_FILE}`);
+    }
+    return probe;
+  } catch (e) {
+    r.log(`quality: no estimates (${(e as Error).message})`);
+    return null;
   }
 }
