@@ -34,7 +34,8 @@ export function register(program: Command, services: TrainServices = {}): void {
     )
     .option(
       '--batch <n>',
-      `batch size (default: ${DEFAULT_BATCH}, --arch dcgan ${DEFAULT_CONV_BATCH}, an eighth of a smaller data set (at least ${MIN_DEFAULT_BATCH}), or a resumed run's own)`,
+      `batch size (default: ${DEFAULT_BATCH}, --arch dcgan ${DEFAULT_CONV_BATCH}, an eighth of a smaller data set ` +
+        `(at least ${MIN_DEFAULT_BATCH}), or a resumed run's own)`,
       int(1),
     )
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
