@@ -1,6 +1,8 @@
 // Benchmark: median ms per generator step (batch 300) of gan and cgan on each tfjs backend present,
 // side by side with the reference PyTorch programs, plus the peak RSS of a cgan training run.
-//   npm run build && node dist/bench/train-step.js [--rounds 3] [--steps 10] [--out FILE.md] (paste the table into bench/RESULTS.md)
+// --arch dcgan: gan, wgan-gp and cgan's dcgan networks (batch 64, 28x28) beside the same networks in
+// PyTorch (bench/dcgan_step.py), and the peak RSS of a dcgan cgan run.
+//   npm run build && node dist/bench/train-step.js [--arch mlp|dcgan] [--rounds 3] [--steps 10] [--out FILE.md] (paste into bench/RESULTS.md)
 // Each measurement runs in its own process; rounds alternate tfjs and PyTorch so both see the same
 // machine load, and ratios are taken within a round.
 import { execFileSync, spawn } from 'node:child_process';
@@ -12,9 +14,11 @@ import { Command } from 'commander';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
-const MODELS = ['gan', 'cgan'] as const;
+const MODELS: Record<'mlp' | 'dcgan', string[]> = { mlp: ['gan', 'cgan'], dcgan: ['gan', 'wgan-gp', 'cgan'] };
+/** The batch each architecture trains with by default (train/run-length.ts), so the figures are the ones a run sees. */
+const BATCH = { mlp: 300, dcgan: 64 } as const;
 
-async function worker(backend: string, model: string, steps: number): Promise<void> {
+async function worker(backend: string, model: string, steps: number, arch: 'mlp' | 'dcgan'): Promise<void> {
   const tf = await import('@tensorflow/tfjs-core');
   const { selectBackend } = await import('../backend/select.js');
   const { architecture } = await import('../train/models.js');
@@ -31,9 +35,12 @@ async function worker(backend: string, model: string, steps: number): Promise<vo
   });
   const { train } = loadEmbeddedMnist();
   const engine = backend === 'wasm-tfjs' || backend === 'wasm-xnnpack' ? 'tfjs' : undefined;
-  const trainer = new GanTrainer(architecture(model as 'cgan'), referenceOptions(model as 'cgan'), new Rng(1), engine);
-  const x = tf.tensor2d(train.images.subarray(0, 300 * 784), [300, 784]);
-  const y = tf.tensor1d(train.labels.subarray(0, 300), 'int32');
+  const kind = model as 'cgan';
+  const options = { ...referenceOptions(kind), arch };
+  const trainer = new GanTrainer(architecture(kind, 10, [1, 28, 28], arch), options, new Rng(1), engine);
+  const b = BATCH[arch];
+  const x = tf.tensor2d(train.images.subarray(0, b * 784), [b, 784]);
+  const y = tf.tensor1d(train.labels.subarray(0, b), 'int32');
   trainer.step(x, y); // warm-up: optimiser slots, kernel setup
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -59,9 +66,9 @@ function runJsonLines(cmd: string, args: string[]): Record<string, unknown>[] {
 }
 
 /** Peak RSS (VmHWM) of a cgan training run, polled from /proc. */
-async function peakRss(): Promise<{ mib: number; args: string }> {
+async function peakRss(arch: string): Promise<{ mib: number; args: string }> {
   const out = mkdtempSync(path.join(tmpdir(), 'bench-rss-'));
-  const args = ['train', '--model', 'cgan', '--limit', '3000', '--epochs', '2', '--out', out];
+  const args = ['train', '--model', 'cgan', '--arch', arch, '--limit', '3000', '--epochs', '2', '--out', out];
   const child = spawn(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], { cwd: root, stdio: 'ignore' });
   let peak = 0;
   const poll = setInterval(() => {
@@ -81,6 +88,7 @@ async function main(): Promise<void> {
   const o = new Command()
     .option('--worker <backend>')
     .option('--model <m>')
+    .option('--arch <a>', "mlp (the chapter's networks, beside the reference programs) or dcgan (beside bench/dcgan_step.py)", 'mlp')
     .option('--rounds <n>', 'rounds', '3')
     .option('--steps <n>', 'measured steps per wasm run', '10')
     .option('--backends <list>', 'tfjs backends to try', 'tensorflow,wasm,wasm-tfjs,wasm-threads2,wasm-xnnpack,cpu')
@@ -88,7 +96,10 @@ async function main(): Promise<void> {
     .option('--out <file>', 'markdown output', '/tmp/onnxgan-train-step.md')
     .parse()
     .opts();
-  if (o.worker) return worker(o.worker, o.model, Number(o.steps));
+  const arch = o.arch as 'mlp' | 'dcgan';
+  if (arch !== 'mlp' && arch !== 'dcgan') throw new Error(`--arch ${arch}: expected mlp or dcgan`);
+  if (o.worker) return worker(o.worker, o.model, Number(o.steps), arch);
+  const models = MODELS[arch];
 
   const python = '/usr/bin/python3';
   // Debian's torch takes the system BLAS: the reference BLAS (the default) is ~8x slower than OpenBLAS.
@@ -118,17 +129,19 @@ async function main(): Promise<void> {
     const torch: Record<string, number> = {};
     // Ratios are against PyTorch at one thread; --torch-threads 1,2 adds its two-thread figures.
     for (const threads of hasTorch ? (o.torchThreads as string).split(',').map(Number) : []) {
+      const peer = arch === 'mlp' ? 'bench/reference_step.py' : 'bench/dcgan_step.py';
       for (const r of runJsonLines(python, [
-        'bench/reference_step.py',
+        peer,
         '--steps',
         String(o.steps),
         '--threads',
         String(threads),
         '--models',
-        MODELS.join(','),
+        models.join(','),
       ])) {
         if (threads === 1) torch[r.model as string] = r.ms_median as number;
-        add(`reference PyTorch, ${threads} thread${threads > 1 ? 's' : ''}: ${r.model}`, r.ms_median as number);
+        const who = arch === 'mlp' ? 'reference PyTorch' : 'PyTorch, the same dcgan';
+        add(`${who}, ${threads} thread${threads > 1 ? 's' : ''}: ${r.model}`, r.ms_median as number);
       }
     }
     for (const backend of backends) {
@@ -136,7 +149,7 @@ async function main(): Promise<void> {
       // The cpu backend needs ~24 s per cgan step: measure it with one step, in the first round only.
       if (backend === 'cpu' && round > 0) continue;
       const steps = backend === 'cpu' ? 1 : Number(o.steps);
-      for (const model of MODELS) {
+      for (const model of models) {
         const [r] = runJsonLines(process.execPath, [
           fileURLToPath(import.meta.url),
           '--worker',
@@ -145,6 +158,8 @@ async function main(): Promise<void> {
           model,
           '--steps',
           String(steps),
+          '--arch',
+          arch,
         ]);
         const label = `onnxgan ${backend}, ${r!.engine === 'hand' ? 'hand-written step' : 'tfjs autodiff'}: ${model}`;
         add(label, r!.ms_median as number);
@@ -153,15 +168,15 @@ async function main(): Promise<void> {
     }
     console.error(`round ${round + 1} done`);
   }
-  const rss = await peakRss();
+  const rss = await peakRss(arch);
   const lines = [
-    `Command: \`npm run build && node dist/bench/train-step.js --rounds ${o.rounds} --steps ${o.steps} ` +
+    `Command: \`npm run build && node dist/bench/train-step.js --arch ${arch} --rounds ${o.rounds} --steps ${o.steps} ` +
       `--backends ${o.backends} --torch-threads ${o.torchThreads}\` (` +
       `${new Date().toISOString().slice(0, 10)}, 2-core CPU, no GPU; PyTorch ` +
       `${hasTorch ? `via /usr/bin/python3 with torch.set_num_threads and OPENBLAS_NUM_THREADS as named, ${blas}` : 'not available'}` +
       `)`,
     '',
-    '| run | median ms per generator step (batch 300), per round | vs PyTorch (same round) |',
+    `| run | median ms per generator step (batch ${BATCH[arch]}), per round | vs PyTorch (same round) |`,
     '|---|---|---|',
     ...Object.entries(rows).map(
       ([k, v]) =>
