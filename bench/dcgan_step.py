@@ -33,6 +33,7 @@ def median_ms(fn, reps):
 
 def build(torch, nn, a, model, layer_norm):
     conditional = model == 'cgan'
+    outputs = 2 if model == 'gan' else 1
     C, H, W = a.image
     g0, g1, g2 = a.gen_channels
     c0, c1 = a.critic_channels
@@ -57,7 +58,6 @@ def build(torch, nn, a, model, layer_norm):
     class Critic(nn.Module):
         def __init__(self):
             super().__init__()
-            outputs = 2 if model == 'gan' else 1
             layers = [nn.Conv2d(C, c0, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(c0, c1, 4, 2, 1)]
             if layer_norm:
                 layers.append(nn.LayerNorm([c1, h4, w4]))
