@@ -60,7 +60,7 @@ describe('--arch dcgan', () => {
     const r = await trained;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^backend: (wasm|tensorflow) /m); // not the cpu fallback: the conv kernels are there
-    expect(r.stderr).toMatch(/^step: tfjs autodiff on \w+ \(the hand-written step does not run this network yet: .+\)$/m);
+    expect(r.stderr).toMatch(/^step: tfjs autodiff on \w+ \(the hand-written step runs the MLPs: .+; tfjs's wasm convolutions .+\)$/m);
     const ckpt = checkpoint(run);
     expect(ckpt.options.arch).toBe('dcgan');
     expect(ckpt.architecture.imageShape).toEqual([3, 16, 16]);
@@ -173,4 +173,38 @@ describe('--arch dcgan', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(existsSync(out)).toBe(false);
   });
+});
+
+describe('a dcgan digit model', () => {
+  it('trains on the embedded digits, exports, is scored by eval and gets a Triton config of [1, 28, 28] images', async () => {
+    const run = path.join(tmp, 'digits');
+    const t = await runCli(
+      ['train', '--model', 'cgan', '--arch', 'dcgan', '--recipe', 'reference', '--limit', '64', '--batch', '32'].concat([
+        '--critic-steps',
+        '1',
+        '--epochs',
+        '1',
+        '--out',
+        run,
+      ]),
+    );
+    expect(t.code, t.stderr).toBe(0);
+    const models = path.join(tmp, 'digit-models');
+    mkdirSync(models, { recursive: true });
+    const onnx = path.join(models, 'digits.onnx');
+    const e = await runCli(['export', run, '--out', onnx]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/outputs +image float32 \[N, 1, 28, 28\]/);
+    const ev = await runCli(['eval', onnx, '--n', '200', '--bootstrap', '0', '--no-ceiling', '--json']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const report = JSON.parse(ev.stdout);
+    expect(report.data).toBe('mnist');
+    expect(report.generator.fid).toBeGreaterThan(0);
+    expect(report.generator.accuracy).toBeGreaterThanOrEqual(0);
+    const repo = path.join(tmp, 'triton-repo');
+    const tr = await runCli(['triton', '--models', models, '--out', repo]);
+    expect(tr.code, tr.stderr).toBe(0);
+    const config = readFileSync(path.join(repo, 'digits', 'config.pbtxt'), 'utf8');
+    expect(config.replace(/\s+/g, ' ')).toMatch(/name: "image" data_type: TYPE_FP32 dims: \[ 1, 28, 28 \]/);
+  }, 120_000);
 });

@@ -341,7 +341,7 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   log(
     `step: ` +
       `${trainer.engine === 'hand' ? 'hand-written forward and backward, products on onnxruntime' : `tfjs autodiff on ${backend.name}`}` +
-      `${trainer.engineNote ? ` (the hand-written step does not run this network yet: ${trainer.engineNote})` : ''}`,
+      `${trainer.engineNote ? ` (the hand-written step runs the MLPs: ${trainer.engineNote}; tfjs's wasm convolutions step conv networks faster than the hand-written ones, bench/conv-engines.ts)` : ''}`,
   );
   if (ckpt) {
     await restoreCheckpoint(trainer, ckpt, ckptFile);
