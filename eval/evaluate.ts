@@ -209,8 +209,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   if (folder && !o.judge) {
     await ensureFolderJudge(folder, (l) => console.error(l), o.backend);
     notes.push(
-      `no report judge for image folders: scored by the judge trained for this folder on its first eval ` +
-        `(the select judge's architecture, ${folder.judgeFile}); numbers are comparable between models of ` +
+      `image folders have no shipped judge: scored by the judge trained for this folder on its first eval ` +
+        `(the report judge's architecture and augmentation, ${folder.judgeFile}); numbers are comparable between models of ` +
         `this folder only`,
     );
   }

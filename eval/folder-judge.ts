@@ -12,7 +12,7 @@ import { openData } from '../data/sources.js';
 import type { ModelFileInfo } from '../export/onnx-read.js';
 import { retrainCommand } from './judge.js';
 import { readJudgeModel } from './judge-file.js';
-import { defaultEpochs, FOLDER_SPEC } from './judge-spec.js';
+import { defaultEpochs, folderSpec, sameSpec } from './judge-spec.js';
 import { trainAndSaveJudge } from './judges.js';
 
 export interface FolderEval {
@@ -89,11 +89,13 @@ export function folderJudgeFile(datasetName: string, holdout: number): string {
   return path.join(cacheDir('judges'), `judge-${fingerprint}-holdout${holdout}.json`);
 }
 
-/** Trains and caches the folder's judge unless a readable one is cached; reports its held-out accuracy. */
+/** Trains and caches the folder's judge unless a readable one of today's spec is cached; reports its held-out accuracy. */
 export async function ensureFolderJudge(f: FolderEval, log: (line: string) => void, backend: BackendChoice = 'auto'): Promise<void> {
+  const spec = folderSpec(f.splits.train.shape);
   try {
-    readJudgeModel(f.judgeFile, retrainCommand('select', f.data));
-    return;
+    const cached = readJudgeModel(f.judgeFile, retrainCommand('report', f.data));
+    if (sameSpec(cached.spec, spec)) return;
+    log(`the judge cached for these images (${f.judgeFile}) is of an earlier kind: training today's`);
   } catch {
     // none yet, or unreadable: (re)train it
   }
@@ -101,15 +103,15 @@ export async function ensureFolderJudge(f: FolderEval, log: (line: string) => vo
   const { selectBackend } = await import('../backend/select.js');
   await selectBackend(backend);
   const { train, heldOut } = f.splits;
-  const epochs = defaultEpochs(FOLDER_SPEC, train.count);
+  const epochs = defaultEpochs(spec, train.count);
   log(
     `training the judge for ${train.name} (first eval of this data set): ` +
       `${train.count} images x ${epochs} epochs, ${train.shape.join('x')}; cached as ${f.judgeFile}`,
   );
   const { stepsPerEpoch } = await import('./judge-train.js');
-  const bar = progressBar('judge', epochs * stepsPerEpoch(FOLDER_SPEC, train.count), 'steps');
+  const bar = progressBar('judge', epochs * stepsPerEpoch(spec, train.count), 'steps');
   const r = await trainAndSaveJudge({
-    spec: FOLDER_SPEC,
+    spec,
     data: f.data,
     splits: f.splits,
     file: f.judgeFile,

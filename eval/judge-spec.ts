@@ -81,8 +81,30 @@ export const REPORT_SPEC: JudgeSpec = {
   epochs: { images: 72_000, min: 6, max: 8 },
 };
 
-/** An image folder's judge: the select architecture, about 600 steps of 100 images, at least 4 epochs. */
-export const FOLDER_SPEC: JudgeSpec = { ...selectSpec(1), epochs: { images: 60_000, min: 4, max: 100 } };
+/**
+ * An image folder's judge: the report judge's network and augmentation (what the digits' numbers
+ * are measured with), about 60,000 images seen in at least 6 epochs; images smaller than its three
+ * poolings allow take the select network.
+ */
+export function folderSpec([, h, w]: ImageShape): JudgeSpec {
+  const epochs = { images: 60_000, min: 6, max: 100 };
+  return Math.min(h, w) >= minSide(REPORT_SPEC) ? { ...REPORT_SPEC, epochs } : { ...selectSpec(1), epochs };
+}
+
+/** Whether two specs are the same judge (key order aside: one may come from a file). */
+export function sameSpec(a: JudgeSpec, b: JudgeSpec): boolean {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canon)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort()
+              .map(([k, x]) => [k, canon(x)]),
+          )
+        : v;
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+}
 
 export const defaultEpochs = (spec: JudgeSpec, trainCount: number): number =>
   Math.min(spec.epochs.max, Math.max(spec.epochs.min, Math.ceil(spec.epochs.images / trainCount)));

@@ -496,7 +496,8 @@ describe('onnxgan eval', () => {
       expect(r.judge.classes).toEqual(ICON_CLASSES);
       expect(r.judge.file.startsWith(path.join(tmp, 'cache', 'judges'))).toBe(true);
       expect(r.judge.heldOutAccuracy).toBeGreaterThan(1 / 3); // three classes: chance is 1/3
-      expect(r.notes.join(' ')).toMatch(/no report judge for image folders/);
+      expect(r.notes.join(' ')).toMatch(/image folders have no shipped judge: .*the report judge's architecture and augmentation/);
+      expect(r.judge.role).toBe('report');
       expect(r.generator.sd.replicates).toBe(3);
       expect(r.ceiling!.n).toBe(200);
       const second = await runCli(['eval', model, '--n', '200', '--bootstrap', '0', '--json']);
