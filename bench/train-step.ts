@@ -2,7 +2,8 @@
 // side by side with the reference PyTorch programs, plus the peak RSS of a cgan training run.
 // --arch dcgan: gan, wgan-gp and cgan's dcgan networks (batch 64, 28x28) beside the same networks in
 // PyTorch (bench/dcgan_step.py), and the peak RSS of a dcgan cgan run.
-//   npm run build && node dist/bench/train-step.js [--arch mlp|dcgan] [--rounds 3] [--steps 10] [--out FILE.md] (paste into bench/RESULTS.md)
+//   npm run build && node dist/bench/train-step.js [--arch mlp|dcgan] [--rounds 3] [--steps 10] [--out FILE.md]
+// (paste the table into bench/RESULTS.md)
 // Each measurement runs in its own process; rounds alternate tfjs and PyTorch so both see the same
 // machine load, and ratios are taken within a round.
 import { execFileSync, spawn } from 'node:child_process';
