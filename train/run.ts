@@ -338,14 +338,13 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
   }
   const rng = new Rng(seed);
   const trainer = new GanTrainer(arch, options, rng);
-  // Measured (bench/conv-engines.ts): tfjs's wasm convolutions step conv networks faster than the hand-written passes.
   const why = trainer.engineNote
     ? ` (the hand-written step runs the MLPs: ${trainer.engineNote}; tfjs's wasm convolutions step conv networks ` +
       `faster than the hand-written ones, bench/conv-engines.ts)`
     : '';
-  log(
-    `step: ${trainer.engine === 'hand' ? 'hand-written forward and backward, products on onnxruntime' : `tfjs autodiff on ${backend.name}`}${why}`,
-  );
+  const engine =
+    trainer.engine === 'hand' ? 'hand-written forward and backward, products on onnxruntime' : `tfjs autodiff on ${backend.name}`;
+  log(`step: ${engine}${why}`);
   if (ckpt) {
     await restoreCheckpoint(trainer, ckpt, ckptFile);
     rng.setState(ckpt.rngState);
