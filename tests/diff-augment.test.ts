@@ -5,6 +5,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backend/select.js';
 import { Rng } from '../common/rng.js';
 import { augment, augmentLinear, augmentTensor, augmentTranspose, drawAugment, type AugmentDraws } from '../train/diff-augment.js';
+import { architecture } from '../train/models.js';
+import { referenceOptions } from '../train/options.js';
+import { GanTrainer } from '../train/trainer.js';
 
 beforeAll(async () => {
   await selectBackend('wasm');
@@ -90,4 +93,15 @@ describe('DiffAugment', () => {
       });
     });
   }
+
+  it('a dcgan cgan step on colour images trains through it on tfjs autodiff (conv critic, penalty of a gradient)', () => {
+    const shape: [3, number, number] = [3, 16, 16];
+    const options = { ...referenceOptions('cgan'), arch: 'dcgan' as const, criticSteps: 1, augment: 'diff' as const };
+    const trainer = new GanTrainer(architecture('cgan', 2, shape, 'dcgan'), options, new Rng(2), 'tfjs');
+    const rng = new Rng(4);
+    const m = tf.tidy(() => trainer.step(tf.tensor2d(random(rng, 4 * 768), [4, 768]), tf.tensor1d([0, 1, 1, 0], 'int32')));
+    for (const v of Object.values(m)) expect(Number.isFinite(v)).toBe(true);
+    expect(m.gp).toBeGreaterThan(0);
+    trainer.dispose();
+  });
 });
