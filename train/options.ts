@@ -94,9 +94,8 @@ const choice =
 export const WARMUP_CRITIC_STEPS = 100;
 
 /**
- * `--recipe best` turns DiffAugment on for data sets of fewer images than this. Provisional (the
- * paper's gains were on 100 to 10,000 images) until bench/RESULTS.md's "DiffAugment on small
- * folders" measures where it starts to help.
+ * `--recipe best` turns DiffAugment on for training sets of fewer images than this. Provisional: a
+ * guess until bench/RESULTS.md's "DiffAugment on small folders" measures up to which size it helps.
  */
 export const AUGMENT_BELOW = 5000;
 
@@ -213,6 +212,7 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
       `none|diff (default: diff below ${AUGMENT_BELOW} training images)`,
     parse: choice(['none', 'diff']),
     reference: () => 'none',
+    // Before the data is read (the memory plan) the count is unknown; only the arch is read then.
     best: (_kind, { images }) => (images !== undefined && images < AUGMENT_BELOW ? 'diff' : 'none'),
     show: (v) => (v === 'none' ? '' : `--augment ${v}`),
     schema: (z) => z.enum(['none', 'diff']),
@@ -242,7 +242,8 @@ const KEYS = OPTION_KEYS;
  * Where a new run's options start: `best`, the options the shipped models were trained with (each
  * measured in bench/RESULTS.md: the mean-image output bias keeps CGAN classes from coming out
  * inverted, the matching-aware critic lifts class accuracy, R1 keeps the GAN from collapsing, EMA
- * and a decay over the second half of the run lower FID), or `reference`, the chapter's settings.
+ * and a decay over the second half of the run lower FID; DiffAugment on small data sets is not
+ * measured yet, see AUGMENT_BELOW), or `reference`, the chapter's settings.
  */
 export const RECIPES = ['best', 'reference'] as const;
 export type Recipe = (typeof RECIPES)[number];
