@@ -63,6 +63,16 @@ const cases: { name: string; kind: ModelKind; options: TrainingOptions }[] = [
     kind: 'cgan',
     options: { ...recipeOptions('best', 'cgan', { epochs: 4 }), criticSteps: 2, ema: null },
   },
+  {
+    name: 'cgan, DiffAugment (interpolates and wrong-label rows augmented)',
+    kind: 'cgan',
+    options: { ...recipeOptions('best', 'cgan', { epochs: 4 }), criticSteps: 2, ema: null, augment: 'diff' },
+  },
+  {
+    name: 'gan, R1 and DiffAugment',
+    kind: 'gan',
+    options: { ...recipeOptions('best', 'gan', { epochs: 4 }), ema: null, augment: 'diff' },
+  },
 ];
 
 describe('the hand-written step', () => {

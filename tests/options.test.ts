@@ -5,7 +5,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Option } from 'commander';
 import * as ort from 'onnxruntime-node';
-import { TRAINING_OPTIONS, flagOf, optionFlags, referenceOptions, resolveOptions, type OptionKey } from '../train/options.js';
+import {
+  AUGMENT_BELOW,
+  TRAINING_OPTIONS,
+  flagOf,
+  optionFlags,
+  recipeOptions,
+  referenceOptions,
+  resolveOptions,
+  type OptionKey,
+} from '../train/options.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import { generatorNoise } from '../common/rng.js';
 import { runCli, ROOT } from './helpers/cli.js';
@@ -44,6 +53,18 @@ describe('training options', () => {
       '--r1 10',
       '--ema 0.999',
     ]);
+  });
+
+  it('the best recipe augments what the critic sees (DiffAugment) below AUGMENT_BELOW training images only', () => {
+    for (const kind of ['gan', 'wgan-gp', 'cgan'] as const) {
+      expect(recipeOptions('best', kind, { epochs: 10, images: AUGMENT_BELOW - 1 }).augment).toBe('diff');
+      expect(recipeOptions('best', kind, { epochs: 10, images: AUGMENT_BELOW }).augment).toBe('none');
+      expect(recipeOptions('best', kind, { epochs: 10 }).augment).toBe('none'); // the count not known yet
+      expect(recipeOptions('reference', kind, { epochs: 10, images: 100 }).augment).toBe('none');
+    }
+    const small = resolveOptions('gan', {}, { epochs: 10, images: 500 }, 'best');
+    expect(optionFlags('gan', small)).toContain('--augment diff');
+    expect(resolveOptions('gan', { augment: 'none' }, { epochs: 10, images: 500 }, 'best').augment).toBe('none');
   });
 
   it('prints the options that differ from the reference as flags, in the table order', () => {

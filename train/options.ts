@@ -41,6 +41,8 @@ export interface TrainingOptions {
   ema: number | null;
   /** wgan-gp/cgan: critic updates per generator update (the chapter's 5). */
   criticSteps: number;
+  /** `diff`: DiffAugment (diff-augment.ts) on every image the critic sees; `none`: the images as they are. */
+  augment: 'none' | 'diff';
   /** The run's length in generator steps instead of --epochs (rounded up to whole epochs, run-length.ts); null: not given. */
   steps: number | null;
   /** The run's length in minutes of wall time instead of --epochs (turned into epochs from the speed, run-length.ts); null: not given. */
@@ -48,6 +50,12 @@ export interface TrainingOptions {
 }
 
 export type OptionKey = keyof TrainingOptions;
+
+/** What a recipe's values may depend on: the run's --epochs and, once the data is read, its training images. */
+export interface RecipeContext {
+  epochs: number;
+  images?: number;
+}
 
 /** What a command line gave: each option's parsed flag value, undefined when not given. */
 export type GivenOptions = { [K in OptionKey]?: unknown };
@@ -61,10 +69,10 @@ interface OptionDef<T> {
   kinds?: readonly ModelKind[];
   /** The chapter's value (--recipe reference). */
   reference: (kind: ModelKind) => T;
-  /** The measured best value (--recipe best, the default) where it differs from the chapter's; `epochs` is the run's --epochs. */
-  best?: (kind: ModelKind, ctx: { epochs: number }) => T;
-  /** The parsed flag value as stored (default: as parsed); `epochs` is the run's --epochs. */
-  store?: (value: never, ctx: { epochs: number }) => T;
+  /** The measured best value (--recipe best, the default) where it differs from the chapter's. */
+  best?: (kind: ModelKind, ctx: RecipeContext) => T;
+  /** The parsed flag value as stored (default: as parsed). */
+  store?: (value: never, ctx: RecipeContext) => T;
   /** The stored value as the flag(s) that set it. */
   show: (value: T) => string;
   /** Applied once when a run starts, so only a new run takes it. */
@@ -84,6 +92,12 @@ const choice =
 
 /** The critic steps per generator step during --critic-warmup (WGAN's 100). */
 export const WARMUP_CRITIC_STEPS = 100;
+
+/**
+ * `--recipe best` turns DiffAugment on for training sets of fewer images than this. Provisional: a
+ * guess until bench/RESULTS.md's "DiffAugment on small folders" measures up to which size it helps.
+ */
+export const AUGMENT_BELOW = 5000;
 
 /** The table. Its order is the order flags are printed in model cards and the resume history. */
 export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]> } = {
@@ -191,6 +205,18 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
     show: (v) => `--critic-steps ${v}`,
     schema: (z) => z.int().min(1),
   },
+  augment: {
+    arg: '<how>',
+    help:
+      'augment every image the critic sees with random colour, translation and cutout, differentiably (DiffAugment): ' +
+      `none|diff (default: diff below ${AUGMENT_BELOW} training images)`,
+    parse: choice(['none', 'diff']),
+    reference: () => 'none',
+    // Before the data is read (the memory plan) the count is unknown; only the arch is read then.
+    best: (_kind, { images }) => (images !== undefined && images < AUGMENT_BELOW ? 'diff' : 'none'),
+    show: (v) => (v === 'none' ? '' : `--augment ${v}`),
+    schema: (z) => z.enum(['none', 'diff']),
+  },
   steps: {
     arg: '<n>',
     help: 'train for n generator steps instead of --epochs (rounded up to whole epochs; the learning-rate decay fits it)',
@@ -216,7 +242,8 @@ const KEYS = OPTION_KEYS;
  * Where a new run's options start: `best`, the options the shipped models were trained with (each
  * measured in bench/RESULTS.md: the mean-image output bias keeps CGAN classes from coming out
  * inverted, the matching-aware critic lifts class accuracy, R1 keeps the GAN from collapsing, EMA
- * and a decay over the second half of the run lower FID), or `reference`, the chapter's settings.
+ * and a decay over the second half of the run lower FID; DiffAugment on small data sets is not
+ * measured yet, see AUGMENT_BELOW), or `reference`, the chapter's settings.
  */
 export const RECIPES = ['best', 'reference'] as const;
 export type Recipe = (typeof RECIPES)[number];
@@ -234,8 +261,8 @@ export function referenceOptions(kind: ModelKind): TrainingOptions {
   return Object.fromEntries(KEYS.map((k) => [k, TRAINING_OPTIONS[k].reference(kind)])) as unknown as TrainingOptions;
 }
 
-/** A recipe's options for a new run of `epochs` epochs. */
-export function recipeOptions(recipe: Recipe, kind: ModelKind, ctx: { epochs: number }): TrainingOptions {
+/** A recipe's options for a new run of `ctx.epochs` epochs (on `ctx.images` images, when known). */
+export function recipeOptions(recipe: Recipe, kind: ModelKind, ctx: RecipeContext): TrainingOptions {
   if (recipe === 'reference') return referenceOptions(kind);
   return Object.fromEntries(
     KEYS.map((k) => [k, (TRAINING_OPTIONS[k].best ?? TRAINING_OPTIONS[k].reference)(kind, ctx)]),
@@ -247,12 +274,7 @@ export function recipeOptions(recipe: Recipe, kind: ModelKind, ctx: { epochs: nu
  * recipe's for a new run) with the given ones replacing theirs. A lever given for a generator it
  * does not apply to is an error; a start-only option given on resume is ignored.
  */
-export function resolveOptions(
-  kind: ModelKind,
-  given: GivenOptions,
-  ctx: { epochs: number },
-  base: TrainingOptions | Recipe,
-): TrainingOptions {
+export function resolveOptions(kind: ModelKind, given: GivenOptions, ctx: RecipeContext, base: TrainingOptions | Recipe): TrainingOptions {
   const resuming = typeof base !== 'string';
   const out = { ...(resuming ? base : recipeOptions(base, kind, ctx)) } as Record<OptionKey, unknown>;
   for (const key of KEYS) {

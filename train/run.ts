@@ -22,6 +22,7 @@ import {
   type Arch,
   type GivenOptions,
   type Recipe,
+  type RecipeContext,
   type TrainingOptions,
 } from './options.js';
 import { initOutputBiasToMean } from './layers.js';
@@ -220,10 +221,10 @@ const fmt = (m: Partial<StepMetrics>): string =>
 function resumedOptions(
   ckpt: Checkpoint,
   opts: TrainOptions,
-  epochs: number,
+  ctx: RecipeContext,
 ): { options: TrainingOptions; optionChanges: Checkpoint['optionChanges'] } {
   const kind = ckpt.architecture.kind;
-  const options = resolveOptions(kind, opts.options, { epochs }, ckpt.options);
+  const options = resolveOptions(kind, opts.options, ctx, ckpt.options);
   const [before, after] = [optionFlags(kind, ckpt.options), optionFlags(kind, options)];
   if (before.join() === after.join()) return { options, optionChanges: ckpt.optionChanges };
   const history = ckpt.optionChanges ?? [{ step: 0, flags: before }];
@@ -323,9 +324,10 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
       '--lr-decay counts epochs: give --epochs or --steps with it (with --minutes the decay is fitted to the estimated length)',
     );
   }
+  const ctx: RecipeContext = { epochs, images: data.count };
   const { options, optionChanges } = ckpt
-    ? resumedOptions(ckpt, opts, epochs)
-    : { options: resolveOptions(opts.model, opts.options, { epochs }, opts.recipe), optionChanges: undefined };
+    ? resumedOptions(ckpt, opts, ctx)
+    : { options: resolveOptions(opts.model, opts.options, ctx, opts.recipe), optionChanges: undefined };
   const arch = ckpt?.architecture ?? architecture(opts.model, data.classes.length, data.shape, options.arch);
   backend = await backendFor(arch, backend, log);
   const recipe = ckpt ? ckpt.recipe : opts.recipe;

@@ -11,6 +11,7 @@ import { emaDecayAt, useAveragedWeights } from './ema.js';
 import { ortGemm } from '../backend/ort-matmul.js';
 import { HandStep, notStepByHand } from './mlp-step.js';
 import type { StepEngine, StepHost, StepMetrics } from './step.js';
+import { augmentRows, augmentTensor, criticAugment, type AugmentDraws } from './diff-augment.js';
 import {
   criticStepsAt,
   drawNoise,
@@ -88,6 +89,16 @@ export class GanTrainer implements StepHost {
     return m;
   }
 
+  /** options.augment's draws for n critic rows (null when off: nothing drawn). */
+  private augmentDraws(n: number): AugmentDraws | null {
+    return criticAugment(this.options, this.rng, n, this.arch.imageShape);
+  }
+
+  /** The critic on x, augmented first when there are draws (one per row of x). */
+  private criticOn(x: tf.Tensor2D, ctx: ForwardContext, draws: AugmentDraws | null): tf.Tensor2D {
+    return this.critic.apply(draws ? augmentTensor(draws, x) : x, ctx);
+  }
+
   private ganStep(real: tf.Tensor2D): StepMetrics {
     const n = real.shape[0];
     const G = this.generator;
@@ -100,8 +111,11 @@ export class GanTrainer implements StepHost {
       const dCtx: ForwardContext = { training: true, rng: this.rng };
       let dAcc = 0;
       const r1 = r1Penalty(this.options.r1);
+      const aug = this.augmentDraws(2 * n);
+      // R1 differentiates the critic's score of the real images as it saw them: with their draws.
+      const realAug = aug && augmentRows(aug, 0, n);
       const dLoss = minimize(this.dAdam, D.trainable, () => {
-        const ce = lossOf(D.apply(tf.concat2d([real, fake], 0), dCtx), (l) => {
+        const ce = lossOf(this.criticOn(tf.concat2d([real, fake], 0), dCtx, aug), (l) => {
           const t = ganCriticLoss(l, this.options);
           dAcc = t.dAcc;
           return t;
@@ -109,13 +123,14 @@ export class GanTrainer implements StepHost {
         return r1
           ? (tf.add(
               ce,
-              penaltyLoss(r1, (x) => D.apply(x, dCtx), real),
+              penaltyLoss(r1, (x) => this.criticOn(x, dCtx, realAug), real),
             ) as tf.Scalar)
           : ce;
       });
       let gAcc = 0;
+      const gAug = this.augmentDraws(n);
       const gLoss = minimize(this.gAdam, G.trainable, () => {
-        return lossOf(D.apply(G.apply(noise, { training: true }), dCtx), (l) => {
+        return lossOf(this.criticOn(G.apply(noise, { training: true }), dCtx, gAug), (l) => {
           const t = ganGeneratorLoss(l);
           gAcc = t.gAcc;
           return t;
@@ -143,11 +158,15 @@ export class GanTrainer implements StepHost {
         const eps = tf.tensor2d(draws.eps, [n, 1]);
         const wrong = draws.wrong ? tf.tensor1d(draws.wrong, 'int32') : null;
         const seen = { wasserstein: 0, gp: 0 };
+        const inputs = wrong ? [real, fake, real] : [real, fake];
+        const aug = this.augmentDraws(inputs.length * n);
+        // The penalty's points are seen with the real rows' draws (no more draws).
+        const realAug = aug && augmentRows(aug, 0, n);
         const dLoss = minimize(this.dAdam, D.trainable, () => {
           // Real and fake (and real with wrong labels) in one pass: same result as separate passes
           // (no batch-dependent layers), one matmul each.
-          const inputs = wrong ? [real, fake, real] : [real, fake];
-          const out = D.apply(tf.concat2d(inputs, 0), { ...dCtx, labels: tf.concat1d(wrong ? [labels, labels, wrong] : [labels, labels]) });
+          const rowLabels = tf.concat1d(wrong ? [labels, labels, wrong] : [labels, labels]);
+          const out = this.criticOn(tf.concat2d(inputs, 0), { ...dCtx, labels: rowLabels }, aug);
           const critic = lossOf(out, (o) => {
             const t = wganCriticLoss(o, n, options);
             seen.wasserstein = t.wasserstein;
@@ -155,7 +174,7 @@ export class GanTrainer implements StepHost {
           });
           const gp = penaltyLoss(
             watched(penalty, (l) => (seen.gp = l)),
-            (x) => D.apply(x, dCtx),
+            (x) => this.criticOn(x, dCtx, realAug),
             real,
             fake,
             eps,
@@ -169,9 +188,10 @@ export class GanTrainer implements StepHost {
       const draws = wganGeneratorDraws(this.rng, arch, this.conditional, labels.dataSync() as Int32Array);
       const gLabels = tf.tensor1d(draws.labels, 'int32');
       const noise = tf.tensor2d(draws.noise, [n, arch.noiseDim]);
+      const aug = this.augmentDraws(n);
       return minimize(this.gAdam, G.trainable, () => {
         const fake = G.apply(noise, { training: true, labels: gLabels });
-        return lossOf(D.apply(fake, { training: true, rng: this.rng, labels: gLabels }), wganGeneratorLoss);
+        return lossOf(this.criticOn(fake, { training: true, rng: this.rng, labels: gLabels }, aug), wganGeneratorLoss);
       });
     });
     return { ...last, gLoss };
