@@ -2,7 +2,8 @@
 // forward and backward (train/layers/<kind>.ts `handForward`, `handBackward`), with the products on onnxruntime's GEMM and the
 // convolutions on backend/conv-kernels.ts. Images are NHWC between layers, as tfjs's tensors are, so
 // every layer's values equal the tfjs layer's (tests/hand-conv.test.ts). The step engine
-// (mlp-step.ts on mlp-net.ts) does not use it yet: conv networks still train on tfjs's autodiff.
+// (mlp-step.ts on mlp-net.ts) does not use it: tfjs's wasm convolutions measured faster
+// (bench/conv-engines.ts), so conv networks train on tfjs's autodiff.
 import type { Gemm } from '../backend/ort-matmul.js';
 import { ConvKernels } from '../backend/conv-kernels.js';
 import type { Sequential } from './layers.js';
