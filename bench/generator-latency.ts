@@ -44,7 +44,8 @@ for (let round = 0; round < Number(o.rounds); round++) {
   }
 }
 console.log(
-  `Command: \`node dist/bench/generator-latency.js ${cmd.args.map((f) => path.basename(f)).join(' ')} --count ${count} --runs ${o.runs} --rounds ${o.rounds}\`\n`,
+  `Command: \`node dist/bench/generator-latency.js ${cmd.args.map((f) => path.basename(f)).join(' ')} ` +
+    `--count ${count} --runs ${o.runs} --rounds ${o.rounds}\`\n`,
 );
 console.log(`| generator | file (fp32) | ms per run of ${count} images in onnxruntime-node, per round |`);
 console.log('|---|---|---|');

@@ -4,7 +4,10 @@
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd'];
 
-/** One panel at vertical offset `top`: the rows' `keys` against the epoch, epochs without a value skipped; the scale from 0 or from the least value. */
+/**
+ * One panel at vertical offset `top`: the rows' `keys` against the epoch, epochs without a value
+ * skipped; the scale from 0 or from the least value.
+ */
 function panel(rows: Record<string, number>[], keys: string[], top: number, width: number, height: number, fromZero: boolean): string {
   const m = { l: 50, r: 120, t: 20, b: 30 };
   const values = rows.flatMap((r) => keys.map((k) => r[k]).filter((v): v is number => Number.isFinite(v)));
