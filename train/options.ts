@@ -105,6 +105,7 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
     arg: '<name>',
     help: "the networks: mlp (the chapter's) or dcgan (convolutional generator and critic, for any image size); fixed for a run",
     parse: choice(ARCHS),
+    // No `best`: the mlp beat the dcgan for every kind at 20 minutes (bench/RESULTS.md, "mlp against dcgan").
     reference: () => 'mlp',
     show: (v) => `--arch ${v}`,
     schema: (z) => z.enum(ARCHS),
