@@ -462,13 +462,19 @@ async function estimateQuality(r: Run, probe: QualityProbe): Promise<Record<stri
   const v = imageValues(trainer.arch.imageShape);
   const images = new Float32Array(n * v);
   const chunk = 100; // bounds a conv generator's activations
-  for (let from = 0; from < n; from += chunk) {
-    const m = Math.min(chunk, n - from);
-    const out = tf.tidy(() => {
-      const z = tf.tensor2d(noise.subarray(from * trainer.arch.noiseDim, (from + m) * trainer.arch.noiseDim), [m, trainer.arch.noiseDim]);
-      return trainer.generate(z, labels ? tf.tensor1d(labels.subarray(from, from + m), 'int32') : undefined).dataSync() as Float32Array;
-    });
-    images.set(out, from * v);
+  const restore = trainer.useEmaWeights(); // once: the EMA's BatchNorm statistics cost a pass over 2,000 samples
+  try {
+    for (let from = 0; from < n; from += chunk) {
+      const m = Math.min(chunk, n - from);
+      const out = tf.tidy(() => {
+        const z = tf.tensor2d(noise.subarray(from * trainer.arch.noiseDim, (from + m) * trainer.arch.noiseDim), [m, trainer.arch.noiseDim]);
+        const y = labels ? tf.tensor1d(labels.subarray(from, from + m), 'int32') : undefined;
+        return trainer.generate(z, y, false).dataSync() as Float32Array;
+      });
+      images.set(out, from * v);
+    }
+  } finally {
+    restore();
   }
   const q = await probe.estimate(images, n, labels);
   return { ...q, qualitySeconds: (performance.now() - started) / 1000 };
