@@ -51,10 +51,9 @@ export interface TrainingOptions {
 
 export type OptionKey = keyof TrainingOptions;
 
-/** What a recipe's values may depend on: the run's --epochs and, once the data is read, its training images. */
+/** What a recipe's values may depend on: the run's --epochs. */
 export interface RecipeContext {
   epochs: number;
-  images?: number;
 }
 
 /** What a command line gave: each option's parsed flag value, undefined when not given. */
@@ -92,12 +91,6 @@ const choice =
 
 /** The critic steps per generator step during --critic-warmup (WGAN's 100). */
 export const WARMUP_CRITIC_STEPS = 100;
-
-/**
- * `--recipe best` turns DiffAugment on for training sets of fewer images than this. Provisional: a
- * guess until bench/RESULTS.md's "DiffAugment on small folders" measures up to which size it helps.
- */
-export const AUGMENT_BELOW = 5000;
 
 /** The table. Its order is the order flags are printed in model cards and the resume history. */
 export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]> } = {
@@ -210,11 +203,10 @@ export const TRAINING_OPTIONS: { [K in OptionKey]: OptionDef<TrainingOptions[K]>
     arg: '<how>',
     help:
       'augment every image the critic sees with random colour, translation and cutout, differentiably (DiffAugment): ' +
-      `none|diff (default: diff below ${AUGMENT_BELOW} training images)`,
+      'none|diff (default none: on the digits and Fashion-MNIST it raised class accuracy but worsened FID, bench/RESULTS.md)',
     parse: choice(['none', 'diff']),
     reference: () => 'none',
-    // Before the data is read (the memory plan) the count is unknown; only the arch is read then.
-    best: (_kind, { images }) => (images !== undefined && images < AUGMENT_BELOW ? 'diff' : 'none'),
+    // No `best`: on 300 and 1,000 Fashion-MNIST images it lifted class accuracy but made FID 1.6-1.8x worse (bench/RESULTS.md).
     show: (v) => (v === 'none' ? '' : `--augment ${v}`),
     schema: (z) => z.enum(['none', 'diff']),
   },
@@ -243,8 +235,8 @@ const KEYS = OPTION_KEYS;
  * Where a new run's options start: `best`, the options the shipped models were trained with (each
  * measured in bench/RESULTS.md: the mean-image output bias keeps CGAN classes from coming out
  * inverted, the matching-aware critic lifts class accuracy, R1 keeps the GAN from collapsing, EMA
- * and a decay over the second half of the run lower FID; DiffAugment on small data sets is not
- * measured yet, see AUGMENT_BELOW), or `reference`, the chapter's settings.
+ * and a decay over the second half of the run lower FID; DiffAugment, measured on small data sets,
+ * is not in it), or `reference`, the chapter's settings.
  */
 export const RECIPES = ['best', 'reference'] as const;
 export type Recipe = (typeof RECIPES)[number];
@@ -262,7 +254,7 @@ export function referenceOptions(kind: ModelKind): TrainingOptions {
   return Object.fromEntries(KEYS.map((k) => [k, TRAINING_OPTIONS[k].reference(kind)])) as unknown as TrainingOptions;
 }
 
-/** A recipe's options for a new run of `ctx.epochs` epochs (on `ctx.images` images, when known). */
+/** A recipe's options for a new run of `ctx.epochs` epochs. */
 export function recipeOptions(recipe: Recipe, kind: ModelKind, ctx: RecipeContext): TrainingOptions {
   if (recipe === 'reference') return referenceOptions(kind);
   return Object.fromEntries(

@@ -324,7 +324,7 @@ async function setUp(opts: TrainOptions, log: (line: string) => void): Promise<R
       '--lr-decay counts epochs: give --epochs or --steps with it (with --minutes the decay is fitted to the estimated length)',
     );
   }
-  const ctx: RecipeContext = { epochs, images: data.count };
+  const ctx: RecipeContext = { epochs };
   const { options, optionChanges } = ckpt
     ? resumedOptions(ckpt, opts, ctx)
     : { options: resolveOptions(opts.model, opts.options, ctx, opts.recipe), optionChanges: undefined };
