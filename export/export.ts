@@ -2,7 +2,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import { openSession } from '../backend/ort-session.js';
-import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic.js';
 import { GeneratorRunner } from '../common/generator-runner.js';
 import { imageValues, metadataToProps, type ModelMetadata } from '../common/metadata.js';

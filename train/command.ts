@@ -57,7 +57,7 @@ export function register(program: Command, services: TrainServices = {}): void {
     .option(
       '--quality-every <k>',
       'estimate FID/KID every k epochs (metrics.jsonl, loss.svg; the best checkpoint kept as best.json); 0: never; ' +
-        `default: at most every ${QUALITY_SECONDS} s and ${QUALITY_SHARE * 100}% of the time, and after the last epoch`,
+        `default: at most every ${QUALITY_SECONDS} s and ${QUALITY_SHARE * 100}% of the time, and after the last epoch of a run of minutes`,
       int(0),
     )
     .addOption(
